@@ -1,0 +1,156 @@
+"""Graph-building helpers shared by the TF1 programs (TF 1.15 API only)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from tfrepro.errors import UsageError
+
+CKPT_NAME = "model.ckpt"
+
+
+def dense(x, units, activation=None, name=None):
+    """``tf.layers.dense`` as TF 1.x built it: variables ``<scope>/kernel`` (glorot
+    uniform) and ``<scope>/bias`` (zeros) under scopes ``dense``, ``dense_1``, ...
+
+    Deviation: ``tf.compat.v1.layers.dense`` raises "not available with Keras 3" on
+    TF >= 2.16 unless tf-keras is installed and ``TF_USE_LEGACY_KERAS=1`` is set for the
+    whole process. This helper builds the same variables, names and math with
+    ``tf.get_variable``, so TF1 and TF2 code can share a process.
+    """
+    with tf.variable_scope(name, default_name="dense"):
+        kernel = tf.get_variable("kernel", [int(x.shape[-1]), units],
+                                 initializer=tf.glorot_uniform_initializer())
+        bias = tf.get_variable("bias", [units], initializer=tf.zeros_initializer())
+        y = tf.nn.bias_add(tf.matmul(x, kernel), bias)
+        return activation(y) if activation is not None else y
+
+
+def make_session(graph):
+    """A session on ``graph`` with one thread per pool: these networks have a few dozen
+    weights, so thread hand-offs cost more than they save, and one thread is repeatable."""
+    config = tf.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+    return tf.Session(graph=graph, config=config)
+
+
+class GraphProgram:
+    """Owns a graph, its session and a Saver; subclasses build the graph in ``build``.
+
+    ``weights()`` / ``set_weights()`` exchange the canonical list of NumPy arrays
+    (hidden kernel, hidden bias, output kernel, output bias) with the TF2 forms.
+    """
+
+    def __init__(self, cfg, seed: int):
+        self.cfg = cfg
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.set_random_seed(seed)
+            self.build(cfg)
+            self.params = tf.trainable_variables()
+            # the weights read after every op built so far (fast modes fetch them with the update)
+            with tf.control_dependencies([op for op in self._update_ops()]):
+                self.params_after = [tf.identity(v.read_value()) for v in self.params]
+            self._assign_ph = [tf.placeholder(v.dtype.base_dtype, v.shape) for v in self.params]
+            self._assign_op = tf.group(*[v.assign(p) for v, p in zip(self.params, self._assign_ph)])
+            self.saver = tf.train.Saver()
+            init = tf.global_variables_initializer()
+        self.sess = make_session(self.graph)
+        self.sess.run(init)
+
+    def build(self, cfg):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _update_ops(self):
+        op = getattr(self, "fast_training_op", None)
+        return [op] if op is not None else []
+
+    # weights -------------------------------------------------------------
+    def variable_names(self):
+        return [v.op.name for v in self.params]
+
+    def weights(self):
+        return self.sess.run(self.params)
+
+    def set_weights(self, values):
+        self.sess.run(self._assign_op, dict(zip(self._assign_ph, values)))
+
+    # checkpoints ---------------------------------------------------------
+    def save(self, directory) -> str:
+        """``tf.train.Saver().save`` into ``directory/model.ckpt``. The checkpoint is
+        written under a temporary name and moved into place, so an interrupted save
+        never leaves a half-written checkpoint under the real name."""
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, ".tmp-" + CKPT_NAME)
+        with self.graph.as_default():
+            self.saver.save(self.sess, tmp, write_meta_graph=False, write_state=False)
+        for fname in os.listdir(directory):
+            if fname.startswith(".tmp-" + CKPT_NAME):
+                os.replace(os.path.join(directory, fname),
+                           os.path.join(directory, fname[len(".tmp-"):]))
+        with open(os.path.join(directory, ".checkpoint.tmp"), "w") as f:
+            f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n'
+                    % (CKPT_NAME, CKPT_NAME))
+        os.replace(os.path.join(directory, ".checkpoint.tmp"), os.path.join(directory, "checkpoint"))
+        return os.path.join(directory, CKPT_NAME)
+
+    def restore(self, path):
+        """``saver.restore`` with the failures turned into one-line UsageErrors."""
+        prefix = find_checkpoint(path)
+        check_checkpoint(prefix, {v.op.name: tuple(v.shape.as_list()) for v in self.params})
+        try:
+            with self.graph.as_default():
+                self.saver.restore(self.sess, prefix)
+        except (tf.errors.OpError, ValueError) as e:  # e.g. corrupt data files
+            raise UsageError("cannot restore %s: %s" % (prefix, str(e).splitlines()[0])) from None
+
+    def close(self):
+        self.sess.close()
+
+
+def find_checkpoint(path) -> str:
+    """A checkpoint prefix from a directory (its ``checkpoint`` file or model.ckpt) or a prefix."""
+    path = str(path)
+    if os.path.isdir(path):
+        prefix = tf.train.latest_checkpoint(path) or os.path.join(path, CKPT_NAME)
+    else:
+        prefix = path
+    if not os.path.exists(prefix + ".index"):
+        raise UsageError("no TF1 checkpoint at %s (expected %s.index)" % (path, prefix))
+    return prefix
+
+
+def check_checkpoint(prefix, expected) -> None:
+    """Compare a checkpoint's variables with ``expected`` {name: shape}; raise a
+    UsageError naming the first missing or mismatched variable."""
+    try:
+        found = dict(tf.train.list_variables(prefix))
+    except (tf.errors.OpError, ValueError) as e:
+        raise UsageError("cannot read checkpoint %s: %s" % (prefix, str(e).splitlines()[0])) from None
+    for name, shape in expected.items():
+        if name not in found:
+            raise UsageError("checkpoint %s has no variable %r (it holds %s): another program?"
+                             % (prefix, name, ", ".join(sorted(k for k in found if "Adam" not in k)) or "nothing"))
+        if tuple(found[name]) != tuple(shape):
+            raise UsageError("checkpoint %s: %s has shape %s, this program expects %s"
+                             % (prefix, name, list(found[name]), list(shape)))
+
+
+def old_gym_env(env_id):
+    """The old gym API (reset -> obs, step -> 4 values): real gym under TF1, the
+    adapter over gymnasium everywhere else."""
+    from tfrepro.envs import make_old
+
+    return make_old(env_id)
+
+
+def episode_limit(cfg) -> int:
+    from tfrepro.envs import _gym
+
+    limit = _gym().spec(cfg.env_id).max_episode_steps
+    return min(cfg.max_steps, limit) if cfg.max_steps else limit
+
+
+def as_float_obs(obs):
+    return np.asarray(obs, np.float32).reshape(1, -1)

@@ -1,0 +1,190 @@
+"""REINFORCE for CartPole, TF1 graph form.
+
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
+chapter, "Implementing a policy gradient in TensorFlow"; written for TF 1.6, gym 0.10.
+Placeholders, ``tf.multinomial`` action, ``compute_gradients`` -> one placeholder per
+gradient -> ``apply_gradients``, one episode per update, ``tf.train.Saver``.
+
+Deviations, each for a reason:
+* ``tf.layers.dense`` -> ``legacy_tf1.common.dense`` (same variables and math; the
+  original raises under Keras 3, see that helper).
+* ``g != None`` -> ``g is not None`` (same meaning; ``!=`` on a Tensor is elementwise in TF2).
+* A one-step episode has reward std 0; the source divides by it (NaN update). We apply
+  a zero gradient instead (``tfrepro.returns.normalized_discounted_rewards``).
+* The environment is gymnasium through the old-API adapter (``tfrepro.envs.OldGymAPI``).
+* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then compute
+  the episode's mean weighted gradient in one ``sess.run`` and feed it to the same
+  gradient placeholders. Same gradient as the book loop (tested), far fewer calls.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from tfrepro.configs import TangPGConfig
+from tfrepro.envs import VecEpisodes, run_episodes
+from tfrepro.policies import sampling_policy
+from tfrepro.returns import normalized_discounted_rewards
+
+ACTIVATION = "relu"
+
+
+class PolicyGradient(GraphProgram):
+    """The graph of nn_pg.py, plus one batched-gradient op for fast mode."""
+
+    def build(self, cfg: TangPGConfig):
+        num_inputs = 4  # env.observation_space.shape[0]
+        # ---- network: 4 inputs -> 4 ReLU -> 1 logit = log-odds of action 0 (left)
+        self.inputs = tf.placeholder(tf.float32, shape=[None, num_inputs], name="inputs")
+        hidden = dense(self.inputs, cfg.hidden, activation=tf.nn.relu)
+        self.logits = dense(hidden, 1)
+        self.outputs = tf.nn.sigmoid(self.logits)  # P(action 0)
+        self.action = tf.multinomial(tf.log(tf.concat([self.outputs, 1 - self.outputs], 1)), 1)
+
+        # ---- loss: pretend the sampled action was right; the return decides later
+        prob_action_0 = tf.to_float(1 - self.action)
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(
+            logits=self.logits, labels=prob_action_0)
+        optimizer = tf.train.AdamOptimizer(cfg.learning_rate)
+
+        # ---- compute_gradients -> gradient placeholders -> apply_gradients
+        gvs = optimizer.compute_gradients(cross_entropy)
+        gvs = [(g, v) for g, v in gvs if g is not None]
+        self.gs = [g for g, _ in gvs]
+        self.gps, gvs_feed = [], []
+        for g, v in gvs:
+            gp = tf.placeholder(tf.float32, shape=g.get_shape())
+            self.gps.append(gp)
+            gvs_feed.append((gp, v))
+        self.training_op = optimizer.apply_gradients(gvs_feed)
+
+        # ---- fast mode: mean_k(nd_k * grad_k) as the gradient of one weighted loss
+        self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
+        self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
+        labels = tf.to_float(1 - self.batch_actions)[:, None]
+        batch_xent = tf.nn.sigmoid_cross_entropy_with_logits(logits=self.logits, labels=labels)
+        weighted = tf.reduce_mean(self.batch_weights[:, None] * batch_xent)
+        self.batch_gs = tf.gradients(weighted, [v for _, v in gvs])
+        # the same Adam (same slots) applied straight to that gradient: one call per update
+        self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, [v for _, v in gvs]))
+
+    # -- the pieces the equivalence tests drive -------------------------------
+    def proba_left(self, obs):
+        return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
+
+    def step_gradients(self, obs, action=None):
+        """One book step: sample an action and get its gradients in one sess.run.
+        Feeding ``action`` overrides the sample (to replay a recorded episode)."""
+        feed = {self.inputs: as_float_obs(obs)}
+        if action is not None:
+            feed[self.action] = [[action]]
+        return self.sess.run([self.action, self.gs], feed)
+
+    def book_gradient(self, rewards_weights, grads):
+        """``np.mean([grads[k][i] * nd[k] for k ...], axis=0)`` per variable, as printed."""
+        return [np.mean([grads[k][i] * r for k, r in enumerate(rewards_weights)], axis=0)
+                for i in range(len(self.gps))]
+
+    def batch_gradient(self, obs, actions, weights):
+        return self.sess.run(self.batch_gs, {self.inputs: obs, self.batch_actions: actions,
+                                             self.batch_weights: weights})
+
+    def apply(self, grads):
+        self.sess.run(self.training_op, dict(zip(self.gps, grads)))
+
+    def fast_update(self, obs, actions, weights):
+        """batch_gradient + apply in one sess.run; returns the updated weights."""
+        return self.sess.run([self.fast_training_op, self.params_after],
+                             {self.inputs: obs, self.batch_actions: actions,
+                              self.batch_weights: weights})[1]
+
+
+def train_book(agent: PolicyGradient, cfg, seed, progress):
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed)
+    limit, returns, steps = episode_limit(cfg), [], 0
+    for _ in progress(range(cfg.iterations)):
+        rewards, grads = [], []
+        obs = env.reset()
+        # using current policy to test play a game
+        while True:
+            a, gs_val = agent.step_gradients(obs)
+            obs, reward, done, info = env.step(a[0][0])
+            rewards.append(reward)
+            grads.append(gs_val)
+            if done or len(rewards) >= limit:
+                break
+        # update gradients and do the training
+        nd_rewards = normalized_discounted_rewards(rewards, cfg.discount_rate)
+        agent.apply(agent.book_gradient(nd_rewards, grads))
+        returns.append(float(sum(rewards)))
+        steps += len(rewards)
+    return returns, steps
+
+
+def train_fast(agent: PolicyGradient, cfg, seed, progress, rng):
+    venv = VecEpisodes(cfg.env_id, 1, seed=seed, max_steps=cfg.max_steps or None)
+    returns, weights = [], agent.weights()
+    for _ in progress(range(cfg.iterations)):
+        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
+        obs, actions = batch.flat()
+        nd = normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
+        weights = agent.fast_update(obs, actions, nd)
+        returns.append(float(batch.returns[0]))
+    return returns, venv.env_steps
+
+
+def evaluate(cfg, checkpoint, mode, seed, rng):
+    """Restore the saved model in a separate graph and session, then test play."""
+    agent = PolicyGradient(cfg, seed)
+    agent.restore(checkpoint)
+    try:
+        if mode == "fast":
+            return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                                cfg.test_episodes, seed=seed + 10_000, max_steps=cfg.max_steps or None,
+                                rng=rng)
+        env = old_gym_env(cfg.env_id)
+        env.seed(seed + 10_000)
+        limit, total_rewards, steps = episode_limit(cfg), [], 0
+        for _ in range(cfg.test_episodes):
+            rewards = 0
+            obs = env.reset()
+            while True:
+                a = agent.sess.run(agent.action, feed_dict={agent.inputs: as_float_obs(obs)})
+                obs, reward, done, info = env.step(a[0][0])
+                rewards += reward
+                steps += 1
+                if done or rewards >= limit:
+                    break
+            total_rewards.append(rewards)
+        return np.array(total_rewards), steps
+    finally:
+        agent.close()
+
+
+def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    """Train, save with ``tf.train.Saver``, restore in a fresh graph and test play."""
+    progress = progress or (lambda it: it)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = PolicyGradient(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    if mode == "book":
+        train_returns, steps = train_book(agent, cfg, seed, progress)
+    else:
+        train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+    train_wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt_dir = save or os.path.join(tmp, "nnpg")
+        agent.save(ckpt_dir)
+        agent.close()
+        eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
+    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                episodes_per_iteration=1, train_wall_s=train_wall)

@@ -1,0 +1,98 @@
+"""Keras-3 helpers shared by the TF2 programs."""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfrepro.errors import UsageError
+
+MODEL_NAME = "model.keras"
+
+
+def policy_model(hidden: int, activation: str, output_activation=None, name="policy"):
+    """4 inputs -> ``hidden`` units -> 1 output. Keras model names may not contain
+    spaces in Keras 3 (it fails at predict), so names use underscores."""
+    return keras.Sequential([
+        keras.Input(shape=(4,)),
+        keras.layers.Dense(hidden, activation=activation, name="hidden"),
+        keras.layers.Dense(1, activation=output_activation, name="output"),
+    ], name=name)
+
+
+class KerasProgram:
+    """Owns a Keras model and optimizer; ``weights()`` / ``set_weights()`` exchange the
+    canonical list [hidden kernel, hidden bias, output kernel, output bias]."""
+
+    def __init__(self, cfg, seed: int):
+        self.cfg = cfg
+        keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, as Keras wants them
+        self.build(cfg)
+
+    def build(self, cfg):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def variable_names(self):
+        return [v.path for v in self.model.trainable_variables]
+
+    def weights(self):
+        return [v.numpy() for v in self.model.trainable_variables]
+
+    def set_weights(self, values):
+        for v, x in zip(self.model.trainable_variables, values):
+            v.assign(x)
+
+    def save(self, directory) -> str:
+        """``model.save(... .keras)``, written beside the target and renamed into place."""
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, MODEL_NAME)
+        fd, tmp = tempfile.mkstemp(suffix=".keras", dir=directory)
+        os.close(fd)
+        try:
+            self.model.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    def restore(self, path):
+        loaded = load_model(path)
+        mine = [tuple(v.shape) for v in self.model.trainable_variables]
+        theirs = [tuple(v.shape) for v in loaded.trainable_variables]
+        if mine != theirs:
+            raise UsageError("model %s has weight shapes %s, this program expects %s"
+                             % (path, theirs, mine))
+        self.set_weights([v.numpy() for v in loaded.trainable_variables])
+
+    def close(self):
+        pass
+
+
+def load_model(path):
+    path = str(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, MODEL_NAME)
+    if not os.path.exists(path):
+        raise UsageError("no Keras model at %s" % path)
+    if not zipfile.is_zipfile(path):
+        raise UsageError("%s is not a .keras archive (truncated or another format)" % path)
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for bad archives
+        raise UsageError("cannot load %s: %s" % (path, str(e).splitlines()[0])) from None
+
+
+def as_float_obs(obs):
+    return np.asarray(obs, np.float32).reshape(1, -1)
+
+
+def episode_limit(cfg) -> int:
+    from tfrepro.envs import _gym
+
+    limit = _gym().spec(cfg.env_id).max_episode_steps
+    return min(cfg.max_steps, limit) if cfg.max_steps else limit

@@ -1,0 +1,71 @@
+"""One typed config per program, holding the source's defaults.
+
+Both forms of a program (``legacy_tf1/x.py`` and ``modern_tf2/x.py``) read the same
+config, so a hyperparameter can never differ between them by accident. Each field
+names where its value comes from. Units are in the names or comments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class BasicPolicyConfig:
+    """Géron's hard-coded policy: push toward the side the pole leans to."""
+
+    env_id: str = "CartPole-v1"  # HOML 2nd/3rd ed. notebooks
+    episodes: int = 500  # "for episode in range(500)"
+    max_steps: int = 200  # "for step in range(200)" (steps per episode)
+
+
+@dataclass
+class RandomPolicyConfig:
+    """Tang, nn_random_policy.py: an untrained 4-4-1 network sampling actions."""
+
+    env_id: str = "CartPole-v0"  # gym.make("CartPole-v0")
+    hidden: int = 4  # tf.layers.dense(inputs, 4, activation=tf.nn.relu)
+    episodes: int = 1000  # "for _ in range(1000)" (test episodes)
+    max_steps: int = 0  # 0: the environment's own limit (200 on v0)
+
+
+@dataclass
+class ImitationConfig:
+    """Tang, nn_simple_policy.py: a 4-4-1 network trained to imitate the basic policy."""
+
+    env_id: str = "CartPole-v0"
+    hidden: int = 4
+    learning_rate: float = 0.01  # tf.train.AdamOptimizer(0.01)
+    train_episodes: int = 1000  # "for _ in range(1000)", one Adam step per env step
+    test_episodes: int = 1000  # second "for _ in range(1000)"
+    max_steps: int = 0
+
+
+@dataclass
+class TangPGConfig:
+    """Tang, nn_pg.py: REINFORCE, one episode per update."""
+
+    env_id: str = "CartPole-v0"
+    hidden: int = 4
+    learning_rate: float = 0.05  # learning_rate = 0.05
+    discount_rate: float = 0.95  # discount_rate = 0.95
+    iterations: int = 1000  # "for _ in range(1000)" (episodes = updates)
+    test_episodes: int = 100  # "for _ in range(100)"
+    max_steps: int = 0
+
+
+@dataclass
+class GeronPGConfig:
+    """Géron, HOML 2nd ed. ch. 18: REINFORCE, 10 episodes per update."""
+
+    env_id: str = "CartPole-v1"  # gym.make("CartPole-v1")
+    hidden: int = 5  # keras.layers.Dense(5, activation="elu")
+    learning_rate: float = 0.01  # keras.optimizers.Adam(lr=0.01)
+    discount_rate: float = 0.95  # discount_rate = 0.95
+    iterations: int = 150  # n_iterations = 150 (updates)
+    episodes_per_update: int = 10  # n_episodes_per_update = 10
+    max_steps: int = 200  # n_max_steps = 200 (500 in the gymnasium notebook)
+    eval_episodes: int = 100  # not in the book: our evaluation protocol
+
+
+# The gymnasium notebook (TF 2.17) runs Géron's program on 500-step episodes.
+GERON_NOTEBOOK = dict(env_id="CartPole-v1", max_steps=500)

@@ -1,0 +1,87 @@
+"""Result records: one JSON document per run, with a versioned schema, written atomically."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from .errors import UsageError
+
+SCHEMA = "tfrepro.result/1"
+REQUIRED = {
+    "schema": str, "program": str, "framework": str, "mode": str, "seed": int, "env_id": str,
+    "eval_returns": list, "eval_mean": (int, float), "train_returns": list, "env_steps": int,
+    "wall_s": (int, float), "versions": dict,
+}
+
+
+def versions() -> dict:
+    """Versions of everything that can change a number."""
+    out = {"python": platform.python_version()}
+    import importlib.metadata as md
+
+    for dist in ("tensorflow", "keras", "tf-keras", "numpy", "gymnasium", "gym"):
+        try:
+            out[dist.replace("-", "_")] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write to a temporary file beside ``path`` and rename it over: readers see the
+    old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _clean(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    return x
+
+
+def write_record(path, record: dict) -> None:
+    validate(record, str(path))
+    atomic_write_text(path, json.dumps(record, indent=1, default=_clean) + "\n")
+
+
+def validate(record, where: str = "record") -> dict:
+    if not isinstance(record, dict):
+        raise UsageError(f"{where}: not a result record (expected a JSON object)")
+    if record.get("schema") != SCHEMA:
+        raise UsageError(f"{where}: schema {record.get('schema')!r}, expected {SCHEMA!r}")
+    for key, typ in REQUIRED.items():
+        if key not in record:
+            raise UsageError(f"{where}: missing field {key!r}")
+        if not isinstance(record[key], typ) or isinstance(record[key], bool) and typ is int:
+            raise UsageError(f"{where}: field {key!r} has type {type(record[key]).__name__}")
+    return record
+
+
+def read_record(path) -> dict:
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    return validate(record, str(path))
