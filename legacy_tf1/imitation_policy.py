@@ -1,0 +1,114 @@
+"""A neural network trained to imitate the hard-coded policy, TF1 graph form.
+
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
+chapter, ``nn_simple_policy.py`` (TF 1.6, gym 0.10): 4 -> 4 ReLU -> 1 logit, target
+``y = 1 if angle < 0 else 0`` (the basic policy's P(left)), sigmoid cross-entropy,
+``tf.train.AdamOptimizer(0.01).minimize``, one training step per environment step over
+1000 episodes, then 1000 test episodes. The source reports 42.3 and 44.3.
+
+Deviations, each for a reason:
+* ``tf.layers.dense`` -> ``legacy_tf1.common.dense`` (same variables and math).
+* The printed listing is cut off after ``y_target = np.array([[1. if obs[2]``; the
+  comparison ``< 0`` is the basic policy's, which the text says it imitates.
+* Acting and training share one ``sess.run``; the training op depends on the action op
+  so the action always comes from the weights *before* the step's update (without the
+  dependency TF may run them in either order, which is not repeatable).
+* ``fast`` mode: training stays one update per step (each action depends on the update
+  before it, so there is nothing to batch); the 1000 test episodes run side by side on
+  the vector CartPole with actions from NumPy.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from tfrepro.configs import ImitationConfig
+from tfrepro.envs import run_episodes
+from tfrepro.policies import sampling_policy
+
+ACTIVATION = "relu"
+
+
+class ImitationPolicy(GraphProgram):
+    def build(self, cfg: ImitationConfig):
+        num_inputs = 4
+        self.inputs = tf.placeholder(tf.float32, shape=[None, num_inputs], name="inputs")
+        self.y = tf.placeholder(tf.float32, shape=[None, 1], name="y")
+        hidden = dense(self.inputs, cfg.hidden, activation=tf.nn.relu)
+        self.logits = dense(hidden, 1)
+        self.outputs = tf.nn.sigmoid(self.logits)
+        self.action = tf.multinomial(tf.log(tf.concat([self.outputs, 1 - self.outputs], 1)), 1)
+
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=self.y, logits=self.logits)
+        optimizer = tf.train.AdamOptimizer(cfg.learning_rate)
+        with tf.control_dependencies([self.action]):
+            self.training_op = optimizer.minimize(cross_entropy)
+
+    def proba_left(self, obs):
+        return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
+
+    def train_step(self, obs):
+        y_target = np.array([[1. if obs[2] < 0 else 0.]])
+        a, _ = self.sess.run([self.action, self.training_op],
+                             feed_dict={self.inputs: as_float_obs(obs), self.y: y_target})
+        return a
+
+
+def train(agent, cfg, seed, progress):
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed)
+    limit, returns, steps = episode_limit(cfg), [], 0
+    for _ in progress(range(cfg.train_episodes)):
+        obs, rewards = env.reset(), 0
+        while True:
+            a = agent.train_step(obs)
+            obs, reward, done, info = env.step(a[0][0])
+            rewards += reward
+            if done or rewards >= limit:
+                break
+        returns.append(float(rewards))
+        steps += int(rewards)
+    return returns, steps
+
+
+def test_book(agent, cfg, seed):
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed + 10_000)
+    limit, total_rewards, steps = episode_limit(cfg), [], 0
+    for _ in range(cfg.test_episodes):
+        rewards, obs = 0, env.reset()
+        while True:
+            a = agent.sess.run(agent.action, feed_dict={agent.inputs: as_float_obs(obs)})
+            obs, reward, done, info = env.step(a[0][0])
+            rewards += reward
+            steps += 1
+            if done or rewards >= limit:
+                break
+        total_rewards.append(rewards)
+    return np.array(total_rewards), steps
+
+
+def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    progress = progress or (lambda it: it)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = ImitationPolicy(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    train_returns, steps = train(agent, cfg, seed, progress)
+    train_wall = time.perf_counter() - t0
+    if save:
+        agent.save(save)
+    if mode == "book":
+        returns, eval_steps = test_book(agent, cfg, seed)
+    else:
+        returns, eval_steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                                           cfg.test_episodes, seed=seed + 10_000,
+                                           max_steps=cfg.max_steps or None, rng=rng)
+    agent.close()
+    return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
+                env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
+                episodes_per_iteration=1, train_wall_s=train_wall)

@@ -1,0 +1,195 @@
+"""REINFORCE for CartPole (Géron), back-ported to a TF1 graph.
+
+Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (TF 2 / Keras,
+gym 0.21); the TF2 original is ``modern_tf2/pg_geron.py``. This back-port writes the same
+program the way the TF1 era did (and Géron's 1st edition did): placeholders, one
+``sess.run([action, gradients])`` per step, ``compute_gradients`` -> gradient
+placeholders -> ``apply_gradients``, ``tf.train.Saver``.
+
+Math kept identical to the Keras program, so the two forms can be compared:
+* network Dense(5, elu) -> Dense(1, sigmoid), glorot-uniform kernels, zero biases;
+* ``action = uniform([1, 1]) > left_proba``; target ``1 - action``;
+* loss = Keras's ``binary_crossentropy`` on probabilities as eager Keras 3 computes it:
+  ``-(y log(clip(p)) + (1 - y) log(1 - clip(p)))`` with clip to [1e-7, 1 - 1e-7];
+* ``tf.train.AdamOptimizer(0.01)``. Deviation: its epsilon is 1e-8 (Keras's is 1e-7).
+* ``fast`` mode (not in the source): 10 episodes side by side on gymnasium's vector
+  CartPole, actions from a NumPy copy of the weights, one gradient per update.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
+from tfrepro.configs import GeronPGConfig
+from tfrepro.envs import VecEpisodes, run_episodes
+from tfrepro.policies import sampling_policy
+from tfrepro.returns import discount_and_normalize_rewards
+
+ACTIVATION = "elu"
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of binary_crossentropy
+
+
+def binary_crossentropy(y, p):
+    """keras.losses.binary_crossentropy(y, p) for probabilities, in TF1 ops."""
+    p = tf.clip_by_value(p, KERAS_EPSILON, 1.0 - KERAS_EPSILON)
+    return -(y * tf.log(p) + (1.0 - y) * tf.log(1.0 - p))
+
+
+class PolicyGradient(GraphProgram):
+    def build(self, cfg: GeronPGConfig):
+        n_inputs = 4  # == env.observation_space.shape[0]
+        # ---- network: Dense(5, elu) -> Dense(1, sigmoid) = P(action 0 = left)
+        self.inputs = tf.placeholder(tf.float32, shape=[None, n_inputs], name="inputs")
+        hidden = dense(self.inputs, cfg.hidden, activation=tf.nn.elu)
+        self.left_proba = tf.nn.sigmoid(dense(hidden, 1))
+
+        # ---- play_one_step: action, target and loss of one step
+        self.action = tf.random_uniform([1, 1]) > self.left_proba
+        y_target = tf.constant([[1.0]]) - tf.to_float(self.action)
+        loss = tf.reduce_mean(binary_crossentropy(y_target, self.left_proba))
+        optimizer = tf.train.AdamOptimizer(cfg.learning_rate)
+
+        # ---- compute_gradients -> gradient placeholders -> apply_gradients
+        gvs = [(g, v) for g, v in optimizer.compute_gradients(loss) if g is not None]
+        self.gs = [g for g, _ in gvs]
+        self.gps = [tf.placeholder(tf.float32, shape=g.get_shape()) for g in self.gs]
+        self.training_op = optimizer.apply_gradients(zip(self.gps, [v for _, v in gvs]))
+
+        # ---- fast mode: mean over all steps of final_reward * step gradient, as one loss
+        self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
+        self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
+        y_batch = 1.0 - tf.to_float(self.batch_actions)[:, None]
+        weighted = tf.reduce_mean(self.batch_weights[:, None]
+                                  * binary_crossentropy(y_batch, self.left_proba))
+        self.batch_gs = tf.gradients(weighted, [v for _, v in gvs])
+        self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, [v for _, v in gvs]))
+
+    # -- the pieces the equivalence tests drive -------------------------------
+    def proba_left(self, obs):
+        return self.sess.run(self.left_proba, {self.inputs: obs})[:, 0]
+
+    def step_gradients(self, obs, action=None):
+        feed = {self.inputs: as_float_obs(obs)}
+        if action is not None:
+            feed[self.action] = [[bool(action)]]
+        a, gs = self.sess.run([self.action, self.gs], feed)
+        return a.astype(np.int64), gs
+
+    def book_gradient(self, all_final_rewards, all_grads):
+        """The book's mean over every step of every episode of final_reward * gradient."""
+        return [np.mean([final_reward * all_grads[episode_index][step][var_index]
+                         for episode_index, final_rewards in enumerate(all_final_rewards)
+                         for step, final_reward in enumerate(final_rewards)], axis=0)
+                for var_index in range(len(self.gps))]
+
+    def batch_gradient(self, obs, actions, weights):
+        return self.sess.run(self.batch_gs, {self.inputs: obs, self.batch_actions: actions,
+                                             self.batch_weights: weights})
+
+    def apply(self, grads):
+        self.sess.run(self.training_op, dict(zip(self.gps, grads)))
+
+    def fast_update(self, obs, actions, weights):
+        return self.sess.run([self.fast_training_op, self.params_after],
+                             {self.inputs: obs, self.batch_actions: actions,
+                              self.batch_weights: weights})[1]
+
+
+def play_one_step(env, obs, agent):
+    action, grads = agent.step_gradients(obs)
+    obs, reward, done, info = env.step(int(action[0, 0]))
+    return obs, reward, done, grads
+
+
+def play_multiple_episodes(env, n_episodes, n_max_steps, agent):
+    all_rewards, all_grads = [], []
+    for episode in range(n_episodes):
+        current_rewards, current_grads = [], []
+        obs = env.reset()
+        for step in range(n_max_steps):
+            obs, reward, done, grads = play_one_step(env, obs, agent)
+            current_rewards.append(reward)
+            current_grads.append(grads)
+            if done:
+                break
+        all_rewards.append(current_rewards)
+        all_grads.append(current_grads)
+    return all_rewards, all_grads
+
+
+def train_book(agent, cfg, seed, progress):
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed)
+    returns, steps = [], 0
+    for iteration in progress(range(cfg.iterations)):
+        all_rewards, all_grads = play_multiple_episodes(
+            env, cfg.episodes_per_update, cfg.max_steps, agent)
+        all_final_rewards = discount_and_normalize_rewards(all_rewards, cfg.discount_rate)
+        agent.apply(agent.book_gradient(all_final_rewards, all_grads))
+        returns += [float(sum(r)) for r in all_rewards]
+        steps += sum(map(len, all_rewards))
+    return returns, steps
+
+
+def train_fast(agent, cfg, seed, progress, rng):
+    venv = VecEpisodes(cfg.env_id, cfg.episodes_per_update, seed=seed, max_steps=cfg.max_steps)
+    returns, weights = [], agent.weights()
+    for iteration in progress(range(cfg.iterations)):
+        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
+        obs, actions = batch.flat()
+        final = np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(), cfg.discount_rate))
+        weights = agent.fast_update(obs, actions, final)
+        returns += [float(r) for r in batch.returns]
+    return returns, venv.env_steps
+
+
+def evaluate(agent, cfg, mode, seed, rng):
+    """Our protocol (the book only renders one episode): ``eval_episodes`` episodes of at
+    most ``max_steps`` steps, actions sampled as in training."""
+    if mode == "fast":
+        return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                            cfg.eval_episodes, seed=seed + 10_000, max_steps=cfg.max_steps, rng=rng)
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed + 10_000)
+    totals, steps = [], 0
+    for _ in range(cfg.eval_episodes):
+        episode_rewards, obs = 0.0, env.reset()
+        for step in range(cfg.max_steps):
+            action = agent.sess.run(agent.action, {agent.inputs: as_float_obs(obs)})
+            obs, reward, done, info = env.step(int(action[0, 0]))
+            episode_rewards += reward
+            steps += 1
+            if done:
+                break
+        totals.append(episode_rewards)
+    return np.array(totals), steps
+
+
+def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    """Train, save with ``tf.train.Saver``, restore into a fresh graph, evaluate."""
+    progress = progress or (lambda it: it)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = PolicyGradient(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    train = train_book if mode == "book" else train_fast
+    args = (agent, cfg, seed, progress) if mode == "book" else (agent, cfg, seed, progress, rng)
+    train_returns, steps = train(*args)
+    train_wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt_dir = save or os.path.join(tmp, "geron_pg")
+        agent.save(ckpt_dir)
+        agent.close()
+        agent = PolicyGradient(cfg, seed)
+        agent.restore(ckpt_dir)
+    eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
+    agent.close()
+    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall)

@@ -1,0 +1,43 @@
+"""The hard-coded basic policy, on gymnasium (no framework).
+
+Source: Aurélien Géron, *Hands-On Machine Learning*, 3rd-edition notebook for ch. 18:
+``env.reset(seed=episode)`` for each of 500 episodes of at most 200 steps on
+CartPole-v1, which gives exactly mean 41.698, std 8.389, min 24, max 63 on gymnasium.
+Seed s plays episodes seeded ``s * 500 + episode`` (seed 0 is the book's protocol).
+
+``fast``: the same policy on 500 side-by-side episodes of the vector CartPole.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tfrepro.configs import BasicPolicyConfig
+from tfrepro.envs import make, run_episodes
+from tfrepro.policies import basic_policy, basic_policy_batch
+
+
+def play_book(cfg, seed):
+    totals = []
+    env = make(cfg.env_id)
+    for episode in range(cfg.episodes):
+        episode_rewards = 0
+        obs, info = env.reset(seed=seed * cfg.episodes + episode)
+        for step in range(cfg.max_steps):
+            action = basic_policy(obs)
+            obs, reward, terminated, truncated, info = env.step(action)
+            episode_rewards += reward
+            if terminated or truncated:
+                break
+        totals.append(episode_rewards)
+    return np.array(totals, float)
+
+
+def run(cfg: BasicPolicyConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    if mode == "book":
+        returns = play_book(cfg, seed)
+        steps = int(returns.sum())
+    else:
+        returns, steps = run_episodes(basic_policy_batch, cfg.env_id, cfg.episodes, seed=seed,
+                                      max_steps=cfg.max_steps)
+    return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
+                train_env_steps=0, updates=0, episodes_per_iteration=1, train_wall_s=0.0)

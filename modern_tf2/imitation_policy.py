@@ -1,0 +1,107 @@
+"""A neural network trained to imitate the hard-coded policy, TF2 port.
+
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow*, ``nn_simple_policy.py``;
+the TF1 original is ``legacy_tf1/imitation_policy.py`` (read its deviations). Keras 3
+model 4 -> 4 ReLU -> 1 logit, ``tf.GradientTape`` + Keras Adam(0.01) per step under
+``tf.function`` (the port of one ``sess.run`` per step), gymnasium's API.
+Keras Adam's epsilon is 1e-7 where TF1's is 1e-8.
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from tfrepro.configs import ImitationConfig
+from tfrepro.envs import make, run_episodes
+from tfrepro.policies import sampling_policy
+
+ACTIVATION = "relu"
+
+
+class ImitationPolicy(KerasProgram):
+    def build(self, cfg: ImitationConfig):
+        self.model = policy_model(cfg.hidden, "relu", None, name="tang_imitation_policy")
+        self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.optimizer.build(self.model.trainable_variables)
+
+    @tf.function
+    def action(self, obs):
+        outputs = tf.nn.sigmoid(self.model(obs))
+        return tf.random.categorical(tf.math.log(tf.concat([outputs, 1 - outputs], 1)), 1)
+
+    @tf.function
+    def _train_step(self, obs, y):
+        a = self.action(obs)  # acts on the weights before this step's update
+        with tf.GradientTape() as tape:
+            logits = self.model(obs)
+            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+        grads = tape.gradient(cross_entropy, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return a
+
+    def proba_left(self, obs):
+        return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
+
+    def train_step(self, obs):
+        y_target = np.array([[1. if obs[2] < 0 else 0.]], np.float32)
+        return self._train_step(tf.constant(as_float_obs(obs)), tf.constant(y_target)).numpy()
+
+
+def train(agent, cfg, seed, progress):
+    env = make(cfg.env_id)
+    limit, returns, steps = episode_limit(cfg), [], 0
+    for episode in progress(range(cfg.train_episodes)):
+        obs, info = env.reset(seed=seed if episode == 0 else None)
+        rewards = 0
+        while True:
+            a = agent.train_step(obs)
+            obs, reward, terminated, truncated, info = env.step(int(a[0][0]))
+            rewards += reward
+            if terminated or truncated or rewards >= limit:
+                break
+        returns.append(float(rewards))
+        steps += int(rewards)
+    return returns, steps
+
+
+def test_book(agent, cfg, seed):
+    env = make(cfg.env_id)
+    limit, total_rewards, steps = episode_limit(cfg), [], 0
+    for episode in range(cfg.test_episodes):
+        obs, info = env.reset(seed=seed + 10_000 if episode == 0 else None)
+        rewards = 0
+        while True:
+            a = agent.action(tf.constant(as_float_obs(obs)))
+            obs, reward, terminated, truncated, info = env.step(int(a[0][0]))
+            rewards += reward
+            steps += 1
+            if terminated or truncated or rewards >= limit:
+                break
+        total_rewards.append(rewards)
+    return np.array(total_rewards), steps
+
+
+def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    progress = progress or (lambda it: it)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = ImitationPolicy(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    train_returns, steps = train(agent, cfg, seed, progress)
+    train_wall = time.perf_counter() - t0
+    if save:
+        agent.save(save)
+    if mode == "book":
+        returns, eval_steps = test_book(agent, cfg, seed)
+    else:
+        returns, eval_steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                                           cfg.test_episodes, seed=seed + 10_000,
+                                           max_steps=cfg.max_steps or None, rng=rng)
+    return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
+                env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
+                episodes_per_iteration=1, train_wall_s=train_wall)

@@ -1,0 +1,201 @@
+"""REINFORCE for CartPole (Géron), TF2 / Keras 3 / gymnasium.
+
+Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (TF 2 / Keras,
+gym 0.21), and its port to gymnasium's 5-tuple API in a TF 2.17 notebook (500-step
+episodes on CartPole-v1: ``--variant notebook``). The TF1 back-port is
+``legacy_tf1/pg_geron.py``.
+
+``book`` mode is the printed loop: ``play_one_step`` opens one eager ``GradientTape``
+per step, ``play_multiple_episodes`` collects the per-step gradients, and each
+variable's gradient is ``tf.reduce_mean`` of final_reward * gradient over every step.
+
+Deviations, each for a reason:
+* ``keras.optimizers.Adam(lr=0.01)`` -> ``Adam(0.01)``: Keras 3 rejects ``lr``.
+* ``input_shape=[4]`` on the first Dense -> ``keras.Input((4,))`` (Keras 3 style).
+* gymnasium: ``reset()`` -> ``(obs, info)``, ``step()`` -> 5 values, seeding by
+  ``reset(seed=...)`` instead of ``env.seed``; ``done = terminated or truncated``.
+* ``fast`` mode (not in the source): the 10 episodes of an update side by side on the
+  vector CartPole, actions from NumPy, one compiled gradient + Adam step per update.
+  Trap: inside ``tf.function`` Keras 3's ``binary_crossentropy`` sees the Sigmoid op and
+  silently switches to the logits formula; eager (the book) uses the clipped one. The
+  fast update passes ``tf.identity(p)`` so both modes compute the same, clipped loss.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import KerasProgram, as_float_obs, policy_model
+from tfrepro.configs import GeronPGConfig
+from tfrepro.envs import VecEpisodes, make, run_episodes
+from tfrepro.policies import sampling_policy
+from tfrepro.returns import discount_and_normalize_rewards
+
+ACTIVATION = "elu"
+
+
+class PolicyGradient(KerasProgram):
+    def build(self, cfg: GeronPGConfig):
+        self.model = policy_model(cfg.hidden, "elu", "sigmoid", name="geron_policy")
+        self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
+        self.optimizer.build(self.model.trainable_variables)
+        self.loss_fn = keras.losses.binary_crossentropy
+
+    def play_one_step_grads(self, obs, action=None):
+        """The body of the book's ``play_one_step`` (eager), optionally replaying ``action``."""
+        with tf.GradientTape() as tape:
+            left_proba = self.model(obs[np.newaxis])
+            if action is None:
+                action = (tf.random.uniform([1, 1]) > left_proba)
+            else:
+                action = tf.constant([[bool(action)]])
+            y_target = tf.constant([[1.]]) - tf.cast(action, tf.float32)
+            loss = tf.reduce_mean(self.loss_fn(y_target, left_proba))
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        return action, grads
+
+    @tf.function(reduce_retracing=True)
+    def _batch_grads(self, obs, actions, weights):
+        with tf.GradientTape() as tape:
+            left_proba = tf.identity(self.model(obs))  # keep Keras on the clipped formula
+            y_target = 1.0 - tf.cast(actions, tf.float32)[:, None]
+            loss = tf.reduce_mean(weights * self.loss_fn(y_target, left_proba))
+        return tape.gradient(loss, self.model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def _fast_update(self, obs, actions, weights):
+        grads = self._batch_grads(obs, actions, weights)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return [tf.identity(v) for v in self.model.trainable_variables]
+
+    # -- the pieces the equivalence tests drive -------------------------------
+    def proba_left(self, obs):
+        return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
+
+    def step_gradients(self, obs, action=None):
+        a, grads = self.play_one_step_grads(np.asarray(obs, np.float32), action)
+        return a.numpy().astype(np.int64), [g.numpy() for g in grads]
+
+    def book_gradient(self, all_final_rewards, all_grads):
+        all_mean_grads = []
+        for var_index in range(len(self.model.trainable_variables)):
+            mean_grads = tf.reduce_mean(
+                [final_reward * all_grads[episode_index][step][var_index]
+                 for episode_index, final_rewards in enumerate(all_final_rewards)
+                 for step, final_reward in enumerate(final_rewards)], axis=0)
+            all_mean_grads.append(mean_grads)
+        return [np.asarray(g) for g in all_mean_grads]
+
+    def batch_gradient(self, obs, actions, weights):
+        return [g.numpy() for g in self._batch_grads(
+            tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
+            tf.constant(weights, tf.float32))]
+
+    def apply(self, grads):
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+
+    def fast_update(self, obs, actions, weights):
+        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
+                                tf.constant(weights, tf.float32))
+        return [w.numpy() for w in out]
+
+
+def play_one_step(env, obs, agent):
+    action, grads = agent.play_one_step_grads(obs)
+    obs, reward, terminated, truncated, info = env.step(int(action[0, 0].numpy()))
+    return obs, reward, terminated or truncated, grads
+
+
+def play_multiple_episodes(env, n_episodes, n_max_steps, agent, seed=None):
+    all_rewards, all_grads = [], []
+    for episode in range(n_episodes):
+        current_rewards, current_grads = [], []
+        obs, info = env.reset(seed=seed if episode == 0 else None)
+        for step in range(n_max_steps):
+            obs, reward, done, grads = play_one_step(env, obs, agent)
+            current_rewards.append(reward)
+            current_grads.append(grads)
+            if done:
+                break
+        all_rewards.append(current_rewards)
+        all_grads.append(current_grads)
+    return all_rewards, all_grads
+
+
+def train_book(agent, cfg, seed, progress):
+    env = make(cfg.env_id)
+    returns, steps = [], 0
+    for iteration in progress(range(cfg.iterations)):
+        all_rewards, all_grads = play_multiple_episodes(
+            env, cfg.episodes_per_update, cfg.max_steps, agent,
+            seed=seed if iteration == 0 else None)
+        all_final_rewards = discount_and_normalize_rewards(all_rewards, cfg.discount_rate)
+        agent.apply(agent.book_gradient(all_final_rewards, all_grads))
+        returns += [float(sum(r)) for r in all_rewards]
+        steps += sum(map(len, all_rewards))
+    return returns, steps
+
+
+def train_fast(agent, cfg, seed, progress, rng):
+    venv = VecEpisodes(cfg.env_id, cfg.episodes_per_update, seed=seed, max_steps=cfg.max_steps)
+    returns, weights = [], agent.weights()
+    for iteration in progress(range(cfg.iterations)):
+        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
+        obs, actions = batch.flat()
+        final = np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(), cfg.discount_rate))
+        weights = agent.fast_update(obs, actions, final)
+        returns += [float(r) for r in batch.returns]
+    return returns, venv.env_steps
+
+
+def evaluate(agent, cfg, mode, seed, rng):
+    """Our protocol: ``eval_episodes`` episodes of at most ``max_steps`` steps, actions
+    sampled as in training (``render_policy_net`` does the same for one episode)."""
+    if mode == "fast":
+        return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                            cfg.eval_episodes, seed=seed + 10_000, max_steps=cfg.max_steps, rng=rng)
+    env = make(cfg.env_id)
+    predict = tf.function(agent.model)  # model.predict per step costs ~ms; same output
+    totals, steps = [], 0
+    for episode in range(cfg.eval_episodes):
+        episode_rewards = 0.0
+        obs, info = env.reset(seed=seed + 10_000 if episode == 0 else None)
+        for step in range(cfg.max_steps):
+            left_proba = float(predict(as_float_obs(obs))[0, 0])
+            action = int(rng.random() > left_proba)
+            obs, reward, terminated, truncated, info = env.step(action)
+            episode_rewards += reward
+            steps += 1
+            if terminated or truncated:
+                break
+        totals.append(episode_rewards)
+    return np.array(totals), steps
+
+
+def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    """Train, ``model.save(... .keras)``, load it back into a fresh model, evaluate."""
+    progress = progress or (lambda it: it)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = PolicyGradient(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    if mode == "book":
+        train_returns, steps = train_book(agent, cfg, seed, progress)
+    else:
+        train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+    train_wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt_dir = save or os.path.join(tmp, "geron_pg")
+        agent.save(ckpt_dir)
+        agent = PolicyGradient(cfg, seed)
+        agent.restore(ckpt_dir)
+    eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
+    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall)

@@ -1,0 +1,69 @@
+"""An untrained neural-network policy, TF2 port.
+
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow*, ``nn_random_policy.py``;
+the TF1 original is ``legacy_tf1/random_policy.py``. Keras 3 model 4 -> 4 ReLU -> 1
+sigmoid; ``tf.random.categorical`` replaces ``tf.multinomial``; gymnasium's API.
+``book``: one compiled call per step (the port of one ``sess.run`` per step).
+``fast``: 1000 episodes side by side, actions from NumPy.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from tfrepro.configs import RandomPolicyConfig
+from tfrepro.envs import make, run_episodes
+from tfrepro.policies import sampling_policy
+
+ACTIVATION = "relu"
+
+
+class RandomPolicy(KerasProgram):
+    def build(self, cfg: RandomPolicyConfig):
+        self.model = policy_model(cfg.hidden, "relu", "sigmoid", name="tang_random_policy")
+
+    @tf.function
+    def action(self, obs):
+        outputs = self.model(obs)
+        return tf.random.categorical(tf.math.log(tf.concat([outputs, 1 - outputs], 1)), 1)
+
+    def proba_left(self, obs):
+        return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
+
+
+def play_book(agent, cfg, seed):
+    env = make(cfg.env_id)
+    limit, total_rewards, steps = episode_limit(cfg), [], 0
+    for episode in range(cfg.episodes):
+        rewards = 0
+        obs, info = env.reset(seed=seed if episode == 0 else None)
+        while True:
+            a = agent.action(tf.constant(as_float_obs(obs)))
+            obs, reward, terminated, truncated, info = env.step(int(a[0][0]))
+            rewards += reward
+            steps += 1
+            if terminated or truncated or rewards >= limit:
+                break
+        total_rewards.append(rewards)
+    return np.array(total_rewards), steps
+
+
+def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = RandomPolicy(cfg, seed)
+    if load:
+        agent.restore(load)
+    if save:
+        agent.save(save)
+    t0 = time.perf_counter()
+    if mode == "book":
+        returns, steps = play_book(agent, cfg, seed)
+    else:
+        returns, steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
+                                      cfg.episodes, seed=seed, max_steps=cfg.max_steps or None, rng=rng)
+    return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
+                train_env_steps=0, updates=0, episodes_per_iteration=1,
+                train_wall_s=0.0, eval_wall_s=time.perf_counter() - t0)
