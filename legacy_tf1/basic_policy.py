@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from legacy_tf1.common import old_gym_env
 from tfrepro.configs import BasicPolicyConfig
-from tfrepro.envs import run_episodes
+from tfrepro.envs import make_old as old_gym_env, run_episodes
 from tfrepro.policies import basic_policy, basic_policy_batch
 
 

@@ -146,10 +146,9 @@ def old_gym_env(env_id):
 
 
 def episode_limit(cfg) -> int:
-    from tfrepro.envs import _gym
+    from tfrepro.envs import episode_limit as limit
 
-    limit = _gym().spec(cfg.env_id).max_episode_steps
-    return min(cfg.max_steps, limit) if cfg.max_steps else limit
+    return limit(cfg.env_id, cfg.max_steps)
 
 
 def as_float_obs(obs):

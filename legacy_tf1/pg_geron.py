@@ -189,7 +189,9 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
         agent = PolicyGradient(cfg, seed)
         agent.restore(ckpt_dir)
     eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
+    weights = agent.weights()
     agent.close()
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
-                episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall)
+                episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
+                weights=weights)

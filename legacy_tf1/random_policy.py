@@ -67,7 +67,8 @@ def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, p
     else:
         returns, steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
                                       cfg.episodes, seed=seed, max_steps=cfg.max_steps or None, rng=rng)
+    weights = agent.weights()
     agent.close()
     return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
                 train_env_steps=0, updates=0, episodes_per_iteration=1,
-                train_wall_s=0.0, eval_wall_s=time.perf_counter() - t0)
+                train_wall_s=0.0, eval_wall_s=time.perf_counter() - t0, weights=weights)

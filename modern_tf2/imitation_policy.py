@@ -102,6 +102,7 @@ def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, prog
         returns, eval_steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
                                            cfg.test_episodes, seed=seed + 10_000,
                                            max_steps=cfg.max_steps or None, rng=rng)
+    weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
                 env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
-                episodes_per_iteration=1, train_wall_s=train_wall)
+                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

@@ -177,7 +177,8 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_dir = save or os.path.join(tmp, "nnpg")
         agent.save(ckpt_dir)
+        weights = agent.weights()
         eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
-                episodes_per_iteration=1, train_wall_s=train_wall)
+                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

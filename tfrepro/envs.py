@@ -26,9 +26,20 @@ def _gym():
 
 def make(env_id: str, **kwargs):
     """gymnasium.make, quiet about CartPole-v0 being 'out of date' (the books use it)."""
+    gym = _gym()  # imported first: its import adds a warnings filter of its own
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _gym().make(env_id, **kwargs)
+        return gym.make(env_id, **kwargs)
+
+
+def episode_limit(env_id: str, max_steps: int | None = 0) -> int:
+    """The episode length cap: the environment's own (200 on v0, 500 on v1), or
+    ``max_steps`` when that is set and smaller."""
+    gym = _gym()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        limit = gym.spec(env_id).max_episode_steps
+    return min(max_steps, limit) if max_steps else limit
 
 
 class OldGymAPI:
@@ -133,8 +144,7 @@ class VecEpisodes:
             warnings.simplefilter("ignore", DeprecationWarning)
             self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         self.num_envs = num_envs
-        self.limit = gym.spec(env_id).max_episode_steps
-        self.max_steps = min(max_steps or self.limit, self.limit)
+        self.max_steps = episode_limit(env_id, max_steps)
         self._seed = seed
         self.env_steps = 0
 

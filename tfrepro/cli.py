@@ -1,0 +1,237 @@
+"""``tfrepro``: run the book programs in TF1 graph form or as TF2 ports, reproduce the
+books' numbers, and time book loops against fast ones.
+
+Process-wide switches (TensorFlow's log level) are set here, at the entry point, and
+nowhere in library code.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import programs
+from .errors import UsageError
+
+EPILOG_RUN = """examples:
+  tfrepro run pg-tang --framework tf1 --mode fast --seed 0 --out runs/tang.json
+  tfrepro run pg-geron --framework tf2 --variant notebook --save ckpt/geron --out g.json
+  tfrepro run pg-geron --framework tf2 --load ckpt/geron --iterations 0 --gif geron.gif --out e.json
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r} (an integer >= 0)") from None
+    if not 0 <= v < 2**31:
+        raise argparse.ArgumentTypeError(f"invalid seed {v} (0 <= seed < 2**31)")
+    return v
+
+
+def _count(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r} (an integer >= 0)") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"invalid count {v} (must be >= 0)")
+    return v
+
+
+def _positive(text):
+    v = _count(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return v
+
+
+def build_parser() -> Parser:
+    from .envs import ENV_IDS
+
+    p = Parser(prog="tfrepro", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    r = sub.add_parser("run", help="run one program in one form and write its result record",
+                       description="Run one program in its TF1 graph form (tf1) or TF2 port (tf2), "
+                       "print a summary and write the result record (JSON).",
+                       epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("program", metavar="PROGRAM", help="one of: " + ", ".join(programs.PROGRAMS))
+    r.add_argument("--framework", choices=programs.FRAMEWORKS, default="tf2",
+                   help="tf1: legacy_tf1 graph code; tf2: modern_tf2 port (default: %(default)s)")
+    r.add_argument("--mode", choices=programs.MODES, default="fast",
+                   help="book: the source's loop as written; fast: the same math vectorised "
+                   "(default: %(default)s)")
+    r.add_argument("--seed", type=_seed, default=0, help="run seed (default: %(default)s)")
+    r.add_argument("--env", choices=ENV_IDS, help="override the program's environment")
+    r.add_argument("--variant", help="program variant (pg-geron: book | notebook = 500-step episodes)")
+    r.add_argument("--iterations", type=_count, metavar="K",
+                   help="training iterations (updates or training episodes); 0 evaluates only")
+    r.add_argument("--save", metavar="DIR", help="save the trained model (TF1: Saver checkpoint, "
+                   "TF2: model.keras) into DIR")
+    r.add_argument("--load", metavar="DIR", help="start from a model saved by --save")
+    r.add_argument("--gif", metavar="FILE", help="save an animation of one evaluation episode")
+    r.add_argument("--out", metavar="FILE.json", required=True, help="result record to write")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rp = sub.add_parser("reproduce", help="every program, both forms, several seeds: the table",
+                        description="Run every program in both forms over several seeds, print "
+                        "and write the reproduction table (Markdown + JSON) and a PNG of learning "
+                        "curves, TF1 beside TF2.")
+    rp.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
+    rp.add_argument("--seeds", type=_positive, default=5, help="seeds 0..N-1 (default: %(default)s)")
+    rp.add_argument("--programs", nargs="+", metavar="PROGRAM", help="subset (default: all)")
+    rp.add_argument("--iterations", type=_count, metavar="K",
+                    help="override every training program's iterations (for quick looks)")
+    rp.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
+                    help="parallel runs, each in a fresh process (default: %(default)s)")
+    rp.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
+                    help="where records, table and plot go (default: %(default)s)")
+
+    sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
+                        description="Time the book loop against the fast one for the REINFORCE "
+                        "programs in both frameworks, side by side in one process, and report "
+                        "time per environment step and ratios. Book mode runs a few iterations "
+                        "and is scaled by environment steps.")
+    sp.add_argument("--programs", nargs="+", default=["pg-tang", "pg-geron"], metavar="PROGRAM")
+    sp.add_argument("--book-iterations", type=_positive, default=None, metavar="K",
+                    help="iterations of the book loop (default: 30 for pg-tang, 3 for pg-geron)")
+    sp.add_argument("--repeats", type=_positive, default=3, help="repeats of each timing (median)")
+    sp.add_argument("--seed", type=_seed, default=0)
+    sp.add_argument("--out", metavar="FILE.json", help="also write the measurements")
+    return p
+
+
+def quiet_tensorflow():
+    """Entry-point only: TensorFlow's C++ logs below ERROR off, its Python deprecation
+    notes off (the TF1 programs use deprecated symbols on purpose), CUDA probing off on
+    machines without an NVIDIA device, and the banner TensorFlow prints on import muted.
+    ``TFREPRO_TF_LOGS=1`` keeps all of it."""
+    if os.environ.get("TFREPRO_TF_LOGS") == "1":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not os.path.exists("/dev/nvidia0"):
+        os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+    import logging
+    import warnings
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*is deprecated.*")
+    if "tensorflow" in sys.modules:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401  (absl logs its banner before any setting applies)
+    except ImportError:
+        pass  # reported, with its message, where the program imports it
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _check_out(path):
+    out = Path(path)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {path}: is a directory")
+    return out
+
+
+def cmd_run(args) -> int:
+    from .records import write_record
+    from .runner import run_program
+
+    prog = programs.get(args.program)
+    out = _check_out(args.out)
+    if args.load and not Path(args.load).exists():
+        raise UsageError(f"--load {args.load}: no such file or directory")
+    if args.gif and Path(args.gif).is_dir():
+        raise UsageError(f"--gif {args.gif}: is a directory")
+    prog.make_config(env_id=args.env, iterations=args.iterations, variant=args.variant)  # validate
+    if not prog.has_model and (args.save or args.load):
+        raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
+    quiet_tensorflow()
+    progress = None
+    if not args.quiet and prog.iterations_field:
+        from tqdm import tqdm
+
+        progress = lambda it: tqdm(it, desc=f"{prog.name} {args.framework} {args.mode}",  # noqa: E731
+                                   unit="it", leave=False, file=sys.stderr)
+    record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
+                         iterations=args.iterations, variant=args.variant, save=args.save,
+                         load=args.load, progress=progress, keep_weights=bool(args.gif))
+    weights = record.pop("_weights", None)
+    write_record(out, record)
+    print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
+          f"eval mean {record['eval_mean']:.1f} (std {record['eval_std']:.1f}, min "
+          f"{record['eval_min']:.0f}, max {record['eval_max']:.0f}) over "
+          f"{len(record['eval_returns'])} episodes; source: {prog.source_number}")
+    if record["train_returns"]:
+        print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
+              f"{record['train_wall_s']:.1f} s")
+    print(f"  wrote {out}")
+    if args.gif:
+        from .policies import basic_policy_batch, sampling_policy
+        from .render import episode_frames, save_gif
+
+        module = prog.form(args.framework)
+        policy = (sampling_policy(weights, module.ACTIVATION) if weights is not None
+                  else basic_policy_batch)
+        n = save_gif(args.gif, episode_frames(record["env_id"], policy, args.seed + 20_000,
+                                              record["config"].get("max_steps") or None))
+        print(f"  wrote {args.gif} ({n} frames)")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    names = args.programs or list(programs.PROGRAMS)
+    for name in names:
+        programs.get(name)
+    quiet_tensorflow()
+    return reproduce(names, mode=args.mode, seeds=list(range(args.seeds)),
+                     out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)
+
+
+def cmd_speed(args) -> int:
+    from .speed import speed
+
+    for name in args.programs:
+        if programs.get(name).module not in ("pg_tang", "pg_geron"):
+            raise UsageError(f"speed times the REINFORCE programs (pg-tang, pg-geron), not {name}")
+    if args.out:
+        _check_out(args.out)
+    quiet_tensorflow()
+    return speed(args.programs, book_iterations=args.book_iterations, repeats=args.repeats,
+                 seed=args.seed, out=args.out)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed}[args.command](args)
+    except UsageError as e:
+        print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tfrepro: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

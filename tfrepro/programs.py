@@ -1,0 +1,75 @@
+"""The registry: every program, where its two forms live, its config and the source's number."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field, fields, replace
+
+from . import configs
+from .errors import UsageError
+
+FRAMEWORKS = ("tf1", "tf2")
+MODES = ("book", "fast")
+PACKAGES = {"tf1": "legacy_tf1", "tf2": "modern_tf2"}
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    module: str  # file name shared by legacy_tf1/ and modern_tf2/
+    config: type
+    source: str
+    source_number: str  # what the source reports, as text
+    target: float | None = None  # the level a parity test holds both forms to
+    iterations_field: str | None = None  # the config field --iterations sets
+    has_model: bool = True  # has weights: --save, --load, checkpoints
+    variants: dict = field(default_factory=dict)
+
+    def form(self, framework: str):
+        """The module of one form, imported on first use (TensorFlow loads here)."""
+        return importlib.import_module(f"{PACKAGES[framework]}.{self.module}")
+
+    def make_config(self, env_id=None, iterations=None, variant=None):
+        cfg = self.config()
+        if variant:
+            if variant not in self.variants:
+                raise UsageError(f"{self.name} has no variant {variant!r} "
+                                 f"(choose from: {', '.join(self.variants) or 'none'})")
+            cfg = replace(cfg, **self.variants[variant])
+        if env_id:
+            cfg = replace(cfg, env_id=env_id)
+        if iterations is not None:
+            if not self.iterations_field:
+                raise UsageError(f"{self.name} does not train: --iterations does not apply")
+            cfg = replace(cfg, **{self.iterations_field: iterations})
+        return cfg
+
+
+PROGRAMS = {p.name: p for p in [
+    Program("basic-policy", "basic_policy", configs.BasicPolicyConfig,
+            "Géron HOML ch. 18 (hard-coded policy)",
+            "41.698 (3rd-ed. notebook, reset(seed=episode)); 42.0 printed in 2nd ed.",
+            has_model=False),
+    Program("random-policy", "random_policy", configs.RandomPolicyConfig,
+            "Tang ch. CartPole, nn_random_policy.py", "20-something", has_model=True),
+    Program("imitation-policy", "imitation_policy", configs.ImitationConfig,
+            "Tang ch. CartPole, nn_simple_policy.py", "42.3 and 44.3",
+            iterations_field="train_episodes"),
+    Program("pg-tang", "pg_tang", configs.TangPGConfig,
+            "Tang ch. CartPole, policy gradient", "about 200 (199.9)", target=190.0,
+            iterations_field="iterations"),
+    Program("pg-geron", "pg_geron", configs.GeronPGConfig,
+            "Géron HOML 2nd ed. ch. 18, REINFORCE", "199.6 (2nd ed.), 190.3 (3rd ed.)",
+            target=175.0, iterations_field="iterations",
+            variants={"book": {}, "notebook": configs.GERON_NOTEBOOK}),
+]}
+
+
+def get(name: str) -> Program:
+    try:
+        return PROGRAMS[name]
+    except KeyError:
+        raise UsageError(f"unknown program {name!r} (choose from: {', '.join(PROGRAMS)})") from None
+
+
+def config_dict(cfg) -> dict:
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}

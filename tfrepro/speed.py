@@ -1,0 +1,66 @@
+"""``tfrepro speed``: book loop against fast loop, both frameworks, side by side.
+
+Every figure is a ratio of times measured in this one process, one run after another
+(never two at once): absolute times on a shared machine are noise, ratios are not.
+Book mode runs a few iterations and is compared per environment step; each timing is
+repeated and the median kept; a short warm-up run per (program, framework, mode) pays
+for graph building and tracing first.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+
+from . import programs
+from .records import atomic_write_text, versions
+
+DEFAULT_BOOK_ITERATIONS = {"pg-tang": 30, "pg-geron": 3}
+
+
+def _time_run(name, framework, mode, seed, iterations):
+    from .runner import run_program
+
+    rec = run_program(name, framework, mode, seed, iterations=iterations)
+    return rec["train_wall_s"], rec["train_env_steps"]
+
+
+def speed(names, book_iterations=None, repeats=3, seed=0, out=None) -> int:
+    rows = []
+    for name in names:
+        prog = programs.get(name)
+        full = getattr(prog.config(), prog.iterations_field)
+        k_book = book_iterations or DEFAULT_BOOK_ITERATIONS.get(name, 3)
+        row = {"program": name, "fast_iterations": full, "book_iterations": k_book}
+        for fw in programs.FRAMEWORKS:
+            for mode, its in (("book", k_book), ("fast", full)):
+                _time_run(name, fw, mode, seed, 2)  # warm-up: graph building, tracing
+                samples = [_time_run(name, fw, mode, seed + i, its) for i in range(repeats)]
+                us = [1e6 * t / max(s, 1) for t, s in samples]
+                row[f"{fw}_{mode}_us_per_step"] = statistics.median(us)
+                row[f"{fw}_{mode}_us_per_step_all"] = us
+                row[f"{fw}_{mode}_train_s"] = statistics.median(t for t, _ in samples)
+                row[f"{fw}_{mode}_steps"] = statistics.median(s for _, s in samples)
+            row[f"{fw}_speedup"] = row[f"{fw}_book_us_per_step"] / row[f"{fw}_fast_us_per_step"]
+            # book time for the full run, scaled by env steps of the fast runs
+            row[f"{fw}_book_projected_s"] = row[f"{fw}_book_us_per_step"] * row[f"{fw}_fast_steps"] / 1e6
+        row["tf2_over_tf1_fast_time"] = row["tf2_fast_train_s"] / row["tf1_fast_train_s"]
+        row["tf2_over_tf1_fast_per_step"] = row["tf2_fast_us_per_step"] / row["tf1_fast_us_per_step"]
+        rows.append(row)
+
+    print("| program | framework | book µs/step | fast µs/step | fast speed-up (per step) | "
+          "fast train s (full run) | book projected s |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        for fw in programs.FRAMEWORKS:
+            print(f"| {r['program']} | {fw} | {r[f'{fw}_book_us_per_step']:.1f} | "
+                  f"{r[f'{fw}_fast_us_per_step']:.2f} | {r[f'{fw}_speedup']:.0f}× | "
+                  f"{r[f'{fw}_fast_train_s']:.2f} | {r[f'{fw}_book_projected_s']:.0f} |")
+    for r in rows:
+        print(f"{r['program']}: TF2 fast / TF1 fast = {r['tf2_over_tf1_fast_time']:.2f} (train time), "
+              f"{r['tf2_over_tf1_fast_per_step']:.2f} (per env step)")
+    print(f"medians of {repeats} repeats; book: {', '.join(f'{r['program']} {r['book_iterations']} it' for r in rows)}")
+    if out:
+        atomic_write_text(out, json.dumps({"versions": versions(), "repeats": repeats, "seed": seed,
+                                           "rows": rows}, indent=1))
+        print(f"wrote {out}")
+    return 0
