@@ -95,3 +95,16 @@ def episode_limit(cfg) -> int:
     from tfrepro.envs import episode_limit as limit
 
     return limit(cfg.env_id, cfg.max_steps)
+
+
+def tf1_optimizer_update(optimizer, model):
+    """A compiled update applying a ``tf.compat.v1.train`` optimizer (e.g. AdamOptimizer
+    with its epsilon 1e-8) to a Keras 3 model's variables: with it, the TF2 port's
+    weights follow the TF1 graph's bit for bit."""
+    variables = [v.value for v in model.trainable_variables]  # the tf.Variables under Keras's
+
+    @tf.function
+    def update(grads):
+        optimizer.apply_gradients(zip(grads, variables))
+
+    return lambda grads: update([tf.constant(g, tf.float32) for g in grads])

@@ -107,6 +107,8 @@ def build_parser() -> Parser:
     sp.add_argument("--programs", nargs="+", default=["pg-tang", "pg-geron"], metavar="PROGRAM")
     sp.add_argument("--book-iterations", type=_positive, default=None, metavar="K",
                     help="iterations of the book loop (default: 30 for pg-tang, 3 for pg-geron)")
+    sp.add_argument("--fast-iterations", type=_positive, default=None, metavar="K",
+                    help="iterations of the fast loop (default: the program's full run)")
     sp.add_argument("--repeats", type=_positive, default=3, help="repeats of each timing (median)")
     sp.add_argument("--seed", type=_seed, default=0)
     sp.add_argument("--out", metavar="FILE.json", help="also write the measurements")
@@ -216,7 +218,8 @@ def cmd_speed(args) -> int:
     if args.out:
         _check_out(args.out)
     quiet_tensorflow()
-    return speed(args.programs, book_iterations=args.book_iterations, repeats=args.repeats,
+    return speed(args.programs, book_iterations=args.book_iterations,
+                 fast_iterations=args.fast_iterations, repeats=args.repeats,
                  seed=args.seed, out=args.out)
 
 

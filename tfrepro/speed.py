@@ -24,11 +24,11 @@ def _time_run(name, framework, mode, seed, iterations):
     return rec["train_wall_s"], rec["train_env_steps"]
 
 
-def speed(names, book_iterations=None, repeats=3, seed=0, out=None) -> int:
+def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, out=None) -> int:
     rows = []
     for name in names:
         prog = programs.get(name)
-        full = getattr(prog.config(), prog.iterations_field)
+        full = fast_iterations or getattr(prog.config(), prog.iterations_field)
         k_book = book_iterations or DEFAULT_BOOK_ITERATIONS.get(name, 3)
         row = {"program": name, "fast_iterations": full, "book_iterations": k_book}
         for fw in programs.FRAMEWORKS:
@@ -58,7 +58,8 @@ def speed(names, book_iterations=None, repeats=3, seed=0, out=None) -> int:
     for r in rows:
         print(f"{r['program']}: TF2 fast / TF1 fast = {r['tf2_over_tf1_fast_time']:.2f} (train time), "
               f"{r['tf2_over_tf1_fast_per_step']:.2f} (per env step)")
-    print(f"medians of {repeats} repeats; book: {', '.join(f'{r['program']} {r['book_iterations']} it' for r in rows)}")
+    book = ", ".join(f"{r['program']} {r['book_iterations']} it" for r in rows)
+    print(f"medians of {repeats} repeats; book loops timed on: {book}")
     if out:
         atomic_write_text(out, json.dumps({"versions": versions(), "repeats": repeats, "seed": seed,
                                            "rows": rows}, indent=1))

@@ -1,0 +1,163 @@
+"""Tier 4: every CLI entry point in seconds, and every error case: one line, exit 2,
+nothing written or damaged."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tfrepro import programs
+from tfrepro.records import SCHEMA, read_record
+
+from .conftest import read_json
+
+SMALL = {"basic-policy": [], "random-policy": [], "imitation-policy": ["--iterations", "3"],
+         "pg-tang": ["--iterations", "3"], "pg-geron": ["--iterations", "2"]}
+
+
+def _one_line_error(proc, *needles):
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_help_on_every_subcommand(cli):
+    for args in ([], ["run"], ["reproduce"], ["speed"]):
+        proc = cli(*args, "--help")
+        assert proc.returncode == 0 and "usage: tfrepro" in proc.stdout
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_run_every_program_fast(cli, tmp_path, framework):
+    for name, extra in SMALL.items():
+        out = tmp_path / f"{name}.json"
+        proc = cli("run", name, "--framework", framework, "--quiet", "--out", out, *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rec = read_record(out)
+        assert rec["schema"] == SCHEMA and rec["program"] == name and rec["framework"] == framework
+        assert rec["eval_mean"] > 5 and rec["env_steps"] > 0
+        assert {"python", "tensorflow", "keras", "numpy", "gymnasium"} <= set(rec["versions"])
+        assert name in proc.stdout and "eval mean" in proc.stdout
+
+
+def test_run_book_mode_and_options(cli, tmp_path):
+    out = tmp_path / "g.json"
+    proc = cli("run", "pg-geron", "--framework", "tf2", "--mode", "book", "--iterations", "1",
+               "--variant", "notebook", "--seed", "3", "--save", "ck", "--gif", "g.gif", "--out", out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = read_json(out)
+    assert rec["mode"] == "book" and rec["config"]["max_steps"] == 500 and rec["seed"] == 3
+    gif = (tmp_path / "g.gif").read_bytes()
+    assert gif[:6] in (b"GIF87a", b"GIF89a")
+    from PIL import Image
+
+    with Image.open(tmp_path / "g.gif") as im:
+        assert im.n_frames > 5
+    assert (tmp_path / "ck" / "model.keras").exists()
+    # evaluate the saved model without training
+    proc = cli("run", "pg-geron", "--framework", "tf2", "--load", "ck", "--iterations", "0",
+               "--out", "e.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_json(tmp_path / "e.json")["train_returns"] == []
+
+
+def test_reproduce_smoke(cli, tmp_path):
+    proc = cli("reproduce", "--seeds", "2", "--iterations", "2", "--programs", "basic-policy",
+               "pg-geron", "--out-dir", "rep", "--workers", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = (tmp_path / "rep" / "table.md").read_text()
+    assert "| pg-geron |" in table and "| basic-policy |" in table
+    assert (tmp_path / "rep" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(list((tmp_path / "rep" / "runs").glob("*.json"))) == 8
+    summary = read_json(tmp_path / "rep" / "summary.json")
+    assert [r["program"] for r in summary["rows"]] == ["basic-policy", "pg-geron"]
+
+
+def test_speed_smoke(cli, tmp_path):
+    proc = cli("speed", "--programs", "pg-geron", "--book-iterations", "1", "--fast-iterations", "3",
+               "--repeats", "1", "--out", "s.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = read_json(tmp_path / "s.json")["rows"]
+    assert rows[0]["tf2_speedup"] > 1 and "| pg-geron | tf1 |" in proc.stdout
+
+
+def test_python_dash_m_and_console_script_agree(cli):
+    import shutil
+    import subprocess
+
+    exe = shutil.which("tfrepro")
+    if exe is None:
+        pytest.skip("package not installed with pip install -e . (console script missing)")
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout == cli("--help").stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "no-such-program", "--out", "x.json"], "unknown program"),
+    (["run", "pg-tang", "--framework", "tf3", "--out", "x.json"], "--framework"),
+    (["run", "pg-tang", "--mode", "slow", "--out", "x.json"], "--mode"),
+    (["run", "pg-tang", "--seed", "-1", "--out", "x.json"], "invalid seed"),
+    (["run", "pg-tang", "--seed", "abc", "--out", "x.json"], "invalid seed"),
+    (["run", "pg-tang", "--iterations", "-3", "--out", "x.json"], "--iterations"),
+    (["run", "pg-tang", "--env", "CartPole-v9", "--out", "x.json"], "--env"),
+    (["run", "pg-geron", "--variant", "bogus", "--out", "x.json"], "no variant"),
+    (["run", "random-policy", "--iterations", "5", "--out", "x.json"], "does not train"),
+    (["run", "basic-policy", "--save", "d", "--out", "x.json"], "no weights"),
+    (["run", "pg-tang", "--load", "missing-dir", "--out", "x.json"], "no such file"),
+    (["run", "pg-tang"], "--out"),
+    (["reproduce", "--programs", "nope"], "unknown program"),
+    (["reproduce", "--seeds", "0"], "--seeds"),
+    (["speed", "--programs", "basic-policy"], "REINFORCE"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, needle):
+    proc = cli(*args)
+    _one_line_error(proc, needle)
+    assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_bad_checkpoints_leave_results_alone(cli, tmp_path, framework):
+    # a checkpoint of another architecture (pg-tang 4 hidden units into pg-geron's 5)
+    assert cli("run", "pg-tang", "--framework", framework, "--iterations", "2", "--quiet",
+               "--save", "tang", "--out", "t.json").returncode == 0
+    out = tmp_path / "keep.json"
+    out.write_text('{"precious": true}')
+    proc = cli("run", "pg-geron", "--framework", framework, "--load", "tang", "--out", out)
+    _one_line_error(proc, "shape")
+    assert out.read_text() == '{"precious": true}'
+    # an empty directory, a truncated checkpoint
+    (tmp_path / "empty").mkdir()
+    _one_line_error(cli("run", "pg-tang", "--framework", framework, "--load", "empty", "--out", out))
+    ckpt = tmp_path / "tang"
+    victim = (next(ckpt.glob("model.ckpt.data-*")) if framework == "tf1" else ckpt / "model.keras")
+    victim.write_bytes(victim.read_bytes()[:50])
+    _one_line_error(cli("run", "pg-tang", "--framework", framework, "--load", "tang", "--out", out))
+    assert out.read_text() == '{"precious": true}'
+
+
+def test_malformed_result_files(tmp_path):
+    from tfrepro.errors import UsageError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        read_record(bad)
+    bad.write_text(json.dumps({"schema": "other/9"}))
+    with pytest.raises(UsageError, match="schema"):
+        read_record(bad)
+    with pytest.raises(UsageError, match="cannot read"):
+        read_record(tmp_path / "absent.json")
+
+
+def test_record_round_trip(tmp_path):
+    from tfrepro.records import write_record
+    from tfrepro.runner import run_program
+
+    rec = run_program("basic-policy", "tf2", "fast", 1)
+    write_record(tmp_path / "r.json", rec)
+    assert read_record(tmp_path / "r.json") == json.loads(json.dumps(rec))
+    assert set(programs.PROGRAMS) == set(SMALL)
+    assert not list(Path(tmp_path).glob(".*.tmp"))  # no temporary left behind
