@@ -143,3 +143,36 @@ def test_effective_learning_rates_read_back(pair):
     with a.graph.as_default():
         lr = [op for op in a.graph.get_operations() if op.name.endswith("Adam/learning_rate")]
     assert lr and a.sess.run(lr[0].outputs[0]) == pytest.approx(cfg.learning_rate)
+
+
+def test_keras_bce_uses_cached_logits_and_tf1_matches_it():
+    """Keras 3's binary_crossentropy on a Dense(sigmoid) output uses the logits the
+    sigmoid cached, in eager mode (the book) and in tf.function (fast) alike; the TF1
+    back-port uses sigmoid_cross_entropy_with_logits to match. A probability that lost
+    its logits (tf.identity) gets the clipped formula instead: with a saturated policy
+    its gradient vanishes where the book's is p - y = 1."""
+    import keras
+
+    cfg = GeronPGConfig()
+    a, b = geron1.PolicyGradient(cfg, 0), geron2.PolicyGradient(cfg, 0)
+    w = a.weights()
+    w[3] = np.array([30.0], np.float32)  # P(left) = sigmoid(30) = 1.0 in float32
+    a.set_weights(w)
+    b.set_weights(w)
+    obs = np.zeros((1, 4), np.float32)
+    _, eager = b.step_gradients(obs[0], action=1)  # target 0, p = 1
+    fast = b.batch_gradient(obs, np.array([1]), np.array([1.0]))
+    _, tf1 = a.step_gradients(obs[0], action=1)
+    for x, y, z in zip(eager, fast, tf1):
+        np.testing.assert_allclose(x, y, atol=1e-6)
+        np.testing.assert_allclose(x, z, atol=1e-6)
+    assert float(eager[3][0]) == pytest.approx(1.0, abs=1e-6)
+
+    @tf.function
+    def clipped(o):
+        with tf.GradientTape() as tape:
+            p = tf.identity(b.model(o))
+            loss = tf.reduce_mean(keras.losses.binary_crossentropy(tf.zeros((1, 1)), p))
+        return tape.gradient(loss, b.model.trainable_variables)
+
+    assert abs(float(clipped(tf.constant(obs))[3].numpy()[0])) < 1e-6

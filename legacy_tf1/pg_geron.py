@@ -9,8 +9,12 @@ placeholders -> ``apply_gradients``, ``tf.train.Saver``.
 Math kept identical to the Keras program, so the two forms can be compared:
 * network Dense(5, elu) -> Dense(1, sigmoid), glorot-uniform kernels, zero biases;
 * ``action = uniform([1, 1]) > left_proba``; target ``1 - action``;
-* loss = Keras's ``binary_crossentropy`` on probabilities as eager Keras 3 computes it:
-  ``-(y log(clip(p)) + (1 - y) log(1 - clip(p)))`` with clip to [1e-7, 1 - 1e-7];
+* loss = what Keras 3's ``binary_crossentropy(y_target, left_proba)`` computes on the
+  output of a ``Dense(1, activation="sigmoid")``: Keras finds the logits the sigmoid
+  cached (``_keras_logits``) and uses ``sigmoid_cross_entropy_with_logits``, in eager
+  mode and in ``tf.function`` alike. Its clipped formula (clip p to [1e-7, 1 - 1e-7])
+  only applies to a probability that lost its logits. The two differ once the policy
+  saturates: the clip's gradient is zero there, the logits formula's is p - y;
 * ``tf.train.AdamOptimizer(0.01)``. Deviation: its epsilon is 1e-8 (Keras's is 1e-7).
 * ``fast`` mode (not in the source): 10 episodes side by side on gymnasium's vector
   CartPole, actions from a NumPy copy of the weights, one gradient per update.
@@ -31,13 +35,6 @@ from tfrepro.policies import sampling_policy
 from tfrepro.returns import discount_and_normalize_rewards
 
 ACTIVATION = "elu"
-KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), the clip of binary_crossentropy
-
-
-def binary_crossentropy(y, p):
-    """keras.losses.binary_crossentropy(y, p) for probabilities, in TF1 ops."""
-    p = tf.clip_by_value(p, KERAS_EPSILON, 1.0 - KERAS_EPSILON)
-    return -(y * tf.log(p) + (1.0 - y) * tf.log(1.0 - p))
 
 
 class PolicyGradient(GraphProgram):
@@ -46,12 +43,14 @@ class PolicyGradient(GraphProgram):
         # ---- network: Dense(5, elu) -> Dense(1, sigmoid) = P(action 0 = left)
         self.inputs = tf.placeholder(tf.float32, shape=[None, n_inputs], name="inputs")
         hidden = dense(self.inputs, cfg.hidden, activation=tf.nn.elu)
-        self.left_proba = tf.nn.sigmoid(dense(hidden, 1))
+        self.logits = dense(hidden, 1)
+        self.left_proba = tf.nn.sigmoid(self.logits)
 
         # ---- play_one_step: action, target and loss of one step
         self.action = tf.random_uniform([1, 1]) > self.left_proba
         y_target = tf.constant([[1.0]]) - tf.to_float(self.action)
-        loss = tf.reduce_mean(binary_crossentropy(y_target, self.left_proba))
+        loss = tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=y_target, logits=self.logits))
         optimizer = tf.train.AdamOptimizer(cfg.learning_rate)
 
         # ---- compute_gradients -> gradient placeholders -> apply_gradients
@@ -64,8 +63,8 @@ class PolicyGradient(GraphProgram):
         self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
         self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
         y_batch = 1.0 - tf.to_float(self.batch_actions)[:, None]
-        weighted = tf.reduce_mean(self.batch_weights[:, None]
-                                  * binary_crossentropy(y_batch, self.left_proba))
+        weighted = tf.reduce_mean(self.batch_weights[:, None] * tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=y_batch, logits=self.logits))
         self.batch_gs = tf.gradients(weighted, [v for _, v in gvs])
         self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, [v for _, v in gvs]))
 

@@ -16,9 +16,10 @@ Deviations, each for a reason:
   ``reset(seed=...)`` instead of ``env.seed``; ``done = terminated or truncated``.
 * ``fast`` mode (not in the source): the 10 episodes of an update side by side on the
   vector CartPole, actions from NumPy, one compiled gradient + Adam step per update.
-  Trap: inside ``tf.function`` Keras 3's ``binary_crossentropy`` sees the Sigmoid op and
-  silently switches to the logits formula; eager (the book) uses the clipped one. The
-  fast update passes ``tf.identity(p)`` so both modes compute the same, clipped loss.
+  Both modes hand ``binary_crossentropy`` the Dense layer's sigmoid output, so Keras 3
+  uses the cached logits (``sigmoid_cross_entropy_with_logits``) in both; wrapping the
+  probability (``tf.identity``, arithmetic) would silently switch it to the clipped
+  formula, whose gradient vanishes once the policy saturates (tested).
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class PolicyGradient(KerasProgram):
     @tf.function(reduce_retracing=True)
     def _batch_grads(self, obs, actions, weights):
         with tf.GradientTape() as tape:
-            left_proba = tf.identity(self.model(obs))  # keep Keras on the clipped formula
+            left_proba = self.model(obs)  # unwrapped: Keras finds its logits, as in eager
             y_target = 1.0 - tf.cast(actions, tf.float32)[:, None]
             loss = tf.reduce_mean(weights * self.loss_fn(y_target, left_proba))
         return tape.gradient(loss, self.model.trainable_variables)

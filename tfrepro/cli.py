@@ -90,7 +90,7 @@ def build_parser() -> Parser:
                         "and write the reproduction table (Markdown + JSON) and a PNG of learning "
                         "curves, TF1 beside TF2.")
     rp.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
-    rp.add_argument("--seeds", type=_positive, default=5, help="seeds 0..N-1 (default: %(default)s)")
+    rp.add_argument("--seeds", type=_positive, default=8, help="seeds 0..N-1 (default: %(default)s)")
     rp.add_argument("--programs", nargs="+", metavar="PROGRAM", help="subset (default: all)")
     rp.add_argument("--iterations", type=_count, metavar="K",
                     help="override every training program's iterations (for quick looks)")
