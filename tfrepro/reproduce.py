@@ -33,17 +33,26 @@ def run_grid(names, mode, seeds, out_dir: Path, workers=2, iterations=None):
     records = []
     runs_dir = out_dir / "runs"
     ctx = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1)
+    bar = tqdm(total=len(jobs), desc=f"reproduce ({mode})", unit="run", file=sys.stderr)
+    try:
         futures = {pool.submit(_one, *job): job for job in jobs}
-        bar = tqdm(total=len(jobs), desc=f"reproduce ({mode})", unit="run", file=sys.stderr)
         for fut in as_completed(futures):
             name, fw, _, seed, _ = futures[fut]
             rec = fut.result()
+            # each record lands as soon as its run ends: an interrupted grid keeps them
             write_record(runs_dir / f"{name}_{fw}_{mode}_seed{seed}.json", rec)
             records.append(rec)
             bar.set_postfix_str(f"{name} {fw} s{seed}: {rec['eval_mean']:.1f}")
             bar.update()
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()  # do not wait for runs in flight
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
         bar.close()
+    pool.shutdown()
     return records
 
 
