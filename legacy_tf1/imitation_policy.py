@@ -26,8 +26,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
 from tfrepro.configs import ImitationConfig
-from tfrepro.envs import run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.loops import evaluate_fast
 
 ACTIVATION = "relu"
 
@@ -105,9 +104,8 @@ def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, prog
     if mode == "book":
         returns, eval_steps = test_book(agent, cfg, seed)
     else:
-        returns, eval_steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                                           cfg.test_episodes, seed=seed + 10_000,
-                                           max_steps=cfg.max_steps or None, rng=rng)
+        returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
+                                            cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
     weights = agent.weights()
     agent.close()
     return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),

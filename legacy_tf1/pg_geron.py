@@ -30,8 +30,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
 from tfrepro.configs import GeronPGConfig
-from tfrepro.envs import VecEpisodes, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.loops import evaluate_fast, geron_advantages, reinforce_fast
 from tfrepro.returns import discount_and_normalize_rewards
 
 ACTIVATION = "elu"
@@ -136,23 +135,16 @@ def train_book(agent, cfg, seed, progress):
 
 
 def train_fast(agent, cfg, seed, progress, rng):
-    venv = VecEpisodes(cfg.env_id, cfg.episodes_per_update, seed=seed, max_steps=cfg.max_steps)
-    returns, weights = [], agent.weights()
-    for iteration in progress(range(cfg.iterations)):
-        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
-        obs, actions = batch.flat()
-        final = np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(), cfg.discount_rate))
-        weights = agent.fast_update(obs, actions, final)
-        returns += [float(r) for r in batch.returns]
-    return returns, venv.env_steps
+    return reinforce_fast(agent, cfg, seed, progress, rng, ACTIVATION, cfg.episodes_per_update,
+                          geron_advantages(cfg))
 
 
 def evaluate(agent, cfg, mode, seed, rng):
     """Our protocol (the book only renders one episode): ``eval_episodes`` episodes of at
     most ``max_steps`` steps, actions sampled as in training."""
     if mode == "fast":
-        return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                            cfg.eval_episodes, seed=seed + 10_000, max_steps=cfg.max_steps, rng=rng)
+        return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.eval_episodes,
+                             seed + 10_000, cfg.max_steps, rng)
     env = old_gym_env(cfg.env_id)
     env.seed(seed + 10_000)
     totals, steps = [], 0

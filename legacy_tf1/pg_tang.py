@@ -27,8 +27,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
 from tfrepro.configs import TangPGConfig
-from tfrepro.envs import VecEpisodes, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.loops import evaluate_fast, reinforce_fast, tang_advantages
 from tfrepro.returns import normalized_discounted_rewards
 
 ACTIVATION = "relu"
@@ -128,15 +127,7 @@ def train_book(agent: PolicyGradient, cfg, seed, progress):
 
 
 def train_fast(agent: PolicyGradient, cfg, seed, progress, rng):
-    venv = VecEpisodes(cfg.env_id, 1, seed=seed, max_steps=cfg.max_steps or None)
-    returns, weights = [], agent.weights()
-    for _ in progress(range(cfg.iterations)):
-        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
-        obs, actions = batch.flat()
-        nd = normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
-        weights = agent.fast_update(obs, actions, nd)
-        returns.append(float(batch.returns[0]))
-    return returns, venv.env_steps
+    return reinforce_fast(agent, cfg, seed, progress, rng, ACTIVATION, 1, tang_advantages(cfg))
 
 
 def evaluate(cfg, checkpoint, mode, seed, rng):
@@ -145,9 +136,8 @@ def evaluate(cfg, checkpoint, mode, seed, rng):
     agent.restore(checkpoint)
     try:
         if mode == "fast":
-            return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                                cfg.test_episodes, seed=seed + 10_000, max_steps=cfg.max_steps or None,
-                                rng=rng)
+            return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.test_episodes,
+                                 seed + 10_000, cfg.max_steps, rng)
         env = old_gym_env(cfg.env_id)
         env.seed(seed + 10_000)
         limit, total_rewards, steps = episode_limit(cfg), [], 0

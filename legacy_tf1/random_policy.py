@@ -18,8 +18,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
 from tfrepro.configs import RandomPolicyConfig
-from tfrepro.envs import run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.loops import evaluate_fast
 
 ACTIVATION = "relu"
 
@@ -65,8 +64,8 @@ def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, p
     if mode == "book":
         returns, steps = play_book(agent, cfg, seed)
     else:
-        returns, steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                                      cfg.episodes, seed=seed, max_steps=cfg.max_steps or None, rng=rng)
+        returns, steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.episodes,
+                                       seed, cfg.max_steps, rng)
     weights = agent.weights()
     agent.close()
     return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),

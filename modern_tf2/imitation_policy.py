@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
 from tfrepro.configs import ImitationConfig
-from tfrepro.envs import make, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.envs import make
+from tfrepro.loops import evaluate_fast
 
 ACTIVATION = "relu"
 
@@ -99,9 +99,8 @@ def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, prog
     if mode == "book":
         returns, eval_steps = test_book(agent, cfg, seed)
     else:
-        returns, eval_steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                                           cfg.test_episodes, seed=seed + 10_000,
-                                           max_steps=cfg.max_steps or None, rng=rng)
+        returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
+                                            cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
     weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
                 env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,

@@ -33,8 +33,8 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, policy_model
 from tfrepro.configs import GeronPGConfig
-from tfrepro.envs import VecEpisodes, make, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.envs import make
+from tfrepro.loops import evaluate_fast, geron_advantages, reinforce_fast
 from tfrepro.returns import discount_and_normalize_rewards
 
 ACTIVATION = "elu"
@@ -143,23 +143,16 @@ def train_book(agent, cfg, seed, progress):
 
 
 def train_fast(agent, cfg, seed, progress, rng):
-    venv = VecEpisodes(cfg.env_id, cfg.episodes_per_update, seed=seed, max_steps=cfg.max_steps)
-    returns, weights = [], agent.weights()
-    for iteration in progress(range(cfg.iterations)):
-        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
-        obs, actions = batch.flat()
-        final = np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(), cfg.discount_rate))
-        weights = agent.fast_update(obs, actions, final)
-        returns += [float(r) for r in batch.returns]
-    return returns, venv.env_steps
+    return reinforce_fast(agent, cfg, seed, progress, rng, ACTIVATION, cfg.episodes_per_update,
+                          geron_advantages(cfg))
 
 
 def evaluate(agent, cfg, mode, seed, rng):
     """Our protocol: ``eval_episodes`` episodes of at most ``max_steps`` steps, actions
     sampled as in training (``render_policy_net`` does the same for one episode)."""
     if mode == "fast":
-        return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                            cfg.eval_episodes, seed=seed + 10_000, max_steps=cfg.max_steps, rng=rng)
+        return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.eval_episodes,
+                             seed + 10_000, cfg.max_steps, rng)
     env = make(cfg.env_id)
     predict = tf.function(agent.model)  # model.predict per step costs ~ms; same output
     totals, steps = [], 0

@@ -27,8 +27,8 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
 from tfrepro.configs import TangPGConfig
-from tfrepro.envs import VecEpisodes, make, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.envs import make
+from tfrepro.loops import evaluate_fast, reinforce_fast, tang_advantages
 from tfrepro.returns import normalized_discounted_rewards
 
 ACTIVATION = "relu"
@@ -126,15 +126,7 @@ def train_book(agent: PolicyGradient, cfg, seed, progress):
 
 
 def train_fast(agent: PolicyGradient, cfg, seed, progress, rng):
-    venv = VecEpisodes(cfg.env_id, 1, seed=seed, max_steps=cfg.max_steps or None)
-    returns, weights = [], agent.weights()
-    for _ in progress(range(cfg.iterations)):
-        batch = venv.play(sampling_policy(weights, ACTIVATION), rng)
-        obs, actions = batch.flat()
-        nd = normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
-        weights = agent.fast_update(obs, actions, nd)
-        returns.append(float(batch.returns[0]))
-    return returns, venv.env_steps
+    return reinforce_fast(agent, cfg, seed, progress, rng, ACTIVATION, 1, tang_advantages(cfg))
 
 
 def evaluate(cfg, checkpoint, mode, seed, rng):
@@ -142,9 +134,8 @@ def evaluate(cfg, checkpoint, mode, seed, rng):
     agent = PolicyGradient(cfg, seed)
     agent.restore(checkpoint)
     if mode == "fast":
-        return run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                            cfg.test_episodes, seed=seed + 10_000, max_steps=cfg.max_steps or None,
-                            rng=rng)
+        return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.test_episodes,
+                                 seed + 10_000, cfg.max_steps, rng)
     env = make(cfg.env_id)
     limit, total_rewards, steps = episode_limit(cfg), [], 0
     for ep in range(cfg.test_episodes):

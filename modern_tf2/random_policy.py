@@ -15,8 +15,8 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
 from tfrepro.configs import RandomPolicyConfig
-from tfrepro.envs import make, run_episodes
-from tfrepro.policies import sampling_policy
+from tfrepro.envs import make
+from tfrepro.loops import evaluate_fast
 
 ACTIVATION = "relu"
 
@@ -62,8 +62,8 @@ def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, p
     if mode == "book":
         returns, steps = play_book(agent, cfg, seed)
     else:
-        returns, steps = run_episodes(sampling_policy(agent.weights(), ACTIVATION), cfg.env_id,
-                                      cfg.episodes, seed=seed, max_steps=cfg.max_steps or None, rng=rng)
+        returns, steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.episodes,
+                                       seed, cfg.max_steps, rng)
     weights = agent.weights()
     return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
                 train_env_steps=0, updates=0, episodes_per_iteration=1,

@@ -77,8 +77,8 @@ def summarise(records, names):
 
 
 def table_markdown(rows, mode, versions) -> str:
-    lines = [f"| program | source's number | TF1 median [IQR] | TF2 median [IQR] | seeds | "
-             f"TF2−TF1 mean diff [95% CI], Mann-Whitney p |",
+    lines = ["| program | source's number | TF1 median [IQR] | TF2 median [IQR] | seeds | "
+             "TF2−TF1 mean diff [95% CI], Mann-Whitney p |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         def cell(fw):

@@ -1,0 +1,46 @@
+"""Framework-free loops shared by the two forms of a program: the ``fast`` REINFORCE
+training loop and the vectorised evaluation. The framework is reached only through
+``agent.weights()`` and ``agent.fast_update(obs, actions, weights)``, which each form
+implements in its own idiom (one ``sess.run``; one ``tf.function`` call)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .envs import VecEpisodes, run_episodes
+from .policies import sampling_policy
+
+
+def reinforce_fast(agent, cfg, seed, progress, rng, activation, episodes_per_update, advantages):
+    """Play ``episodes_per_update`` episodes side by side from a NumPy copy of the weights,
+    weight each step by ``advantages(batch)`` (flattened episode-major), and make one
+    update. Returns (training returns per episode, env steps)."""
+    venv = VecEpisodes(cfg.env_id, episodes_per_update, seed=seed, max_steps=cfg.max_steps or None)
+    returns, weights = [], agent.weights()
+    for _ in progress(range(cfg.iterations)):
+        batch = venv.play(sampling_policy(weights, activation), rng)
+        obs, actions = batch.flat()
+        weights = agent.fast_update(obs, actions, advantages(batch))
+        returns += [float(r) for r in batch.returns]
+    venv.close()
+    return returns, venv.env_steps
+
+
+def evaluate_fast(weights, activation, env_id, episodes, seed, max_steps, rng):
+    """Evaluation episodes side by side, actions sampled from a NumPy copy of the weights."""
+    return run_episodes(sampling_policy(weights, activation), env_id, episodes, seed=seed,
+                        max_steps=max_steps or None, rng=rng)
+
+
+def tang_advantages(cfg):
+    """Tang: one episode, its discounted rewards normalised within the episode."""
+    from .returns import normalized_discounted_rewards
+
+    return lambda batch: normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
+
+
+def geron_advantages(cfg):
+    """Géron: all episodes of the update, normalised with the batch's mean and std."""
+    from .returns import discount_and_normalize_rewards
+
+    return lambda batch: np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(),
+                                                                       cfg.discount_rate))
