@@ -111,8 +111,11 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["reproduce", "--seeds", "0"], "--seeds"),
     (["speed", "--programs", "basic-policy"], "REINFORCE"),
     (["frobnicate"], "invalid choice"),
+    (["reproduce", "--out-dir", "file.txt"], "not a directory"),
+    (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),
 ])
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, needle):
+    (tmp_path / "file.txt").write_text("not a directory")
     proc = cli(*args)
     _one_line_error(proc, needle)
     assert not (tmp_path / "x.json").exists()

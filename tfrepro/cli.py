@@ -204,6 +204,8 @@ def cmd_reproduce(args) -> int:
     names = args.programs or list(programs.PROGRAMS)
     for name in names:
         programs.get(name)
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     quiet_tensorflow()
     return reproduce(names, mode=args.mode, seeds=list(range(args.seeds)),
                      out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)
@@ -230,6 +232,10 @@ def main(argv=None) -> int:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # unwritable --out, full disk, ...: say which file
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"tfrepro {args.command}: error:{where} {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfrepro: interrupted", file=sys.stderr)
