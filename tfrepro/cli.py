@@ -234,7 +234,7 @@ def main(argv=None) -> int:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # unwritable --out, full disk, ...: say which file
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        where = f" {e.filename}:" if getattr(e, "filename", None) else ""
         print(f"tfrepro {args.command}: error:{where} {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
