@@ -180,7 +180,7 @@ def cmd_run(args) -> int:
     print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
           f"eval mean {record['eval_mean']:.1f} (std {record['eval_std']:.1f}, min "
           f"{record['eval_min']:.0f}, max {record['eval_max']:.0f}) over "
-          f"{len(record['eval_returns'])} episodes; source: {prog.source_number}")
+          f"{len(record['eval_returns'])} episodes; source: {prog.number_for(args.variant)}")
     if record["train_returns"]:
         print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
               f"{record['train_wall_s']:.1f} s")

@@ -23,6 +23,10 @@ class Program:
     iterations_field: str | None = None  # the config field --iterations sets
     has_model: bool = True  # has weights: --save, --load, checkpoints
     variants: dict = field(default_factory=dict)
+    variant_numbers: dict = field(default_factory=dict)  # source's number per variant
+
+    def number_for(self, variant=None) -> str:
+        return self.variant_numbers.get(variant, self.source_number)
 
     def form(self, framework: str):
         """The module of one form, imported on first use (TensorFlow loads here)."""
@@ -60,7 +64,8 @@ PROGRAMS = {p.name: p for p in [
     Program("pg-geron", "pg_geron", configs.GeronPGConfig,
             "Géron HOML 2nd ed. ch. 18, REINFORCE", "199.6 (2nd ed.), 190.3 (3rd ed.)",
             target=175.0, iterations_field="iterations",
-            variants={"book": {}, "notebook": configs.GERON_NOTEBOOK}),
+            variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
+            variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
 ]}
 
 
