@@ -77,3 +77,27 @@ def test_fast_mode_is_statistically_the_same_policy():
 
     assert abs(fast.mean() - book.mean()) < 1.5  # std of a 500-episode mean is ~0.4
     assert stats.mannwhitneyu(fast, book).pvalue > 0.01
+
+
+def test_vector_cartpole_has_the_same_dynamics():
+    """fast modes use gymnasium's vector CartPole, book modes the single one: same reset
+    for the same seed, same physics (to float32 rounding), same episode end."""
+    import gymnasium as gym
+
+    from tfrepro.envs import VecEpisodes
+
+    venv = VecEpisodes("CartPole-v0", 1, seed=0)
+    single = make("CartPole-v0")
+    v_obs, _ = venv.envs.reset(seed=0)
+    s_obs, _ = single.reset(seed=0)
+    np.testing.assert_array_equal(v_obs[0], s_obs)
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        a = int(rng.integers(0, 2)) if t % 3 else (0 if s_obs[2] < 0 else 1)
+        v_obs, _, v_term, v_trunc, _ = venv.envs.step(np.array([a]))
+        s_obs, _, s_term, s_trunc, _ = single.step(a)
+        assert (bool(v_term[0]), bool(v_trunc[0])) == (s_term, s_trunc)
+        if s_term or s_trunc:
+            break
+        np.testing.assert_allclose(v_obs[0], s_obs, atol=1e-6)
+    assert isinstance(venv.envs, gym.vector.VectorEnv)
