@@ -167,7 +167,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
     quiet_tensorflow()
     progress = None
-    if not args.quiet and prog.iterations_field:
+    if not args.quiet and prog.iterations_field and args.iterations != 0:
         from tqdm import tqdm
 
         progress = lambda it: tqdm(it, desc=f"{prog.name} {args.framework} {args.mode}",  # noqa: E731
