@@ -12,9 +12,10 @@ Deviations, each for a reason:
 * A one-step episode has reward std 0; the source divides by it (NaN update). We apply
   a zero gradient instead (``tfrepro.returns.normalized_discounted_rewards``).
 * The environment is gymnasium through the old-API adapter (``tfrepro.envs.OldGymAPI``).
-* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then compute
-  the episode's mean weighted gradient in one ``sess.run`` and feed it to the same
-  gradient placeholders. Same gradient as the book loop (tested), far fewer calls.
+* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one
+  ``sess.run`` computes the episode's mean reward-weighted gradient as the gradient of
+  one weighted loss and applies it with the same Adam (same slots). Same gradient as the
+  book loop (tested), one call per episode instead of one per step.
 """
 from __future__ import annotations
 
