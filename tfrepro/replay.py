@@ -1,0 +1,54 @@
+"""DQN pieces that belong to no framework: the replay memory and the Bellman targets."""
+from __future__ import annotations
+
+import random
+from collections import deque
+
+import numpy as np
+
+
+class ReplayMemory:
+    """A bounded FIFO of transitions (state, action, reward, terminal, next_state).
+
+    Meertens keeps a list and drops its first element once it holds more than 30,000;
+    pylessons uses ``deque(maxlen=2000)``. Both keep the newest ``capacity`` transitions,
+    which a deque does in O(1). ``sample`` draws without replacement, as
+    ``random.sample`` does in both sources, from a ``random.Random`` of its own so the
+    stream is seeded per run.
+    """
+
+    def __init__(self, capacity: int, seed: int = 0):
+        self.buffer = deque(maxlen=capacity)
+        self.rng = random.Random(seed)
+
+    def __len__(self):
+        return len(self.buffer)
+
+    def append(self, state, action, reward, terminal, next_state):
+        self.buffer.append((state, action, reward, terminal, next_state))
+
+    def sample(self, batch_size: int):
+        """A batch as arrays: states (B, 4), actions (B,), rewards (B,), terminals (B,),
+        next_states (B, 4)."""
+        batch = self.rng.sample(self.buffer, batch_size)
+        s, a, r, t, s2 = zip(*batch)
+        return (np.asarray(s, np.float32), np.asarray(a, np.int64), np.asarray(r, np.float32),
+                np.asarray(t, bool), np.asarray(s2, np.float32))
+
+
+def bellman_targets(rewards, terminals, next_q, gamma: float) -> np.ndarray:
+    """y = r                          if the transition ended the episode
+       y = r + gamma * max_a' Q(s', a') otherwise.
+    ``next_q`` is (B, n_actions), from the online network (Meertens, pylessons) or a
+    target network (Meertens's exercise)."""
+    rewards = np.asarray(rewards, np.float32)
+    best_next = np.max(np.asarray(next_q, np.float32), axis=1)
+    return np.where(np.asarray(terminals, bool), rewards, rewards + np.float32(gamma) * best_next).astype(np.float32)
+
+
+def linear_epsilon(frame: int, start: float, end: float, anneal_frames: int) -> float:
+    """Epsilon annealed linearly from ``start`` to ``end`` over ``anneal_frames`` frames."""
+    if anneal_frames <= 0:
+        return end
+    frac = min(1.0, frame / anneal_frames)
+    return start + frac * (end - start)
