@@ -69,3 +69,31 @@ class GeronPGConfig:
 
 # The gymnasium notebook (TF 2.17) runs Géron's program on 500-step episodes.
 GERON_NOTEBOOK = dict(env_id="CartPole-v1", max_steps=500)
+
+
+@dataclass
+class MeertensDQNConfig:
+    """Meertens, "Introduction to OpenAI gym part 2: building a deep q-network"."""
+
+    env_id: str = "CartPole-v0"  # gym.make('CartPole-v0')
+    hidden: tuple = (16, 32, 8)  # 4 -> 16 -> 32 -> 8 -> 2, ReLU except the last
+    init_stddev: float = 0.35  # tf.random_normal(..., stddev=0.35); biases tf.zeros
+    learning_rate: float = 1e-4  # tf.train.RMSPropOptimizer(0.0001)
+    gamma: float = 0.9  # GAMMA = 0.9
+    batch_size: int = 32  # BATCH_SIZE = 32
+    memory: int = 30_000  # MAX_LEN_REPLAY_MEMORY = 30000 (transitions)
+    frames: int = 300_001  # FRAMES_TO_PLAY = 300001 (env steps)
+    learn_after: int = 1000  # MIN_FRAMES_FOR_LEARNING = 1000 (frames)
+    summary_every: int = 100  # add_summary when i_epoch % 100 == 1 (frames)
+    # The source's exercises, off by default (the source acts at random throughout):
+    epsilon_greedy: bool = False  # epsilon-greedy with linear annealing
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_anneal_frames: int = 50_000
+    target_sync_every: int = 0  # frames between target-network syncs; 0 = no target network
+    test_episodes: int = 20  # greedy test episodes after training (not in the source)
+    max_steps: int = 0  # 0: the environment's own limit (200 on v0)
+
+
+# Settings of the source's exercises under which the agent learns to balance.
+MEERTENS_EXERCISES = dict(epsilon_greedy=True, target_sync_every=1000)
