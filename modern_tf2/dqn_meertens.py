@@ -1,0 +1,152 @@
+"""Deep Q-network for CartPole, TF2 port.
+
+Source: Roland Meertens, "Introduction to OpenAI gym part 2: building a deep q-network";
+the TF1 original is ``legacy_tf1/dqn_meertens.py`` (read its deviations). This port: a
+Keras 3 model 4-16-32-8-2 (ReLU but the last, kernels ``RandomNormal(stddev=0.35)``,
+zero biases), the update under ``tf.function`` with ``GradientTape``, ``tf.summary`` for
+TensorBoard, gymnasium's API.
+
+The optimizer is ``modern_tf2.tf1_rmsprop.TF1RMSprop``: stock Keras RMSprop is another
+algorithm (accumulator starts at zeros, epsilon outside the square root) and takes steps
+~30x larger early on; ``keras_rmsprop=True`` uses it anyway, to measure the drift.
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import KerasProgram, episode_limit
+from modern_tf2.tf1_rmsprop import TF1RMSprop
+from tfrepro.configs import MeertensDQNConfig
+from tfrepro.envs import make
+from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
+
+
+def q_network(cfg, name):
+    init = keras.initializers.RandomNormal(stddev=cfg.init_stddev)
+    layers = [keras.Input(shape=(4,))]
+    for k, units in enumerate(cfg.hidden, start=1):
+        layers.append(keras.layers.Dense(units, activation="relu", kernel_initializer=init,
+                                         name=f"layer{k}"))
+    layers.append(keras.layers.Dense(2, kernel_initializer=init, name=f"layer{len(cfg.hidden) + 1}"))
+    return keras.Sequential(layers, name=name)
+
+
+class DQN(KerasProgram):
+    def build(self, cfg: MeertensDQNConfig, keras_rmsprop: bool = False):
+        self.model = q_network(cfg, "meertens_dqn")
+        self.target = q_network(cfg, "meertens_dqn_target")
+        self.target.set_weights(self.model.get_weights())
+        self.optimizer = (keras.optimizers.RMSprop(cfg.learning_rate) if keras_rmsprop
+                          else TF1RMSprop(cfg.learning_rate))
+        self.optimizer.build(self.model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def _q(self, states):
+        return self.model(states)
+
+    @tf.function(reduce_retracing=True)
+    def _target_q(self, states):
+        return self.target(states)
+
+    @tf.function(reduce_retracing=True)
+    def _train(self, states, actions, targets):
+        with tf.GradientTape() as tape:
+            qreward = tf.reduce_sum(self.model(states) * tf.one_hot(actions, 2), axis=1)
+            loss = tf.reduce_mean(tf.square(targets - qreward))
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss
+
+    # -- the pieces the equivalence tests drive -------------------------------
+    def q_values(self, states):
+        return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
+
+    def target_values(self, states):
+        return self._target_q(tf.constant(np.asarray(states, np.float32))).numpy()
+
+    def sync_target(self):
+        self.target.set_weights(self.model.get_weights())
+
+    def train_batch(self, states, actions, targets):
+        return float(self._train(tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
+                                 tf.constant(targets, tf.float32)))
+
+
+def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
+    env = make(cfg.env_id)
+    memory = ReplayMemory(cfg.memory, seed=seed)
+    writer = tf.summary.create_file_writer(logdir) if logdir else None
+    q_next = agent.target_values if cfg.target_sync_every else agent.q_values
+    (observation, _), episode_return, returns, losses = env.reset(seed=seed), 0.0, [], []
+    loss = None
+    frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
+    for i_epoch in frames:
+        eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
+        if not cfg.epsilon_greedy or rng.random() < eps:
+            action = int(rng.integers(2))
+        else:
+            action = int(np.argmax(agent.q_values([observation])[0]))
+        newobservation, reward, terminated, truncated, info = env.step(action)
+        terminal = terminated or truncated
+        episode_return += reward
+        if terminal:  # the source gives 0 reward on the step that ends the episode
+            reward = 0
+        memory.append(observation, action, reward, terminal, newobservation)
+        if terminal:
+            newobservation, _ = env.reset()
+            returns.append(episode_return)
+            episode_return = 0.0
+        observation = newobservation
+
+        if len(memory) > cfg.learn_after:
+            states, actions, rewards, terminals, nextstates = memory.sample(cfg.batch_size)
+            targets = bellman_targets(rewards, terminals, q_next(nextstates), cfg.gamma)
+            loss = agent.train_batch(states, actions, targets)
+            if i_epoch % 1000 == 1:
+                losses.append((i_epoch, loss))
+        if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
+            agent.sync_target()
+        if writer is not None and loss is not None and i_epoch % cfg.summary_every == 1:
+            with writer.as_default():
+                tf.summary.scalar("loss", loss, step=i_epoch)
+    if writer is not None:
+        writer.close()
+    return returns, cfg.frames, losses
+
+
+def play(agent: DQN, cfg, seed, episodes):
+    env = make(cfg.env_id)
+    limit, returns, first_q = episode_limit(cfg), [], []
+    for ep in range(episodes):
+        (observation, _), term, total = env.reset(seed=seed + 10_000 if ep == 0 else None), False, 0.0
+        while not term and total < limit:
+            pred_q = agent.q_values([observation])
+            if ep == 0:
+                first_q.append(pred_q[0].tolist())
+            observation, reward, terminated, truncated, _ = env.step(int(np.argmax(pred_q)))
+            term = terminated or truncated
+            total += reward
+        returns.append(total)
+    return returns, first_q
+
+
+def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None,
+        rng=None, logdir=None):
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = DQN(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress)
+    train_wall = time.perf_counter() - t0
+    if save:
+        agent.save(save)
+    eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
+    return dict(train_returns=train_returns, eval_returns=eval_returns,
+                env_steps=frames + int(sum(eval_returns)), train_env_steps=frames,
+                updates=max(0, frames - cfg.learn_after - 1), episodes_per_iteration=1,
+                train_wall_s=train_wall, weights=agent.weights(), q_trace=q_trace, losses=losses)
