@@ -11,7 +11,8 @@ from tfrepro.records import SCHEMA, read_record
 from .conftest import read_json
 
 SMALL = {"basic-policy": [], "random-policy": [], "imitation-policy": ["--iterations", "3"],
-         "pg-tang": ["--iterations", "3"], "pg-geron": ["--iterations", "2"]}
+         "pg-tang": ["--iterations", "3"], "pg-geron": ["--iterations", "2"],
+         "dqn-meertens": ["--iterations", "1100"]}
 
 
 def _one_line_error(proc, *needles):
@@ -63,6 +64,19 @@ def test_run_book_mode_and_options(cli, tmp_path):
     assert read_json(tmp_path / "e.json")["train_returns"] == []
 
 
+def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
+    proc = cli("run", "dqn-meertens", "--framework", "tf2", "--iterations", "1300", "--variant",
+               "exercises", "--logdir", "tb", "--qplot", "q.png", "--save", "ck", "--quiet",
+               "--out", "d.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = read_json(tmp_path / "d.json")
+    assert rec["mode"] == "book" and rec["config"]["epsilon_greedy"] is True
+    assert len(rec["q_trace"]) == rec["eval_returns"][0] and len(rec["q_trace"][0]) == 2
+    assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    assert (tmp_path / "ck" / "model.keras").exists()
+
+
 def test_reproduce_smoke(cli, tmp_path):
     proc = cli("reproduce", "--seeds", "2", "--iterations", "2", "--programs", "basic-policy",
                "pg-geron", "--out-dir", "rep", "--workers", "2")
@@ -111,6 +125,8 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["reproduce", "--seeds", "0"], "--seeds"),
     (["speed", "--programs", "basic-policy"], "REINFORCE"),
     (["frobnicate"], "invalid choice"),
+    (["run", "dqn-meertens", "--mode", "fast", "--out", "x.json"], "no fast mode"),
+    (["run", "pg-tang", "--qplot", "q.png", "--out", "x.json"], "no Q values"),
     (["reproduce", "--out-dir", "file.txt"], "not a directory"),
     (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),
 ])

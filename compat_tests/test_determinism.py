@@ -6,7 +6,7 @@ import pytest
 
 from tfrepro.runner import run_program
 
-SMALL_ITERATIONS = {"imitation-policy": 4, "pg-tang": 6, "pg-geron": 2}
+SMALL_ITERATIONS = {"imitation-policy": 4, "pg-tang": 6, "pg-geron": 2, "dqn-meertens": 1300}
 
 
 def _key(rec):
@@ -17,6 +17,7 @@ def _key(rec):
 # covers it on 30.
 CASES = [(n, fw, m) for n in ["basic-policy", "random-policy", "imitation-policy", "pg-tang", "pg-geron"]
          for fw in ("tf1", "tf2") for m in ("fast", "book") if (n, m) != ("random-policy", "book")]
+CASES += [("dqn-meertens", fw, "book") for fw in ("tf1", "tf2")]
 
 
 @pytest.mark.parametrize("name,framework,mode", CASES)

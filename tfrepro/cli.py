@@ -70,9 +70,9 @@ def build_parser() -> Parser:
     r.add_argument("program", metavar="PROGRAM", help="one of: " + ", ".join(programs.PROGRAMS))
     r.add_argument("--framework", choices=programs.FRAMEWORKS, default="tf2",
                    help="tf1: legacy_tf1 graph code; tf2: modern_tf2 port (default: %(default)s)")
-    r.add_argument("--mode", choices=programs.MODES, default="fast",
+    r.add_argument("--mode", choices=programs.MODES, default=None,
                    help="book: the source's loop as written; fast: the same math vectorised "
-                   "(default: %(default)s)")
+                   "(default: fast where the program has it)")
     r.add_argument("--seed", type=_seed, default=0, help="run seed (default: %(default)s)")
     r.add_argument("--env", choices=ENV_IDS, help="override the program's environment")
     r.add_argument("--variant", help="program variant (pg-geron: book | notebook = 500-step episodes)")
@@ -82,6 +82,9 @@ def build_parser() -> Parser:
                    "TF2: model.keras) into DIR")
     r.add_argument("--load", metavar="DIR", help="start from a model saved by --save")
     r.add_argument("--gif", metavar="FILE", help="save an animation of one evaluation episode")
+    r.add_argument("--logdir", metavar="DIR", help="TensorBoard summaries (DQN programs)")
+    r.add_argument("--qplot", metavar="FILE.png", help="plot predicted Q(s, a) per frame of the "
+                   "first test episode (DQN programs)")
     r.add_argument("--out", metavar="FILE.json", required=True, help="result record to write")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -157,6 +160,7 @@ def cmd_run(args) -> int:
     from .runner import run_program
 
     prog = programs.get(args.program)
+    args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
     out = _check_out(args.out)
     if args.load and not Path(args.load).exists():
         raise UsageError(f"--load {args.load}: no such file or directory")
@@ -165,6 +169,10 @@ def cmd_run(args) -> int:
     prog.make_config(env_id=args.env, iterations=args.iterations, variant=args.variant)  # validate
     if not prog.has_model and (args.save or args.load):
         raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
+    if args.mode not in prog.modes:
+        raise UsageError(f"{prog.name} has no {args.mode} mode yet (modes: {', '.join(prog.modes)})")
+    if args.qplot and not prog.logdir:
+        raise UsageError(f"{prog.name} has no Q values: --qplot does not apply")
     quiet_tensorflow()
     progress = None
     if not args.quiet and prog.iterations_field and args.iterations != 0:
@@ -174,7 +182,8 @@ def cmd_run(args) -> int:
                                    unit="it", leave=False, file=sys.stderr)
     record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
                          iterations=args.iterations, variant=args.variant, save=args.save,
-                         load=args.load, progress=progress, keep_weights=bool(args.gif))
+                         load=args.load, progress=progress, keep_weights=bool(args.gif),
+                         logdir=args.logdir)
     weights = record.pop("_weights", None)
     write_record(out, record)
     print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
@@ -185,6 +194,13 @@ def cmd_run(args) -> int:
         print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
               f"{record['train_wall_s']:.1f} s")
     print(f"  wrote {out}")
+    if args.logdir:
+        print(f"  TensorBoard summaries in {args.logdir} (tensorboard --logdir {args.logdir})")
+    if args.qplot:
+        from .render import save_q_plot
+
+        save_q_plot(args.qplot, record["q_trace"], title=f"{prog.name} [{args.framework}]")
+        print(f"  wrote {args.qplot}")
     if args.gif:
         from .policies import basic_policy_batch, sampling_policy
         from .render import episode_frames, save_gif
@@ -201,7 +217,7 @@ def cmd_run(args) -> int:
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
-    names = args.programs or list(programs.PROGRAMS)
+    names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
     for name in names:
         programs.get(name)
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():

@@ -22,6 +22,9 @@ class Program:
     target: float | None = None  # the level a parity test holds both forms to
     iterations_field: str | None = None  # the config field --iterations sets
     has_model: bool = True  # has weights: --save, --load, checkpoints
+    modes: tuple = MODES  # the modes both forms implement
+    in_reproduce: bool = True  # part of `tfrepro reproduce` by default
+    logdir: bool = False  # writes TensorBoard summaries (--logdir)
     variants: dict = field(default_factory=dict)
     variant_numbers: dict = field(default_factory=dict)  # source's number per variant
 
@@ -66,6 +69,13 @@ PROGRAMS = {p.name: p for p in [
             target=175.0, iterations_field="iterations",
             variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
             variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
+    # DQN (issue 3, in progress): book mode only so far, not yet in `reproduce`.
+    Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
+            "Meertens, intro to gym part 2: a deep Q-network",
+            "no number: learns to compensate, then overcompensates and dies",
+            iterations_field="frames", modes=("book",), in_reproduce=False, logdir=True,
+            variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
+            variant_numbers={"exercises": "none (the exercises are left to the reader)"}),
 ]}
 
 

@@ -42,3 +42,27 @@ def save_gif(path, frames, fps: int = 30, scale: float = 0.5) -> int:
                    duration=int(1000 / fps), loop=0)
     atomic_write_bytes(Path(path), buf.getvalue())
     return len(images)
+
+
+def save_q_plot(path, q_trace, title="predicted Q(s, a)") -> None:
+    """The source's figure: predicted Q of both actions per frame of one test episode."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    q = np.asarray(q_trace, float)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(q[:, 0], label="left")
+    ax.plot(q[:, 1], label="right")
+    ax.set_xlabel("frame")
+    ax.set_ylabel("predicted Q(s,a)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())

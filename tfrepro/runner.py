@@ -13,16 +13,22 @@ from .seeding import seed_everything
 
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
-                variant=None, save=None, load=None, progress=None, keep_weights=False) -> dict:
+                variant=None, save=None, load=None, progress=None, keep_weights=False,
+                logdir=None) -> dict:
     """Run ``name`` in ``framework`` and ``mode``; return its result record."""
     prog = programs.get(name)
+    if mode not in prog.modes:
+        raise programs.UsageError(f"{name} has no {mode} mode yet (modes: {', '.join(prog.modes)})")
+    if logdir and not prog.logdir:
+        raise programs.UsageError(f"{name} writes no TensorBoard summaries: --logdir does not apply")
     cfg = prog.make_config(env_id=env_id, iterations=iterations, variant=variant)
     if not prog.has_model and (save or load):
         raise programs.UsageError(f"{name} has no weights: --save and --load do not apply")
     rng = seed_everything(seed)
     module = prog.form(framework)
     t0 = time.perf_counter()
-    out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng)
+    extra = {"logdir": logdir} if logdir else {}
+    out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
     wall = time.perf_counter() - t0
     eval_returns = np.asarray(out["eval_returns"], float)
     record = {
@@ -50,6 +56,10 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv[1:],
     }
+    if "losses" in out:
+        record["losses"] = [[int(i), float(v)] for i, v in out["losses"]]
+    if "q_trace" in out:
+        record["q_trace"] = out["q_trace"]  # predicted Q(s, a) per frame, first test episode
     if keep_weights and "weights" in out:
         record["_weights"] = out["weights"]
     return record
