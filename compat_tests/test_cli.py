@@ -77,6 +77,30 @@ def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
     assert (tmp_path / "ck" / "model.keras").exists()
 
 
+@pytest.mark.parametrize("who", ["human", "basic"])
+def test_dqn_takeover_through_the_cli(tmp_path, who):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    answers = "abc\n" + "0\n1\n" * 150 if who == "human" else ""
+    proc = subprocess.run([sys.executable, "-m", "tfrepro", "run", "dqn-meertens", "--iterations",
+                           "3000", "--variant", "exercises", "--takeover", who, "--quiet",
+                           "--takeover-margin", "-1000",  # always below: every frame asks
+                           "--out", "d.json"], input=answers, capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    t = read_json(tmp_path / "d.json")["takeover"]
+    assert t["frames"] == t["agent_frames"] + t["takeover_frames"] > 0
+    assert "takeover episode" in proc.stdout
+    assert t["agent_frames"] == 0 and t["takeover_frames"] > 5
+    if who == "human":
+        assert proc.stdout.count("Performing:") == t["takeover_frames"]
+        assert proc.stdout.count("left (0) or right(1)") >= t["takeover_frames"]
+
+
 def test_reproduce_smoke(cli, tmp_path):
     proc = cli("reproduce", "--seeds", "2", "--iterations", "2", "--programs", "basic-policy",
                "pg-geron", "--out-dir", "rep", "--workers", "2")

@@ -80,3 +80,32 @@ def test_tf1_rmsprop_reproduces_tf1(lr):
     # stock Keras RMSprop takes steps ~ 3 lr sign(g) at first where TF1 takes ~ lr g:
     # after 10 steps it is far from TF1, by many times TF1's own movement
     assert np.abs(stock - ref).max() > 3 * moved
+
+
+def _toy_q(states):
+    """A stand-in Q function: confident while the pole is upright, unsure when it leans."""
+    s = np.asarray(states, np.float32)
+    conf = 10.0 - 100.0 * np.abs(s[:, 2])
+    return np.stack([conf + (s[:, 2] < 0), conf + (s[:, 2] >= 0)], axis=1)
+
+
+def test_takeover_with_the_scripted_stand_in():
+    from tfrepro.takeover import PolicyAsker, play_with_takeover
+
+    out = play_with_takeover(_toy_q, "CartPole-v0", seed=0, ask=PolicyAsker())
+    assert out["takeover_frames"] > 0 and out["agent_frames"] > 0
+    assert out["frames"] == out["agent_frames"] + out["takeover_frames"]
+
+
+def test_takeover_human_reads_stdin_reasks_and_ends_cleanly():
+    import io
+
+    from tfrepro.takeover import HumanAsker, play_with_takeover
+
+    answers = io.StringIO("x\n7\n\n1\n0\n")  # three invalid lines, then two actions, then EOF
+    shown = io.StringIO()
+    out = play_with_takeover(_toy_q, "CartPole-v0", seed=0, ask=HumanAsker(answers, shown),
+                             margin=0.0)
+    assert out["takeover_frames"] == 2 and out["ended"] in ("end of input", "terminated")
+    assert shown.getvalue().count("left (0) or right(1)") >= 5
+    assert "Performing: 1" in shown.getvalue() and "Performing: 0" in shown.getvalue()

@@ -32,6 +32,7 @@ import tensorflow.compat.v1 as tf
 from legacy_tf1.common import GraphProgram, episode_limit, old_gym_env
 from tfrepro.configs import MeertensDQNConfig
 from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
+from tfrepro.takeover import play_with_takeover
 
 LAYERS = ("1", "2", "3", "4")
 
@@ -152,7 +153,7 @@ def play(agent: DQN, cfg, seed, episodes):
 
 
 def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None,
-        rng=None, logdir=None):
+        rng=None, logdir=None, takeover=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
     agent = DQN(cfg, seed)
     if load:
@@ -163,9 +164,13 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
     if save:
         agent.save(save)
     eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
+    handover = None
+    if takeover is not None:  # "team up with your robot": one more episode, with a helper
+        handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
+                                      margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
     weights = agent.weights()
     agent.close()
     return dict(train_returns=train_returns, eval_returns=eval_returns, env_steps=frames + int(sum(eval_returns)),
                 train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
-                q_trace=q_trace, losses=losses)
+                q_trace=q_trace, losses=losses, takeover=handover)

@@ -23,6 +23,7 @@ from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.configs import MeertensDQNConfig
 from tfrepro.envs import make
 from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
+from tfrepro.takeover import play_with_takeover
 
 
 def q_network(cfg, name):
@@ -135,7 +136,7 @@ def play(agent: DQN, cfg, seed, episodes):
 
 
 def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None,
-        rng=None, logdir=None):
+        rng=None, logdir=None, takeover=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
     agent = DQN(cfg, seed)
     if load:
@@ -146,7 +147,12 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
     if save:
         agent.save(save)
     eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
+    handover = None
+    if takeover is not None:  # "team up with your robot": one more episode, with a helper
+        handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
+                                      margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
     return dict(train_returns=train_returns, eval_returns=eval_returns,
                 env_steps=frames + int(sum(eval_returns)), train_env_steps=frames,
                 updates=max(0, frames - cfg.learn_after - 1), episodes_per_iteration=1,
-                train_wall_s=train_wall, weights=agent.weights(), q_trace=q_trace, losses=losses)
+                train_wall_s=train_wall, weights=agent.weights(), q_trace=q_trace, losses=losses,
+                takeover=handover)

@@ -85,6 +85,13 @@ def build_parser() -> Parser:
     r.add_argument("--logdir", metavar="DIR", help="TensorBoard summaries (DQN programs)")
     r.add_argument("--qplot", metavar="FILE.png", help="plot predicted Q(s, a) per frame of the "
                    "first test episode (DQN programs)")
+    r.add_argument("--takeover", choices=("human", "basic"),
+                   help="after training, one more test episode in which someone else acts when "
+                   "max Q falls 0.2 below its initial value: you at the terminal (human) or the "
+                   "hard-coded policy (basic) (DQN programs)")
+    r.add_argument("--takeover-margin", type=float, default=0.2, metavar="M",
+                   help="take over when max Q < max Q(initial state) - M (default: %(default)s, "
+                   "the source's)")
     r.add_argument("--out", metavar="FILE.json", required=True, help="result record to write")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -155,6 +162,16 @@ def _check_out(path):
     return out
 
 
+def _asker(kind, margin):
+    if kind is None:
+        return None
+    from .takeover import HumanAsker, PolicyAsker
+
+    asker = HumanAsker() if kind == "human" else PolicyAsker()
+    asker.margin = margin
+    return asker
+
+
 def cmd_run(args) -> int:
     from .records import write_record
     from .runner import run_program
@@ -171,8 +188,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
     if args.mode not in prog.modes:
         raise UsageError(f"{prog.name} has no {args.mode} mode yet (modes: {', '.join(prog.modes)})")
-    if args.qplot and not prog.logdir:
-        raise UsageError(f"{prog.name} has no Q values: --qplot does not apply")
+    if (args.qplot or args.takeover) and not prog.logdir:
+        raise UsageError(f"{prog.name} has no Q values: --qplot and --takeover do not apply")
     quiet_tensorflow()
     progress = None
     if not args.quiet and prog.iterations_field and args.iterations != 0:
@@ -183,7 +200,7 @@ def cmd_run(args) -> int:
     record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
                          iterations=args.iterations, variant=args.variant, save=args.save,
                          load=args.load, progress=progress, keep_weights=bool(args.gif),
-                         logdir=args.logdir)
+                         logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin))
     weights = record.pop("_weights", None)
     write_record(out, record)
     print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
@@ -194,6 +211,10 @@ def cmd_run(args) -> int:
         print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
               f"{record['train_wall_s']:.1f} s")
     print(f"  wrote {out}")
+    if record.get("takeover"):
+        t = record["takeover"]
+        print(f"  takeover episode: {t['frames']} frames, {t['takeover_frames']} handled by "
+              f"{args.takeover}, {t['agent_frames']} by the agent; ended: {t['ended']}")
     if args.logdir:
         print(f"  TensorBoard summaries in {args.logdir} (tensorboard --logdir {args.logdir})")
     if args.qplot:

@@ -14,7 +14,7 @@ from .seeding import seed_everything
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
                 variant=None, save=None, load=None, progress=None, keep_weights=False,
-                logdir=None) -> dict:
+                logdir=None, takeover=None) -> dict:
     """Run ``name`` in ``framework`` and ``mode``; return its result record."""
     prog = programs.get(name)
     if mode not in prog.modes:
@@ -27,7 +27,9 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     rng = seed_everything(seed)
     module = prog.form(framework)
     t0 = time.perf_counter()
-    extra = {"logdir": logdir} if logdir else {}
+    extra = {k: v for k, v in (("logdir", logdir), ("takeover", takeover)) if v is not None}
+    if takeover is not None and not prog.logdir:
+        raise programs.UsageError(f"{name} has no Q values: --takeover does not apply")
     out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
     wall = time.perf_counter() - t0
     eval_returns = np.asarray(out["eval_returns"], float)
@@ -58,6 +60,8 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     }
     if "losses" in out:
         record["losses"] = [[int(i), float(v)] for i, v in out["losses"]]
+    if out.get("takeover") is not None:
+        record["takeover"] = out["takeover"]
     if "q_trace" in out:
         record["q_trace"] = out["q_trace"]  # predicted Q(s, a) per frame, first test episode
     if keep_weights and "weights" in out:
