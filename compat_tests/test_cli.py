@@ -70,7 +70,7 @@ def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
                "--out", "d.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = read_json(tmp_path / "d.json")
-    assert rec["mode"] == "book" and rec["config"]["epsilon_greedy"] is True
+    assert rec["mode"] == "fast" and rec["config"]["epsilon_greedy"] is True
     assert len(rec["q_trace"]) == rec["eval_returns"][0] and len(rec["q_trace"][0]) == 2
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
@@ -149,7 +149,7 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["reproduce", "--seeds", "0"], "--seeds"),
     (["speed", "--programs", "basic-policy"], "REINFORCE"),
     (["frobnicate"], "invalid choice"),
-    (["run", "dqn-meertens", "--mode", "fast", "--out", "x.json"], "no fast mode"),
+    (["run", "pg-tang", "--takeover", "basic", "--out", "x.json"], "no Q values"),
     (["run", "pg-tang", "--qplot", "q.png", "--out", "x.json"], "no Q values"),
     (["reproduce", "--out-dir", "file.txt"], "not a directory"),
     (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),

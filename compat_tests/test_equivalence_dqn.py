@@ -94,3 +94,30 @@ def test_tensorboard_event_files_hold_the_loss(tmp_path):
         assert "loss" in tags["scalars"] + tags.get("tensors", []), (name, tags)
         events = ea.Scalars("loss") if "loss" in tags["scalars"] else ea.Tensors("loss")
         assert [e.step for e in events] == [1001, 1101, 1201, 1301]
+
+
+@pytest.mark.parametrize("use_target", [False, True])
+@pytest.mark.parametrize("module", [m1, m2], ids=["tf1", "tf2"])
+def test_book_and_fast_updates_agree(module, use_target, batch):
+    """fast computes the Bellman target in the framework and trains in one call; book
+    computes it in NumPy between two calls. Same weights after 5 updates."""
+    from dataclasses import replace
+
+    cfg = replace(MeertensDQNConfig(), target_sync_every=1000 if use_target else 0)
+    a, b = module.DQN(cfg, 0), module.DQN(cfg, 0)
+    b.set_weights(a.weights())
+    states, actions, rewards, terminals, nextstates = batch
+    w0 = a.weights()
+    for step in range(5):
+        if use_target and step == 0:
+            for agent in (a, b):  # a target network differing from the online one
+                agent.sess.run(agent.sync_target) if module is m1 else agent.sync_target()
+        q_next = (a.sess.run(a.target_q, {a.networkstate: nextstates}) if module is m1 and use_target
+                  else a.target_values(nextstates) if use_target else a.q_values(nextstates))
+        targets = bellman_targets(rewards, terminals, q_next, cfg.gamma)
+        a.train_batch(states, actions, targets)
+        _, *rest = b.fast_update(states, actions, rewards, terminals, nextstates)
+        np.testing.assert_array_equal(rest[-1][0], b.weights()[0])  # the returned weights are the new ones
+    assert max(np.abs(x - y).max() for x, y in zip(a.weights(), w0)) > 1e-5
+    for x, y in zip(a.weights(), b.weights()):
+        np.testing.assert_allclose(x, y, atol=1e-7)

@@ -31,6 +31,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, episode_limit, old_gym_env
 from tfrepro.configs import MeertensDQNConfig
+from tfrepro.policies import mlp_q
 from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.takeover import play_with_takeover
 
@@ -66,7 +67,20 @@ class DQN(GraphProgram):
         qreward = tf.reduce_sum(tf.multiply(self.predictedreward, action_onehot), axis=1)
         self.loss = tf.reduce_mean(tf.square(self.networkreward - qreward))
         tf.summary.scalar("loss", self.loss)
-        self.optimizer = tf.train.RMSPropOptimizer(cfg.learning_rate).minimize(self.loss)
+        rmsprop = tf.train.RMSPropOptimizer(cfg.learning_rate)
+        self.optimizer = rmsprop.minimize(self.loss)
+
+        # ---- fast mode (not in the source): the Bellman target in the graph, so one
+        # sess.run per frame computes it, trains, and returns the new weights.
+        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
+        self.fast_nextstate = tf.placeholder(tf.float32, [None, 4], name="fast_nextstate")
+        self.fast_terminal = tf.placeholder(tf.float32, [None], name="fast_terminal")
+        next_q = self._layout(self.fast_nextstate, target if cfg.target_sync_every else self.weights_)
+        fast_target = tf.stop_gradient(self.networkreward + cfg.gamma * (1.0 - self.fast_terminal)
+                                       * tf.reduce_max(next_q, axis=1))
+        self.fast_loss = tf.reduce_mean(tf.square(fast_target - qreward))
+        self.fast_summary = tf.summary.scalar("loss", self.fast_loss, collections=[])
+        self.fast_training_op = rmsprop.minimize(self.fast_loss, var_list=self.weights_)
         self.merged_summary = tf.summary.merge_all()
 
     @staticmethod
@@ -79,6 +93,14 @@ class DQN(GraphProgram):
     def q_values(self, states):
         return self.sess.run(self.predictedreward, {self.networkstate: states})
 
+    def fast_update(self, states, actions, rewards, terminals, nextstates):
+        """Target, update and new weights in one sess.run: (loss, summary, weights)."""
+        _, loss, summary, weights = self.sess.run(
+            [self.fast_training_op, self.fast_loss, self.fast_summary, self.params_after],
+            {self.networkstate: states, self.networkaction: actions, self.networkreward: rewards,
+             self.fast_terminal: terminals.astype(np.float32), self.fast_nextstate: nextstates})
+        return loss, summary, weights
+
     def train_batch(self, states, actions, targets):
         _, loss, summary = self.sess.run(
             [self.optimizer, self.loss, self.merged_summary],
@@ -86,8 +108,12 @@ class DQN(GraphProgram):
         return loss, summary
 
 
-def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
-    """The source's frame loop. Returns (episode returns, frames, losses)."""
+def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
+    """The source's frame loop. Returns (episode returns, frames, losses).
+    ``fast``: greedy actions from a NumPy copy of the weights, and one ``sess.run`` per
+    frame for target, update and the new weights (book: up to three)."""
+    fast = mode == "fast"
+    weights = agent.weights() if fast else None
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
     memory = ReplayMemory(cfg.memory, seed=seed)
@@ -104,6 +130,8 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
         eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
         if not cfg.epsilon_greedy or rng.random() < eps:
             action = int(rng.integers(2))  # env.action_space.sample()
+        elif fast:
+            action = int(np.argmax(mlp_q(weights, observation[None])[0]))
         else:
             action = int(np.argmax(agent.q_values([observation])[0]))
         newobservation, reward, terminal, info = env.step(action)
@@ -120,9 +148,12 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
         # ---- learn once we have enough frames
         if len(memory) > cfg.learn_after:
             states, actions, rewards, terminals, nextstates = memory.sample(cfg.batch_size)
-            pred_reward = agent.sess.run(q_next, {agent.networkstate: nextstates})
-            targets = bellman_targets(rewards, terminals, pred_reward, cfg.gamma)
-            loss, summary = agent.train_batch(states, actions, targets)
+            if fast:
+                loss, summary, weights = agent.fast_update(states, actions, rewards, terminals, nextstates)
+            else:
+                pred_reward = agent.sess.run(q_next, {agent.networkstate: nextstates})
+                targets = bellman_targets(rewards, terminals, pred_reward, cfg.gamma)
+                loss, summary = agent.train_batch(states, actions, targets)
             if i_epoch % 1000 == 1:
                 losses.append((i_epoch, float(loss)))
         if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
@@ -159,7 +190,8 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
     if load:
         agent.restore(load)
     t0 = time.perf_counter()
-    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress)
+    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
+                                          mode=mode)
     train_wall = time.perf_counter() - t0
     if save:
         agent.save(save)

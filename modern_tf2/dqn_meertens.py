@@ -21,6 +21,7 @@ import tensorflow as tf
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.configs import MeertensDQNConfig
+from tfrepro.policies import mlp_q
 from tfrepro.envs import make
 from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.takeover import play_with_takeover
@@ -62,6 +63,15 @@ class DQN(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
 
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
+        next_q = self.target(nextstates) if use_target else self.model(nextstates)
+        targets = tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals)
+                                   * tf.reduce_max(next_q, axis=1))
+        loss = self._train(states, actions, targets)
+        return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
     # -- the pieces the equivalence tests drive -------------------------------
     def q_values(self, states):
         return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
@@ -72,12 +82,22 @@ class DQN(KerasProgram):
     def sync_target(self):
         self.target.set_weights(self.model.get_weights())
 
+    def fast_update(self, states, actions, rewards, terminals, nextstates):
+        """Target, update and new weights in one compiled call: (loss, weights)."""
+        loss, weights = self._fast_train(
+            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
+            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
+            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
+        return float(loss), [w.numpy() for w in weights]
+
     def train_batch(self, states, actions, targets):
         return float(self._train(tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
                                  tf.constant(targets, tf.float32)))
 
 
-def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
+def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
+    fast = mode == "fast"
+    weights = agent.weights() if fast else None
     env = make(cfg.env_id)
     memory = ReplayMemory(cfg.memory, seed=seed)
     writer = tf.summary.create_file_writer(logdir) if logdir else None
@@ -89,6 +109,8 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
         eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
         if not cfg.epsilon_greedy or rng.random() < eps:
             action = int(rng.integers(2))
+        elif fast:
+            action = int(np.argmax(mlp_q(weights, observation[None])[0]))
         else:
             action = int(np.argmax(agent.q_values([observation])[0]))
         newobservation, reward, terminated, truncated, info = env.step(action)
@@ -105,8 +127,11 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None):
 
         if len(memory) > cfg.learn_after:
             states, actions, rewards, terminals, nextstates = memory.sample(cfg.batch_size)
-            targets = bellman_targets(rewards, terminals, q_next(nextstates), cfg.gamma)
-            loss = agent.train_batch(states, actions, targets)
+            if fast:
+                loss, weights = agent.fast_update(states, actions, rewards, terminals, nextstates)
+            else:
+                targets = bellman_targets(rewards, terminals, q_next(nextstates), cfg.gamma)
+                loss = agent.train_batch(states, actions, targets)
             if i_epoch % 1000 == 1:
                 losses.append((i_epoch, loss))
         if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
@@ -142,7 +167,8 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
     if load:
         agent.restore(load)
     t0 = time.perf_counter()
-    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress)
+    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
+                                          mode=mode)
     train_wall = time.perf_counter() - t0
     if save:
         agent.save(save)

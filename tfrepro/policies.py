@@ -41,3 +41,12 @@ def sampling_policy(weights, activation: str):
         return (rng.random(p.shape[0]) >= p).astype(np.int64)
 
     return policy
+
+
+def mlp_q(weights, obs) -> np.ndarray:
+    """Q values of a ReLU network with a linear output layer; ``weights`` is
+    [W1, b1, W2, b2, ...] as both DQN forms exchange them."""
+    x = np.asarray(obs, np.float32)
+    for i in range(0, len(weights) - 2, 2):
+        x = np.maximum(x @ weights[i] + weights[i + 1], 0)
+    return x @ weights[-2] + weights[-1]

@@ -69,11 +69,11 @@ PROGRAMS = {p.name: p for p in [
             target=175.0, iterations_field="iterations",
             variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
             variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
-    # DQN (issue 3, in progress): book mode only so far, not yet in `reproduce`.
+    # DQN (issue 3, in progress): not yet in `reproduce`.
     Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
-            iterations_field="frames", modes=("book",), in_reproduce=False, logdir=True,
+            iterations_field="frames", in_reproduce=False, logdir=True,
             variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
             variant_numbers={"exercises": "none (the exercises are left to the reader)"}),
 ]}
