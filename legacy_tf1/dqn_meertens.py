@@ -23,7 +23,6 @@ Deviations, each for a reason:
 """
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -121,7 +120,6 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
     if logdir:  # FileWriter refuses eager mode: create it inside the program's graph
         with agent.graph.as_default():
             writer = tf.summary.FileWriter(logdir, agent.graph)
-    limit = episode_limit(cfg)
     q_next = agent.target_q if cfg.target_sync_every else agent.predictedreward
     observation, episode_return, returns, losses, summary = env.reset(), 0.0, [], [], None
     frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
@@ -162,7 +160,6 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
             writer.add_summary(summary, i_epoch)
     if writer is not None:
         writer.close()
-    del limit
     return returns, cfg.frames, losses
 
 
