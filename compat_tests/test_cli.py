@@ -67,6 +67,7 @@ def test_run_book_mode_and_options(cli, tmp_path):
 def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
     proc = cli("run", "dqn-meertens", "--framework", "tf2", "--iterations", "1300", "--variant",
                "exercises", "--logdir", "tb", "--qplot", "q.png", "--save", "ck", "--quiet",
+               "--gif", "d.gif",
                "--out", "d.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = read_json(tmp_path / "d.json")
@@ -75,6 +76,7 @@ def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
     assert (tmp_path / "ck" / "model.keras").exists()
+    assert (tmp_path / "d.gif").read_bytes()[:3] == b"GIF"
 
 
 @pytest.mark.parametrize("who", ["human", "basic"])

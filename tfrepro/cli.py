@@ -188,7 +188,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
     if args.mode not in prog.modes:
         raise UsageError(f"{prog.name} has no {args.mode} mode yet (modes: {', '.join(prog.modes)})")
-    if (args.qplot or args.takeover) and not prog.logdir:
+    if (args.qplot or args.takeover) and not prog.q_network:
         raise UsageError(f"{prog.name} has no Q values: --qplot and --takeover do not apply")
     quiet_tensorflow()
     progress = None
@@ -223,12 +223,15 @@ def cmd_run(args) -> int:
         save_q_plot(args.qplot, record["q_trace"], title=f"{prog.name} [{args.framework}]")
         print(f"  wrote {args.qplot}")
     if args.gif:
-        from .policies import basic_policy_batch, sampling_policy
+        from .policies import basic_policy_batch, greedy_q_policy, sampling_policy
         from .render import episode_frames, save_gif
 
-        module = prog.form(args.framework)
-        policy = (sampling_policy(weights, module.ACTIVATION) if weights is not None
-                  else basic_policy_batch)
+        if weights is None:
+            policy = basic_policy_batch
+        elif prog.q_network:
+            policy = greedy_q_policy(weights)
+        else:
+            policy = sampling_policy(weights, prog.form(args.framework).ACTIVATION)
         n = save_gif(args.gif, episode_frames(record["env_id"], policy, args.seed + 20_000,
                                               record["config"].get("max_steps") or None))
         print(f"  wrote {args.gif} ({n} frames)")

@@ -50,3 +50,9 @@ def mlp_q(weights, obs) -> np.ndarray:
     for i in range(0, len(weights) - 2, 2):
         x = np.maximum(x @ weights[i] + weights[i + 1], 0)
     return x @ weights[-2] + weights[-1]
+
+
+def greedy_q_policy(weights):
+    """Act like the DQN test play: argmax of the predicted Q values."""
+    weights = [np.asarray(w, np.float32) for w in weights]
+    return lambda obs, rng=None: np.argmax(mlp_q(weights, obs), axis=1).astype(np.int64)

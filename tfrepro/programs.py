@@ -25,6 +25,7 @@ class Program:
     modes: tuple = MODES  # the modes both forms implement
     in_reproduce: bool = True  # part of `tfrepro reproduce` by default
     logdir: bool = False  # writes TensorBoard summaries (--logdir)
+    q_network: bool = False  # acts greedily on Q values (DQN) instead of sampling
     variants: dict = field(default_factory=dict)
     variant_numbers: dict = field(default_factory=dict)  # source's number per variant
 
@@ -73,7 +74,7 @@ PROGRAMS = {p.name: p for p in [
     Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
-            iterations_field="frames", in_reproduce=False, logdir=True,
+            iterations_field="frames", in_reproduce=False, logdir=True, q_network=True,
             variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
             variant_numbers={"exercises": "none (the exercises are left to the reader)"}),
 ]}
