@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
+from tfrepro.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.errors import UsageError
 
 CKPT_NAME = "model.ckpt"
@@ -143,13 +143,3 @@ def old_gym_env(env_id):
     from tfrepro.envs import make_old
 
     return make_old(env_id)
-
-
-def episode_limit(cfg) -> int:
-    from tfrepro.envs import episode_limit as limit
-
-    return limit(cfg.env_id, cfg.max_steps)
-
-
-def as_float_obs(obs):
-    return np.asarray(obs, np.float32).reshape(1, -1)

@@ -6,9 +6,9 @@ import tempfile
 import zipfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from tfrepro.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.errors import UsageError
 
 MODEL_NAME = "model.keras"
@@ -87,14 +87,6 @@ def load_model(path):
         raise UsageError("cannot load %s: %s" % (path, str(e).splitlines()[0])) from None
 
 
-def as_float_obs(obs):
-    return np.asarray(obs, np.float32).reshape(1, -1)
-
-
-def episode_limit(cfg) -> int:
-    from tfrepro.envs import episode_limit as limit
-
-    return limit(cfg.env_id, cfg.max_steps)
 
 
 def tf1_optimizer_update(optimizer, model):

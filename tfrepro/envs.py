@@ -42,6 +42,16 @@ def episode_limit(env_id: str, max_steps: int | None = 0) -> int:
     return min(max_steps, limit) if max_steps else limit
 
 
+def config_episode_limit(cfg) -> int:
+    """``episode_limit`` for a program config (``env_id``, ``max_steps``)."""
+    return episode_limit(cfg.env_id, cfg.max_steps)
+
+
+def as_float_obs(obs) -> np.ndarray:
+    """One observation as the (1, 4) float32 batch the networks take."""
+    return np.asarray(obs, np.float32).reshape(1, -1)
+
+
 class OldGymAPI:
     """The gym <= 0.21 API over a gymnasium environment.
 
