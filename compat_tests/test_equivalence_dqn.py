@@ -62,7 +62,7 @@ def test_same_q_loss_and_weights_after_updates(batch):
 
 
 def test_stock_keras_rmsprop_drifts(batch):
-    """Keras RMSprop starts its accumulator at zero and keeps epsilon outside the root:
+    """Keras 3 RMSprop starts its accumulator at zero (epsilon 1e-7 inside the root):
     its first step is lr / sqrt(0.1) = 3.2 lr per weight whatever the gradient, TF1's
     lr |g| / sqrt(0.9 + 0.1 g^2). Measured on this batch after 5 steps: the largest
     weight moved 2.0x as far (1.14e-3 against 5.8e-4), a drift of 1.1e-3 from TF1,

@@ -24,7 +24,7 @@ SEEDS = list(range(8))
 @pytest.mark.parametrize("name", ["pg-tang", "pg-geron"])
 def test_learning_parity(name, tmp_path):
     target = programs.get(name).target
-    records = run_grid([name], "fast", SEEDS, tmp_path, workers=2)
+    records = run_grid([(name, None)], "fast", SEEDS, tmp_path, workers=2)
     scores = {fw: [r["eval_mean"] for r in sorted(records, key=lambda r: r["seed"])
                    if r["framework"] == fw] for fw in programs.FRAMEWORKS}
     med = {fw: float(np.median(v)) for fw, v in scores.items()}

@@ -28,11 +28,39 @@ def dense(x, units, activation=None, name=None):
         return activation(y) if activation is not None else y
 
 
-def make_session(graph):
-    """A session on ``graph`` with one thread per pool: these networks have a few dozen
-    weights, so thread hand-offs cost more than they save, and one thread is repeatable."""
-    config = tf.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+def make_session(graph, threads=1):
+    """A session on ``graph``. One thread per pool by default: these networks have a few
+    dozen weights, so thread hand-offs cost more than they save. ``threads=0`` lets
+    TensorFlow choose, as eager TF2 does (for the 512-unit pylessons network)."""
+    config = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
     return tf.Session(graph=graph, config=config)
+
+
+class _Keras2:
+    """The Keras 2 API a TF1-era program imported as ``keras``: tf-keras on TF >= 2.16,
+    ``tf.keras`` on TF 1.15 (where it is Keras 2.2.4-tf)."""
+
+    def __init__(self):
+        try:
+            import tf_keras as keras
+            self.legacy_rmsprop = keras.optimizers.legacy.RMSprop
+        except ImportError:  # TF 1.x: tf.keras is Keras 2 and its RMSprop the one meant
+            from tensorflow import keras
+            self.legacy_rmsprop = keras.optimizers.RMSprop
+        self.module = keras
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+
+_KERAS2 = []
+
+
+def keras2():
+    """Keras 2 (imported on first use; importing it does not change ``tf.keras``)."""
+    if not _KERAS2:
+        _KERAS2.append(_Keras2())
+    return _KERAS2[0]
 
 
 class GraphProgram:

@@ -30,6 +30,7 @@ class KerasProgram:
 
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
+        self.seed = seed
         keras.utils.set_random_seed(seed)  # Python, NumPy and TF seeds, as Keras wants them
         self.build(cfg)
 

@@ -7,8 +7,7 @@ zero biases), the update under ``tf.function`` with ``GradientTape``, ``tf.summa
 TensorBoard, gymnasium's API.
 
 The optimizer is ``modern_tf2.tf1_rmsprop.TF1RMSprop``: stock Keras RMSprop is another
-algorithm (accumulator starts at zeros, epsilon outside the square root) and takes steps
-~30x larger early on; ``keras_rmsprop=True`` uses it anyway, to measure the drift.
+algorithm (accumulator starts at zeros, not ones) and takes steps ~30x larger early on; ``keras_rmsprop=True`` uses it anyway, to measure the drift.
 """
 from __future__ import annotations
 

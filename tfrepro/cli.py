@@ -101,7 +101,9 @@ def build_parser() -> Parser:
                         "curves, TF1 beside TF2.")
     rp.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
     rp.add_argument("--seeds", type=_positive, default=8, help="seeds 0..N-1 (default: %(default)s)")
-    rp.add_argument("--programs", nargs="+", metavar="PROGRAM", help="subset (default: all)")
+    rp.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
+                    help="subset (default: all; dqn-meertens runs its exercises variant unless "
+                    "given as dqn-meertens:book)")
     rp.add_argument("--iterations", type=_count, metavar="K",
                     help="override every training program's iterations (for quick looks)")
     rp.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
@@ -190,6 +192,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"{prog.name} has no {args.mode} mode yet (modes: {', '.join(prog.modes)})")
     if (args.qplot or args.takeover) and not prog.q_network:
         raise UsageError(f"{prog.name} has no Q values: --qplot and --takeover do not apply")
+    if args.takeover and not prog.takeover:
+        raise UsageError(f"{prog.name} has no takeover mode (dqn-meertens has)")
     quiet_tensorflow()
     progress = None
     if not args.quiet and prog.iterations_field and args.iterations != 0:
@@ -242,12 +246,14 @@ def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
     names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
-    for name in names:
-        programs.get(name)
+    entries = []
+    for entry in names:
+        prog, variant = programs.parse_entry(entry)
+        entries.append((prog.name, variant))
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     quiet_tensorflow()
-    return reproduce(names, mode=args.mode, seeds=list(range(args.seeds)),
+    return reproduce(entries, mode=args.mode, seeds=list(range(args.seeds)),
                      out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)
 
 

@@ -97,3 +97,26 @@ class MeertensDQNConfig:
 
 # Settings of the source's exercises under which the agent learns to balance.
 MEERTENS_EXERCISES = dict(epsilon_greedy=True, target_sync_every=1000)
+
+
+@dataclass
+class PylessonsDQNConfig:
+    """pylessons, "DQN CartPole" (Keras 2.2.4 on TF 1.15)."""
+
+    env_id: str = "CartPole-v1"  # gym.make('CartPole-v1'), 500-step episodes
+    hidden: tuple = (512, 256, 64)  # Dense 512, 256, 64, ReLU, he_uniform; 2 linear outputs
+    learning_rate: float = 0.00025  # RMSprop(lr=0.00025, ...): honoured here (see the trap)
+    rho: float = 0.95  # RMSprop(..., rho=0.95, ...)
+    rms_epsilon: float = 0.01  # RMSprop(..., epsilon=0.01)
+    gamma: float = 0.95  # self.gamma = 0.95
+    epsilon: float = 1.0  # self.epsilon = 1.0 (exploration rate)
+    epsilon_min: float = 0.001  # self.epsilon_min = 0.001
+    epsilon_decay: float = 0.999  # per stored transition, once memory > train_start
+    batch_size: int = 64  # self.batch_size = 64
+    memory: int = 2000  # deque(maxlen=2000)
+    train_start: int = 1000  # no replay before 1000 stored transitions
+    episodes: int = 1000  # self.EPISODES = 1000 (training budget)
+    fail_reward: float = -100.0  # reward on failure, except at the time limit
+    solved_score: int = 500  # "if i == 500": save the model and stop training
+    test_episodes: int = 20  # the source's 20 test episodes of the saved model
+    max_steps: int = 0  # 0: the environment's own limit (500 on v1)

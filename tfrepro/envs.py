@@ -201,3 +201,19 @@ def run_episodes(policy, env_id: str, n_episodes: int, seed: int, max_steps: int
         venv.close()
         done += n
     return np.concatenate(returns), steps
+
+
+def q_trace_episode(q_values, env_id: str, seed: int, max_steps: int | None = 0):
+    """One greedy episode on ``argmax q_values(obs (1, 4))``; returns (its return, the
+    predicted Q values of both actions per frame), for the "predicted Q(s, a)" plot."""
+    env = make(env_id)
+    limit = episode_limit(env_id, max_steps)
+    (obs, _), done, total, trace = env.reset(seed=seed), False, 0.0, []
+    while not done and total < limit:
+        q = np.asarray(q_values(as_float_obs(obs)))[0]
+        trace.append([float(x) for x in q])
+        obs, reward, terminated, truncated, _ = env.step(int(np.argmax(q)))
+        done = terminated or truncated
+        total += reward
+    env.close()
+    return total, trace

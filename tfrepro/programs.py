@@ -24,8 +24,10 @@ class Program:
     has_model: bool = True  # has weights: --save, --load, checkpoints
     modes: tuple = MODES  # the modes both forms implement
     in_reproduce: bool = True  # part of `tfrepro reproduce` by default
+    reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)
     logdir: bool = False  # writes TensorBoard summaries (--logdir)
     q_network: bool = False  # acts greedily on Q values (DQN) instead of sampling
+    takeover: bool = False  # supports --takeover (a helper answers when max Q drops)
     variants: dict = field(default_factory=dict)
     variant_numbers: dict = field(default_factory=dict)  # source's number per variant
 
@@ -70,14 +72,33 @@ PROGRAMS = {p.name: p for p in [
             target=175.0, iterations_field="iterations",
             variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
             variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
-    # DQN (issue 3, in progress): not yet in `reproduce`.
     Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
-            iterations_field="frames", in_reproduce=False, logdir=True, q_network=True,
+            iterations_field="frames", logdir=True, q_network=True, takeover=True,
+            reproduce_variant="exercises",
             variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
             variant_numbers={"exercises": "none (the exercises are left to the reader)"}),
+    Program("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
+            "pylessons, DQN CartPole (Keras 2.2.4 on TF 1.15)",
+            "score 500 at episode 73; 16 of 20 test episodes at 500 (one run)",
+            target=400.0, iterations_field="episodes", q_network=True),
 ]}
+
+
+def parse_entry(entry: str):
+    """``NAME`` or ``NAME:VARIANT`` (as ``reproduce --programs`` takes them) ->
+    (Program, variant or None); a bare name gets the program's ``reproduce_variant``."""
+    name, _, variant = entry.partition(":")
+    prog = get(name)
+    variant = variant or prog.reproduce_variant
+    if variant:
+        prog.make_config(variant=variant)  # validates
+    return prog, variant
+
+
+def entry_label(name: str, variant) -> str:
+    return f"{name}:{variant}" if variant and variant != "book" else name
 
 
 def get(name: str) -> Program:

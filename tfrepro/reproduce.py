@@ -14,7 +14,7 @@ from .records import atomic_write_text, write_record
 from .stats import compare_samples, median_iqr
 
 
-def _one(name, framework, mode, seed, iterations):
+def _one(name, variant, framework, mode, seed, iterations):
     """Worker body: one run in a fresh process (TensorFlow state never leaks across runs)."""
     from .cli import quiet_tensorflow
     from .runner import run_program
@@ -23,13 +23,15 @@ def _one(name, framework, mode, seed, iterations):
 
     prog = programs.get(name)
     its = iterations if (iterations is not None and prog.iterations_field) else None
-    return run_program(name, framework, mode, seed, iterations=its)
+    return run_program(name, framework, mode, seed, iterations=its, variant=variant)
 
 
-def run_grid(names, mode, seeds, out_dir: Path, workers=2, iterations=None):
+def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None):
+    """``entries``: (program name, variant or None) pairs."""
     from tqdm import tqdm
 
-    jobs = [(n, fw, mode, s, iterations) for n in names for fw in programs.FRAMEWORKS for s in seeds]
+    jobs = [(n, v, fw, mode, s, iterations) for n, v in entries for fw in programs.FRAMEWORKS
+            for s in seeds]
     records = []
     runs_dir = out_dir / "runs"
     ctx = get_context("spawn")
@@ -38,12 +40,13 @@ def run_grid(names, mode, seeds, out_dir: Path, workers=2, iterations=None):
     try:
         futures = {pool.submit(_one, *job): job for job in jobs}
         for fut in as_completed(futures):
-            name, fw, _, seed, _ = futures[fut]
+            name, variant, fw, _, seed, _ = futures[fut]
             rec = fut.result()
+            label = programs.entry_label(name, variant).replace(":", "-")
             # each record lands as soon as its run ends: an interrupted grid keeps them
-            write_record(runs_dir / f"{name}_{fw}_{mode}_seed{seed}.json", rec)
+            write_record(runs_dir / f"{label}_{fw}_{mode}_seed{seed}.json", rec)
             records.append(rec)
-            bar.set_postfix_str(f"{name} {fw} s{seed}: {rec['eval_mean']:.1f}")
+            bar.set_postfix_str(f"{label} {fw} s{seed}: {rec['eval_mean']:.1f}")
             bar.update()
     except BaseException:
         for proc in list(getattr(pool, "_processes", {}).values()):
@@ -56,13 +59,17 @@ def run_grid(names, mode, seeds, out_dir: Path, workers=2, iterations=None):
     return records
 
 
-def summarise(records, names):
+def _matches(record, name, variant):
+    return record["program"] == name and record.get("variant", "book") == (variant or "book")
+
+
+def summarise(records, entries):
     rows = []
-    for name in names:
+    for name, variant in entries:
         prog = programs.get(name)
-        by_fw = {fw: sorted((r for r in records if r["program"] == name and r["framework"] == fw),
+        by_fw = {fw: sorted((r for r in records if _matches(r, name, variant) and r["framework"] == fw),
                             key=lambda r: r["seed"]) for fw in programs.FRAMEWORKS}
-        row = {"program": name, "source": prog.source_number}
+        row = {"program": programs.entry_label(name, variant), "source": prog.number_for(variant)}
         for fw, recs in by_fw.items():
             vals = [r["eval_mean"] for r in recs]
             row[fw] = {"seeds": [r["seed"] for r in recs], "eval_means": vals,
@@ -106,20 +113,20 @@ def learning_curve(record, points: int = 50):
     return per_it
 
 
-def plot_curves(records, names, path: Path):
+def plot_curves(records, entries, path: Path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    trained = [n for n in names if any(r["program"] == n and r["train_returns"] for r in records)]
+    trained = [(n, v) for n, v in entries if any(_matches(r, n, v) and r["train_returns"] for r in records)]
     if not trained:
         return None
     fig, axes = plt.subplots(1, len(trained), figsize=(5 * len(trained), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], trained):
+    for ax, (name, variant) in zip(axes[0], trained):
         for fw, colour in (("tf1", "tab:blue"), ("tf2", "tab:orange")):
             curves = [learning_curve(r) for r in records
-                      if r["program"] == name and r["framework"] == fw and r["train_returns"]]
+                      if _matches(r, name, variant) and r["framework"] == fw and r["train_returns"]]
             if not curves:
                 continue
             n = min(map(len, curves))
@@ -128,8 +135,9 @@ def plot_curves(records, names, path: Path):
             x = np.arange(n)
             ax.plot(x, med, color=colour, label=f"{fw} median ({len(curves)} seeds)")
             ax.fill_between(x, q1, q3, color=colour, alpha=0.25, label=f"{fw} IQR")
-        ax.set_title(name)
-        ax.set_xlabel("iteration (smoothed)")
+        ax.set_title(programs.entry_label(name, variant))
+        ax.set_xlabel("iteration (smoothed)" if programs.get(name).iterations_field != "frames"
+                      else "episode (smoothed)")
         ax.set_ylabel("training return")
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -144,17 +152,18 @@ def plot_curves(records, names, path: Path):
     return path
 
 
-def reproduce(names, mode, seeds, out_dir: Path, workers=2, iterations=None) -> int:
+def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None) -> int:
+    """``entries``: (program name, variant or None) pairs, as ``programs.parse_entry`` gives."""
     from .records import versions
 
-    records = run_grid(names, mode, seeds, out_dir, workers=workers, iterations=iterations)
-    rows = summarise(records, names)
+    records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations)
+    rows = summarise(records, entries)
     vers = records[0]["versions"] if records else versions()
     md = table_markdown(rows, mode, vers)
     atomic_write_text(out_dir / "table.md", md)
     atomic_write_text(out_dir / "summary.json",
                       json.dumps({"mode": mode, "seeds": seeds, "versions": vers, "rows": rows}, indent=1))
-    png = plot_curves(records, names, out_dir / "curves.png")
+    png = plot_curves(records, entries, out_dir / "curves.png")
     print(md)
     print(f"wrote {out_dir / 'table.md'}, {out_dir / 'summary.json'}"
           + (f", {png}" if png else "") + f" and {len(records)} records in {out_dir / 'runs'}")

@@ -28,7 +28,7 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     module = prog.form(framework)
     t0 = time.perf_counter()
     extra = {k: v for k, v in (("logdir", logdir), ("takeover", takeover)) if v is not None}
-    if takeover is not None and not prog.q_network:
+    if takeover is not None and not prog.takeover:
         raise programs.UsageError(f"{name} has no Q values: --takeover does not apply")
     out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
     wall = time.perf_counter() - t0
@@ -60,6 +60,9 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     }
     if "losses" in out:
         record["losses"] = [[int(i), float(v)] for i, v in out["losses"]]
+    for key in ("solved_episode", "learning_rate"):  # DQN (pylessons) extras
+        if key in out:
+            record[key] = out[key]
     if out.get("takeover") is not None:
         record["takeover"] = out["takeover"]
     if "q_trace" in out:

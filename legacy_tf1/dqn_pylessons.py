@@ -1,0 +1,291 @@
+"""Deep Q-learning for CartPole-v1, Keras 2 under TF1 graph execution (as published).
+
+Source: pylessons, "DQN CartPole" (written for TensorFlow 1.15 and Keras 2.2.4): a
+functional Keras model 4-512-256-64-2 (ReLU, ``he_uniform``, linear outputs) named
+'CartPole DQN model', MSE, ``RMSprop(lr=0.00025, rho=0.95, epsilon=0.01)``; a
+``deque(maxlen=2000)`` memory; gamma 0.95; epsilon 1.0, times 0.999 per stored
+transition once the memory holds more than 1000, down to 0.001; batch 64; per env step
+``model.predict`` on the batch's states and next states, the Bellman target written into
+the taken action's column, one ``model.fit``; reward -100 on failure except at the time
+limit; ``model.save("cartpole-dqn.h5")`` and stop when an episode scores 500; greedy test
+episodes of the saved model.
+
+Keras 2 here is tf-keras (the Keras 2 that TF 2.16+ no longer ships as ``tf.keras``),
+building into this program's own ``tf.Graph`` and session: TF1 graph execution, not
+eager. Deviations, each for a reason:
+
+* Trap: tf-keras's default ``RMSprop`` is the new optimizer (Keras >= 2.11). It silently
+  drops ``lr=`` (the learning rate stays 0.001; ``compat_tests`` reads it back) and
+  cannot run in a TF1 graph at all (no ``get_updates``). Keras 2.2.4's RMSprop is
+  tf-keras's ``optimizers.legacy.RMSprop`` (accumulator from zeros, epsilon outside the
+  square root; Keras 3's RMSprop puts it inside), given ``learning_rate=``.
+* ``fit(..., shuffle=False)``: the batch is one gradient step of 64 rows; shuffling would
+  only reorder the rows inside it (and draw from NumPy's global RNG).
+* Trap: a model name with spaces ('CartPole DQN model') breaks ``predict`` in tf-keras
+  eager and in Keras 3, and calling the model on a new tensor in a TF1 graph ("not a
+  valid root scope name"; the book's graph-mode ``predict`` still worked). Both forms
+  name it 'CartPole_DQN_model'.
+* ``self.env._max_episode_steps`` is private API; ``episode_limit(cfg)`` gives the same 500.
+* Rendering every frame is left out (``--gif`` renders a test episode instead).
+* The text mentions a Dropout layer; the code has none, and neither has this form.
+* ``fast`` mode (not in the source): the target is computed in the graph, so one
+  ``sess.run`` per env step replaces two ``predict`` calls and a ``fit``; the agent acts
+  from a NumPy copy of the weights that the same call returns.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from legacy_tf1.common import episode_limit, keras2, make_session, old_gym_env
+from tfrepro.configs import PylessonsDQNConfig
+from tfrepro.envs import as_float_obs, q_trace_episode, run_episodes
+from tfrepro.h5models import check_architecture, read_dense_model
+from tfrepro.policies import greedy_q_policy, mlp_q
+from tfrepro.replay import ReplayMemory
+
+MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
+MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
+
+
+def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig):
+    keras = keras2()
+    X_input = keras.layers.Input(input_shape)
+    X = X_input
+    for units in cfg.hidden:  # 512, 256, 64
+        X = keras.layers.Dense(units, activation="relu", kernel_initializer="he_uniform")(X)
+    X = keras.layers.Dense(action_space, activation="linear", kernel_initializer="he_uniform")(X)
+    model = keras.models.Model(inputs=X_input, outputs=X, name=MODEL_NAME)
+    optimizer = keras.legacy_rmsprop(learning_rate=cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon)
+    model.compile(loss="mse", optimizer=optimizer, metrics=["accuracy"])
+    return model
+
+
+class DQNAgent:
+    def __init__(self, cfg: PylessonsDQNConfig, seed: int):
+        self.cfg = cfg
+        self.state_size, self.action_size = 4, 2
+        self.memory = ReplayMemory(cfg.memory, seed=seed)  # deque(maxlen=2000)
+        self.gamma = cfg.gamma  # discount rate
+        self.epsilon = cfg.epsilon  # exploration rate
+        self.graph = tf.Graph()
+        self.sess = make_session(self.graph, threads=0)
+        with self._keras():
+            # Keras 2 draws its initializers' op seeds from NumPy's global RNG in graph
+            # mode: seed that as well as the graph (Keras's own helper does both).
+            keras2().utils.set_random_seed(seed)
+            tf.set_random_seed(seed)
+            self.model = OurModel((self.state_size,), self.action_size, cfg)
+            self.params = self.model.trainable_weights
+            self.sess.run(tf.global_variables_initializer())
+        self._fast = None
+
+    def _keras(self):
+        """Keras 2 finds its graph and session as the defaults."""
+        graph, sess = self.graph.as_default(), self.sess.as_default()
+
+        class _Both:
+            def __enter__(self_):
+                graph.__enter__()
+                sess.__enter__()
+
+            def __exit__(self_, *exc):
+                sess.__exit__(*exc)
+                graph.__exit__(*exc)
+
+        return _Both()
+
+    # -- the source's methods ----------------------------------------------
+    def remember(self, state, action, reward, next_state, done):
+        self.memory.append(state[0], action, reward, done, next_state[0])
+        if len(self.memory) > self.cfg.train_start:
+            if self.epsilon > self.cfg.epsilon_min:
+                self.epsilon *= self.cfg.epsilon_decay
+
+    def act(self, state, rng, weights=None):
+        if rng.random() <= self.epsilon:
+            return int(rng.integers(self.action_size))  # random.randrange(self.action_size)
+        if weights is not None:  # fast mode: the NumPy copy of the weights
+            return int(np.argmax(mlp_q(weights, state)))
+        return int(np.argmax(self.predict(state)))
+
+    def replay(self, fast=False):
+        if len(self.memory) < self.cfg.train_start:
+            return None
+        # random.sample(self.memory, batch_size) and the per-row unpacking loop
+        state, action, reward, done, next_state = self.memory.sample(self.cfg.batch_size)
+        update = self.fast_update if fast else self.book_update
+        return update(state, action, reward, next_state, done)
+
+    # -- the two updates -----------------------------------------------------
+    def predict(self, states):
+        with self._keras():
+            return self.model.predict(np.asarray(states, np.float32), verbose=0)
+
+    def book_update(self, state, action, reward, next_state, done):
+        """The source's replay body: two predicts, the target rows, one fit."""
+        target = self.predict(state)
+        target_next = self.predict(next_state)
+        for i in range(len(action)):
+            if done[i]:
+                target[i][action[i]] = reward[i]
+            else:
+                target[i][action[i]] = reward[i] + self.gamma * (np.amax(target_next[i]))
+        with self._keras():
+            self.model.fit(state, target, batch_size=self.cfg.batch_size, verbose=0, shuffle=False)
+        return None
+
+    def _build_fast(self):
+        with self._keras():
+            s = tf.placeholder(tf.float32, [None, 4], name="fast_state")
+            a = tf.placeholder(tf.int32, [None], name="fast_action")
+            r = tf.placeholder(tf.float32, [None], name="fast_reward")
+            d = tf.placeholder(tf.float32, [None], name="fast_done")
+            s2 = tf.placeholder(tf.float32, [None, 4], name="fast_next_state")
+            q = self.model(s)
+            # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
+            y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
+            mask = tf.one_hot(a, 2)
+            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
+            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
+            updates = self.model.optimizer.get_updates(loss, self.params)
+            with tf.control_dependencies(updates):
+                after = [tf.identity(v.read_value()) for v in self.params]
+            self.sess.run(tf.variables_initializer(
+                [v for v in tf.global_variables() if not self.sess.run(tf.is_variable_initialized(v))]))
+            self._fast = self.sess.make_callable([loss] + after, [s, a, r, d, s2])
+
+    def fast_update(self, state, action, reward, next_state, done):
+        """Target, update and new weights in one call: (loss, weights)."""
+        if self._fast is None:
+            self._build_fast()
+        out = self._fast(state, action, reward, done.astype(np.float32), next_state)
+        return out[0], out[1:]
+
+    # -- weights and files ----------------------------------------------------
+    def learning_rate(self):
+        with self._keras():
+            return float(keras2().backend.get_value(self.model.optimizer.learning_rate))
+
+    def weights(self):
+        return self.sess.run(self.params)
+
+    def set_weights(self, values):
+        with self._keras():
+            self.model.set_weights(values)
+
+    def variable_names(self):
+        return [v.op.name for v in self.params]
+
+    def save(self, directory) -> str:
+        """``self.model.save("cartpole-dqn.h5")`` into ``directory``, atomically."""
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(directory, MODEL_FILE)
+        fd, tmp = tempfile.mkstemp(suffix=".h5", dir=directory)
+        os.close(fd)
+        try:
+            with self._keras():
+                self.model.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    def restore(self, path):
+        """``load_model("cartpole-dqn.h5")``: the Dense weights of a Keras 2 .h5 file."""
+        path = str(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, MODEL_FILE)
+        _, _, weights = read_dense_model(path)
+        check_architecture(path, weights, [v.shape.as_list() for v in self.params])
+        self.set_weights(weights)
+
+    def close(self):
+        self.sess.close()
+
+
+def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
+    """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
+    the budget ends. Returns (scores, env steps, updates, solved episode or None)."""
+    fast = mode == "fast"
+    weights = agent.weights() if fast else None
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed)
+    max_episode_steps = episode_limit(cfg)
+    scores, steps, updates = [], 0, 0
+    episodes = progress(range(cfg.episodes)) if progress else range(cfg.episodes)
+    for e in episodes:
+        state = as_float_obs(env.reset())
+        done, i = False, 0
+        while not done:
+            action = agent.act(state, rng, weights)
+            next_state, reward, done, _ = env.step(action)
+            next_state = as_float_obs(next_state)
+            if not done or i == max_episode_steps - 1:
+                reward = reward
+            else:
+                reward = cfg.fail_reward
+            agent.remember(state, action, reward, next_state, done)
+            state = next_state
+            i += 1
+            steps += 1
+            if done:
+                scores.append(i)
+                if i == cfg.solved_score:
+                    return scores, steps, updates, e
+            out = agent.replay(fast=fast)
+            if len(agent.memory) >= cfg.train_start:
+                updates += 1
+                if fast:
+                    weights = out[1]
+    return scores, steps, updates, None
+
+
+def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
+    """``DQNAgent.test``: greedy episodes; returns (scores, Q values of the first episode)."""
+    if mode == "fast":  # the same greedy policy, played on the vector env from NumPy weights
+        weights = agent.weights()
+        returns, _ = run_episodes(greedy_q_policy(weights), cfg.env_id, episodes,
+                                  seed=seed + 10_000, max_steps=cfg.max_steps)
+        _, first_q = q_trace_episode(lambda s: mlp_q(weights, s), cfg.env_id, seed + 10_000, cfg.max_steps)
+        return [float(x) for x in returns], first_q
+    env = old_gym_env(cfg.env_id)
+    env.seed(seed + 10_000)
+    limit, scores, first_q = episode_limit(cfg), [], []
+    for e in range(episodes):
+        state, done, i = as_float_obs(env.reset()), False, 0
+        while not done and i < limit:
+            q = agent.predict(state)
+            if e == 0:
+                first_q.append(q[0].tolist())
+            next_state, reward, done, _ = env.step(int(np.argmax(q)))
+            state = as_float_obs(next_state)
+            i += 1
+        scores.append(float(i))
+    return scores, first_q
+
+
+def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None):
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = DQNAgent(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode)
+    train_wall = time.perf_counter() - t0
+    if save:
+        agent.save(save)
+    eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
+    weights = agent.weights()
+    lr = agent.learning_rate()
+    agent.close()
+    out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
+               train_env_steps=steps, updates=updates, episodes_per_iteration=1,
+               train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
+    out["q_trace"] = q_trace
+    return out

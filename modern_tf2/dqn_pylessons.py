@@ -1,0 +1,219 @@
+"""Deep Q-learning for CartPole-v1, TF2 port (Keras 3, gymnasium).
+
+Source: pylessons, "DQN CartPole" (Keras 2.2.4 on TF 1.15); the TF1-graph form is
+``legacy_tf1/dqn_pylessons.py`` (read its deviations). This port: the same functional
+model 4-512-256-64-2 named 'CartPole_DQN_model' (Keras 3 refuses the source's spaces at
+``predict``), MSE, RMSprop with learning rate 0.00025, rho 0.95, epsilon 0.01 (Keras 3
+rejects ``lr=``), gymnasium's 5-tuple API.
+
+The optimizer is ``modern_tf2.tf1_rmsprop.Keras2RMSprop``, Keras 2's update. Stock Keras 3
+``RMSprop`` is another algorithm: it divides by ``sqrt(ms + eps)`` where Keras 2 divided by
+``sqrt(ms) + eps``; with eps = 0.01 its steps are up to ten times smaller
+(``keras_rmsprop=True`` uses it anyway, to measure the drift).
+
+* ``book`` mode is the source's loop: ``model.predict`` to act, two ``predict`` calls and
+  one ``fit`` per env step. Keras 3 costs milliseconds per call here.
+* ``fast`` mode: the target and the update in one ``tf.function`` with ``GradientTape``
+  (the loss is Keras's "mse" over the target rows, as ``fit`` computes it); the agent acts
+  from a NumPy copy of the weights that the same call returns.
+* ``--load`` takes this port's ``.keras`` or a Keras 2 ``.h5`` (the source's format,
+  read with h5py: Keras 3 cannot load such files as they are); ``--save`` writes ``.keras``.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import KerasProgram, episode_limit
+from modern_tf2.tf1_rmsprop import Keras2RMSprop
+from tfrepro.configs import PylessonsDQNConfig
+from tfrepro.envs import as_float_obs, make, q_trace_episode, run_episodes
+from tfrepro.h5models import check_architecture, is_h5, read_dense_model
+from tfrepro.policies import greedy_q_policy, mlp_q
+from tfrepro.replay import ReplayMemory
+
+MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model'
+
+
+def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig, keras_rmsprop=False):
+    X_input = keras.Input(input_shape)
+    X = X_input
+    for units in cfg.hidden:  # 512, 256, 64
+        X = keras.layers.Dense(units, activation="relu", kernel_initializer="he_uniform")(X)
+    X = keras.layers.Dense(action_space, activation="linear", kernel_initializer="he_uniform")(X)
+    model = keras.Model(inputs=X_input, outputs=X, name=MODEL_NAME)
+    rmsprop = keras.optimizers.RMSprop if keras_rmsprop else Keras2RMSprop
+    model.compile(loss="mse", metrics=["accuracy"],
+                  optimizer=rmsprop(learning_rate=cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon))
+    return model
+
+
+class DQNAgent(KerasProgram):
+    def build(self, cfg: PylessonsDQNConfig, keras_rmsprop: bool = False):
+        self.state_size, self.action_size = 4, 2
+        self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
+        self.gamma = cfg.gamma
+        self.epsilon = cfg.epsilon
+        self.model = OurModel((self.state_size,), self.action_size, cfg, keras_rmsprop)
+        self.optimizer = self.model.optimizer
+        self.optimizer.build(self.model.trainable_variables)
+
+    # -- the source's methods ----------------------------------------------
+    def remember(self, state, action, reward, next_state, done):
+        self.memory.append(state[0], action, reward, done, next_state[0])
+        if len(self.memory) > self.cfg.train_start:
+            if self.epsilon > self.cfg.epsilon_min:
+                self.epsilon *= self.cfg.epsilon_decay
+
+    def act(self, state, rng, weights=None):
+        if rng.random() <= self.epsilon:
+            return int(rng.integers(self.action_size))
+        if weights is not None:
+            return int(np.argmax(mlp_q(weights, state)))
+        return int(np.argmax(self.predict(state)))
+
+    def replay(self, fast=False):
+        if len(self.memory) < self.cfg.train_start:
+            return None
+        state, action, reward, done, next_state = self.memory.sample(self.cfg.batch_size)
+        update = self.fast_update if fast else self.book_update
+        return update(state, action, reward, next_state, done)
+
+    # -- the two updates -----------------------------------------------------
+    def predict(self, states):
+        return self.model.predict(np.asarray(states, np.float32), verbose=0)
+
+    def book_update(self, state, action, reward, next_state, done):
+        target = self.predict(state)
+        target_next = self.predict(next_state)
+        for i in range(len(action)):
+            if done[i]:
+                target[i][action[i]] = reward[i]
+            else:
+                target[i][action[i]] = reward[i] + self.gamma * (np.amax(target_next[i]))
+        self.model.fit(state, target, batch_size=self.cfg.batch_size, verbose=0, shuffle=False)
+        return None
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, s, a, r, d, s2):
+        # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
+        y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
+        mask = tf.one_hot(a, 2)
+        with tf.GradientTape() as tape:
+            q = self.model(s)
+            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
+            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    def fast_update(self, state, action, reward, next_state, done):
+        """Target, update and new weights in one compiled call: (loss, weights)."""
+        loss, weights = self._fast_train(
+            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
+            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
+        return float(loss), [w.numpy() for w in weights]
+
+    def learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+
+    def restore(self, path):
+        """A ``.keras`` file of this port, or a Keras 2 ``.h5`` (the source's format)."""
+        path = str(path)
+        if os.path.isdir(path):
+            for name in ("cartpole-dqn.h5", "model.keras"):
+                if os.path.exists(os.path.join(path, name)):
+                    path = os.path.join(path, name)
+                    break
+        if is_h5(path) or path.endswith((".h5", ".hdf5")):
+            _, _, weights = read_dense_model(path)
+            check_architecture(path, weights, [tuple(v.shape) for v in self.model.trainable_variables])
+            self.set_weights(weights)
+        else:
+            super().restore(path)
+
+
+def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
+    """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
+    the budget ends. Returns (scores, env steps, updates, solved episode or None)."""
+    fast = mode == "fast"
+    weights = agent.weights() if fast else None
+    env = make(cfg.env_id)
+    max_episode_steps = episode_limit(cfg)
+    scores, steps, updates = [], 0, 0
+    episodes = progress(range(cfg.episodes)) if progress else range(cfg.episodes)
+    for e in episodes:
+        state, _ = env.reset(seed=seed if e == 0 else None)
+        state = as_float_obs(state)
+        done, i = False, 0
+        while not done:
+            action = agent.act(state, rng, weights)
+            next_state, reward, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+            next_state = as_float_obs(next_state)
+            if not done or i == max_episode_steps - 1:
+                reward = reward
+            else:
+                reward = cfg.fail_reward
+            agent.remember(state, action, reward, next_state, done)
+            state = next_state
+            i += 1
+            steps += 1
+            if done:
+                scores.append(i)
+                if i == cfg.solved_score:
+                    return scores, steps, updates, e
+            out = agent.replay(fast=fast)
+            if len(agent.memory) >= cfg.train_start:
+                updates += 1
+                if fast:
+                    weights = out[1]
+    return scores, steps, updates, None
+
+
+def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
+    """``DQNAgent.test``: greedy episodes; returns (scores, Q values of the first episode)."""
+    if mode == "fast":
+        weights = agent.weights()
+        returns, _ = run_episodes(greedy_q_policy(weights), cfg.env_id, episodes,
+                                  seed=seed + 10_000, max_steps=cfg.max_steps)
+        _, first_q = q_trace_episode(lambda s: mlp_q(weights, s), cfg.env_id, seed + 10_000, cfg.max_steps)
+        return [float(x) for x in returns], first_q
+    env = make(cfg.env_id)
+    limit, scores, first_q = episode_limit(cfg), [], []
+    for e in range(episodes):
+        state, _ = env.reset(seed=seed + 10_000 if e == 0 else None)
+        state, done, i = as_float_obs(state), False, 0
+        while not done and i < limit:
+            q = agent.predict(state)
+            if e == 0:
+                first_q.append(q[0].tolist())
+            next_state, reward, terminated, truncated, _ = env.step(int(np.argmax(q)))
+            done = terminated or truncated
+            state = as_float_obs(next_state)
+            i += 1
+        scores.append(float(i))
+    return scores, first_q
+
+
+def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None):
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    agent = DQNAgent(cfg, seed)
+    if load:
+        agent.restore(load)
+    t0 = time.perf_counter()
+    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode)
+    train_wall = time.perf_counter() - t0
+    if save:
+        agent.save(save)
+    eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
+    out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
+               train_env_steps=steps, updates=updates, episodes_per_iteration=1,
+               train_wall_s=train_wall, weights=agent.weights(), solved_episode=solved,
+               learning_rate=agent.learning_rate())
+    out["q_trace"] = q_trace
+    return out
