@@ -12,7 +12,7 @@ from .conftest import read_json
 
 SMALL = {"basic-policy": [], "random-policy": [], "imitation-policy": ["--iterations", "3"],
          "pg-tang": ["--iterations", "3"], "pg-geron": ["--iterations", "2"],
-         "dqn-meertens": ["--iterations", "1100"]}
+         "dqn-meertens": ["--iterations", "1100"], "dqn-pylessons": ["--iterations", "3"]}
 
 
 def _one_line_error(proc, *needles):
@@ -123,6 +123,15 @@ def test_speed_smoke(cli, tmp_path):
     assert rows[0]["tf2_speedup"] > 1 and "| pg-geron | tf1 |" in proc.stdout
 
 
+def test_speed_times_the_dqns(cli, tmp_path):
+    proc = cli("speed", "--programs", "dqn-pylessons", "--book-iterations", "2", "--fast-iterations", "4",
+               "--repeats", "1", "--out", "s.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    row = read_json(tmp_path / "s.json")["rows"][0]
+    assert row["program"] == "dqn-pylessons" and row["tf1_fast_us_per_step"] > 0
+    assert "| dqn-pylessons | tf2 |" in proc.stdout
+
+
 def test_python_dash_m_and_console_script_agree(cli):
     import shutil
     import subprocess
@@ -149,7 +158,10 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["run", "pg-tang"], "--out"),
     (["reproduce", "--programs", "nope"], "unknown program"),
     (["reproduce", "--seeds", "0"], "--seeds"),
-    (["speed", "--programs", "basic-policy"], "REINFORCE"),
+    (["speed", "--programs", "basic-policy"], "learning programs"),
+    (["reproduce", "--programs", "dqn-meertens:bogus"], "no variant 'bogus'"),
+    (["run", "dqn-pylessons", "--takeover", "basic", "--out", "x.json"], "no takeover mode"),
+    (["run", "dqn-pylessons", "--load", "file.txt", "--out", "x.json"], "file.txt is not a .keras"),
     (["frobnicate"], "invalid choice"),
     (["run", "pg-tang", "--takeover", "basic", "--out", "x.json"], "no Q values"),
     (["run", "pg-tang", "--qplot", "q.png", "--out", "x.json"], "no Q values"),

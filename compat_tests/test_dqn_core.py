@@ -39,12 +39,13 @@ def test_linear_epsilon():
     assert linear_epsilon(500, 1.0, 0.1, 100) == pytest.approx(0.1)
 
 
-def _tf1_rmsprop_run(w0, grads, lr):
+def _graph_run(make_optimizer, w0, grads):
+    """Apply ``grads`` one by one to a variable in a TF1 graph; return its final value."""
     g = tf.Graph()
     with g.as_default():
         v = tf.compat.v1.get_variable("w", initializer=tf.constant(w0))
         gp = tf.compat.v1.placeholder(tf.float32, w0.shape)
-        op = tf.compat.v1.train.RMSPropOptimizer(lr).apply_gradients([(gp, v)])
+        op = make_optimizer().apply_gradients([(gp, v)])
         init = tf.compat.v1.global_variables_initializer()
     with tf.compat.v1.Session(graph=g) as sess:
         sess.run(init)
@@ -69,7 +70,7 @@ def test_tf1_rmsprop_reproduces_tf1(lr):
     rng = np.random.default_rng(0)
     w0 = rng.normal(size=(16, 32)).astype(np.float32)
     grads = [rng.normal(size=w0.shape).astype(np.float32) * 0.1 for _ in range(10)]
-    ref = _tf1_rmsprop_run(w0, grads, lr)
+    ref = _graph_run(lambda: tf.compat.v1.train.RMSPropOptimizer(lr), w0, grads)
     ours = _keras_run(TF1RMSprop(lr), w0, grads)
     stock = _keras_run(keras.optimizers.RMSprop(lr), w0, grads)
     moved = np.abs(ref - w0).max()
@@ -82,25 +83,6 @@ def test_tf1_rmsprop_reproduces_tf1(lr):
     assert np.abs(stock - ref).max() > 3 * moved
 
 
-def _keras2_rmsprop_run(w0, grads, lr, rho, eps):
-    """Keras 2's RMSprop (tf-keras's legacy optimizer) in a TF1 graph, as the pylessons
-    TF1 form runs it."""
-    import tf_keras
-
-    g = tf.Graph()
-    with g.as_default():
-        v = tf.compat.v1.get_variable("w", initializer=tf.constant(w0))
-        gp = tf.compat.v1.placeholder(tf.float32, w0.shape)
-        opt = tf_keras.optimizers.legacy.RMSprop(learning_rate=lr, rho=rho, epsilon=eps)
-        op = opt.apply_gradients([(gp, v)])
-        init = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=g) as sess:
-        sess.run(init)
-        for x in grads:
-            sess.run(op, {gp: x})
-        return sess.run(v)
-
-
 def test_keras2_rmsprop_reproduces_keras2():
     """pylessons's RMSprop(lr=0.00025, rho=0.95, epsilon=0.01): Keras2RMSprop against
     tf-keras's legacy RMSprop; stock Keras 3 RMSprop (epsilon inside the root) lags."""
@@ -111,7 +93,10 @@ def test_keras2_rmsprop_reproduces_keras2():
     # gradients over four decades, as a DQN's layers see them
     scale = np.logspace(-4, 0, w0.size).reshape(w0.shape).astype(np.float32)
     grads = [rng.normal(size=w0.shape).astype(np.float32) * scale for _ in range(10)]
-    ref = _keras2_rmsprop_run(w0, grads, 0.00025, 0.95, 0.01)
+    import tf_keras  # Keras 2's RMSprop (tf-keras's legacy optimizer), as the TF1 form runs it
+
+    ref = _graph_run(lambda: tf_keras.optimizers.legacy.RMSprop(learning_rate=0.00025, rho=0.95,
+                                                                 epsilon=0.01), w0, grads)
     ours = _keras_run(Keras2RMSprop(0.00025, rho=0.95, epsilon=0.01), w0, grads)
     stock = _keras_run(keras.optimizers.RMSprop(0.00025, rho=0.95, epsilon=0.01), w0, grads)
     np.testing.assert_array_max_ulp(ours, ref, maxulp=2)

@@ -49,6 +49,20 @@ class _Keras2:
             self.legacy_rmsprop = keras.optimizers.RMSprop
         self.module = keras
 
+    def set_random_seed(self, seed):
+        """Python's, NumPy's and the graph's seeds, and Keras's own seed generator:
+        ``keras.utils.set_random_seed`` (TF >= 2.7) restarts the stream that unseeded
+        initializers draw from, which an earlier call anywhere in the process advanced."""
+        import random
+
+        import numpy as np
+
+        if hasattr(self.module.utils, "set_random_seed"):
+            self.module.utils.set_random_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.set_random_seed(seed)
+
     def __getattr__(self, name):
         return getattr(self.module, name)
 

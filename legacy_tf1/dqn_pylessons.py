@@ -35,8 +35,8 @@ eager. Deviations, each for a reason:
 from __future__ import annotations
 
 import os
-import tempfile
 import time
+import warnings
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -46,6 +46,7 @@ from tfrepro.configs import PylessonsDQNConfig
 from tfrepro.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.h5models import check_architecture, read_dense_model
 from tfrepro.policies import greedy_q_policy, mlp_q
+from tfrepro.records import atomic_save
 from tfrepro.replay import ReplayMemory
 
 MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
@@ -76,9 +77,8 @@ class DQNAgent:
         self.sess = make_session(self.graph, threads=0)
         with self._keras():
             # Keras 2 draws its initializers' op seeds from NumPy's global RNG in graph
-            # mode: seed that as well as the graph (Keras's own helper does both).
-            keras2().utils.set_random_seed(seed)
-            tf.set_random_seed(seed)
+            # mode: seed that as well as the graph.
+            keras2().set_random_seed(seed)
             self.model = OurModel((self.state_size,), self.action_size, cfg)
             self.params = self.model.trainable_weights
             self.sess.run(tf.global_variables_initializer())
@@ -183,18 +183,12 @@ class DQNAgent:
 
     def save(self, directory) -> str:
         """``self.model.save("cartpole-dqn.h5")`` into ``directory``, atomically."""
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, MODEL_FILE)
-        fd, tmp = tempfile.mkstemp(suffix=".h5", dir=directory)
-        os.close(fd)
-        try:
-            with self._keras():
+        def save_h5(tmp):
+            with self._keras(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "HDF5 is legacy": it is the source's
                 self.model.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+
+        return atomic_save(os.path.join(directory, MODEL_FILE), save_h5)
 
     def restore(self, path):
         """``load_model("cartpole-dqn.h5")``: the Dense weights of a Keras 2 .h5 file."""
@@ -209,9 +203,11 @@ class DQNAgent:
         self.sess.close()
 
 
-def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
+def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None):
     """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
-    the budget ends. Returns (scores, env steps, updates, solved episode or None)."""
+    the budget ends. Returns (scores, env steps, updates, solved episode or None).
+    ``on_step(steps, weights)``, if given, is called after every env step (benchmarks
+    evaluate with it); returning True stops training."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = old_gym_env(cfg.env_id)
@@ -243,6 +239,8 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
                 updates += 1
                 if fast:
                     weights = out[1]
+            if on_step is not None and on_step(steps, weights if fast else agent.weights()):
+                return scores, steps, updates, None
     return scores, steps, updates, None
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import keras
@@ -10,6 +9,7 @@ import tensorflow as tf
 
 from tfrepro.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.errors import UsageError
+from tfrepro.records import atomic_save
 
 MODEL_NAME = "model.keras"
 
@@ -49,17 +49,7 @@ class KerasProgram:
 
     def save(self, directory) -> str:
         """``model.save(... .keras)``, written beside the target and renamed into place."""
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, MODEL_NAME)
-        fd, tmp = tempfile.mkstemp(suffix=".keras", dir=directory)
-        os.close(fd)
-        try:
-            self.model.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        return atomic_save(os.path.join(directory, MODEL_NAME), self.model.save)
 
     def restore(self, path):
         loaded = load_model(path)

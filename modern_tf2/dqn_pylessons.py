@@ -137,9 +137,11 @@ class DQNAgent(KerasProgram):
             super().restore(path)
 
 
-def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
+def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None):
     """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
-    the budget ends. Returns (scores, env steps, updates, solved episode or None)."""
+    the budget ends. Returns (scores, env steps, updates, solved episode or None).
+    ``on_step(steps, weights)``, if given, is called after every env step (benchmarks
+    evaluate with it); returning True stops training."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = make(cfg.env_id)
@@ -172,6 +174,8 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book"):
                 updates += 1
                 if fast:
                     weights = out[1]
+            if on_step is not None and on_step(steps, weights if fast else agent.weights()):
+                return scores, steps, updates, None
     return scores, steps, updates, None
 
 

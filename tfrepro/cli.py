@@ -18,6 +18,8 @@ EPILOG_RUN = """examples:
   tfrepro run pg-tang --framework tf1 --mode fast --seed 0 --out runs/tang.json
   tfrepro run pg-geron --framework tf2 --variant notebook --save ckpt/geron --out g.json
   tfrepro run pg-geron --framework tf2 --load ckpt/geron --iterations 0 --gif geron.gif --out e.json
+  tfrepro run dqn-meertens --variant exercises --logdir runs/m --qplot q.png --takeover basic --out m.json
+  tfrepro run dqn-pylessons --framework tf2 --load cartpole-dqn.h5 --iterations 0 --save conv --out p.json
 """
 
 
@@ -75,12 +77,16 @@ def build_parser() -> Parser:
                    "(default: fast where the program has it)")
     r.add_argument("--seed", type=_seed, default=0, help="run seed (default: %(default)s)")
     r.add_argument("--env", choices=ENV_IDS, help="override the program's environment")
-    r.add_argument("--variant", help="program variant (pg-geron: book | notebook = 500-step episodes)")
+    r.add_argument("--variant", help="program variant (pg-geron: book | notebook = 500-step "
+                   "episodes; dqn-meertens: book | exercises = epsilon-greedy + target network)")
     r.add_argument("--iterations", type=_count, metavar="K",
                    help="training iterations (updates or training episodes); 0 evaluates only")
-    r.add_argument("--save", metavar="DIR", help="save the trained model (TF1: Saver checkpoint, "
-                   "TF2: model.keras) into DIR")
-    r.add_argument("--load", metavar="DIR", help="start from a model saved by --save")
+    r.add_argument("--save", metavar="DIR", help="save the trained model into DIR (TF1: Saver "
+                   "checkpoint, or cartpole-dqn.h5 for dqn-pylessons as the source saved it; "
+                   "TF2: model.keras)")
+    r.add_argument("--load", metavar="PATH", help="start from a model saved by --save; "
+                   "dqn-pylessons also loads a Keras 2 .h5 file (with --iterations 0: evaluate "
+                   "it; with --save: convert it to .keras)")
     r.add_argument("--gif", metavar="FILE", help="save an animation of one evaluation episode")
     r.add_argument("--logdir", metavar="DIR", help="TensorBoard summaries (DQN programs)")
     r.add_argument("--qplot", metavar="FILE.png", help="plot predicted Q(s, a) per frame of the "
@@ -112,15 +118,19 @@ def build_parser() -> Parser:
                     help="where records, table and plot go (default: %(default)s)")
 
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
-                        description="Time the book loop against the fast one for the REINFORCE "
+                        description="Time the book loop against the fast one for the learning "
                         "programs in both frameworks, side by side in one process, and report "
                         "time per environment step and ratios. Book mode runs a few iterations "
-                        "and is scaled by environment steps.")
+                        "and is scaled by environment steps. The DQNs run a fixed number of "
+                        "frames (meertens) or episodes (pylessons) in both modes, learning from "
+                        "frame 100 on, so every timed step carries an update.")
     sp.add_argument("--programs", nargs="+", default=["pg-tang", "pg-geron"], metavar="PROGRAM")
     sp.add_argument("--book-iterations", type=_positive, default=None, metavar="K",
-                    help="iterations of the book loop (default: 30 for pg-tang, 3 for pg-geron)")
+                    help="iterations of the book loop (default: 30 for pg-tang, 3 for pg-geron, "
+                    "1500 frames for dqn-meertens, 8 episodes for dqn-pylessons)")
     sp.add_argument("--fast-iterations", type=_positive, default=None, metavar="K",
-                    help="iterations of the fast loop (default: the program's full run)")
+                    help="iterations of the fast loop (default: the program's full run for the "
+                    "REINFORCE programs, 20000 frames / 60 episodes for the DQNs)")
     sp.add_argument("--repeats", type=_positive, default=3, help="repeats of each timing (median)")
     sp.add_argument("--seed", type=_seed, default=0)
     sp.add_argument("--out", metavar="FILE.json", help="also write the measurements")
@@ -261,8 +271,9 @@ def cmd_speed(args) -> int:
     from .speed import speed
 
     for name in args.programs:
-        if programs.get(name).module not in ("pg_tang", "pg_geron"):
-            raise UsageError(f"speed times the REINFORCE programs (pg-tang, pg-geron), not {name}")
+        if programs.get(name).module not in ("pg_tang", "pg_geron", "dqn_meertens", "dqn_pylessons"):
+            raise UsageError(f"speed times the learning programs (pg-tang, pg-geron, dqn-meertens, "
+                             f"dqn-pylessons), not {name}")
     if args.out:
         _check_out(args.out)
     quiet_tensorflow()

@@ -53,6 +53,22 @@ def atomic_write_bytes(path, data: bytes) -> None:
         raise
 
 
+def atomic_save(path, save) -> str:
+    """``save(tmp_path)`` writes a file (a model) beside ``path`` under a temporary name
+    with the same suffix, which is then renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return str(path)
+
+
 def _clean(x):
     if isinstance(x, float) and not math.isfinite(x):
         return None

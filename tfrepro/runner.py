@@ -14,14 +14,19 @@ from .seeding import seed_everything
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
                 variant=None, save=None, load=None, progress=None, keep_weights=False,
-                logdir=None, takeover=None) -> dict:
-    """Run ``name`` in ``framework`` and ``mode``; return its result record."""
+                logdir=None, takeover=None, overrides=None) -> dict:
+    """Run ``name`` in ``framework`` and ``mode``; return its result record.
+    ``overrides``: config fields to replace (benchmarks only; they land in the record)."""
     prog = programs.get(name)
     if mode not in prog.modes:
         raise programs.UsageError(f"{name} has no {mode} mode yet (modes: {', '.join(prog.modes)})")
     if logdir and not prog.logdir:
         raise programs.UsageError(f"{name} writes no TensorBoard summaries: --logdir does not apply")
     cfg = prog.make_config(env_id=env_id, iterations=iterations, variant=variant)
+    if overrides:
+        from dataclasses import replace
+
+        cfg = replace(cfg, **overrides)
     if not prog.has_model and (save or load):
         raise programs.UsageError(f"{name} has no weights: --save and --load do not apply")
     rng = seed_everything(seed)

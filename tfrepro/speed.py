@@ -14,13 +14,19 @@ import statistics
 from . import programs
 from .records import atomic_write_text, versions
 
-DEFAULT_BOOK_ITERATIONS = {"pg-tang": 30, "pg-geron": 3}
+DEFAULT_BOOK_ITERATIONS = {"pg-tang": 30, "pg-geron": 3, "dqn-meertens": 1500, "dqn-pylessons": 8}
+# DQNs: a fixed number of frames / episodes in both modes (a full fast run is long), and
+# learning from the first frames on, so that every timed env step carries one update.
+DEFAULT_FAST_ITERATIONS = {"dqn-meertens": 20_000, "dqn-pylessons": 60}
+WARMUP = {"dqn-meertens": 300, "dqn-pylessons": 10}  # past the first updates
+OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
+             "dqn-pylessons": {"train_start": 100, "test_episodes": 1}}
 
 
 def _time_run(name, framework, mode, seed, iterations):
     from .runner import run_program
 
-    rec = run_program(name, framework, mode, seed, iterations=iterations)
+    rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=OVERRIDES.get(name))
     return rec["train_wall_s"], rec["train_env_steps"]
 
 
@@ -28,12 +34,12 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
     rows = []
     for name in names:
         prog = programs.get(name)
-        full = fast_iterations or getattr(prog.config(), prog.iterations_field)
+        full = fast_iterations or DEFAULT_FAST_ITERATIONS.get(name) or getattr(prog.config(), prog.iterations_field)
         k_book = book_iterations or DEFAULT_BOOK_ITERATIONS.get(name, 3)
         row = {"program": name, "fast_iterations": full, "book_iterations": k_book}
         for fw in programs.FRAMEWORKS:
             for mode, its in (("book", k_book), ("fast", full)):
-                _time_run(name, fw, mode, seed, 2)  # warm-up: graph building, tracing
+                _time_run(name, fw, mode, seed, WARMUP.get(name, 2))  # warm-up: kernels, imports
                 samples = [_time_run(name, fw, mode, seed + i, its) for i in range(repeats)]
                 us = [1e6 * t / max(s, 1) for t, s in samples]
                 row[f"{fw}_{mode}_us_per_step"] = statistics.median(us)
