@@ -34,6 +34,7 @@ eager. Deviations, each for a reason:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -84,20 +85,11 @@ class DQNAgent:
             self.sess.run(tf.global_variables_initializer())
         self._fast = None
 
+    @contextlib.contextmanager
     def _keras(self):
         """Keras 2 finds its graph and session as the defaults."""
-        graph, sess = self.graph.as_default(), self.sess.as_default()
-
-        class _Both:
-            def __enter__(self_):
-                graph.__enter__()
-                sess.__enter__()
-
-            def __exit__(self_, *exc):
-                sess.__exit__(*exc)
-                graph.__exit__(*exc)
-
-        return _Both()
+        with self.graph.as_default(), self.sess.as_default():
+            yield
 
     # -- the source's methods ----------------------------------------------
     def remember(self, state, action, reward, next_state, done):
