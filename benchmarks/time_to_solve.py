@@ -7,9 +7,9 @@ mean return is >= 475. Evaluation time counts. The clock starts when training st
 (after imports and model construction). Agents run one after another, each in a fresh
 process, never two at once; read the result as ratios within one run.
 
-The pylessons agent trains as the source does (one fit per env step, epsilon decay,
-reward -100 on failure) but does not stop at its first 500-step episode: the greedy
-evaluation decides. SB3 needs PyTorch, so it runs in its own interpreter:
+The pylessons agent is ``dqn-pylessons --variant evaluated``: it trains as the source does
+(one fit per env step, epsilon decay, reward -100 on failure) but does not stop at its
+first 500-step episode: the greedy evaluation decides (budget: the source's 1000 episodes). SB3 needs PyTorch, so it runs in its own interpreter:
 
     python3 -m venv /tmp/sb3 && /tmp/sb3/bin/pip install -r benchmarks/requirements-sb3.txt
     python benchmarks/time_to_solve.py --seeds 0 1 2 --sb3-python /tmp/sb3/bin/python \\
@@ -38,38 +38,22 @@ SB3_TIMESTEPS = 50_000  # the Zoo's n_timesteps (its exploration schedule depend
 
 
 def run_pylessons(framework, seed, eval_freq, budget_steps):
+    """The ``evaluated`` variant: the source's training, stopped by the greedy evaluation
+    (every ``eval_freq`` env steps, 10 episodes, mean >= 475) within 1000 episodes."""
     sys.path.insert(0, str(ROOT))
-    from dataclasses import replace
-
     from tfrepro.cli import quiet_tensorflow
 
     quiet_tensorflow()
-    import importlib
+    from tfrepro.runner import run_program
 
-    import numpy as np
-
-    from tfrepro.configs import PylessonsDQNConfig
-    from tfrepro.envs import run_episodes
-    from tfrepro.policies import greedy_q_policy
-    from tfrepro.seeding import seed_everything
-
-    module = importlib.import_module(("legacy_tf1" if framework == "tf1" else "modern_tf2") + ".dqn_pylessons")
-    cfg = replace(PylessonsDQNConfig(), solved_score=0)  # 0: never stop at a 500 episode
-    rng = seed_everything(seed)
-    agent = module.DQNAgent(cfg, seed)
-    evals = []
-
-    def on_step(steps, weights):
-        if steps % eval_freq:
-            return steps >= budget_steps
-        returns, _ = run_episodes(greedy_q_policy(weights), cfg.env_id, EVAL_EPISODES,
-                                  seed=10_000 + steps, max_steps=cfg.max_steps)
-        evals.append((steps, time.perf_counter() - t0, float(np.mean(returns))))
-        return evals[-1][2] >= THRESHOLD or steps >= budget_steps
-
-    t0 = time.perf_counter()
-    module.train(agent, cfg, seed, rng, mode="fast", on_step=on_step)
-    return evals
+    rec = run_program("dqn-pylessons", framework, "fast", seed, variant="evaluated",
+                      overrides={"eval_every": eval_freq, "eval_episodes": EVAL_EPISODES,
+                                 "eval_threshold": THRESHOLD, "test_episodes": 1})
+    evals = rec.get("evaluations", [])
+    if rec["solved_episode"] is None:
+        return [(s, None, m) for s, m in evals]
+    # the wall time of the passing evaluation is the end of training
+    return [(s, None, m) for s, m in evals[:-1]] + [(evals[-1][0], rec["train_wall_s"], evals[-1][1])]
 
 
 def run_sb3(seed, eval_freq, budget_steps):
@@ -106,7 +90,7 @@ def one(agent, seed, eval_freq, budget_steps):
         evals = run_sb3(seed, eval_freq, budget_steps)
     else:
         evals = run_pylessons(agent.split("-")[1], seed, eval_freq, budget_steps)
-    solved = next((e for e in evals if e[2] >= THRESHOLD), None)
+    solved = next((e for e in evals if e[2] >= THRESHOLD and e[1] is not None), None)
     return {"agent": agent, "seed": seed, "evals": evals,
             "solved_steps": solved[0] if solved else None,
             "solved_s": solved[1] if solved else None}

@@ -48,7 +48,7 @@ from tfrepro.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.h5models import check_architecture, read_dense_model
 from tfrepro.policies import greedy_q_policy, mlp_q
 from tfrepro.records import atomic_save
-from tfrepro.replay import ReplayMemory
+from tfrepro.replay import GreedyEvaluation, ReplayMemory
 
 MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
@@ -77,8 +77,8 @@ class DQNAgent:
         self.graph = tf.Graph()
         self.sess = make_session(self.graph, threads=0)
         with self._keras():
-            # Keras 2 draws its initializers' op seeds from NumPy's global RNG in graph
-            # mode: seed that as well as the graph.
+            # Keras 2's unseeded initializers draw op seeds from a process-wide generator:
+            # restart it, and seed the graph.
             keras2().set_random_seed(seed)
             self.model = OurModel((self.state_size,), self.action_size, cfg)
             self.params = self.model.trainable_weights
@@ -198,8 +198,8 @@ class DQNAgent:
 def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None):
     """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
     the budget ends. Returns (scores, env steps, updates, solved episode or None).
-    ``on_step(steps, weights)``, if given, is called after every env step (benchmarks
-    evaluate with it); returning True stops training."""
+    ``on_step(steps, weights)``, if given, is called after every env step (the
+    ``evaluated`` variant's greedy evaluation); returning True stops training there."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = old_gym_env(cfg.env_id)
@@ -232,7 +232,7 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=N
                 if fast:
                     weights = out[1]
             if on_step is not None and on_step(steps, weights if fast else agent.weights()):
-                return scores, steps, updates, None
+                return scores, steps, updates, e
     return scores, steps, updates, None
 
 
@@ -265,8 +265,10 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
     agent = DQNAgent(cfg, seed)
     if load:
         agent.restore(load)
+    evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
     t0 = time.perf_counter()
-    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode)
+    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
+                                           on_step=evaluate)
     train_wall = time.perf_counter() - t0
     if save:
         agent.save(save)
@@ -278,4 +280,6 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
                train_env_steps=steps, updates=updates, episodes_per_iteration=1,
                train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
     out["q_trace"] = q_trace
+    if evaluate is not None:
+        out["evaluations"] = evaluate.history
     return out

@@ -34,7 +34,7 @@ from tfrepro.configs import PylessonsDQNConfig
 from tfrepro.envs import as_float_obs, make, q_trace_episode, run_episodes
 from tfrepro.h5models import check_architecture, is_h5, read_dense_model
 from tfrepro.policies import greedy_q_policy, mlp_q
-from tfrepro.replay import ReplayMemory
+from tfrepro.replay import GreedyEvaluation, ReplayMemory
 
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model'
 
@@ -140,8 +140,8 @@ class DQNAgent(KerasProgram):
 def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None):
     """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
     the budget ends. Returns (scores, env steps, updates, solved episode or None).
-    ``on_step(steps, weights)``, if given, is called after every env step (benchmarks
-    evaluate with it); returning True stops training."""
+    ``on_step(steps, weights)``, if given, is called after every env step (the
+    ``evaluated`` variant's greedy evaluation); returning True stops training there."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = make(cfg.env_id)
@@ -175,7 +175,7 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=N
                 if fast:
                     weights = out[1]
             if on_step is not None and on_step(steps, weights if fast else agent.weights()):
-                return scores, steps, updates, None
+                return scores, steps, updates, e
     return scores, steps, updates, None
 
 
@@ -209,8 +209,10 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
     agent = DQNAgent(cfg, seed)
     if load:
         agent.restore(load)
+    evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
     t0 = time.perf_counter()
-    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode)
+    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
+                                           on_step=evaluate)
     train_wall = time.perf_counter() - t0
     if save:
         agent.save(save)
@@ -220,4 +222,6 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
                train_wall_s=train_wall, weights=agent.weights(), solved_episode=solved,
                learning_rate=agent.learning_rate())
     out["q_trace"] = q_trace
+    if evaluate is not None:
+        out["evaluations"] = evaluate.history
     return out

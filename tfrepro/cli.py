@@ -153,6 +153,8 @@ def quiet_tensorflow():
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*is deprecated.*")
+    # tf-keras in a TF1 graph (pylessons) warns on every predict graph it builds
+    warnings.filterwarnings("ignore", message="`Model.state_updates` will be removed")
     if "tensorflow" in sys.modules:
         return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)

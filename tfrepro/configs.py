@@ -117,6 +117,16 @@ class PylessonsDQNConfig:
     train_start: int = 1000  # no replay before 1000 stored transitions
     episodes: int = 1000  # self.EPISODES = 1000 (training budget)
     fail_reward: float = -100.0  # reward on failure, except at the time limit
-    solved_score: int = 500  # "if i == 500": save the model and stop training
+    solved_score: int = 500  # "if i == 500": save the model and stop training (0: never)
     test_episodes: int = 20  # the source's 20 test episodes of the saved model
     max_steps: int = 0  # 0: the environment's own limit (500 on v1)
+    # Not in the source: stop when a greedy evaluation passes instead (0: off).
+    eval_every: int = 0  # env steps between greedy evaluations
+    eval_episodes: int = 10
+    eval_threshold: float = 475.0  # stop when the evaluation mean reaches this
+
+
+# The source advises training on after the first 500 ("I recommend not turning off training
+# at first save"): this variant trains until 10 greedy episodes average >= 475 instead,
+# checked every 1000 env steps, within the same 1000-episode budget.
+PYLESSONS_EVALUATED = dict(solved_score=0, eval_every=1000)

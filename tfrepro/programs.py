@@ -82,7 +82,9 @@ PROGRAMS = {p.name: p for p in [
     Program("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
             "pylessons, DQN CartPole (Keras 2.2.4 on TF 1.15)",
             "score 500 at episode 73; 16 of 20 test episodes at 500 (one run)",
-            target=400.0, iterations_field="episodes", q_network=True),
+            target=400.0, iterations_field="episodes", q_network=True,
+            variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED},
+            variant_numbers={"evaluated": "none (the source advises training on after the first 500)"}),
 ]}
 
 

@@ -52,3 +52,29 @@ def linear_epsilon(frame: int, start: float, end: float, anneal_frames: int) -> 
         return end
     frac = min(1.0, frame / anneal_frames)
     return start + frac * (end - start)
+
+
+class GreedyEvaluation:
+    """``on_step`` hook for the DQN training loops: every ``cfg.eval_every`` env steps,
+    play ``cfg.eval_episodes`` greedy episodes from a NumPy copy of the weights; stop
+    training once their mean reaches ``cfg.eval_threshold``. ``history`` keeps (env steps,
+    mean) per evaluation; ``passed_at`` the env steps of the one that passed."""
+
+    def __init__(self, cfg, seed: int):
+        self.cfg, self.seed = cfg, seed
+        self.history, self.passed_at = [], None
+
+    def __call__(self, steps, weights) -> bool:
+        if steps % self.cfg.eval_every:
+            return False
+        from .envs import run_episodes
+        from .policies import greedy_q_policy
+
+        returns, _ = run_episodes(greedy_q_policy(weights), self.cfg.env_id, self.cfg.eval_episodes,
+                                  seed=self.seed + 30_000 + steps, max_steps=self.cfg.max_steps)
+        mean = float(np.mean(returns))
+        self.history.append([int(steps), mean])
+        if mean >= self.cfg.eval_threshold:
+            self.passed_at = int(steps)
+            return True
+        return False

@@ -65,7 +65,7 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     }
     if "losses" in out:
         record["losses"] = [[int(i), float(v)] for i, v in out["losses"]]
-    for key in ("solved_episode", "learning_rate"):  # DQN (pylessons) extras
+    for key in ("solved_episode", "learning_rate", "evaluations"):  # DQN (pylessons) extras
         if key in out:
             record[key] = out[key]
     if out.get("takeover") is not None:
