@@ -123,11 +123,11 @@ def build_parser() -> Parser:
                         "time per environment step and ratios. Book mode runs a few iterations "
                         "and is scaled by environment steps. The DQNs run a fixed number of "
                         "frames (meertens) or episodes (pylessons) in both modes, learning from "
-                        "frame 100 on, so every timed step carries an update.")
+                        "frame 100 (meertens) or 64 (pylessons) on.")
     sp.add_argument("--programs", nargs="+", default=["pg-tang", "pg-geron"], metavar="PROGRAM")
     sp.add_argument("--book-iterations", type=_positive, default=None, metavar="K",
                     help="iterations of the book loop (default: 30 for pg-tang, 3 for pg-geron, "
-                    "1500 frames for dqn-meertens, 8 episodes for dqn-pylessons)")
+                    "1500 frames for dqn-meertens, 25 episodes for dqn-pylessons)")
     sp.add_argument("--fast-iterations", type=_positive, default=None, metavar="K",
                     help="iterations of the fast loop (default: the program's full run for the "
                     "REINFORCE programs, 20000 frames / 60 episodes for the DQNs)")
