@@ -25,7 +25,7 @@ def _one_line_error(proc, *needles):
 
 
 def test_help_on_every_subcommand(cli):
-    for args in ([], ["run"], ["reproduce"], ["speed"]):
+    for args in ([], ["run"], ["reproduce"], ["speed"], ["diff"]):
         proc = cli(*args, "--help")
         assert proc.returncode == 0 and "usage: tfrepro" in proc.stdout
 
@@ -163,6 +163,10 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["run", "dqn-pylessons", "--takeover", "basic", "--out", "x.json"], "no takeover mode"),
     (["run", "dqn-pylessons", "--load", "file.txt", "--out", "x.json"], "file.txt is not a .keras"),
     (["frobnicate"], "invalid choice"),
+    (["diff"], "give one PROGRAM or --all"),
+    (["diff", "basic-policy"], "no weights"),
+    (["diff", "pg-tang", "--steps", "5"], "at least 10"),
+    (["diff", "nope"], "unknown program"),
     (["run", "pg-tang", "--takeover", "basic", "--out", "x.json"], "no Q values"),
     (["run", "pg-tang", "--qplot", "q.png", "--out", "x.json"], "no Q values"),
     (["reproduce", "--out-dir", "file.txt"], "not a directory"),

@@ -37,16 +37,21 @@ def make_session(graph, threads=1):
 
 
 class _Keras2:
-    """The Keras 2 API a TF1-era program imported as ``keras``: tf-keras on TF >= 2.16,
-    ``tf.keras`` on TF 1.15 (where it is Keras 2.2.4-tf)."""
+    """The Keras 2 API a TF1-era program imported as ``keras``: tf-keras where it is
+    installed (TF >= 2.16 needs it), else ``tf.keras`` while that is still Keras 2
+    (TF 1.15 to 2.15)."""
 
     def __init__(self):
         try:
             import tf_keras as keras
-            self.legacy_rmsprop = keras.optimizers.legacy.RMSprop
-        except ImportError:  # TF 1.x: tf.keras is Keras 2 and its RMSprop the one meant
+        except ImportError:
             from tensorflow import keras
-            self.legacy_rmsprop = keras.optimizers.RMSprop
+
+            if str(getattr(keras, "__version__", "2")).startswith("3"):
+                raise UsageError("the TF1 form of dqn-pylessons needs Keras 2: pip install "
+                                 "tf-keras (tf.keras is Keras 3 on TensorFlow >= 2.16)") from None
+        # Keras 2.2.4's RMSprop: ``optimizers.legacy`` since Keras 2.11, the only one before
+        self.legacy_rmsprop = getattr(keras.optimizers, "legacy", keras.optimizers).RMSprop
         self.module = keras
 
     def set_random_seed(self, seed):

@@ -79,6 +79,7 @@ class DQN(GraphProgram):
                                        * tf.reduce_max(next_q, axis=1))
         self.fast_loss = tf.reduce_mean(tf.square(fast_target - qreward))
         self.fast_summary = tf.summary.scalar("loss", self.fast_loss, collections=[])
+        self.fast_grads = tf.gradients(self.fast_loss, self.weights_)  # for `tfrepro diff`
         self.fast_training_op = rmsprop.minimize(self.fast_loss, var_list=self.weights_)
         self.merged_summary = tf.summary.merge_all()
 
@@ -106,6 +107,13 @@ class DQN(GraphProgram):
         out = call(states, actions, rewards, terminals.astype(np.float32), nextstates)
         n = len(self.params)
         return out[1], (out[2 + n] if with_summary else None), out[2:2 + n]
+
+    def loss_and_gradients(self, states, actions, rewards, terminals, nextstates):
+        """The fast update's loss and gradients on a batch, without updating."""
+        out = self.sess.run([self.fast_loss] + self.fast_grads, {
+            self.networkstate: states, self.networkaction: actions, self.networkreward: rewards,
+            self.fast_terminal: terminals.astype(np.float32), self.fast_nextstate: nextstates})
+        return float(out[0]), out[1:]
 
     def train_batch(self, states, actions, targets):
         _, loss, summary = self.sess.run(

@@ -144,6 +144,8 @@ class DQNAgent:
             mask = tf.one_hot(a, 2)
             target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
             loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
+            self._loss_grads = self.sess.make_callable([loss] + tf.gradients(loss, self.params),
+                                                       [s, a, r, d, s2])  # for `tfrepro diff`
             updates = self.model.optimizer.get_updates(loss, self.params)
             with tf.control_dependencies(updates):
                 after = [tf.identity(v.read_value()) for v in self.params]
@@ -157,6 +159,13 @@ class DQNAgent:
             self._build_fast()
         out = self._fast(state, action, reward, done.astype(np.float32), next_state)
         return out[0], out[1:]
+
+    def loss_and_gradients(self, state, action, reward, next_state, done):
+        """The fast update's loss and gradients on a batch, without updating."""
+        if self._fast is None:
+            self._build_fast()
+        out = self._loss_grads(state, action, reward, done.astype(np.float32), next_state)
+        return float(out[0]), out[1:]
 
     # -- weights and files ----------------------------------------------------
     def learning_rate(self):

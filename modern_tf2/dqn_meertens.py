@@ -62,14 +62,24 @@ class DQN(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
 
-    @tf.function(reduce_retracing=True)
-    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+    def _fast_targets(self, rewards, terminals, nextstates, use_target):
         # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
         next_q = self.target(nextstates) if use_target else self.model(nextstates)
-        targets = tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals)
-                                   * tf.reduce_max(next_q, axis=1))
-        loss = self._train(states, actions, targets)
+        return tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=1))
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+        loss = self._train(states, actions, self._fast_targets(rewards, terminals, nextstates, use_target))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    def loss_and_gradients(self, states, actions, rewards, terminals, nextstates):
+        """The fast update's loss and gradients on a batch, without updating."""
+        targets = self._fast_targets(tf.constant(rewards, tf.float32), tf.constant(terminals.astype(np.float32)),
+                                     tf.constant(nextstates, tf.float32), bool(self.cfg.target_sync_every))
+        with tf.GradientTape() as tape:
+            q = tf.reduce_sum(self.model(tf.constant(states, tf.float32)) * tf.one_hot(actions, 2), axis=1)
+            loss = tf.reduce_mean(tf.square(targets - q))
+        return float(loss), [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
     # -- the pieces the equivalence tests drive -------------------------------
     def q_values(self, states):

@@ -99,7 +99,7 @@ class DQNAgent(KerasProgram):
         return None
 
     @tf.function(reduce_retracing=True)
-    def _fast_train(self, s, a, r, d, s2):
+    def _loss_grads(self, s, a, r, d, s2):
         # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
         y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
         mask = tf.one_hot(a, 2)
@@ -107,9 +107,20 @@ class DQNAgent(KerasProgram):
             q = self.model(s)
             target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
             loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
-        grads = tape.gradient(loss, self.model.trainable_variables)
+        return loss, tape.gradient(loss, self.model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, s, a, r, d, s2):
+        loss, grads = self._loss_grads(s, a, r, d, s2)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    def loss_and_gradients(self, state, action, reward, next_state, done):
+        """The fast update's loss and gradients on a batch, without updating."""
+        loss, grads = self._loss_grads(
+            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
+            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
+        return float(loss), [g.numpy() for g in grads]
 
     def fast_update(self, state, action, reward, next_state, done):
         """Target, update and new weights in one compiled call: (loss, weights)."""

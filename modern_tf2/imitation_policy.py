@@ -43,6 +43,15 @@ class ImitationPolicy(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return a
 
+    def loss_and_gradients(self, obs):
+        """Mean cross-entropy against the basic policy's labels on a batch, and its gradients."""
+        obs = np.asarray(obs, np.float32)
+        y = tf.constant((obs[:, 2] < 0).astype(np.float32)[:, None])
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=self.model(obs)))
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        return float(loss), [g.numpy() for g in grads]
+
     def proba_left(self, obs):
         return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
 

@@ -117,6 +117,25 @@ def build_parser() -> Parser:
     rp.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
                     help="where records, table and plot go (default: %(default)s)")
 
+    dp = sub.add_parser("diff", help="the migration ladder between a program's TF1 and TF2 forms",
+                        description="Climb TensorFlow's migration ladder between the TF1 graph "
+                        "form and the TF2 port of a program: (1) variables mapped by name and "
+                        "shape, (2) forward pass on a fixed batch with the same weights, (3) loss "
+                        "and gradients on the same recorded batch, (4) weights after N optimizer "
+                        "steps with the optimizer pairing stated (Keras Adam with TF1's epsilon, "
+                        "or the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp). One "
+                        "row per rung with the largest difference and the tolerance. Exit code 0 "
+                        "when every rung passes, 1 when one fails.")
+    dp.add_argument("program", nargs="?", metavar="PROGRAM",
+                    help="one of: " + ", ".join(n for n, p in programs.PROGRAMS.items() if p.has_model))
+    dp.add_argument("--all", action="store_true", help="every program with weights")
+    dp.add_argument("--steps", type=_positive, default=10, help="optimizer steps for rung 4 "
+                    "(default: %(default)s, at least 10)")
+    dp.add_argument("--seed", type=_seed, default=0)
+    dp.add_argument("--port-optimizer", action="store_true", help="rung 4 with the Adam ports' own "
+                    "Keras Adam (epsilon 1e-7) instead of Keras Adam with TF1's 1e-8: shows that drift")
+    dp.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
                         description="Time the book loop against the fast one for the learning "
                         "programs in both frameworks, side by side in one process, and report "
@@ -269,6 +288,32 @@ def cmd_reproduce(args) -> int:
                      out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)
 
 
+def cmd_diff(args) -> int:
+    import json
+
+    if args.all == bool(args.program):
+        raise UsageError("give one PROGRAM or --all")
+    names = [n for n, p in programs.PROGRAMS.items() if p.has_model] if args.all else [args.program]
+    for name in names:
+        if not programs.get(name).has_model:
+            raise UsageError(f"{name} has no weights: nothing to diff")
+    if args.steps < 10:
+        raise UsageError(f"--steps {args.steps}: rung 4 takes at least 10 steps")
+    quiet_tensorflow()
+    from .ladder import climb, rungs_json, table
+
+    results = []
+    for name in names:
+        rungs = climb(name, steps=args.steps, seed=args.seed, port_optimizer=args.port_optimizer)
+        results.append(rungs_json(name, rungs))
+        if not args.json:
+            print(table(name, rungs))
+            print()
+    if args.json:
+        print(json.dumps(results if args.all else results[0], indent=1))
+    return 0 if all(r["passed"] for r in results) else 1
+
+
 def cmd_speed(args) -> int:
     from .speed import speed
 
@@ -288,7 +333,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed}[args.command](args)
+        return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
+                "diff": cmd_diff}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,228 @@
+"""``tfrepro diff``: TensorFlow's migration ladder between a program's TF1 graph form and
+its TF2 port, rung by rung, each with the largest difference seen and its tolerance.
+
+1. variables: the TF1 names and shapes mapped (in order) to the TF2 variables;
+2. forward pass: same weights, same outputs on a fixed batch of observations;
+3. loss and gradients on the same recorded batch;
+4. weights after N optimizer steps on the same batches, with the optimizer pairing stated:
+   for the Adam programs Keras Adam with TF1's epsilon (1e-8) by default, or the port's
+   own Keras Adam (epsilon 1e-7) with ``port_optimizer=True``, which shows that drift;
+   for the DQNs the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import programs
+
+CLASSES = {"random-policy": "RandomPolicy", "imitation-policy": "ImitationPolicy",
+           "pg-tang": "PolicyGradient", "pg-geron": "PolicyGradient", "dqn-meertens": "DQN",
+           "dqn-pylessons": "DQNAgent"}
+ADAM = ("imitation-policy", "pg-tang", "pg-geron")
+PAIRINGS = {
+    "adam-matched": "tf.train.AdamOptimizer (epsilon 1e-8) against Keras Adam with TF1's epsilon 1e-8",
+    "adam-port": "tf.train.AdamOptimizer (epsilon 1e-8) against the port's Keras Adam (Keras's default "
+                 "epsilon 1e-7)",
+    "dqn-meertens": "tf.train.RMSPropOptimizer(1e-4) against modern_tf2.tf1_rmsprop.TF1RMSprop (TF1's "
+                    "RMSProp as a Keras 3 optimizer)",
+    "dqn-pylessons": "Keras 2's RMSprop (tf-keras legacy, in a TF1 graph) against "
+                     "modern_tf2.tf1_rmsprop.Keras2RMSprop",
+}
+FORWARD_TOL = (1e-6, 1e-5)  # rtol, atol
+GRAD_TOL = (1e-5, 1e-6)
+WEIGHT_TOL = (1e-5, 1e-5)
+
+
+@dataclass
+class Rung:
+    number: int
+    name: str
+    max_diff: float | None
+    tolerance: str
+    passed: bool | None  # None: does not apply to this program
+    detail: str = ""
+
+
+def _compare(xs, ys, rtol, atol):
+    """Largest |x - y| and whether every pair is within atol + rtol * |y| (np.allclose)."""
+    worst, ok = 0.0, True
+    for x, y in zip(xs, ys):
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        if x.shape != y.shape:
+            return float("inf"), False
+        d = np.abs(x - y)
+        worst = max(worst, float(d.max()) if d.size else 0.0)
+        ok = ok and bool(np.all(d <= atol + rtol * np.abs(y)))
+    return worst, ok
+
+
+def observations(seed=1234, n=64):
+    """A fixed batch of CartPole-like observations."""
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, 4)) * [1.0, 1.0, 0.1, 1.0]).astype(np.float32)
+
+
+def make_pair(name, seed=0, tf2_class=None, port_optimizer=False):
+    """Both forms of ``name``, the TF2 one holding the TF1 one's initial weights.
+    ``tf2_class`` replaces the TF2 class (tests use it to plant a broken port). The Adam
+    ports get Keras Adam with TF1's epsilon unless ``port_optimizer``."""
+    prog = programs.get(name)
+    cfg = prog.config()
+    a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
+    b = (tf2_class or getattr(prog.form("tf2"), CLASSES[name]))(cfg, seed + 1)
+    if [tuple(w.shape) for w in a.weights()] == [tuple(w.shape) for w in b.weights()]:
+        b.set_weights(a.weights())
+    if name in ADAM and not port_optimizer:
+        import keras
+
+        b.optimizer = keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
+        b.optimizer.build(b.model.trainable_variables)
+    return prog, cfg, a, b
+
+
+def _forward(name, agent, obs):
+    if name == "dqn-meertens":
+        return agent.q_values(obs)
+    if name == "dqn-pylessons":
+        return agent.predict(obs)
+    return agent.proba_left(obs)
+
+
+def _pg_batch(name, module, agent, cfg, seed):
+    from .envs import VecEpisodes
+    from .policies import sampling_policy
+    from .returns import discount_and_normalize_rewards, normalized_discounted_rewards
+
+    venv = VecEpisodes(cfg.env_id, 3, seed=seed, max_steps=cfg.max_steps or None)
+    batch = venv.play(sampling_policy(agent.weights(), module.ACTIVATION), np.random.default_rng(seed))
+    rewards = batch.episode_rewards()
+    if name == "pg-tang":
+        weights = np.concatenate([normalized_discounted_rewards(r, cfg.discount_rate) for r in rewards])
+    else:
+        weights = np.concatenate(discount_and_normalize_rewards(rewards, cfg.discount_rate))
+    obs, actions = batch.flat()
+    return obs, actions, weights.astype(np.float32)
+
+
+def _dqn_batch(cfg, seed, n):
+    """A replay batch of transitions from random play (reward and terminal as the program
+    stores them)."""
+    from .envs import make
+
+    rng = np.random.default_rng(seed)
+    env = make(cfg.env_id)
+    (obs, _), rows = env.reset(seed=seed), []
+    fail = getattr(cfg, "fail_reward", 0.0)
+    while len(rows) < n:
+        a = int(rng.integers(2))
+        nxt, r, term, trunc, _ = env.step(a)
+        done = term or trunc
+        rows.append((obs, a, fail if term else r, done, nxt))
+        obs = env.reset()[0] if done else nxt
+    s, a, r, d, s2 = (np.asarray(x) for x in zip(*rows))
+    return (s.astype(np.float32), a.astype(np.int64), r.astype(np.float32), d.astype(bool),
+            s2.astype(np.float32))
+
+
+def _loss_grads(name, agent, batch):
+    if name in ("pg-tang", "pg-geron"):
+        return None, agent.batch_gradient(*batch)
+    if name == "imitation-policy":
+        return agent.loss_and_gradients(batch)
+    if name == "dqn-meertens":
+        s, a, r, d, s2 = batch
+        return agent.loss_and_gradients(s, a, r, d, s2)
+    s, a, r, d, s2 = batch
+    return agent.loss_and_gradients(s, a, r, s2, d)
+
+
+def _steps(name, agent, batch, n):
+    for k in range(n):
+        if name in ("pg-tang", "pg-geron"):
+            agent.fast_update(*batch)
+        elif name == "imitation-policy":
+            agent.train_step(batch[k % len(batch)])  # one Adam step per observation, as trained
+        elif name == "dqn-meertens":
+            s, a, r, d, s2 = batch
+            agent.fast_update(s, a, r, d, s2, with_summary=False) if hasattr(agent, "graph") \
+                else agent.fast_update(s, a, r, d, s2)
+        else:
+            s, a, r, d, s2 = batch
+            agent.fast_update(s, a, r, s2, d)
+    return agent.weights()
+
+
+def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False) -> list[Rung]:
+    """Rungs 1-4 for one program; each rung reports even when an earlier one failed."""
+    prog, cfg, a, b = make_pair(name, seed, tf2_class, port_optimizer)
+    pairing = PAIRINGS.get(("adam-port" if port_optimizer else "adam-matched") if name in ADAM else name)
+    rungs = []
+    try:
+        # 1. variables
+        n1, n2 = a.variable_names(), b.variable_names()
+        s1, s2 = [tuple(w.shape) for w in a.weights()], [tuple(w.shape) for w in b.weights()]
+        bad = [f"{x} {list(p)} -> {y} {list(q)}" for x, p, y, q in zip(n1, s1, n2, s2) if p != q]
+        if len(n1) != len(n2):
+            bad.append(f"{len(n1)} TF1 variables, {len(n2)} TF2 variables")
+        mapping = ", ".join(f"{x} -> {y}" for x, y in zip(n1, n2))
+        rungs.append(Rung(1, "variables", None, "names and shapes map one to one", not bad,
+                          "; ".join(bad) if bad else mapping))
+        same_shapes = not bad
+        # 2. forward pass
+        obs = observations()
+        if same_shapes:
+            d, ok = _compare([_forward(name, a, obs)], [_forward(name, b, obs)], *FORWARD_TOL)
+            what = "Q values" if prog.q_network else "action probabilities"
+            rungs.append(Rung(2, "forward pass", d, "rtol 1e-6, atol 1e-5", ok, f"{what} on 64 observations"))
+        else:
+            rungs.append(Rung(2, "forward pass", None, "rtol 1e-6, atol 1e-5", False, "weights do not map"))
+        # 3 and 4
+        if not prog.iterations_field:
+            for k, rung in ((3, "loss and gradients"), (4, f"weights after {steps} steps")):
+                rungs.append(Rung(k, rung, None, "-", None, "no training in this program"))
+            return rungs
+        if name in ("pg-tang", "pg-geron"):
+            batch = _pg_batch(name, prog.form("tf1"), a, cfg, seed + 3)
+            what = f"{len(batch[0])} recorded steps of 3 episodes"
+        elif name == "imitation-policy":
+            batch = obs
+            what = "64 observations, the basic policy's labels"
+        else:
+            batch = _dqn_batch(cfg, seed + 3, cfg.batch_size)
+            what = f"a replay batch of {cfg.batch_size} transitions"
+        if same_shapes:
+            l1, g1 = _loss_grads(name, a, batch)
+            l2, g2 = _loss_grads(name, b, batch)
+            d, ok = _compare(g1, g2, *GRAD_TOL)
+            if l1 is not None:
+                dl, okl = _compare([l1], [l2], *GRAD_TOL)
+                d, ok = max(d, dl), ok and okl
+                what += f"; loss {l1:.6g} / {l2:.6g}"
+            rungs.append(Rung(3, "loss and gradients", d, "rtol 1e-5, atol 1e-6", ok, what))
+            w1, w2 = _steps(name, a, batch, steps), _steps(name, b, batch, steps)
+            d, ok = _compare(w1, w2, *WEIGHT_TOL)
+            rungs.append(Rung(4, f"weights after {steps} steps", d, "rtol 1e-5, atol 1e-5", ok, pairing))
+        else:
+            rungs.append(Rung(3, "loss and gradients", None, "rtol 1e-5, atol 1e-6", False, "weights do not map"))
+            rungs.append(Rung(4, f"weights after {steps} steps", None, "rtol 1e-5, atol 1e-5", False,
+                              "weights do not map"))
+        return rungs
+    finally:
+        if hasattr(a, "close"):
+            a.close()
+
+
+def rungs_json(name, rungs) -> dict:
+    return {"program": name, "passed": all(r.passed is not False for r in rungs),
+            "rungs": [asdict(r) for r in rungs]}
+
+
+def table(name, rungs) -> str:
+    lines = [f"{name}:", "| rung | check | max diff | tolerance | result | detail |", "|---|---|---|---|---|---|"]
+    for r in rungs:
+        result = {True: "pass", False: "FAIL", None: "n/a"}[r.passed]
+        diff = "–" if r.max_diff is None else f"{r.max_diff:.3g}"
+        lines.append(f"| {r.number} | {r.name} | {diff} | {r.tolerance} | {result} | {r.detail} |")
+    return "\n".join(lines)
