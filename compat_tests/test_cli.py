@@ -25,7 +25,7 @@ def _one_line_error(proc, *needles):
 
 
 def test_help_on_every_subcommand(cli):
-    for args in ([], ["run"], ["reproduce"], ["speed"], ["diff"]):
+    for args in ([], ["run"], ["reproduce"], ["speed"], ["diff"], ["inspect"]):
         proc = cli(*args, "--help")
         assert proc.returncode == 0 and "usage: tfrepro" in proc.stdout
 

@@ -64,3 +64,42 @@ def test_a_broken_port_is_caught_at_the_right_rung(broken, first_failing):
     results = [r.passed for r in rungs]
     assert results[:first_failing - 1] == [True] * (first_failing - 1), rungs
     assert results[first_failing - 1] is False, rungs
+
+
+def test_inspect_lists_variables_of_all_three_formats(cli, tmp_path):
+    for fw in ("tf1", "tf2"):
+        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
+                   "--save", fw, "--out", f"{fw}.json").returncode == 0
+    import tf_keras as K
+
+    m = K.Sequential([K.layers.Input((4,)), K.layers.Dense(3, name="hidden"), K.layers.Dense(2, name="out")])
+    m.save(tmp_path / "old.h5")
+    expect = {
+        "tf1": ("TF1 checkpoint", {"dense/kernel": [4, 4], "dense_1/bias": [1], "dense/kernel/Adam": [4, 4]}),
+        "tf2/model.keras": ("Keras .keras model", {"hidden/kernel": [4, 4], "output/bias": [1]}),
+        "old.h5": ("Keras 2 .h5 model", {"hidden/kernel:0": [4, 3], "out/bias:0": [2]}),
+    }
+    for path, (kind, variables) in expect.items():
+        proc = cli("inspect", path, "--json")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out = json.loads(proc.stdout)
+        assert out["kind"].startswith(kind)
+        found = {v["name"]: v["shape"] for v in out["variables"]}
+        assert all(found[k] == v for k, v in variables.items()), found
+        assert {v["dtype"] for v in out["variables"]} == {"float32"}
+    table = cli("inspect", "tf1").stdout
+    assert "| dense/kernel | [4, 4] | float32 |" in table and "14 variables" in table
+
+
+def test_inspect_bad_files(cli, tmp_path):
+    from tfrepro.errors import UsageError
+    from tfrepro.inspect_ckpt import inspect
+
+    (tmp_path / "text.bin").write_bytes(b"not a model")
+    (tmp_path / "hdf.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    for path, needle in (("text.bin", "neither a TF1 checkpoint"), ("hdf.h5", "cannot read"),
+                         ("missing", "no checkpoint or model")):
+        with pytest.raises(UsageError, match=needle):
+            inspect(tmp_path / path)
+    proc = cli("inspect", "text.bin")  # and through the CLI: one line, exit 2
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

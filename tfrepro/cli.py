@@ -136,6 +136,13 @@ def build_parser() -> Parser:
                     "Keras Adam (epsilon 1e-7) instead of Keras Adam with TF1's 1e-8: shows that drift")
     dp.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
+    ip = sub.add_parser("inspect", help="list the variables of a checkpoint or model file",
+                        description="List variables, shapes and dtypes of a TF1 tf.train.Saver "
+                        "checkpoint (a directory written by --save, or its prefix), a .keras "
+                        "model or a Keras 2 .h5 model.")
+    ip.add_argument("path", metavar="CHECKPOINT")
+    ip.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
                         description="Time the book loop against the fast one for the learning "
                         "programs in both frameworks, side by side in one process, and report "
@@ -314,6 +321,21 @@ def cmd_diff(args) -> int:
     return 0 if all(r["passed"] for r in results) else 1
 
 
+def cmd_inspect(args) -> int:
+    import json
+
+    quiet_tensorflow()
+    from .inspect_ckpt import inspect, table
+
+    kind, rows = inspect(args.path)
+    if args.json:
+        print(json.dumps({"path": args.path, "kind": kind, "variables": [
+            {"name": n, "shape": s, "dtype": d} for n, s, d in rows]}, indent=1))
+    else:
+        print(table(args.path, kind, rows))
+    return 0
+
+
 def cmd_speed(args) -> int:
     from .speed import speed
 
@@ -334,7 +356,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
-                "diff": cmd_diff}[args.command](args)
+                "diff": cmd_diff, "inspect": cmd_inspect}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2
