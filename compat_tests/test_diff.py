@@ -103,3 +103,36 @@ def test_inspect_bad_files(cli, tmp_path):
             inspect(tmp_path / path)
     proc = cli("inspect", "text.bin")  # and through the CLI: one line, exit 2
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.parametrize("name", [n for n, p in programs.PROGRAMS.items() if p.has_model])
+def test_convert_round_trip(name, tmp_path):
+    """TF1 checkpoint -> .keras -> TF1 checkpoint: the same outputs everywhere."""
+    import numpy as np
+
+    from tfrepro.convert import convert
+    from tfrepro.ladder import CLASSES, _forward, make_pair, observations
+
+    prog, cfg, a, _ = make_pair(name, seed=7)
+    obs = observations()
+    want = _forward(name, a, obs)
+    a.save(tmp_path / "tf1")
+    a.close()
+    path, world, diff = convert(name, tmp_path / "tf1", tmp_path / "tf2")
+    assert world == "tf1" and diff <= 1e-5
+    back, world, _ = convert(name, path, tmp_path / "tf1-again")
+    assert world == "tf2"
+    for form, src in (("tf2", path), ("tf1", tmp_path / "tf1-again")):
+        agent = getattr(prog.form(form), CLASSES[name])(cfg, 0)
+        agent.restore(src)
+        np.testing.assert_allclose(_forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
+
+
+def test_convert_errors_write_nothing(cli, tmp_path):
+    assert cli("run", "pg-tang", "--framework", "tf1", "--iterations", "2", "--quiet",
+               "--save", "tang", "--out", "t.json").returncode == 0
+    proc = cli("convert", "pg-geron", "tang", "--out", "geron")  # another architecture
+    assert proc.returncode == 2 and "shape" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "geron").exists()
+    proc = cli("convert", "pg-tang", "t.json", "--out", "x")  # not a checkpoint
+    assert proc.returncode == 2 and not (tmp_path / "x").exists()

@@ -136,6 +136,17 @@ def build_parser() -> Parser:
                     "Keras Adam (epsilon 1e-7) instead of Keras Adam with TF1's 1e-8: shows that drift")
     dp.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
+    cp = sub.add_parser("convert", help="convert a checkpoint between the TF1 and TF2 forms",
+                        description="Convert a TF1 form's checkpoint (tf.train.Saver; "
+                        "cartpole-dqn.h5 for dqn-pylessons) into the TF2 port's model.keras, or "
+                        "the reverse, and check that both forms then give the same outputs on a "
+                        "fixed batch. Errors (another architecture, a truncated file, a missing "
+                        "variable) print one line and write nothing.")
+    cp.add_argument("program", metavar="PROGRAM")
+    cp.add_argument("src", metavar="CHECKPOINT", help="a --save directory, a checkpoint prefix, "
+                    "a .keras or .h5 file")
+    cp.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
+
     ip = sub.add_parser("inspect", help="list the variables of a checkpoint or model file",
                         description="List variables, shapes and dtypes of a TF1 tf.train.Saver "
                         "checkpoint (a directory written by --save, or its prefix), a .keras "
@@ -321,6 +332,17 @@ def cmd_diff(args) -> int:
     return 0 if all(r["passed"] for r in results) else 1
 
 
+def cmd_convert(args) -> int:
+    quiet_tensorflow()
+    from .convert import convert
+
+    path, world, diff = convert(programs.get(args.program).name, args.src, args.out)
+    other = "tf2" if world == "tf1" else "tf1"
+    print(f"{args.program}: {world} checkpoint {args.src} -> {other} {path}; outputs of both "
+          f"forms on 64 observations differ by at most {diff:.3g}")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     import json
 
@@ -356,7 +378,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
-                "diff": cmd_diff, "inspect": cmd_inspect}[args.command](args)
+                "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2

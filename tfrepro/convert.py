@@ -1,0 +1,56 @@
+"""``tfrepro convert PROGRAM SRC DST``: carry a trained model between the two worlds.
+
+A TF1 form's checkpoint (``tf.train.Saver``; the source's ``cartpole-dqn.h5`` for
+dqn-pylessons) becomes the TF2 port's ``model.keras`` and the reverse. The weights pass
+through both programs, so a checkpoint of another architecture, a truncated file or a
+missing variable fails in the program's own checks, before anything is written; the
+result is then checked: both forms must give the same outputs on a fixed batch.
+"""
+from __future__ import annotations
+
+import os
+
+from . import programs
+from .errors import UsageError
+from .inspect_ckpt import inspect
+from .ladder import CLASSES, FORWARD_TOL, _compare, _forward, observations
+
+
+def source_world(name, src) -> str:
+    """'tf1' or 'tf2': which form wrote ``src``."""
+    kind, _ = inspect(src)
+    if kind.startswith("TF1") or (name == "dqn-pylessons" and kind.startswith("Keras 2")):
+        return "tf1"
+    if kind.startswith("Keras .keras") or kind.startswith("Keras 2"):
+        return "tf2"
+    raise UsageError(f"{src}: {kind} is not a checkpoint of {name}")  # pragma: no cover
+
+
+def convert(name, src, dst, seed=0):
+    """Convert ``src`` into the other world's format under directory ``dst``.
+    Returns (written path, source world, largest output difference)."""
+    prog = programs.get(name)
+    if not prog.has_model:
+        raise UsageError(f"{name} has no weights: nothing to convert")
+    if os.path.exists(dst) and not os.path.isdir(dst):
+        raise UsageError(f"{dst}: exists and is not a directory")
+    world = source_world(name, src)
+    cfg = prog.config()
+    a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
+    b = getattr(prog.form("tf2"), CLASSES[name])(cfg, seed)
+    try:
+        if world == "tf1":
+            a.restore(src)
+            b.set_weights(a.weights())
+        else:
+            b.restore(src)
+            a.set_weights(b.weights())
+        obs = observations()
+        diff, ok = _compare([_forward(name, a, obs)], [_forward(name, b, obs)], *FORWARD_TOL)
+        if not ok:  # pragma: no cover - would mean the forms disagree (see `tfrepro diff`)
+            raise UsageError(f"after conversion the two forms differ by {diff:.3g}: not written")
+        path = (b if world == "tf1" else a).save(dst)
+        return path, world, diff
+    finally:
+        if hasattr(a, "close"):
+            a.close()
