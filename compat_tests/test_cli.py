@@ -124,12 +124,13 @@ def test_speed_smoke(cli, tmp_path):
 
 
 def test_speed_times_the_dqns(cli, tmp_path):
-    proc = cli("speed", "--programs", "dqn-pylessons", "--book-iterations", "2", "--fast-iterations", "4",
+    proc = cli("speed", "--programs", "dqn-meertens", "--book-iterations", "200", "--fast-iterations", "400",
                "--repeats", "1", "--out", "s.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     row = read_json(tmp_path / "s.json")["rows"][0]
-    assert row["program"] == "dqn-pylessons" and row["tf1_fast_us_per_step"] > 0
-    assert "| dqn-pylessons | tf2 |" in proc.stdout
+    assert row["program"] == "dqn-meertens" and row["tf1_fast_us_per_step"] > 0
+    assert row["tf2_book_steps"] == 200 and row["tf2_fast_steps"] == 400
+    assert "| dqn-meertens | tf2 |" in proc.stdout
 
 
 def test_python_dash_m_and_console_script_agree(cli):
