@@ -162,7 +162,7 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["speed", "--programs", "basic-policy"], "learning programs"),
     (["reproduce", "--programs", "dqn-meertens:bogus"], "no variant 'bogus'"),
     (["run", "dqn-pylessons", "--takeover", "basic", "--out", "x.json"], "no takeover mode"),
-    (["run", "dqn-pylessons", "--load", "file.txt", "--out", "x.json"], "file.txt is not a .keras"),
+    (["run", "dqn-pylessons", "--load", "file.txt", "--out", "x.json"], "file.txt is neither a TF1 checkpoint"),
     (["frobnicate"], "invalid choice"),
     (["diff"], "give one PROGRAM or --all"),
     (["diff", "basic-policy"], "no weights"),

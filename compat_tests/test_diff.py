@@ -136,3 +136,21 @@ def test_convert_errors_write_nothing(cli, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "geron").exists()
     proc = cli("convert", "pg-tang", "t.json", "--out", "x")  # not a checkpoint
     assert proc.returncode == 2 and not (tmp_path / "x").exists()
+
+
+def test_run_loads_a_checkpoint_of_the_other_world(cli, tmp_path):
+    """A TF1-trained policy evaluated by the TF2 port, and the reverse: the same weights and
+    the same seed give the same evaluation episodes as in the form that trained them."""
+    for fw in ("tf1", "tf2"):
+        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "20", "--quiet",
+                   "--save", f"ck-{fw}", "--out", f"train-{fw}.json").returncode == 0
+    evals = {}
+    for trained in ("tf1", "tf2"):
+        for fw in ("tf1", "tf2"):
+            proc = cli("run", "pg-tang", "--framework", fw, "--load", f"ck-{trained}", "--iterations", "0",
+                       "--seed", "4", "--quiet", "--out", f"e-{trained}-{fw}.json")
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            assert ("converted for" in proc.stdout) == (trained != fw)
+            evals[trained, fw] = json.loads((tmp_path / f"e-{trained}-{fw}.json").read_text())["eval_returns"]
+    assert evals["tf1", "tf1"] == evals["tf1", "tf2"]
+    assert evals["tf2", "tf2"] == evals["tf2", "tf1"]

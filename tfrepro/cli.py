@@ -223,10 +223,27 @@ def _asker(kind, margin):
     return asker
 
 
-def cmd_run(args) -> int:
-    from .records import write_record
-    from .runner import run_program
+def _load_for(name, framework, path):
+    """``--load`` takes a checkpoint of either world: a TF1 Saver checkpoint for the TF2
+    port, or a .keras model for the TF1 form, is converted first (into a temporary
+    directory; the user's files are only read)."""
+    import tempfile
 
+    from .convert import convert
+    from .inspect_ckpt import inspect
+
+    kind, _ = inspect(path)
+    other = (framework == "tf2" and kind.startswith("TF1")) or \
+        (framework == "tf1" and kind.startswith("Keras .keras"))
+    if not other:
+        return path
+    converted, world, diff = convert(name, path, tempfile.mkdtemp(prefix="tfrepro-load-"))
+    print(f"  --load {path}: a {world} checkpoint, converted for {framework} "
+          f"(outputs differ by at most {diff:.3g})")
+    return os.path.dirname(converted)
+
+
+def cmd_run(args) -> int:
     prog = programs.get(args.program)
     args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
     out = _check_out(args.out)
@@ -244,6 +261,20 @@ def cmd_run(args) -> int:
     if args.takeover and not prog.takeover:
         raise UsageError(f"{prog.name} has no takeover mode (dqn-meertens has)")
     quiet_tensorflow()
+    load = _load_for(prog.name, args.framework, args.load) if args.load else None
+    try:
+        return _run_and_report(args, prog, out, load)
+    finally:
+        if load and load != args.load:  # the temporary conversion
+            import shutil
+
+            shutil.rmtree(load, ignore_errors=True)
+
+
+def _run_and_report(args, prog, out, load) -> int:
+    from .records import write_record
+    from .runner import run_program
+
     progress = None
     if not args.quiet and prog.iterations_field and args.iterations != 0:
         from tqdm import tqdm
@@ -252,7 +283,7 @@ def cmd_run(args) -> int:
                                    unit="it", leave=False, file=sys.stderr)
     record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
                          iterations=args.iterations, variant=args.variant, save=args.save,
-                         load=args.load, progress=progress, keep_weights=bool(args.gif),
+                         load=load, progress=progress, keep_weights=bool(args.gif),
                          logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin))
     weights = record.pop("_weights", None)
     write_record(out, record)
