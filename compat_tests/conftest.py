@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tfrepro.cli import quiet_tensorflow
@@ -31,9 +30,10 @@ def cli(tmp_path):
 
 @pytest.fixture
 def obs_batch():
-    """A fixed batch of CartPole-like observations."""
-    rng = np.random.default_rng(1234)
-    return (rng.normal(size=(64, 4)) * [1.0, 1.0, 0.1, 1.0]).astype(np.float32)
+    """A fixed batch of CartPole-like observations (the one `tfrepro diff` uses)."""
+    from tfrepro.ladder import observations
+
+    return observations()
 
 
 def read_json(path):
