@@ -154,3 +154,48 @@ def test_run_loads_a_checkpoint_of_the_other_world(cli, tmp_path):
             evals[trained, fw] = json.loads((tmp_path / f"e-{trained}-{fw}.json").read_text())["eval_returns"]
     assert evals["tf1", "tf1"] == evals["tf1", "tf2"]
     assert evals["tf2", "tf2"] == evals["tf2", "tf1"]
+
+
+def _missing_variable_checkpoint(prefix):
+    """A name-based checkpoint of pg-tang's graph without ``dense_1/bias``."""
+    import tensorflow.compat.v1 as tf
+
+    g = tf.Graph()
+    with g.as_default():
+        tf.get_variable("dense/kernel", [4, 4])
+        tf.get_variable("dense/bias", [4])
+        tf.get_variable("dense_1/kernel", [4, 1])
+        with tf.Session() as s:
+            s.run(tf.global_variables_initializer())
+            tf.train.Saver().save(s, str(prefix))
+
+
+def test_convert_truncated_corrupt_and_incomplete_checkpoints(cli, tmp_path):
+    """Each bad input: exit 2, one line naming the problem, nothing written, the source
+    files untouched."""
+    import shutil
+
+    for fw in ("tf1", "tf2"):
+        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
+                   "--save", fw, "--out", f"{fw}.json").returncode == 0
+    data = next((tmp_path / "tf1").glob("model.ckpt.data-*")).name
+    for bad in ("truncated", "corrupt", "badindex"):
+        shutil.copytree(tmp_path / "tf1", tmp_path / bad)
+    raw = (tmp_path / "tf1" / data).read_bytes()
+    (tmp_path / "truncated" / data).write_bytes(raw[:100])
+    (tmp_path / "corrupt" / data).write_bytes(bytes(b ^ 0xFF for b in raw))
+    (tmp_path / "badindex" / "model.ckpt.index").write_bytes(
+        (tmp_path / "tf1" / "model.ckpt.index").read_bytes()[:50])
+    keras_raw = (tmp_path / "tf2" / "model.keras").read_bytes()
+    (tmp_path / "half.keras").write_bytes(keras_raw[: len(keras_raw) // 2])
+    _missing_variable_checkpoint(tmp_path / "missing" / "model.ckpt")
+    cases = {"truncated": "truncated data file", "corrupt": "corrupt data file",
+             "badindex": "cannot read checkpoint", "half.keras": "truncated or corrupt",
+             "missing": "no variable 'dense_1/bias'"}
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for src, needle in cases.items():
+        proc = cli("convert", "pg-tang", src, "--out", f"out-{src}")
+        assert proc.returncode == 2 and needle in proc.stderr, (src, proc.stderr[-2000:])
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert not (tmp_path / f"out-{src}").exists()
+    assert {p: p.read_bytes() for p in before} == before

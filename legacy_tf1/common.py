@@ -150,10 +150,21 @@ class GraphProgram:
             with self.graph.as_default():
                 self.saver.restore(self.sess, prefix)
         except (tf.errors.OpError, ValueError) as e:  # e.g. corrupt data files
-            raise UsageError("cannot restore %s: %s" % (prefix, str(e).splitlines()[0])) from None
+            raise UsageError("cannot restore %s: %s" % (prefix, op_error_line(e))) from None
 
     def close(self):
         self.sess.close()
+
+
+def op_error_line(e) -> str:
+    """The line of a TensorFlow error that says what went wrong (a graph-mode error's first
+    line is only "Graph execution error:"), named by kind for the data-file errors."""
+    noise = ("Graph execution error", "Detected at node", "Node:", "[[", "File ")
+    lines = [ln.strip() for ln in str(getattr(e, "message", e)).splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(noise) and not ln.endswith("(most recent call last):")]
+    what = lines[-1] if lines else type(e).__name__
+    kind = {"OutOfRangeError": "truncated data file", "DataLossError": "corrupt data file"}.get(type(e).__name__)
+    return f"{kind} ({what})" if kind else what
 
 
 def find_checkpoint(path) -> str:

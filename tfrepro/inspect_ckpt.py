@@ -18,7 +18,9 @@ def _tf1(prefix):
         reader = tf.train.load_checkpoint(prefix)
         shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
     except (tf.errors.OpError, ValueError) as e:
-        raise UsageError("cannot read checkpoint %s: %s" % (prefix, str(e).splitlines()[0])) from None
+        from legacy_tf1.common import op_error_line
+
+        raise UsageError("cannot read checkpoint %s: %s" % (prefix, op_error_line(e))) from None
     return [(name, list(shapes[name]), dtypes[name].name) for name in sorted(shapes)]
 
 
@@ -64,6 +66,8 @@ def inspect(path):
         return "Keras 2 .h5 model", _h5(path)
     if zipfile.is_zipfile(path):
         return "Keras .keras model", _keras(path)
+    if path.endswith(".keras"):
+        raise UsageError("%s: not a readable .keras archive (truncated or corrupt zip)" % path)
     raise UsageError("%s is neither a TF1 checkpoint, a .keras archive nor an HDF5 file" % path)
 
 

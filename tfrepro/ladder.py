@@ -7,7 +7,10 @@ its TF2 port, rung by rung, each with the largest difference seen and its tolera
 4. weights after N optimizer steps on the same batches, with the optimizer pairing stated:
    for the Adam programs Keras Adam with TF1's epsilon (1e-8) by default, or the port's
    own Keras Adam (epsilon 1e-7) with ``port_optimizer=True``, which shows that drift;
-   for the DQNs the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp.
+   for the DQNs the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp;
+5. (optional, ``learning_rung``) learning over K seeds per framework in fast mode: the
+   final rewards compared (bootstrap interval of the mean difference, Mann-Whitney,
+   probability that TF2 is better) and both learning curves drawn.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ class Rung:
     tolerance: str
     passed: bool | None  # None: does not apply to this program
     detail: str = ""
+    stats: dict | None = None  # rung 5: per-seed values and the comparison
 
 
 def _compare(xs, ys, rtol, atol):
@@ -64,10 +68,12 @@ def observations(seed=1234, n=64):
     return (rng.normal(size=(n, 4)) * [1.0, 1.0, 0.1, 1.0]).astype(np.float32)
 
 
-def make_pair(name, seed=0, tf2_class=None, port_optimizer=False):
+def make_pair(name, seed=0, tf2_class=None, port_optimizer=False, tf2_optimizer=None):
     """Both forms of ``name``, the TF2 one holding the TF1 one's initial weights.
     ``tf2_class`` replaces the TF2 class (tests use it to plant a broken port). The Adam
-    ports get Keras Adam with TF1's epsilon unless ``port_optimizer``."""
+    ports get Keras Adam with TF1's epsilon unless ``port_optimizer``; ``tf2_optimizer``
+    (cfg -> Keras optimizer) replaces the TF2 form's optimizer (``diff --explain`` uses it
+    to measure what another optimizer does)."""
     prog = programs.get(name)
     cfg = prog.config()
     a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
@@ -78,6 +84,9 @@ def make_pair(name, seed=0, tf2_class=None, port_optimizer=False):
         import keras
 
         b.optimizer = keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
+        b.optimizer.build(b.model.trainable_variables)
+    if tf2_optimizer is not None:
+        b.optimizer = tf2_optimizer(cfg)
         b.optimizer.build(b.model.trainable_variables)
     return prog, cfg, a, b
 
@@ -154,10 +163,12 @@ def _steps(name, agent, batch, n):
     return agent.weights()
 
 
-def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False) -> list[Rung]:
+def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_optimizer=None,
+          pairing=None) -> list[Rung]:
     """Rungs 1-4 for one program; each rung reports even when an earlier one failed."""
-    prog, cfg, a, b = make_pair(name, seed, tf2_class, port_optimizer)
-    pairing = PAIRINGS.get(("adam-port" if port_optimizer else "adam-matched") if name in ADAM else name)
+    prog, cfg, a, b = make_pair(name, seed, tf2_class, port_optimizer, tf2_optimizer)
+    pairing = pairing or PAIRINGS.get(("adam-port" if port_optimizer else "adam-matched")
+                                      if name in ADAM else name)
     rungs = []
     try:
         # 1. variables
@@ -212,6 +223,64 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False) -> list[
     finally:
         if hasattr(a, "close"):
             a.close()
+
+
+def min_mannwhitney_p(n1: int, n2: int) -> float:
+    """The smallest two-sided Mann-Whitney p-value samples of these sizes can reach
+    (complete separation, no ties): 2 / C(n1 + n2, n1)."""
+    from math import comb
+
+    return min(1.0, 2 / comb(n1 + n2, n1))
+
+
+def learning_rung(tf1_values, tf2_values, alpha=0.05, curves=None) -> Rung:
+    """Rung 5 from the final rewards (one per seed) of each framework. Passes when
+    Mann-Whitney cannot tell the two apart at ``alpha``; with too few seeds to ever reject
+    at ``alpha`` the rung is shown but neither passes nor fails."""
+    from .stats import compare_samples, median_iqr
+
+    a, b = list(map(float, tf1_values)), list(map(float, tf2_values))
+    cmp_ = compare_samples(a, b)
+    (m1, l1, h1), (m2, l2, h2) = median_iqr(a), median_iqr(b)
+    floor = min_mannwhitney_p(len(a), len(b))
+    p = cmp_["mannwhitney_p"]
+    detail = (f"final reward TF1 median {m1:.1f} [IQR {l1:.1f}, {h1:.1f}], TF2 {m2:.1f} "
+              f"[{l2:.1f}, {h2:.1f}]; TF2-TF1 mean {cmp_['diff_mean']:+.1f} [95% CI "
+              f"{cmp_['ci_low']:+.1f}, {cmp_['ci_high']:+.1f}]; Mann-Whitney p={p:.3g}; "
+              f"P(TF2 better)={cmp_['p_b_better']:.2f}")
+    if floor >= alpha:
+        passed = None
+        detail += (f"; {len(a)}+{len(b)} seeds cannot reach p<{alpha:g} (smallest possible p "
+                   f"{floor:.3g}): shown, not judged")
+    else:
+        passed = p >= alpha
+    if curves:
+        detail += f"; curves: {curves}"
+    stats = dict(cmp_, tf1=a, tf2=b, tf1_median=m1, tf2_median=m2, alpha=alpha,
+                 smallest_possible_p=floor)
+    return Rung(5, f"learning over {len(a)}+{len(b)} seeds", abs(m2 - m1),
+                f"Mann-Whitney p >= {alpha:g}", passed, detail, stats)
+
+
+def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05) -> Rung:
+    """Rung 5 for ``entry`` (NAME or NAME:VARIANT): both forms in fast mode over ``seeds``,
+    in fresh processes; records under ``out_dir/runs``, learning curves in
+    ``out_dir/curves.png``."""
+    from pathlib import Path
+
+    from .reproduce import plot_curves, run_grid
+
+    prog, variant = programs.parse_entry(entry)
+    out_dir = Path(out_dir)
+    records = run_grid([(prog.name, variant)], "fast", list(seeds), out_dir, workers=workers,
+                       iterations=iterations, desc=f"diff rung 5, {entry}")
+    values = {fw: [r["eval_mean"] for r in sorted(records, key=lambda r: r["seed"])
+                   if r["framework"] == fw] for fw in programs.FRAMEWORKS}
+    png = plot_curves(records, [(prog.name, variant)], out_dir / "curves.png")
+    rung = learning_rung(values["tf1"], values["tf2"], alpha, curves=png)
+    rung.stats.update(program=programs.entry_label(prog.name, variant), seeds=list(seeds),
+                      iterations=iterations, runs=str(out_dir / "runs"))
+    return rung
 
 
 def rungs_json(name, rungs) -> dict:

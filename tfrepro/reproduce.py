@@ -26,7 +26,7 @@ def _one(name, variant, framework, mode, seed, iterations):
     return run_program(name, framework, mode, seed, iterations=its, variant=variant)
 
 
-def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None):
+def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce"):
     """``entries``: (program name, variant or None) pairs."""
     from tqdm import tqdm
 
@@ -36,7 +36,7 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None):
     runs_dir = out_dir / "runs"
     ctx = get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1)
-    bar = tqdm(total=len(jobs), desc=f"reproduce ({mode})", unit="run", file=sys.stderr)
+    bar = tqdm(total=len(jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
     try:
         futures = {pool.submit(_one, *job): job for job in jobs}
         for fut in as_completed(futures):
