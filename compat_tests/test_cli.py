@@ -164,7 +164,7 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["run", "dqn-pylessons", "--takeover", "basic", "--out", "x.json"], "no takeover mode"),
     (["run", "dqn-pylessons", "--load", "file.txt", "--out", "x.json"], "file.txt is neither a TF1 checkpoint"),
     (["frobnicate"], "invalid choice"),
-    (["diff"], "give one PROGRAM or --all"),
+    (["diff"], "give one PROGRAM, --all or --explain"),
     (["diff", "basic-policy"], "no weights"),
     (["diff", "pg-tang", "--steps", "5"], "at least 10"),
     (["diff", "nope"], "unknown program"),

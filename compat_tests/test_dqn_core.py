@@ -104,7 +104,8 @@ def test_keras2_rmsprop_reproduces_keras2():
     small = scale < 1e-2  # where sqrt(ms) is below epsilon, Keras 3 divides by ~0.1, not ~0.01
     # measured: Keras 2 moved those weights 9.5x as far (median); the largest gap, 2.2e-3, is 46% of
     # the largest Keras 2 step total and 10^4 times the float32 rounding of the weights
-    assert np.median(ref_move[small] / stock_move[small]) > 4
+    with np.errstate(divide="ignore"):  # weights stock Keras 3 did not move at all: inf
+        assert np.median(ref_move[small] / stock_move[small]) > 4
     assert np.abs(stock - ref).max() > 0.25 * ref_move.max()
 
 

@@ -38,7 +38,8 @@ class KerasProgram:
         raise NotImplementedError
 
     def variable_names(self):
-        return [v.path for v in self.model.trainable_variables]
+        # Keras 3: 'hidden/kernel'; Keras 2 (TF <= 2.15) has no .path: 'hidden/kernel:0'
+        return [getattr(v, "path", None) or v.name.split(":")[0] for v in self.model.trainable_variables]
 
     def weights(self):
         return [v.numpy() for v in self.model.trainable_variables]

@@ -130,7 +130,7 @@ class DQNAgent(KerasProgram):
         return float(loss), [w.numpy() for w in weights]
 
     def learning_rate(self):
-        return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+        return float(np.array(self.optimizer.learning_rate))
 
     def restore(self, path):
         """A ``.keras`` file of this port, or a Keras 2 ``.h5`` (the source's format)."""

@@ -50,6 +50,22 @@ def _count(text):
     return v
 
 
+def _seed_range(text):
+    """``A..B`` (inclusive) or ``N`` (0..N-1)."""
+    m = __import__("re").fullmatch(r"(\d+)\.\.(\d+)|(\d+)", text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected A..B or a count N")
+    if m.group(3) is not None:
+        n = int(m.group(3))
+        if n < 1:
+            raise argparse.ArgumentTypeError("a seed count must be at least 1")
+        return list(range(n))
+    a, b = int(m.group(1)), int(m.group(2))
+    if b < a:
+        raise argparse.ArgumentTypeError(f"{text!r}: empty range")
+    return list(range(a, b + 1))
+
+
 def _positive(text):
     v = _count(text)
     if v == 0:
@@ -170,6 +186,57 @@ def build_parser() -> Parser:
                         "model or a Keras 2 .h5 model.")
     ip.add_argument("path", metavar="CHECKPOINT")
     ip.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    bp = sub.add_parser("bench", help="rewards and speed of the suite, into one results file",
+                        description="Run a suite over programs x frameworks x modes x seeds: reward "
+                        "runs (fast mode, every seed) and speed timings (book and fast loops, warm-up "
+                        "excluded, repeated, each alone in a fresh process), into one JSON results "
+                        "file per (machine, environment, commit) under --out-dir, rewritten "
+                        "atomically after every finished job. `tfrepro compare` reads two of them.",
+                        epilog="Suites: quick = pg-tang, pg-geron, imitation-policy over 5 seeds + "
+                        "speed of pg-tang, pg-geron, dqn-meertens, dqn-pylessons (3 repeats); full = "
+                        "every learning program over 10 seeds (dqn-meertens exercises for 60,000 "
+                        "frames, dqn-pylessons evaluated) + the same timings, longer (5 repeats).")
+    bp.add_argument("--suite", default="quick", help="quick | full (default: %(default)s)")
+    bp.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
+                    help="only these programs (with the suite's settings)")
+    bp.add_argument("--seeds", type=_seed_range, metavar="A..B|N",
+                    help="reward seeds: 0..9 (inclusive) or a count N for 0..N-1 (default: the suite's)")
+    bp.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS, default=list(programs.FRAMEWORKS))
+    bp.add_argument("--iterations", type=_positive, metavar="K", help="shorten every training "
+                    "program's reward runs to K iterations (quick looks; recorded per run)")
+    bp.add_argument("--no-speed", action="store_true", help="reward runs only")
+    bp.add_argument("--no-reward", action="store_true", help="speed timings only")
+    bp.add_argument("--repeats", type=_positive, help="timed repeats per speed job (default: the suite's)")
+    bp.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1),
+                    help="reward runs at a time, each in a fresh process; speed timings always run "
+                    "one at a time (default: %(default)s)")
+    bp.add_argument("--backend", choices=("local", "ray"), default="local",
+                    help="local: a process pool; ray: Ray tasks (default: %(default)s)")
+    bp.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    bp.add_argument("--resume", action="store_true", help="continue an interrupted bench: run only "
+                    "the jobs its results file lacks")
+    bp.add_argument("--out-dir", default="results/bench", metavar="DIR", help="default: %(default)s")
+    bp.add_argument("--out", metavar="FILE.json", help="results file (default: DIR/<machine>_tf<version>_"
+                    "<environment>_<commit>.json)")
+
+    cm = sub.add_parser("compare", help="what changed between two bench results files",
+                        description="Compare two bench results files (BASE, NEW) per program x "
+                        "framework x mode: reward (medians, IQRs, bootstrap 95% interval of the "
+                        "mean difference, Mann-Whitney p, probability that NEW is better) and speed "
+                        "(ratio of median steps/s with a bootstrap interval). Prints a table, writes "
+                        "Markdown, JSON and a PNG. Exit code 1 when a row got worse beyond the "
+                        "thresholds, 0 otherwise, 2 on unreadable input.")
+    cm.add_argument("base", metavar="BASE")
+    cm.add_argument("new", metavar="NEW")
+    cm.add_argument("--alpha", type=float, default=0.05, help="reward: Mann-Whitney significance "
+                    "(default: %(default)s)")
+    cm.add_argument("--reward-tol", type=float, default=0.05, help="reward: smallest mean change "
+                    "that counts, as a share of BASE's median (default: %(default)s)")
+    cm.add_argument("--speed-tol", type=float, default=0.10, help="speed: a change counts when the "
+                    "whole 95%% interval of the ratio lies beyond 1 +/- this (default: %(default)s)")
+    cm.add_argument("--out-dir", default="results/compare", metavar="DIR",
+                    help="where compare.md, compare.json and compare.png go (default: %(default)s)")
 
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
                         description="Time the book loop against the fast one for the learning "
@@ -429,6 +496,52 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import SUITES, bench, load_results, summary_table
+
+    if args.suite not in SUITES:
+        raise UsageError(f"unknown suite {args.suite!r} (choose from: {', '.join(SUITES)})")
+    if args.no_speed and args.no_reward:
+        raise UsageError("--no-speed and --no-reward leave nothing to run")
+    if args.programs:
+        for entry in args.programs:
+            programs.parse_entry(entry)  # validates names and variants
+    if args.address and args.backend != "ray":
+        raise UsageError("--address applies to --backend ray")
+    if args.out:
+        _check_out(args.out)
+    quiet_tensorflow()
+    path = bench(args.suite, args.programs, args.seeds, args.out_dir, args.workers, args.resume,
+                 args.backend, args.address, speed=not args.no_speed, rewards=not args.no_reward,
+                 frameworks=args.frameworks, repeats=args.repeats, out=args.out,
+                 iterations=args.iterations)
+    print(summary_table(load_results(path)))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import Thresholds, compare
+
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha {args.alpha}: must be between 0 and 1")
+    if args.reward_tol < 0 or args.speed_tol < 0:
+        raise UsageError("--reward-tol and --speed-tol must be >= 0")
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
+    out = Path(args.out_dir)
+    rows, md = compare([args.base, args.new], th, out / "compare.md", out / "compare.png",
+                       out / "compare.json")
+    print(md)
+    print(f"wrote {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
+    worse = [r for r in rows[0] if r["verdict"] == "worse"]
+    if worse:
+        print("worse: " + ", ".join(f"{r['program']} {r['framework']} {r['mode']}" for r in worse),
+              file=sys.stderr)
+    return 1 if worse else 0
+
+
 def cmd_speed(args) -> int:
     from .speed import speed
 
@@ -449,7 +562,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
-                "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert}[args.command](args)
+                "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert,
+                "bench": cmd_bench, "compare": cmd_compare}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2

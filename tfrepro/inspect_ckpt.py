@@ -28,7 +28,9 @@ def _keras(path):
     from modern_tf2.common import load_model
 
     model = load_model(path)
-    return [(v.path, list(v.shape), str(v.dtype)) for v in model.weights]
+    # Keras 2 (TF <= 2.15): no .path, names end in ':0', dtypes are tf.DType
+    return [(getattr(v, "path", None) or v.name.split(":")[0], list(v.shape),
+             getattr(v.dtype, "name", str(v.dtype))) for v in model.weights]
 
 
 def _h5(path):

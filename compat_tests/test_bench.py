@@ -1,0 +1,213 @@
+"""``tfrepro bench`` and ``tfrepro compare``: the results schema, resume after a killed run,
+compare's verdicts on synthetic files with known differences, malformed inputs, and the
+Ray backend against the local one."""
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tfrepro.bench import SCHEMA, load_results, plan
+from tfrepro.compare import Thresholds, compare_pair
+from tfrepro.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2")
+
+
+def _only(tmp_path):
+    files = list((tmp_path / "res").glob("*.json"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def test_bench_writes_a_versioned_results_file(cli, tmp_path):
+    proc = cli("bench", *TINY, "--out-dir", "res")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    path = _only(tmp_path)
+    data = load_results(path)
+    assert data["schema"] == SCHEMA
+    meta = data["meta"]
+    for key in ("machine", "cpu_model", "cpu_count", "commit", "environment", "started", "finished"):
+        assert meta[key], key
+    assert {"python", "tensorflow", "keras", "numpy", "gymnasium"} <= set(meta["versions"])
+    assert meta["versions"]["tensorflow"] in path.name
+    kinds = sorted((r["kind"], r["framework"], r["mode"]) for r in data["results"])
+    assert kinds == sorted([("reward", fw, "fast") for fw in ("tf1", "tf2") for _ in range(2)]
+                           + [("speed", fw, m) for fw in ("tf1", "tf2") for m in ("book", "fast")])
+    for r in data["results"]:
+        if r["kind"] == "reward":  # raw per-seed values and the whole record, throughput, wall time
+            assert r["record"]["eval_mean"] == r["eval_mean"] and r["record"]["config"]["iterations"] == 20
+            assert r["train_env_steps_per_s"] > 0 and r["wall_s"] > 0
+        else:  # warm-up excluded, two timed repeats kept raw, median and spread
+            assert len(r["repeats"]) == 2 and all(s["steps_per_s"] > 0 for s in r["repeats"])
+            assert r["steps_per_s_min"] <= r["steps_per_s_median"] <= r["steps_per_s_max"]
+    # round trip: what load_results accepts survives being written back and read again
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(data))
+    assert load_results(again) == data
+    assert "pg-tang (20 it) | tf1 | fast |" in proc.stdout
+    # a second bench into the same file needs --resume, and then has nothing to do
+    proc = cli("bench", *TINY, "--out-dir", "res")
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+    before = path.read_text()
+    proc = cli("bench", *TINY, "--out-dir", "res", "--resume")
+    assert proc.returncode == 0 and "0 to run" in proc.stderr, proc.stderr[-2000:]
+    assert json.loads(path.read_text())["results"] == json.loads(before)["results"]
+
+
+def test_resume_after_a_killed_bench_loses_nothing_and_repeats_nothing(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [sys.executable, "-m", "tfrepro", "bench", "--programs", "pg-tang", "--seeds", "4",
+            "--iterations", "30", "--no-speed", "--workers", "1", "--out", "res.json"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    path = tmp_path / "res.json"
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline:
+            if path.exists() and len(json.loads(path.read_text())["results"]) >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the bench and its worker, mid-run
+        proc.wait()
+    kept = load_results(path)["results"]  # still a valid file: written atomically
+    assert 2 <= len(kept) < 8, len(kept)
+    done = subprocess.run(args + ["--resume"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"{len(kept)} already in" in done.stderr and f"{8 - len(kept)} to run" in done.stderr
+    final = load_results(path)["results"]
+    keys = [r["key"] for r in final]
+    assert len(keys) == len(set(keys)) == 8  # nothing repeated, nothing missing
+    assert final[: len(kept)] == kept  # the finished runs untouched (their records' timestamps too)
+
+
+def _synthetic(reward, speed, seeds=10, tf="2.21.0"):
+    """A results file with given per-seed rewards and per-repeat speeds of one program row."""
+    results = [{"key": f"reward/p/tf2/fast/seed{s}", "kind": "reward", "program": "p", "framework": "tf2",
+                "mode": "fast", "seed": s, "eval_mean": float(v)} for s, v in zip(range(seeds), reward)]
+    results.append({"key": "speed/p/tf2/fast", "kind": "speed", "program": "p", "framework": "tf2",
+                    "mode": "fast", "repeats": [{"steps_per_s": float(x)} for x in speed],
+                    "steps_per_s_median": float(np.median(speed))})
+    return {"schema": SCHEMA, "meta": {"versions": {"tensorflow": tf}, "commit": "c", "machine": "m"},
+            "settings": {}, "results": results}
+
+
+BASE_REWARD = [190, 195, 200, 185, 199, 192, 188, 200, 196, 191]
+BASE_SPEED = [1000, 1010, 990, 1005, 995]
+
+
+def _verdicts(base, new, th=Thresholds()):
+    (row,) = compare_pair(base, new, th)
+    return row["reward"]["verdict"], row["speed"]["verdict"], row["verdict"]
+
+
+def test_compare_identical_inputs_are_same():
+    base = _synthetic(BASE_REWARD, BASE_SPEED)
+    assert _verdicts(base, copy.deepcopy(base)) == ("same", "same", "same")
+
+
+def test_compare_flags_a_clear_regression():
+    base = _synthetic(BASE_REWARD, BASE_SPEED)
+    worse = _synthetic([r * 0.5 for r in BASE_REWARD], [x * 0.6 for x in BASE_SPEED])
+    assert _verdicts(base, worse) == ("worse", "worse", "worse")
+    better = _synthetic(BASE_REWARD, [x * 2 for x in BASE_SPEED])
+    assert _verdicts(base, better) == ("same", "better", "better")
+
+
+def test_compare_noise_within_thresholds_is_same():
+    rng = np.random.default_rng(3)
+    base = _synthetic(BASE_REWARD, BASE_SPEED)
+    noisy = _synthetic(np.array(BASE_REWARD) + rng.normal(0, 3, 10),
+                       np.array(BASE_SPEED) * rng.normal(0.97, 0.02, 5))
+    assert _verdicts(base, noisy) == ("same", "same", "same")
+    # a significant but small reward change (2% < the 5% threshold) is "same" too
+    tight = [199.0, 199.5, 200.0, 199.2, 199.8, 199.4, 199.6, 199.1, 199.9, 199.3]
+    base = _synthetic(tight, BASE_SPEED)
+    shifted = _synthetic([r - 4 for r in tight], BASE_SPEED)
+    (row,) = compare_pair(base, shifted, Thresholds())
+    assert row["reward"]["mannwhitney_p"] < 0.05 and row["reward"]["verdict"] == "same"
+    assert compare_pair(base, shifted, Thresholds(reward_tol=0.01))[0]["reward"]["verdict"] == "worse"
+
+
+def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
+    (tmp_path / "base.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED)))
+    (tmp_path / "same.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED, tf="2.16.2")))
+    (tmp_path / "worse.json").write_text(json.dumps(_synthetic([r * 0.5 for r in BASE_REWARD], BASE_SPEED)))
+    proc = cli("compare", "base.json", "same.json", "--out-dir", "c1")
+    assert proc.returncode == 0, proc.stderr
+    assert "Thresholds: reward worse/better: Mann-Whitney p < 0.05" in proc.stdout
+    assert "TF 2.16.2" in proc.stdout and "| p | tf2 | fast |" in proc.stdout
+    assert (tmp_path / "c1" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "c1" / "compare.json").read_text())["comparisons"][0][0]["verdict"] == "same"
+    assert (tmp_path / "c1" / "compare.md").read_text().count("| p |") == 1
+    proc = cli("compare", "base.json", "worse.json", "--out-dir", "c2")
+    assert proc.returncode == 1 and "**worse**" in proc.stdout and "worse: p tf2 fast" in proc.stderr
+
+
+@pytest.mark.parametrize("content,needle", [
+    ('{"schema": "tfrepro.bench/1", "meta": {', "not valid JSON"),
+    ("[1, 2]", "not a bench results file"),
+    ('{"schema": "tfrepro.bench/0", "meta": {}, "settings": {}, "results": []}', "schema"),
+    ('{"schema": "tfrepro.bench/1", "meta": {}, "settings": {}}', "'results'"),
+    ('{"schema": "tfrepro.bench/1", "meta": {}, "settings": {}, "results": [{"kind": "reward", "key": "k", '
+     '"program": "p", "framework": "tf1", "mode": "fast"}]}', "no 'eval_mean'"),
+    ('{"schema": "tfrepro.bench/1", "meta": {}, "settings": {}, "results": [{"kind": "x", "key": "k"}]}',
+     "not a reward or speed entry"),
+])
+def test_malformed_results_files(cli, tmp_path, content, needle):
+    (tmp_path / "bad.json").write_text(content)
+    (tmp_path / "good.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED)))
+    with pytest.raises(UsageError, match="bad.json"):
+        load_results(tmp_path / "bad.json")
+    proc = cli("compare", "good.json", "bad.json")
+    assert proc.returncode == 2 and needle in proc.stderr and "bad.json" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "results").exists()  # nothing written
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--suite", "huge"), "unknown suite"),
+    (("--programs", "nope"), "unknown program"),
+    (("--seeds", "5..2"), "empty range"),
+    (("--no-speed", "--no-reward"), "nothing to run"),
+    (("--address", "127.0.0.1:6379"), "--backend ray"),
+])
+def test_bench_usage_errors(cli, args, needle):
+    proc = cli("bench", *args)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_plan_of_the_suites():
+    jobs, settings = plan("quick")
+    rewards = [j for j in jobs if j.kind == "reward"]
+    assert len(rewards) == 3 * 2 * 5 and {j.mode for j in rewards} == {"fast"}
+    speed = [j for j in jobs if j.kind == "speed"]
+    assert {(j.program, j.mode) for j in speed} >= {("dqn-pylessons", "book"), ("pg-geron", "book")}
+    jobs, _ = plan("full", seeds=range(10))
+    assert {j.program for j in jobs if j.kind == "reward"} >= {"dqn-meertens:exercises", "dqn-pylessons:evaluated"}
+    assert len({j.key for j in jobs}) == len(jobs)
+
+
+def test_ray_backend_gives_the_local_results(cli, tmp_path):
+    pytest.importorskip("ray")
+    base = ("bench", "--programs", "pg-geron", "--seeds", "2", "--iterations", "10", "--no-speed",
+            "--workers", "2")
+    local = cli(*base, "--out", "local.json")
+    assert local.returncode == 0, local.stderr[-3000:]
+    ray = cli(*base, "--backend", "ray", "--out", "ray.json", timeout=900)
+    assert ray.returncode == 0, ray.stderr[-3000:]
+
+    def values(name):
+        return {r["key"]: r["eval_mean"] for r in load_results(tmp_path / name)["results"]}
+
+    assert values("ray.json") == values("local.json") and len(values("local.json")) == 4

@@ -1,0 +1,355 @@
+"""``tfrepro bench``: rewards and speed of the programs on this machine and stack, into one
+results file per (machine, environment, commit) that ``tfrepro compare`` reads.
+
+Two kinds of job, each in a fresh process (TensorFlow state never leaks between jobs):
+
+* reward runs: one program, one form, one mode, one seed, to completion; the result record
+  plus its throughput (training env steps and updates per second) and wall time. They run
+  ``--workers`` at a time, so their throughput is indicative only;
+* speed timings: one (program, form, mode) per process, run alone, after the reward runs:
+  a warm-up run (graph building, tracing, first kernels) that is not counted, then
+  ``repeats`` timed runs of a fixed length; per repeat the training env steps per second
+  and updates per second, kept raw, with median and spread. The book loops are timed too:
+  their per-call overhead is what changes most between TensorFlow releases.
+
+The results file is rewritten atomically after every finished job, so an interrupted bench
+(Ctrl-C, a killed worker) keeps every finished job, and ``--resume`` runs only the missing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import programs
+from .errors import UsageError
+from .records import atomic_write_text, versions
+
+SCHEMA = "tfrepro.bench/1"
+ROOT = Path(__file__).resolve().parents[1]
+
+# Speed timings: iterations of each loop (fixed, so that repeats and versions compare) and
+# the config overrides that make every timed env step carry an update (DQNs).
+SPEED_ITERATIONS = {
+    "quick": {("pg-tang", "book"): 20, ("pg-tang", "fast"): 200, ("pg-geron", "book"): 2,
+              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 800, ("dqn-meertens", "fast"): 3000,
+              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 20},
+    "full": {("pg-tang", "book"): 30, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 3,
+             ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 1500, ("dqn-meertens", "fast"): 20000,
+             ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60},
+}
+SPEED_WARMUP = {"pg-tang": 2, "pg-geron": 1, "dqn-meertens": 300, "dqn-pylessons": 10}
+SPEED_OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
+                   "dqn-pylessons": {"train_start": 64, "test_episodes": 1},
+                   "pg-tang": {"test_episodes": 1}, "pg-geron": {"eval_episodes": 1}}
+
+SUITES = {
+    # reward runs: (program[:variant], iterations or None for the program's own), fast mode
+    "quick": {"reward": [("pg-tang", None), ("pg-geron", None), ("imitation-policy", None)],
+              "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
+              "seeds": 5, "repeats": 3},
+    "full": {"reward": [("random-policy", None), ("imitation-policy", None), ("pg-tang", None),
+                        ("pg-geron", None), ("dqn-meertens:exercises", 60_000),
+                        ("dqn-pylessons:evaluated", None)],
+             "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
+             "seeds": 10, "repeats": 5},
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # "reward" | "speed"
+    program: str  # NAME or NAME:VARIANT
+    framework: str
+    mode: str
+    seed: int = 0  # reward runs; speed: the first repeat's seed
+    iterations: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind == "reward":
+            its = "" if self.iterations is None else f"/it{self.iterations}"
+            return f"reward/{self.program}{its}/{self.framework}/{self.mode}/seed{self.seed}"
+        return f"speed/{self.program}/{self.framework}/{self.mode}"
+
+
+def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None, speed=True,
+         rewards=True, iterations=None) -> tuple[list[Job], dict]:
+    """The jobs of a suite (or of the named programs with the suite's settings)."""
+    if suite not in SUITES:
+        raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
+    spec = SUITES[suite]
+    reward = spec["reward"]
+    speed_names = spec["speed"]
+    if programs_:  # the named programs, with the suite's iterations where it has them
+        own = {e.split(":")[0]: it for e, it in SUITES["full"]["reward"] + reward}
+        reward = []
+        for entry in programs_:
+            prog, variant = programs.parse_entry(entry)
+            reward.append((programs.entry_label(prog.name, variant), own.get(prog.name)))
+        names = [e.split(":")[0] for e, _ in reward]
+        speed_names = [n for n in names if n in SPEED_WARMUP]
+    if iterations is not None:  # quick looks: every training program's reward runs shortened
+        reward = [(e, iterations if programs.get(e.split(":")[0]).iterations_field else None)
+                  for e, _ in reward]
+    seeds = list(range(spec["seeds"])) if seeds is None else list(seeds)
+    jobs = []
+    if rewards:
+        jobs += [Job("reward", e, fw, "fast", s, it) for e, it in reward for fw in frameworks for s in seeds]
+    if speed:
+        jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
+                 for mode in programs.MODES]
+    settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks),
+                "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
+                "repeats": spec["repeats"], "speed_iterations": {
+                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in programs.MODES}}
+    return jobs, settings
+
+
+# ---- what runs in the worker process --------------------------------------------------
+
+def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
+    """Worker body (a fresh process per job)."""
+    from .cli import quiet_tensorflow
+    from .runner import run_program
+
+    quiet_tensorflow()
+    name, _, variant = job.program.partition(":")
+    if job.kind == "reward":
+        rec = run_program(name, job.framework, job.mode, job.seed, iterations=job.iterations,
+                          variant=variant or None)
+        wall = rec["train_wall_s"] or 1e-9
+        return {"key": job.key, "kind": "reward", "program": job.program, "framework": job.framework,
+                "mode": job.mode, "seed": job.seed, "iterations": job.iterations,
+                "eval_mean": rec["eval_mean"],
+                "train_env_steps_per_s": rec["train_env_steps"] / wall if rec["train_wall_s"] else None,
+                "updates_per_s": rec["updates"] / wall if rec["train_wall_s"] else None,
+                "wall_s": rec["wall_s"], "record": rec}
+    its = SPEED_ITERATIONS[suite][(name, job.mode)]
+    over = SPEED_OVERRIDES.get(name)
+    run_program(name, job.framework, job.mode, 0, iterations=SPEED_WARMUP[name], overrides=over)
+    samples = []
+    for i in range(repeats):
+        rec = run_program(name, job.framework, job.mode, i, iterations=its, overrides=over)
+        t = rec["train_wall_s"]
+        samples.append({"train_wall_s": t, "train_env_steps": rec["train_env_steps"],
+                        "updates": rec["updates"], "steps_per_s": rec["train_env_steps"] / t,
+                        "updates_per_s": rec["updates"] / t})
+    sps = [s["steps_per_s"] for s in samples]
+    return {"key": job.key, "kind": "speed", "program": job.program, "framework": job.framework,
+            "mode": job.mode, "iterations": its, "repeats": samples,
+            "steps_per_s_median": statistics.median(sps), "steps_per_s_min": min(sps),
+            "steps_per_s_max": max(sps),
+            "updates_per_s_median": statistics.median(s["updates_per_s"] for s in samples)}
+
+
+# ---- the results file --------------------------------------------------------------
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit(root=ROOT) -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("-dirty" if dirty and commit != "unknown" else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine_meta() -> dict:
+    vers = versions()
+    return {"machine": socket.gethostname(), "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(),
+            "platform": platform.platform(), "versions": vers, "commit": git_commit(),
+            "environment": hashlib.sha256(json.dumps(vers, sort_keys=True).encode()).hexdigest()[:10]}
+
+
+def results_path(out_dir, meta) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", meta["machine"])[:40]
+    tf = meta["versions"].get("tensorflow", "none")
+    commit = meta["commit"].split("-")[0][:12] + ("-dirty" if meta["commit"].endswith("-dirty") else "")
+    return Path(out_dir) / f"{safe}_tf{tf}_{meta['environment']}_{commit}.json"
+
+
+def load_results(path) -> dict:
+    """Read and check a results file; every problem is one UsageError naming the file."""
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: not valid JSON, truncated? ({e.msg} at line {e.lineno})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a bench results file (expected a JSON object)")
+    if data.get("schema") != SCHEMA:
+        raise UsageError(f"{path}: schema {data.get('schema')!r}, expected {SCHEMA!r}")
+    for key, typ in (("meta", dict), ("settings", dict), ("results", list)):
+        if not isinstance(data.get(key), typ):
+            raise UsageError(f"{path}: field {key!r} missing or not a {typ.__name__}")
+    for i, r in enumerate(data["results"]):
+        if not isinstance(r, dict) or r.get("kind") not in ("reward", "speed") or "key" not in r:
+            raise UsageError(f"{path}: results[{i}] is not a reward or speed entry")
+        need = ("eval_mean",) if r["kind"] == "reward" else ("repeats", "steps_per_s_median")
+        for k in need + ("program", "framework", "mode"):
+            if k not in r:
+                raise UsageError(f"{path}: results[{i}] ({r['key']}) has no {k!r}")
+        if r["kind"] == "reward" and not isinstance(r["eval_mean"], (int, float)):
+            raise UsageError(f"{path}: results[{i}] ({r['key']}) eval_mean is not a number")
+    return data
+
+
+def _save(path, data):
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+# ---- backends ------------------------------------------------------------------------
+
+def _local(jobs, workers, repeats, suite, on_done):
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), max_tasks_per_child=1)
+    try:
+        futures = {pool.submit(run_job, job, repeats, suite): job for job in jobs}
+        for fut in as_completed(futures):
+            on_done(futures[fut], fut.result())
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ray(jobs, workers, repeats, suite, on_done, address=None):
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--backend ray needs ray (pip install 'ray[default]')") from None
+    started = not ray.is_initialized()
+    if started:
+        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}}
+        ray.init(address=address, runtime_env=env, include_dashboard=False, log_to_driver=False,
+                 **({} if address else {"num_cpus": workers}))
+    # max_calls=1: every task in a fresh worker process, as with the local pool
+    task = ray.remote(num_cpus=1, max_calls=1)(run_job)
+    try:
+        pending = {}
+        queue = list(jobs)
+        while queue or pending:
+            while queue and len(pending) < workers:
+                job = queue.pop(0)
+                pending[task.remote(job, repeats, suite)] = job
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                on_done(pending.pop(ref), ray.get(ref))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
+          resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
+          repeats=None, out=None, iterations=None) -> Path:
+    from tqdm import tqdm
+
+    jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
+                          iterations)
+    if repeats:
+        settings["repeats"] = repeats
+    meta = machine_meta()
+    path = Path(out) if out else results_path(out_dir, meta)
+    if path.exists():
+        if not resume:
+            raise UsageError(f"{path} exists: --resume runs what it lacks (or choose another --out-dir)")
+        data = load_results(path)
+        if data["meta"].get("environment") != meta["environment"]:
+            raise UsageError(f"{path}: written by another environment ({data['meta']['versions']}); "
+                             "cannot resume it here")
+        if data["settings"].get("repeats") != settings["repeats"]:
+            raise UsageError(f"{path}: written with {data['settings'].get('repeats')} repeats, not "
+                             f"{settings['repeats']}")
+    else:
+        data = {"schema": SCHEMA, "meta": meta, "settings": settings, "results": []}
+    data["meta"].setdefault("started", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    done_keys = {r["key"] for r in data["results"]}
+    todo = [j for j in jobs if j.key not in done_keys]
+    # settings of the file: the union, so that a resumed or extended bench lists every job
+    for k in ("seeds", "speed", "frameworks"):
+        data["settings"][k] = sorted(set(data["settings"].get(k, [])) | set(settings[k]), key=str)
+    data["settings"]["reward"] = [list(x) for x in dict.fromkeys(
+        tuple(x) for x in data["settings"].get("reward", []) + settings["reward"])]
+    data["settings"].setdefault("speed_iterations", {}).update(settings["speed_iterations"])
+    print(f"bench ({suite}): {len(jobs)} jobs, {len(jobs) - len(todo)} already in {path}, "
+          f"{len(todo)} to run on {backend}", file=sys.stderr)
+    _save(path, data)
+    bar = tqdm(total=len(todo), desc=f"bench {suite}", unit="job", file=sys.stderr)
+
+    def on_done(job, result):
+        data["results"].append(result)
+        data["meta"]["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        _save(path, data)  # every finished job is on disk before the next one is waited for
+        what = (f"{result['eval_mean']:.1f}" if job.kind == "reward"
+                else f"{result['steps_per_s_median']:.0f} steps/s")
+        bar.set_postfix_str(f"{job.key.split('/', 1)[1]}: {what}")
+        bar.update()
+
+    reward_jobs = [j for j in todo if j.kind == "reward"]
+    speed_jobs = [j for j in todo if j.kind == "speed"]
+    reps = settings["repeats"]
+    try:
+        run = _ray if backend == "ray" else _local
+        kw = {"address": address} if backend == "ray" else {}
+        if reward_jobs:
+            run(reward_jobs, workers, reps, suite, on_done, **kw)
+        if speed_jobs:  # alone: one timing process at a time
+            run(speed_jobs, 1, reps, suite, on_done, **kw)
+    finally:
+        bar.close()
+    return path
+
+
+def row_program(result) -> str:
+    """The program column of a result: NAME[:VARIANT], with the iterations when shortened."""
+    its = result.get("iterations") if result["kind"] == "reward" else None
+    return result["program"] + (f" ({its} it)" if its else "")
+
+
+def summary_table(data) -> str:
+    """A short table of one results file."""
+    from .stats import median_iqr
+
+    rows = ["| program | framework | mode | reward median [IQR] (seeds) | steps/s median [min, max] |",
+            "|---|---|---|---|---|"]
+    groups = {}
+    for r in data["results"]:
+        groups.setdefault((row_program(r), r["framework"], r["mode"]), []).append(r)
+    for (p, fw, mode), rs in sorted(groups.items()):
+        rew = [r["eval_mean"] for r in rs if r["kind"] == "reward"]
+        sp = [r for r in rs if r["kind"] == "speed"]
+        rc = (lambda m: f"{m[0]:.1f} [{m[1]:.1f}, {m[2]:.1f}] ({len(rew)})")(median_iqr(rew)) if rew else "–"
+        sc = (f"{sp[0]['steps_per_s_median']:.0f} [{sp[0]['steps_per_s_min']:.0f}, "
+              f"{sp[0]['steps_per_s_max']:.0f}]") if sp else "–"
+        rows.append(f"| {p} | {fw} | {mode} | {rc} | {sc} |")
+    return "\n".join(rows)

@@ -1,0 +1,214 @@
+"""``tfrepro compare BASE NEW``: what changed between two bench results files (another
+TensorFlow, another commit, another machine), per program x framework x mode.
+
+Reward: medians and IQRs, the bootstrap 95% interval of the difference of means,
+Mann-Whitney's p and the probability that a NEW seed beats a BASE seed. Speed: the ratio
+of median training env steps per second (NEW / BASE, above 1 is faster) with a bootstrap
+95% interval over the repeats. Each row is marked better, same or worse by the thresholds
+printed in the header; the exit code is 1 when a row is worse.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bench import load_results, row_program
+from .records import atomic_write_bytes, atomic_write_text
+from .stats import compare_samples, median_iqr
+
+
+@dataclass
+class Thresholds:
+    alpha: float = 0.05  # reward: Mann-Whitney significance
+    reward_tol: float = 0.05  # reward: |mean difference| that matters, as a share of BASE's median
+    speed_tol: float = 0.10  # speed: a ratio outside [1/(1+tol), 1+tol] with its whole interval
+
+    def header(self) -> str:
+        return (f"reward worse/better: Mann-Whitney p < {self.alpha:g} and |mean difference| > "
+                f"{self.reward_tol:.0%} of BASE's median; speed worse/better: the 95% interval of "
+                f"the steps/s ratio entirely below 1/{1 + self.speed_tol:g} or above {1 + self.speed_tol:g}")
+
+
+def ratio_interval(base, new, n_boot=10_000, seed=0, confidence=0.95):
+    """Ratio of medians new/base and a bootstrap percentile interval over the repeats."""
+    base, new = np.asarray(base, float), np.asarray(new, float)
+    rng = np.random.default_rng(seed)
+    rb = np.median(rng.choice(base, (n_boot, base.size)), axis=1)
+    rn = np.median(rng.choice(new, (n_boot, new.size)), axis=1)
+    lo, hi = np.percentile(rn / rb, [50 * (1 - confidence), 50 * (1 + confidence)])
+    return float(np.median(new) / np.median(base)), float(lo), float(hi)
+
+
+def _groups(data):
+    out = {}
+    for r in data["results"]:
+        g = out.setdefault((row_program(r), r["framework"], r["mode"]), {"reward": [], "speed": None})
+        if r["kind"] == "reward":
+            g["reward"].append((r["seed"], r["eval_mean"]))
+        else:
+            g["speed"] = [s["steps_per_s"] for s in r["repeats"]]
+    return out
+
+
+def label(meta, others=()) -> str:
+    v = meta.get("versions", {})
+    text = f"TF {v.get('tensorflow', '?')}"
+    if v.get("keras"):
+        text += f" / Keras {v['keras']}"
+    commits = {m.get("commit") for m in others}
+    if len(commits) > 1:
+        text += f" @{meta.get('commit', '?')[:7]}"
+    machines = {m.get("machine") for m in others}
+    if len(machines) > 1:
+        text += f" on {meta.get('machine')}"
+    return text
+
+
+def compare_pair(base, new, th: Thresholds) -> list[dict]:
+    gb, gn = _groups(base), _groups(new)
+    rows = []
+    for key in sorted(set(gb) | set(gn)):
+        b, n = gb.get(key), gn.get(key)
+        row = {"program": key[0], "framework": key[1], "mode": key[2]}
+        verdicts = []
+        rb = [v for _, v in sorted(b["reward"])] if b else []
+        rn = [v for _, v in sorted(n["reward"])] if n else []
+        if rb and rn:
+            c = compare_samples(rb, rn)
+            mb, mn = median_iqr(rb), median_iqr(rn)
+            tol = th.reward_tol * max(abs(mb[0]), 1.0)
+            sig = c["mannwhitney_p"] < th.alpha
+            verdict = ("worse" if sig and c["diff_mean"] < -tol else
+                       "better" if sig and c["diff_mean"] > tol else "same")
+            row["reward"] = dict(c, base=rb, new=rn, base_median=mb[0], base_q1=mb[1], base_q3=mb[2],
+                                 new_median=mn[0], new_q1=mn[1], new_q3=mn[2], verdict=verdict)
+            verdicts.append(verdict)
+        elif rb or rn:
+            row["reward"] = {"verdict": "only in " + ("BASE" if rb else "NEW"), "base": rb, "new": rn}
+        sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
+        if sb and sn:
+            ratio, lo, hi = ratio_interval(sb, sn)
+            verdict = ("worse" if hi < 1 / (1 + th.speed_tol) else
+                       "better" if lo > 1 + th.speed_tol else "same")
+            row["speed"] = {"base": sb, "new": sn, "base_median": float(np.median(sb)),
+                            "new_median": float(np.median(sn)), "ratio": ratio, "ci_low": lo,
+                            "ci_high": hi, "verdict": verdict}
+            verdicts.append(verdict)
+        elif sb or sn:
+            row["speed"] = {"verdict": "only in " + ("BASE" if sb else "NEW"), "base": sb, "new": sn}
+        row["verdict"] = ("worse" if "worse" in verdicts else "better" if "better" in verdicts
+                          else "same" if verdicts else "not compared")
+        rows.append(row)
+    return rows
+
+
+def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
+    metas = [d["meta"] for d in datas]
+    lines = [f"BASE: {label(metas[0], metas)} ({paths[0]})"]
+    for p, m in zip(paths[1:], metas[1:]):
+        lines.append(f"NEW: {label(m, metas)} ({p})")
+    lines += ["", f"Thresholds: {th.header()}.", ""]
+    for (p, m), rows in zip(zip(paths[1:], metas[1:]), rows_per_new):
+        if len(paths) > 2:
+            lines += [f"### {label(m, metas)} against BASE", ""]
+        lines += ["| program | framework | mode | reward BASE median [IQR] | reward NEW median [IQR] | "
+                  "NEW-BASE mean [95% CI], p, P(NEW better) | steps/s BASE | steps/s NEW | "
+                  "speed ratio [95% CI] | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            rw, sp = r.get("reward"), r.get("speed")
+            if rw and "diff_mean" in rw:
+                rb = f"{rw['base_median']:.1f} [{rw['base_q1']:.1f}, {rw['base_q3']:.1f}]"
+                rn = f"{rw['new_median']:.1f} [{rw['new_q1']:.1f}, {rw['new_q3']:.1f}]"
+                rd = (f"{rw['diff_mean']:+.1f} [{rw['ci_low']:+.1f}, {rw['ci_high']:+.1f}], "
+                      f"p={rw['mannwhitney_p']:.2f}, {rw['p_b_better']:.2f} ({rw['verdict']})")
+            else:
+                rb = rn = "–"
+                rd = rw["verdict"] if rw else "–"
+            if sp and "ratio" in sp:
+                sb, sn = f"{sp['base_median']:.0f}", f"{sp['new_median']:.0f}"
+                sd = f"{sp['ratio']:.2f} [{sp['ci_low']:.2f}, {sp['ci_high']:.2f}] ({sp['verdict']})"
+            else:
+                sb = sn = "–"
+                sd = sp["verdict"] if sp else "–"
+            mark = {"worse": "**worse**", "better": "better"}.get(r["verdict"], r["verdict"])
+            lines.append(f"| {r['program']} | {r['framework']} | {r['mode']} | {rb} | {rn} | {rd} | "
+                         f"{sb} | {sn} | {sd} | {mark} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(paths, datas, path):
+    """Reward (median, IQR) and speed (median steps/s, min-max) per program row, one
+    series per results file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metas = [d["meta"] for d in datas]
+    groups = [_groups(d) for d in datas]
+    keys = sorted(set().union(*groups))
+    rkeys = [k for k in keys if any(g.get(k, {}).get("reward") for g in groups)]
+    skeys = [k for k in keys if any(g.get(k, {}).get("speed") for g in groups)]
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 0.9 * (len(rkeys) + len(skeys))), 4.8), squeeze=False)
+    n = len(datas)
+    for i, (g, m) in enumerate(zip(groups, metas)):
+        off = (i - (n - 1) / 2) * 0.8 / max(n, 1)
+        xs, med, lo, hi = [], [], [], []
+        for x, k in enumerate(rkeys):
+            vals = [v for _, v in g.get(k, {}).get("reward", [])]
+            if vals:
+                q1, q2, q3 = np.percentile(vals, [25, 50, 75])
+                xs.append(x + off), med.append(q2), lo.append(q2 - q1), hi.append(q3 - q2)
+        axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o-" if n > 2 else "o", capsize=3,
+                            label=label(m, metas))
+        xs, med, lo, hi = [], [], [], []
+        for x, k in enumerate(skeys):
+            sp = g.get(k, {}).get("speed")
+            if sp:
+                q = float(np.median(sp))
+                xs.append(x + off), med.append(q), lo.append(q - min(sp)), hi.append(max(sp) - q)
+        axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o-" if n > 2 else "o", capsize=3,
+                            label=label(m, metas))
+    for ax, ks, title, ylabel in ((axes[0][0], rkeys, "reward (median, IQR over seeds)", "evaluation mean"),
+                                  (axes[0][1], skeys, "speed (median, min-max over repeats)",
+                                   "training env steps per second")):
+        ax.set_xticks(range(len(ks)))
+        ax.set_xticklabels([f"{p}\n{fw} {mode}" for p, fw, mode in ks], fontsize=7, rotation=45, ha="right")
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    axes[0][1].set_yscale("log")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
+    """Compare every file after the first with the first. Returns (rows per NEW, markdown)."""
+    import json
+
+    datas = [load_results(p) for p in paths]
+    for p, d in zip(paths, datas):
+        if not d["results"]:
+            from .errors import UsageError
+
+            raise UsageError(f"{p}: no results in it (an empty or just-started bench)")
+    rows_per_new = [compare_pair(datas[0], d, th) for d in datas[1:]]
+    md = markdown([str(p) for p in paths], datas, rows_per_new, th)
+    if md_path:
+        atomic_write_text(md_path, md + "\n")
+    if png_path:
+        plot(paths, datas, png_path)
+    if json_path:
+        atomic_write_text(json_path, json.dumps({"files": [str(p) for p in paths],
+                                                 "labels": [label(d["meta"], [x["meta"] for x in datas])
+                                                            for d in datas],
+                                                 "thresholds": th.__dict__, "comparisons": rows_per_new},
+                                                indent=1) + "\n")
+    return rows_per_new, md
