@@ -211,3 +211,40 @@ def test_ray_backend_gives_the_local_results(cli, tmp_path):
         return {r["key"]: r["eval_mean"] for r in load_results(tmp_path / name)["results"]}
 
     assert values("ray.json") == values("local.json") and len(values("local.json")) == 4
+
+
+def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
+    """Two 'versions' whose cached environments are this interpreter (no download): the
+    matrix runs bench in each, then one report with a row per version."""
+    from tfrepro.matrix import MARKER, requirements
+
+    cache = tmp_path / "cache"
+    for v in ("2.20", "2.21"):
+        (cache / f"tf-{v}" / "bin").mkdir(parents=True)
+        py = cache / f"tf-{v}" / "bin" / "python"  # a stand-in that runs this venv's Python
+        py.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        py.chmod(0o755)
+        (cache / f"tf-{v}" / MARKER).write_text(json.dumps(
+            {"requirements": requirements(v), "python": sys.version.split()[0]}))
+    proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--programs", "pg-geron", "--seeds", "2",
+               "--iterations", "5", "--repeats", "2", "--out-dir", "mx", timeout=900)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    out = tmp_path / "mx"
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["tf-2.20.json", "tf-2.21.json"]
+    table = (out / "matrix.md").read_text()
+    rows = [ln for ln in table.splitlines() if ln.startswith("| pg-geron (5 it) | tf1 | fast | TF ")]
+    assert len(rows) == 2 and "base" in rows[0]
+    assert rows[1].endswith("| same |")  # same interpreter, same seeds: identical rewards
+    assert (out / "matrix.png").read_bytes()[:4] == b"\x89PNG"
+    proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--out-dir", "mx")
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("--tf", "2.16"), "two or more"),
+    (("--tf", "2.11", "2.16"), "starts at 2.12"),
+    (("--tf", "3.0", "2.16"), "expected a TensorFlow 2 version"),
+])
+def test_matrix_usage_errors(cli, args, needle):
+    proc = cli("matrix", *args)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr

@@ -66,6 +66,12 @@ def _seed_range(text):
     return list(range(a, b + 1))
 
 
+def _tf_version(text):
+    if not __import__("re").fullmatch(r"2\.\d+(\.\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a TensorFlow 2 version like 2.16")
+    return text
+
+
 def _positive(text):
     v = _count(text)
     if v == 0:
@@ -237,6 +243,29 @@ def build_parser() -> Parser:
                     "whole 95%% interval of the ratio lies beyond 1 +/- this (default: %(default)s)")
     cm.add_argument("--out-dir", default="results/compare", metavar="DIR",
                     help="where compare.md, compare.json and compare.png go (default: %(default)s)")
+
+    mp = sub.add_parser("matrix", help="bench under several TensorFlow releases, one report",
+                        description="For each TensorFlow version: build (once, cached) an isolated "
+                        "environment with that TensorFlow, its tf-keras and the Keras pip resolves "
+                        "for it, run `tfrepro bench` there on this checkout, then compare every "
+                        "version with the first: a table with one row per version, Markdown, JSON "
+                        "and a PNG with one line per version. Exit code 1 when a version is worse "
+                        "than the first beyond the thresholds.")
+    mp.add_argument("--tf", nargs="+", required=True, metavar="VERSION", type=_tf_version,
+                    help="TensorFlow versions, e.g. 2.15 2.16 2.18 2.21 (the first is the base)")
+    mp.add_argument("--suite", default="quick", help="bench suite (default: %(default)s)")
+    mp.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]", help="only these programs")
+    mp.add_argument("--seeds", type=_seed_range, metavar="A..B|N", help="reward seeds (default: the suite's)")
+    mp.add_argument("--iterations", type=_positive, metavar="K", help="shorten reward runs (quick looks)")
+    mp.add_argument("--repeats", type=_positive, help="timed repeats per speed job")
+    mp.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1))
+    mp.add_argument("--cache", metavar="DIR", help="where the environments live (default: "
+                    "~/.cache/tfrepro/matrix)")
+    mp.add_argument("--resume", action="store_true", help="complete the results files already there")
+    mp.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s")
+    mp.add_argument("--alpha", type=float, default=0.05)
+    mp.add_argument("--reward-tol", type=float, default=0.05)
+    mp.add_argument("--speed-tol", type=float, default=0.10)
 
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
                         description="Time the book loop against the fast one for the learning "
@@ -542,6 +571,28 @@ def cmd_compare(args) -> int:
     return 1 if worse else 0
 
 
+def cmd_matrix(args) -> int:
+    from .bench import SUITES
+    from .compare import Thresholds
+    from .matrix import DEFAULT_CACHE, matrix, requirements
+
+    if args.suite not in SUITES:
+        raise UsageError(f"unknown suite {args.suite!r} (choose from: {', '.join(SUITES)})")
+    if len(set(args.tf)) != len(args.tf) or len(args.tf) < 2:
+        raise UsageError("--tf takes two or more different versions")
+    for v in args.tf:
+        requirements(v)  # validates the range
+    if args.programs:
+        for entry in args.programs:
+            programs.parse_entry(entry)
+    if not 0 < args.alpha < 1 or args.reward_tol < 0 or args.speed_tol < 0:
+        raise UsageError("--alpha must be in (0, 1); --reward-tol and --speed-tol >= 0")
+    th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
+    return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
+                  Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
+                  th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr))
+
+
 def cmd_speed(args) -> int:
     from .speed import speed
 
@@ -563,7 +614,7 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
                 "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert,
-                "bench": cmd_bench, "compare": cmd_compare}[args.command](args)
+                "bench": cmd_bench, "compare": cmd_compare, "matrix": cmd_matrix}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2

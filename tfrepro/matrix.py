@@ -1,0 +1,166 @@
+"""``tfrepro matrix --tf 2.15 2.16 2.18 2.21``: ``bench`` under several TensorFlow releases,
+each in its own cached environment, then one report comparing them all with the first.
+
+Every environment gets TensorFlow ``V.*``, tf-keras ``V.*`` (Keras 2, for the TF1 form
+of the pylessons DQN), the Keras 3 that pip resolves for TF >= 2.16 (on 2.15 ``keras`` is
+Keras 2.15 itself), NumPy < 2 below TF 2.18 (their wheels are built against NumPy 1), and
+the pinned gymnasium; the code under test is this checkout, put on ``PYTHONPATH``, never
+installed. An environment is reused while its marker records the same requirement list.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from .bench import ROOT, load_results
+from .errors import UsageError
+
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tfrepro" / "matrix"
+MARKER = ".tfrepro-matrix.json"
+
+
+def _pinned(name):
+    """The version requirements.txt pins for ``name`` (None if it does not)."""
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        m = re.match(rf"^{re.escape(name)}==(\S+)", line.strip())
+        if m:
+            return m.group(1)
+    return None
+
+
+def requirements(version: str) -> list[str]:
+    major, minor = (int(x) for x in version.split(".")[:2])
+    if (major, minor) < (2, 12):
+        raise UsageError(f"TensorFlow {version}: the matrix starts at 2.12 (no Python 3.11 wheels before)")
+    reqs = [f"tensorflow=={version}.*", f"tf-keras=={version}.*"]
+    if (major, minor) < (2, 18):
+        reqs.append("numpy<2")
+    reqs += [f"gymnasium=={_pinned('gymnasium')}", "scipy", "matplotlib", "tqdm", "h5py"]
+    return reqs
+
+
+def _uv():
+    exe = shutil.which("uv")
+    if exe:
+        return exe
+    here = Path(sys.executable).parent / "uv"
+    return str(here) if here.exists() else None
+
+
+def ensure_env(version: str, cache: Path, log) -> Path:
+    """The Python of a ready environment for ``version`` (built on first use)."""
+    reqs = requirements(version)
+    env = cache / f"tf-{version}"
+    py = env / "bin" / "python"
+    want = {"requirements": reqs, "python": sys.version.split()[0]}
+    marker = env / MARKER
+    if marker.exists() and py.exists():
+        try:
+            if json.loads(marker.read_text()) == want:
+                return py
+        except (OSError, json.JSONDecodeError):
+            pass
+    if env.exists():
+        shutil.rmtree(env)
+    cache.mkdir(parents=True, exist_ok=True)
+    uv = _uv()
+    steps = ([[uv, "venv", "-q", "--python", sys.executable, str(env)],
+              [uv, "pip", "install", "-q", "--python", str(py), *reqs]] if uv else
+             [[sys.executable, "-m", "venv", str(env)],
+              [str(py), "-m", "pip", "install", "-q", *reqs]])
+    for cmd in steps:
+        log(f"matrix: TF {version}: {' '.join(cmd[:3])} ...")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise UsageError(f"TF {version}: building its environment failed: {last}")
+    marker.write_text(json.dumps(want))
+    return py
+
+
+def env_versions(py: Path) -> dict:
+    code = ("import json, importlib.metadata as m\nout = {}\nfor d in ('tensorflow', 'keras', 'tf-keras', "
+            "'numpy', 'gymnasium'):\n    try: out[d] = m.version(d)\n    except Exception: pass\nprint(json.dumps(out))")
+    proc = subprocess.run([str(py), "-c", code], capture_output=True, text=True)
+    return json.loads(proc.stdout) if proc.returncode == 0 else {}
+
+
+def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
+           out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
+           iterations=None, log=print) -> int:
+    from .compare import Thresholds, compare
+
+    out_dir = Path(out_dir)
+    files = []
+    for v in versions:
+        py = ensure_env(v, Path(cache), log)
+        log(f"matrix: TF {v}: {json.dumps(env_versions(py))}")
+        out = out_dir / "runs" / f"tf-{v}.json"
+        args = [str(py), "-m", "tfrepro", "bench", "--suite", suite, "--out", str(out),
+                "--workers", str(workers)]
+        if seeds is not None:
+            args += ["--seeds", f"{seeds[0]}..{seeds[-1]}"]
+        if repeats:
+            args += ["--repeats", str(repeats)]
+        if programs_:
+            args += ["--programs", *programs_]
+        if iterations:
+            args += ["--iterations", str(iterations)]
+        if out.exists():
+            if not resume:
+                raise UsageError(f"{out} exists: --resume completes it (or choose another --out-dir)")
+            args.append("--resume")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        proc = subprocess.run(args, env=env, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            raise UsageError(f"TF {v}: bench failed (exit {proc.returncode}); what it finished is in {out}, "
+                             "--resume continues")
+        load_results(out)
+        files.append(out)
+    th = thresholds or Thresholds()
+    rows, md = compare(files, th, out_dir / "compare.md", out_dir / "matrix.png", out_dir / "matrix.json")
+    table = by_version(files, rows)
+    from .records import atomic_write_text
+
+    atomic_write_text(out_dir / "matrix.md", table + "\n\n" + md + "\n")
+    print(table)
+    print(f"\nwrote {out_dir / 'matrix.md'}, {out_dir / 'matrix.json'}, {out_dir / 'matrix.png'}")
+    return 1 if any(r["verdict"] == "worse" for rs in rows for r in rs) else 0
+
+
+def by_version(files, rows_per_new) -> str:
+    """One block per program x framework x mode, one row per version."""
+    from .compare import _groups, label
+    from .stats import median_iqr
+
+    datas = [load_results(f) for f in files]
+    metas = [d["meta"] for d in datas]
+    groups = [_groups(d) for d in datas]
+    verdict = [{(r["program"], r["framework"], r["mode"]): r for r in rs} for rs in rows_per_new]
+    lines = ["| program | framework | mode | version | reward median [IQR] | steps/s median | "
+             "steps/s vs first [95% CI] | against the first |", "|---|---|---|---|---|---|---|---|"]
+    for key in sorted(set().union(*groups)):
+        for i, (g, m) in enumerate(zip(groups, metas)):
+            e = g.get(key)
+            if not e:
+                continue
+            rew = [v for _, v in e["reward"]]
+            rc = (lambda q: f"{q[0]:.1f} [{q[1]:.1f}, {q[2]:.1f}]")(median_iqr(rew)) if rew else "–"
+            sp = e["speed"]
+            sc = f"{statistics.median(sp):.0f}" if sp else "–"
+            ratio, v = "–", "base" if i == 0 else "–"
+            if i > 0 and key in verdict[i - 1]:
+                r = verdict[i - 1][key]
+                s = r.get("speed", {})
+                if "ratio" in s:
+                    ratio = f"{s['ratio']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]"
+                v = r["verdict"]
+            lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {label(m, metas)} | {rc} | {sc} | {ratio} | {v} |")
+    return "\n".join(lines)
+
