@@ -8,9 +8,10 @@ Two kinds of job, each in a fresh process (TensorFlow state never leaks between 
   ``--workers`` at a time, so their throughput is indicative only;
 * speed timings: one (program, form, mode) per process, run alone, after the reward runs:
   a warm-up run (graph building, tracing, first kernels) that is not counted, then
-  ``repeats`` timed runs of a fixed length; per repeat the training env steps per second
-  and updates per second, kept raw, with median and spread. The book loops are timed too:
-  their per-call overhead is what changes most between TensorFlow releases.
+  ``repeats`` timed runs of a fixed length and the same seed (the same work each time);
+  per repeat the training env steps per second and updates per second, kept raw, with
+  median and spread. The book loops are timed too: their per-call overhead is what
+  changes most between TensorFlow releases.
 
 The results file is rewritten atomically after every finished job, so an interrupted bench
 (Ctrl-C, a killed worker) keeps every finished job, and ``--resume`` runs only the missing.
@@ -39,12 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Speed timings: iterations of each loop (fixed, so that repeats and versions compare) and
 # the config overrides that make every timed env step carry an update (DQNs).
-SPEED_ITERATIONS = {
-    "quick": {("pg-tang", "book"): 20, ("pg-tang", "fast"): 200, ("pg-geron", "book"): 2,
-              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 800, ("dqn-meertens", "fast"): 3000,
-              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 20},
-    "full": {("pg-tang", "book"): 30, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 3,
-             ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 1500, ("dqn-meertens", "fast"): 20000,
+SPEED_ITERATIONS = {  # each timed repeat lasts about a second or more on this machine
+    "quick": {("pg-tang", "book"): 100, ("pg-tang", "fast"): 300, ("pg-geron", "book"): 10,
+              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 3000, ("dqn-meertens", "fast"): 3000,
+              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 30},
+    "full": {("pg-tang", "book"): 300, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 30,
+             ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 10000, ("dqn-meertens", "fast"): 20000,
              ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60},
 }
 SPEED_WARMUP = {"pg-tang": 2, "pg-geron": 1, "dqn-meertens": 300, "dqn-pylessons": 10}
@@ -138,8 +139,8 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     over = SPEED_OVERRIDES.get(name)
     run_program(name, job.framework, job.mode, 0, iterations=SPEED_WARMUP[name], overrides=over)
     samples = []
-    for i in range(repeats):
-        rec = run_program(name, job.framework, job.mode, i, iterations=its, overrides=over)
+    for _ in range(repeats):  # the same seed each time: the same work, so only the time varies
+        rec = run_program(name, job.framework, job.mode, job.seed, iterations=its, overrides=over)
         t = rec["train_wall_s"]
         samples.append({"train_wall_s": t, "train_env_steps": rec["train_env_steps"],
                         "updates": rec["updates"], "steps_per_s": rec["train_env_steps"] / t,

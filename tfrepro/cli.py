@@ -608,9 +608,17 @@ def cmd_speed(args) -> int:
                  seed=args.seed, out=args.out)
 
 
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM: clean up (stop worker processes) as for Ctrl-C
+
+
 def main(argv=None) -> int:
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("reproduce", "bench", "matrix", "diff"):
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
                 "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert,
