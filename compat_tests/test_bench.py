@@ -162,6 +162,9 @@ def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
      '"program": "p", "framework": "tf1", "mode": "fast"}]}', "no 'eval_mean'"),
     ('{"schema": "tfrepro.bench/1", "meta": {}, "settings": {}, "results": [{"kind": "x", "key": "k"}]}',
      "not a reward or speed entry"),
+    ('{"schema": "tfrepro.bench/1", "meta": {}, "settings": {}, "results": [{"kind": "speed", "key": "k", '
+     '"program": "p", "framework": "tf1", "mode": "fast", "steps_per_s_median": 1, "repeats": [{}]}]}',
+     "positive steps_per_s"),
 ])
 def test_malformed_results_files(cli, tmp_path, content, needle):
     (tmp_path / "bad.json").write_text(content)

@@ -217,6 +217,11 @@ def load_results(path) -> dict:
                 raise UsageError(f"{path}: results[{i}] ({r['key']}) has no {k!r}")
         if r["kind"] == "reward" and not isinstance(r["eval_mean"], (int, float)):
             raise UsageError(f"{path}: results[{i}] ({r['key']}) eval_mean is not a number")
+        if r["kind"] == "speed" and not (isinstance(r["repeats"], list) and r["repeats"] and all(
+                isinstance(x, dict) and isinstance(x.get("steps_per_s"), (int, float)) and x["steps_per_s"] > 0
+                for x in r["repeats"])):
+            raise UsageError(f"{path}: results[{i}] ({r['key']}) repeats must be a list of timings "
+                             "with positive steps_per_s")
     return data
 
 
@@ -298,7 +303,8 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
     todo = [j for j in jobs if j.key not in done_keys]
     # settings of the file: the union, so that a resumed or extended bench lists every job
     for k in ("seeds", "speed", "frameworks"):
-        data["settings"][k] = sorted(set(data["settings"].get(k, [])) | set(settings[k]), key=str)
+        data["settings"][k] = sorted(set(data["settings"].get(k, [])) | set(settings[k]),
+                                     key=lambda x: (isinstance(x, str), x))
     data["settings"]["reward"] = [list(x) for x in dict.fromkeys(
         tuple(x) for x in data["settings"].get("reward", []) + settings["reward"])]
     data["settings"].setdefault("speed_iterations", {}).update(settings["speed_iterations"])

@@ -139,9 +139,10 @@ def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
     return "\n".join(lines)
 
 
-def plot(paths, datas, path):
-    """Reward (median, IQR) and speed (median steps/s, min-max) per program row, one
-    series per results file."""
+def plot(paths, datas, path, th: Thresholds | None = None):
+    """Two panels, one marker series per results file: reward (median and IQR over seeds)
+    and speed relative to the first file (median steps/s over the first file's median,
+    bars from the slowest to the fastest repeat), per program row."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -151,36 +152,40 @@ def plot(paths, datas, path):
     groups = [_groups(d) for d in datas]
     keys = sorted(set().union(*groups))
     rkeys = [k for k in keys if any(g.get(k, {}).get("reward") for g in groups)]
-    skeys = [k for k in keys if any(g.get(k, {}).get("speed") for g in groups)]
-    fig, axes = plt.subplots(1, 2, figsize=(max(10, 0.9 * (len(rkeys) + len(skeys))), 4.8), squeeze=False)
+    skeys = [k for k in keys if groups[0].get(k, {}).get("speed")]
+    fig, axes = plt.subplots(1, 2, figsize=(max(12, 0.55 * (len(rkeys) + len(skeys)) + 6), 5),
+                             squeeze=False, gridspec_kw={"width_ratios": [max(len(rkeys), 1), max(len(skeys), 1)]})
     n = len(datas)
     for i, (g, m) in enumerate(zip(groups, metas)):
-        off = (i - (n - 1) / 2) * 0.8 / max(n, 1)
+        off = (i - (n - 1) / 2) * 0.7 / max(n, 1)
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(rkeys):
             vals = [v for _, v in g.get(k, {}).get("reward", [])]
             if vals:
                 q1, q2, q3 = np.percentile(vals, [25, 50, 75])
                 xs.append(x + off), med.append(q2), lo.append(q2 - q1), hi.append(q3 - q2)
-        axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o-" if n > 2 else "o", capsize=3,
-                            label=label(m, metas))
+        axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=label(m, metas))
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(skeys):
-            sp = g.get(k, {}).get("speed")
+            sp, ref = g.get(k, {}).get("speed"), groups[0][k]["speed"]
             if sp:
-                q = float(np.median(sp))
-                xs.append(x + off), med.append(q), lo.append(q - min(sp)), hi.append(max(sp) - q)
-        axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o-" if n > 2 else "o", capsize=3,
-                            label=label(m, metas))
+                base = float(np.median(ref))
+                q = float(np.median(sp)) / base
+                xs.append(x + off), med.append(q), lo.append(q - min(sp) / base), hi.append(max(sp) / base - q)
+        axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=label(m, metas))
+    axes[0][1].axhline(1.0, color="grey", lw=0.8)
+    if th is not None:
+        axes[0][1].axhspan(1 / (1 + th.speed_tol), 1 + th.speed_tol, color="grey", alpha=0.12,
+                           label=f"±{th.speed_tol:.0%} (speed-tol)")
     for ax, ks, title, ylabel in ((axes[0][0], rkeys, "reward (median, IQR over seeds)", "evaluation mean"),
-                                  (axes[0][1], skeys, "speed (median, min-max over repeats)",
-                                   "training env steps per second")):
+                                  (axes[0][1], skeys, "speed against the first (median, min-max over repeats)",
+                                   f"steps/s ÷ {label(metas[0], metas)}'s median")):
         ax.set_xticks(range(len(ks)))
         ax.set_xticklabels([f"{p}\n{fw} {mode}" for p, fw, mode in ks], fontsize=7, rotation=45, ha="right")
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
-    axes[0][1].set_yscale("log")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -204,7 +209,7 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
     if md_path:
         atomic_write_text(md_path, md + "\n")
     if png_path:
-        plot(paths, datas, png_path)
+        plot(paths, datas, png_path, th)
     if json_path:
         atomic_write_text(json_path, json.dumps({"files": [str(p) for p in paths],
                                                  "labels": [label(d["meta"], [x["meta"] for x in datas])

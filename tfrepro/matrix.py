@@ -164,3 +164,11 @@ def by_version(files, rows_per_new) -> str:
             lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {label(m, metas)} | {rc} | {sc} | {ratio} | {v} |")
     return "\n".join(lines)
 
+
+
+if __name__ == "__main__":  # `python -m tfrepro.matrix 2.16`: the list, one per line (Docker uses it)
+    try:
+        print("\n".join(requirements(sys.argv[1])))
+    except (IndexError, UsageError, ValueError) as e:
+        print(f"usage: python -m tfrepro.matrix TF_VERSION ({e or 'missing'})", file=sys.stderr)
+        sys.exit(2)
