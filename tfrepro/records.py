@@ -18,16 +18,31 @@ REQUIRED = {
 }
 
 
+def dist_version(name):
+    """An installed distribution's version, or None (importlib.metadata; pkg_resources on
+    Python 3.7, which the TF 1.15 image runs)."""
+    try:
+        from importlib import metadata  # novermin (3.8+; the except branch serves 3.7)
+    except ImportError:
+        import pkg_resources
+
+        try:
+            return pkg_resources.get_distribution(name).version
+        except pkg_resources.DistributionNotFound:
+            return None
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def versions() -> dict:
     """Versions of everything that can change a number."""
     out = {"python": platform.python_version()}
-    import importlib.metadata as md
-
     for dist in ("tensorflow", "keras", "tf-keras", "numpy", "gymnasium", "gym"):
-        try:
-            out[dist.replace("-", "_")] = md.version(dist)
-        except md.PackageNotFoundError:
-            pass
+        v = dist_version(dist) or (dist_version("tensorflow-cpu") if dist == "tensorflow" else None)
+        if v:
+            out[dist.replace("-", "_")] = v
     return out
 
 
