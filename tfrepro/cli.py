@@ -267,6 +267,18 @@ def build_parser() -> Parser:
     mp.add_argument("--reward-tol", type=float, default=0.05)
     mp.add_argument("--speed-tol", type=float, default=0.10)
 
+    lp = sub.add_parser("legacy", help="run a TF1-era script unchanged on today's TensorFlow",
+                        description="Run SCRIPT.py as printed in a TF1-era book, unchanged, in a fresh "
+                        "process: `import tensorflow as tf` gives tf.compat.v1 in graph mode (tf.layers, "
+                        "tf.train optimizers, Session, FileWriter), `import gym` the gym 0.21 API over "
+                        "gymnasium, `import keras` Keras 2 (tf-keras) with lr= honoured and spaces in "
+                        "model names allowed; tabs mixed into indentation read as Python 2 read them, "
+                        "raw_input and xrange defined. The shims apply to the script (and modules next "
+                        "to it) only; nothing is installed. The exit code is the script's.")
+    lp.add_argument("--report", action="store_true", help="list the shims the script used, at the end")
+    lp.add_argument("script", metavar="SCRIPT.py")
+    lp.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
+
     sp = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
                         description="Time the book loop against the fast one for the learning "
                         "programs in both frameworks, side by side in one process, and report "
@@ -593,6 +605,25 @@ def cmd_matrix(args) -> int:
                   th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr))
 
 
+def cmd_legacy(args) -> int:
+    import importlib.util
+    import subprocess
+
+    if not os.path.isfile(args.script):
+        raise UsageError(f"{args.script}: no such script")
+    if not args.script.endswith(".py"):
+        raise UsageError(f"{args.script}: expected a Python script (.py)")
+    if importlib.util.find_spec("tf_keras") is None:
+        raise UsageError("legacy needs tf-keras (Keras 2) for tf.layers and standalone Keras code: "
+                         "pip install tf-keras")
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+               PYTHONPATH=os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x))
+    boot = "import sys, tfrepro.legacy_boot as b; sys.exit(b.main())"
+    cmd = [sys.executable, "-c", boot] + (["--report"] if args.report else []) + [args.script] + args.args
+    return subprocess.call(cmd, env=env)
+
+
 def cmd_speed(args) -> int:
     from .speed import speed
 
@@ -622,7 +653,8 @@ def main(argv=None) -> int:
     try:
         return {"run": cmd_run, "reproduce": cmd_reproduce, "speed": cmd_speed,
                 "diff": cmd_diff, "inspect": cmd_inspect, "convert": cmd_convert,
-                "bench": cmd_bench, "compare": cmd_compare, "matrix": cmd_matrix}[args.command](args)
+                "bench": cmd_bench, "compare": cmd_compare, "matrix": cmd_matrix,
+                "legacy": cmd_legacy}[args.command](args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
         return 2
