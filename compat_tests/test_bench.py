@@ -196,6 +196,10 @@ def test_plan_of_the_suites():
     assert len(rewards) == 3 * 2 * 5 and {j.mode for j in rewards} == {"fast"}
     speed = [j for j in jobs if j.kind == "speed"]
     assert {(j.program, j.mode) for j in speed} >= {("dqn-pylessons", "book"), ("pg-geron", "book")}
+    jobs, _ = plan("quick", programs_=["pg-tang", "basic-policy"], seeds=[0], speed=False,
+                   modes=("book", "fast"))
+    assert sorted((j.program, j.mode) for j in jobs if j.framework == "tf1") == [
+        ("basic-policy", "book"), ("basic-policy", "fast"), ("pg-tang", "book"), ("pg-tang", "fast")]
     jobs, _ = plan("full", seeds=range(10))
     assert {j.program for j in jobs if j.kind == "reward"} >= {"dqn-meertens:exercises", "dqn-pylessons:evaluated"}
     assert len({j.key for j in jobs}) == len(jobs)

@@ -3,7 +3,8 @@ results file per (machine, environment, commit) that ``tfrepro compare`` reads.
 
 Two kinds of job, each in a fresh process (TensorFlow state never leaks between jobs):
 
-* reward runs: one program, one form, one mode, one seed, to completion; the result record
+* reward runs: one program, one form, one mode (fast unless ``modes`` says otherwise: a
+  book run of Géron's program alone takes about 13 minutes), one seed, to completion; the result record
   plus its throughput (training env steps and updates per second) and wall time. They run
   ``--workers`` at a time, so their throughput is indicative only;
 * speed timings: one (program, form, mode) per process, run alone, after the reward runs:
@@ -84,7 +85,7 @@ class Job:
 
 
 def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None, speed=True,
-         rewards=True, iterations=None) -> tuple[list[Job], dict]:
+         rewards=True, iterations=None, modes=("fast",)) -> tuple[list[Job], dict]:
     """The jobs of a suite (or of the named programs with the suite's settings)."""
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
@@ -105,11 +106,12 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
     seeds = list(range(spec["seeds"])) if seeds is None else list(seeds)
     jobs = []
     if rewards:
-        jobs += [Job("reward", e, fw, "fast", s, it) for e, it in reward for fw in frameworks for s in seeds]
+        jobs += [Job("reward", e, fw, m, s, it) for e, it in reward for fw in frameworks for m in modes
+                 for s in seeds if m in programs.get(e.split(":")[0]).modes]
     if speed:
         jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
                  for mode in programs.MODES]
-    settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks),
+    settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
                     f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in programs.MODES}}
@@ -277,11 +279,11 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
 
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
           resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
-          repeats=None, out=None, iterations=None) -> Path:
+          repeats=None, out=None, iterations=None, modes=("fast",)) -> Path:
     from tqdm import tqdm
 
     jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
-                          iterations)
+                          iterations, modes)
     if repeats:
         settings["repeats"] = repeats
     meta = machine_meta()
@@ -302,7 +304,7 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
     done_keys = {r["key"] for r in data["results"]}
     todo = [j for j in jobs if j.key not in done_keys]
     # settings of the file: the union, so that a resumed or extended bench lists every job
-    for k in ("seeds", "speed", "frameworks"):
+    for k in ("seeds", "speed", "frameworks", "reward_modes"):
         data["settings"][k] = sorted(set(data["settings"].get(k, [])) | set(settings[k]),
                                      key=lambda x: (isinstance(x, str), x))
     data["settings"]["reward"] = [list(x) for x in dict.fromkeys(

@@ -211,6 +211,9 @@ def build_parser() -> Parser:
     bp.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS, default=list(programs.FRAMEWORKS))
     bp.add_argument("--iterations", type=_positive, metavar="K", help="shorten every training "
                     "program's reward runs to K iterations (quick looks; recorded per run)")
+    bp.add_argument("--modes", nargs="+", choices=programs.MODES, default=["fast"],
+                    help="modes of the reward runs (default: fast; book loops are slow: Géron's "
+                    "takes ~13 min per run; the speed timings always cover both)")
     bp.add_argument("--no-speed", action="store_true", help="reward runs only")
     bp.add_argument("--no-reward", action="store_true", help="speed timings only")
     bp.add_argument("--repeats", type=_positive, help="timed repeats per speed job (default: the suite's)")
@@ -555,7 +558,7 @@ def cmd_bench(args) -> int:
     path = bench(args.suite, args.programs, args.seeds, args.out_dir, args.workers, args.resume,
                  args.backend, args.address, speed=not args.no_speed, rewards=not args.no_reward,
                  frameworks=args.frameworks, repeats=args.repeats, out=args.out,
-                 iterations=args.iterations)
+                 iterations=args.iterations, modes=args.modes)
     print(summary_table(load_results(path)))
     print(f"wrote {path}")
     return 0
