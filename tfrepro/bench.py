@@ -34,7 +34,7 @@ from pathlib import Path
 
 from . import programs
 from .errors import UsageError
-from .records import atomic_write_text, versions
+from .records import atomic_write_text, read_json, versions
 
 SCHEMA = "tfrepro.bench/1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,14 +195,7 @@ def results_path(out_dir, meta) -> Path:
 
 def load_results(path) -> dict:
     """Read and check a results file; every problem is one UsageError naming the file."""
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"{path}: not valid JSON, truncated? ({e.msg} at line {e.lineno})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: not a bench results file (expected a JSON object)")
     if data.get("schema") != SCHEMA:

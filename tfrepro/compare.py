@@ -9,13 +9,12 @@ printed in the header; the exit code is 1 when a row is worse.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from .bench import load_results, row_program
-from .records import atomic_write_bytes, atomic_write_text
+from .records import atomic_write_text, save_figure
 from .stats import compare_samples, median_iqr
 
 
@@ -187,11 +186,7 @@ def plot(paths, datas, path, th: Thresholds | None = None):
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):

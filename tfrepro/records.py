@@ -110,13 +110,31 @@ def validate(record, where: str = "record") -> dict:
     return record
 
 
-def read_record(path) -> dict:
+def read_json(path):
+    """A JSON file's content; unreadable or invalid (e.g. truncated) files are one
+    UsageError naming the file."""
     try:
         text = Path(path).read_text()
     except OSError as e:
         raise UsageError(f"{path}: cannot read ({e.strerror})") from None
     try:
-        record = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise UsageError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    return validate(record, str(path))
+        raise UsageError(f"{path}: not valid JSON, truncated? ({e.msg} at line {e.lineno})") from None
+
+
+def save_figure(fig, path) -> str:
+    """A matplotlib figure as PNG, written atomically; the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def read_record(path) -> dict:
+    return validate(read_json(path), str(path))

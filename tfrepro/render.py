@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .envs import make
-from .records import atomic_write_bytes
+from .records import atomic_write_bytes, save_figure
 
 
 def episode_frames(env_id, policy, seed: int, max_steps: int | None = None):
@@ -46,7 +46,6 @@ def save_gif(path, frames, fps: int = 30, scale: float = 0.5) -> int:
 
 def save_q_plot(path, q_trace, title="predicted Q(s, a)") -> None:
     """The source's figure: predicted Q of both actions per frame of one test episode."""
-    import io
 
     import matplotlib
 
@@ -62,7 +61,4 @@ def save_q_plot(path, q_trace, title="predicted Q(s, a)") -> None:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    save_figure(fig, Path(path))

@@ -141,15 +141,9 @@ def plot_curves(records, entries, path: Path):
         ax.set_ylabel("training return")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    import io
+    from .records import save_figure
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    from .records import atomic_write_bytes
-
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return save_figure(fig, path)
 
 
 def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None) -> int:
