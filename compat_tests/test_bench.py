@@ -90,6 +90,34 @@ def test_resume_after_a_killed_bench_loses_nothing_and_repeats_nothing(tmp_path)
     assert final[: len(kept)] == kept  # the finished runs untouched (their records' timestamps too)
 
 
+def test_a_killed_worker_is_one_line_keeps_finished_runs_and_resumes(tmp_path):
+    """Only a worker dies, mid-job (the bench itself lives): one line, exit 2, a valid file
+    with the finished runs, and --resume completes it."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [sys.executable, "-m", "tfrepro", "bench", "--programs", "pg-tang", "--seeds", "3",
+            "--iterations", "60", "--no-speed", "--workers", "1", "--out", "res.json"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    path, deadline = tmp_path / "res.json", time.time() + 300
+    while time.time() < deadline and not (path.exists() and json.loads(path.read_text())["results"]):
+        time.sleep(0.1)
+    time.sleep(1.2)  # into the next job (each takes a few seconds)
+    kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    workers = [k for k in kids if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")]
+    assert workers, "no worker to kill"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    lines = [ln for ln in err.splitlines() if ln.startswith("tfrepro bench: error:")]
+    assert proc.returncode == 2 and len(lines) == 1 and "worker process died" in lines[0], err[-2000:]
+    assert "Traceback" not in err
+    kept = load_results(path)["results"]
+    assert 1 <= len(kept) < 6
+    done = subprocess.run(args + ["--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    final = load_results(path)["results"]
+    assert len({r["key"] for r in final}) == len(final) == 6 and final[: len(kept)] == kept
+
+
 def _synthetic(reward, speed, seeds=10, tf="2.21.0"):
     """A results file with given per-seed rewards and per-repeat speeds of one program row."""
     results = [{"key": f"reward/p/tf2/fast/seed{s}", "kind": "reward", "program": "p", "framework": "tf2",

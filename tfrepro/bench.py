@@ -226,15 +226,26 @@ def _save(path, data):
 
 # ---- backends ------------------------------------------------------------------------
 
+class WorkerDied(UsageError):
+    """A worker process ended without a result (killed, out of memory)."""
+
+
 def _local(jobs, workers, repeats, suite, on_done):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
+
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), max_tasks_per_child=1)
     try:
         futures = {pool.submit(run_job, job, repeats, suite): job for job in jobs}
         for fut in as_completed(futures):
-            on_done(futures[fut], fut.result())
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                raise WorkerDied("a worker process died (killed?); every finished job is kept: "
+                                 "run again with --resume for the rest") from None
+            on_done(futures[fut], result)
     except BaseException:
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.terminate()
