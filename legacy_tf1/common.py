@@ -196,8 +196,8 @@ def check_checkpoint(prefix, expected) -> None:
 
 
 def old_gym_env(env_id):
-    """The old gym API (reset -> obs, step -> 4 values): real gym under TF1, the
-    adapter over gymnasium everywhere else."""
+    """The old gym API (reset -> obs, step -> 4 values): real gym 0.21 where that back end
+    runs (the TF 1.15 image, ``TFREPRO_GYM=gym``), the adapter over gymnasium elsewhere."""
     from tfrepro.envs import make_old
 
     return make_old(env_id)

@@ -11,7 +11,8 @@ Deviations, each for a reason:
 * ``g != None`` -> ``g is not None`` (same meaning; ``!=`` on a Tensor is elementwise in TF2).
 * A one-step episode has reward std 0; the source divides by it (NaN update). We apply
   a zero gradient instead (``tfrepro.returns.normalized_discounted_rewards``).
-* The environment is gymnasium through the old-API adapter (``tfrepro.envs.OldGymAPI``).
+* The environment speaks the old gym API (``tfrepro.envs.make_old``): real gym 0.21 in the
+  TF 1.15 image, gymnasium through the adapter ``tfrepro.envs.OldGymAPI`` elsewhere.
 * ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one
   ``sess.run`` computes the episode's mean reward-weighted gradient as the gradient of
   one weighted loss and applies it with the same Adam (same slots). Same gradient as the

@@ -226,32 +226,13 @@ def _save(path, data):
 
 # ---- backends ------------------------------------------------------------------------
 
-class WorkerDied(UsageError):
-    """A worker process ended without a result (killed, out of memory)."""
-
-
 def _local(jobs, workers, repeats, suite, on_done):
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
+    from .pool import run_each_fresh
 
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), max_tasks_per_child=1)
-    try:
-        futures = {pool.submit(run_job, job, repeats, suite): job for job in jobs}
-        for fut in as_completed(futures):
-            try:
-                result = fut.result()
-            except BrokenProcessPool:
-                raise WorkerDied("a worker process died (killed?); every finished job is kept: "
-                                 "run again with --resume for the rest") from None
-            on_done(futures[fut], result)
-    except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    run_each_fresh(run_job, [(job, repeats, suite) for job in jobs], workers,
+                   lambda args, result: on_done(args[0], result),
+                   died="a worker process died (killed?); every finished job is kept: "
+                        "run again with --resume for the rest")
 
 
 def _ray(jobs, workers, repeats, suite, on_done, address=None):

@@ -1,35 +1,86 @@
 """Environment access for both worlds.
 
-* ``make(env_id)``: a gymnasium environment (reset -> (obs, info), step -> 5 values).
-* ``OldGymAPI``: the one small adapter that gives TF1-era code the gym <= 0.21 API
-  (``env.seed(n)``; ``reset() -> obs``; ``step(a) -> (obs, reward, done, info)``)
-  over a gymnasium environment. If it is handed an environment that already speaks
-  the old API (real gym 0.10-0.21), it passes calls straight through.
-* ``run_episodes``: play whole episodes on gymnasium's vectorised CartPole with a
-  batched NumPy policy; the engine of every ``fast`` mode.
+Two back ends, chosen once per process (``backend()``): gymnasium (the default, and the
+only one on TF 2.x) or real gym <= 0.21 (the TF 1.15 image, ``TFREPRO_GYM=gym``, or
+whenever gymnasium is not installed). Every caller sees the same two APIs whichever runs:
+
+* ``make(env_id)``: the gymnasium API (reset(seed=) -> (obs, info), step -> 5 values);
+  over real gym through ``NewGymAPI``.
+* ``make_old(env_id)``: the gym <= 0.21 API TF1-era code was written for
+  (``env.seed(n)``; ``reset() -> obs``; ``step(a) -> (obs, reward, done, info)``):
+  ``OldGymAPI`` over gymnasium, which passes calls straight through when handed an
+  environment that already speaks the old API (real gym).
+* ``run_episodes`` / ``VecEpisodes``: whole episodes on a vectorised CartPole with a
+  batched NumPy policy, the engine of every ``fast`` mode (gymnasium's own vectorised
+  CartPole, or gym 0.21's ``SyncVectorEnv``).
+
+The two back ends draw other start states for the same seed (gym 0.21 seeds a
+``RandomState`` through a hash, gymnasium a PCG64 ``Generator``): same distribution,
+other episodes. Runs compare across them statistically, never per seed.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UsageError
+
 ENV_IDS = ("CartPole-v0", "CartPole-v1")
+BACKENDS = ("gymnasium", "gym")
+_backend = None
+
+
+def backend() -> str:
+    """``TFREPRO_GYM`` (gymnasium or gym) when set, else gymnasium when it imports, else gym."""
+    global _backend
+    if _backend is None:
+        want = os.environ.get("TFREPRO_GYM", "").strip().lower()
+        if want and want not in BACKENDS:
+            raise UsageError(f"TFREPRO_GYM={want!r}: choose gymnasium or gym")
+        if not want:
+            try:
+                import gymnasium  # noqa: F401
+
+                want = "gymnasium"
+            except ImportError:
+                want = "gym"
+        _backend = want
+    return _backend
 
 
 def _gym():
-    import gymnasium
+    """The module of the back end in use (gymnasium or gym)."""
+    name = backend()
+    try:
+        if name == "gym":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import gym
+            return gym
+        import gymnasium
 
-    return gymnasium
+        return gymnasium
+    except ImportError:
+        raise UsageError(f"the environment back end {name!r} is not installed") from None
 
 
-def make(env_id: str, **kwargs):
-    """gymnasium.make, quiet about CartPole-v0 being 'out of date' (the books use it)."""
+def _make_raw(env_id: str, **kwargs):
+    """The back end's own environment, quiet about CartPole-v0 being 'out of date'."""
     gym = _gym()  # imported first: its import adds a warnings filter of its own
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return gym.make(env_id, **kwargs)
+
+
+def make(env_id: str, **kwargs):
+    """An environment with the gymnasium API, on either back end."""
+    if backend() == "gym":
+        render_mode = kwargs.pop("render_mode", None)
+        return NewGymAPI(_make_raw(env_id, **kwargs), render_mode)
+    return _make_raw(env_id, **kwargs)
 
 
 def episode_limit(env_id: str, max_steps: int | None = 0) -> int:
@@ -106,7 +157,52 @@ class OldGymAPI:
         self.env.close()
 
 
-def make_old(env_id: str, **kwargs) -> OldGymAPI:
+class NewGymAPI:
+    """The gymnasium API over an environment that speaks the old one (real gym <= 0.21).
+
+    ``reset(seed=n)`` seeds through ``env.seed(n)``; old gym's single ``done`` splits into
+    ``terminated`` and ``truncated`` by the ``TimeLimit.truncated`` flag its TimeLimit
+    wrapper puts in ``info`` at the step cap.
+    """
+
+    def __init__(self, env, render_mode=None):
+        self.env = env
+        self.render_mode = render_mode
+
+    @property
+    def observation_space(self):
+        return self.env.observation_space
+
+    @property
+    def action_space(self):
+        return self.env.action_space
+
+    @property
+    def unwrapped(self):
+        return self.env.unwrapped
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:
+            self.env.seed(seed)
+        return self.env.reset(), {}
+
+    def step(self, action):
+        obs, reward, done, info = self.env.step(action)
+        truncated = bool(done and info.get("TimeLimit.truncated", False))
+        return obs, reward, bool(done and not truncated), truncated, info
+
+    def render(self):
+        return self.env.render(mode=self.render_mode or "human")
+
+    def close(self):
+        self.env.close()
+
+
+def make_old(env_id: str, **kwargs):
+    """An environment with the gym <= 0.21 API: real gym's own when that back end runs,
+    else ``OldGymAPI`` over gymnasium."""
+    if backend() == "gym":
+        return OldGymAPI(_make_raw(env_id, **kwargs))  # passes straight through
     return OldGymAPI(make(env_id, **kwargs))
 
 
@@ -152,7 +248,10 @@ class VecEpisodes:
         gym = _gym()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+            if backend() == "gym":  # gym 0.21: N copies stepped in one process
+                self.envs = gym.vector.SyncVectorEnv([lambda: gym.make(env_id)] * num_envs)
+            else:  # gymnasium: CartPole's own vectorised implementation
+                self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         self.num_envs = num_envs
         self.max_steps = episode_limit(env_id, max_steps)
         self._seed = seed
@@ -160,7 +259,7 @@ class VecEpisodes:
 
     def play(self, policy, rng: np.random.Generator) -> EpisodeBatch:
         """``policy(obs (N, 4) float32, rng) -> actions (N,) int``."""
-        obs, _ = self.envs.reset(seed=self._seed)
+        obs = self._reset()
         self._seed = None  # later batches continue the seeded streams
         n, T = self.num_envs, self.max_steps
         obs_buf = np.zeros((T, n, obs.shape[1]), np.float32)
@@ -171,15 +270,30 @@ class VecEpisodes:
         for t in range(T):
             actions = policy(obs, rng)
             obs_buf[t], act_buf[t], alive[t] = obs, actions, running
-            obs, reward, terminated, truncated, _ = self.envs.step(actions)
+            obs, reward, done = self._step(actions)
             rew_buf[t] = reward
-            running = running & ~(terminated | truncated)
+            running = running & ~done
             if not running.any():
                 break
         t_end = t + 1
         batch = EpisodeBatch(obs_buf[:t_end], act_buf[:t_end], rew_buf[:t_end], alive[:t_end])
         self.env_steps += int(batch.alive.sum())
         return batch
+
+    def _reset(self):
+        if backend() == "gym":
+            if self._seed is not None:
+                self.envs.seed(self._seed)  # slot i gets seed + i
+            return self.envs.reset()
+        return self.envs.reset(seed=self._seed)[0]
+
+    def _step(self, actions):
+        """Step every slot; a slot that ends is reset by the vector env itself."""
+        if backend() == "gym":
+            obs, reward, done, _ = self.envs.step(actions)
+            return obs, reward, done
+        obs, reward, terminated, truncated, _ = self.envs.step(actions)
+        return obs, reward, terminated | truncated
 
     def close(self):
         self.envs.close()

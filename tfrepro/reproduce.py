@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from . import programs
+from .pool import run_each_fresh
 from .records import atomic_write_text, write_record
 from .stats import compare_samples, median_iqr
 
@@ -34,28 +33,22 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
             for s in seeds]
     records = []
     runs_dir = out_dir / "runs"
-    ctx = get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1)
     bar = tqdm(total=len(jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
+
+    def on_done(job, rec):
+        name, variant, fw, _, seed, _ = job
+        label = programs.entry_label(name, variant).replace(":", "-")
+        # each record lands as soon as its run ends: an interrupted grid keeps them
+        write_record(runs_dir / f"{label}_{fw}_{mode}_seed{seed}.json", rec)
+        records.append(rec)
+        bar.set_postfix_str(f"{label} {fw} s{seed}: {rec['eval_mean']:.1f}")
+        bar.update()
+
     try:
-        futures = {pool.submit(_one, *job): job for job in jobs}
-        for fut in as_completed(futures):
-            name, variant, fw, _, seed, _ = futures[fut]
-            rec = fut.result()
-            label = programs.entry_label(name, variant).replace(":", "-")
-            # each record lands as soon as its run ends: an interrupted grid keeps them
-            write_record(runs_dir / f"{label}_{fw}_{mode}_seed{seed}.json", rec)
-            records.append(rec)
-            bar.set_postfix_str(f"{label} {fw} s{seed}: {rec['eval_mean']:.1f}")
-            bar.update()
-    except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()  # do not wait for runs in flight
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+        run_each_fresh(_one, jobs, workers, on_done,
+                       died="a worker process died (killed?); the records of finished runs are kept")
     finally:
         bar.close()
-    pool.shutdown()
     return records
 
 

@@ -1,0 +1,59 @@
+"""Each job in a fresh process: the one process pool that ``reproduce`` and ``bench`` share.
+
+TensorFlow keeps global state (graphs, the Keras backend, thread pools) and timings need a
+cold, identical start, so no process ever runs two jobs. A job gets its own one-worker
+``ProcessPoolExecutor`` (spawned, never forked), at most ``workers`` at once. This is what
+``max_tasks_per_child=1`` gives on Python 3.11, written so that it also runs on the
+Python 3.7 of the TF 1.15 image, and it keeps ``BrokenProcessPool`` to tell a killed worker
+from a job that raised.
+"""
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from .errors import UsageError
+
+
+class WorkerDied(UsageError):
+    """A worker process ended without a result (killed, out of memory)."""
+
+
+def _stop(executor):
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        proc.terminate()  # do not wait for a run in flight
+    executor.shutdown(wait=False)
+
+
+def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (killed?)"):
+    """``fn(*job)`` for every tuple in ``jobs``, each in a fresh spawned process, at most
+    ``workers`` at a time; ``on_done(job, result)`` in this process as each one ends.
+
+    A job that raises ends the whole run with its exception; a worker that dies without a
+    result raises ``WorkerDied(died)``. On any way out (Ctrl-C and SIGTERM included) the
+    workers still running are terminated, not waited for.
+    """
+    ctx = get_context("spawn")
+    queue = list(jobs)
+    running = {}  # future -> (its executor, job)
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                job = queue.pop(0)
+                executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                running[executor.submit(fn, *job)] = (executor, job)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                executor, job = running.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    raise WorkerDied(died) from None
+                finally:
+                    executor.shutdown(wait=True)
+                on_done(job, result)
+    except BaseException:
+        for executor, _ in running.values():
+            _stop(executor)
+        raise
