@@ -262,13 +262,14 @@ def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
         (cache / f"tf-{v}" / MARKER).write_text(json.dumps(
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--programs", "pg-geron", "--seeds", "2",
-               "--iterations", "5", "--repeats", "2", "--out-dir", "mx", timeout=900)
+               "--iterations", "5", "--repeats", "2", "--frameworks", "tf1", "--out-dir", "mx", timeout=900)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     out = tmp_path / "mx"
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["tf-2.20.json", "tf-2.21.json"]
     table = (out / "matrix.md").read_text()
     rows = [ln for ln in table.splitlines() if ln.startswith("| pg-geron (5 it) | tf1 | fast | TF ")]
     assert len(rows) == 2 and "base" in rows[0]
+    assert "| tf2 |" not in table  # --frameworks tf1 reached bench
     assert rows[1].endswith("| same |")  # same interpreter, same seeds: identical rewards
     assert (out / "matrix.png").read_bytes()[:4] == b"\x89PNG"
     proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--out-dir", "mx")

@@ -260,6 +260,8 @@ def build_parser() -> Parser:
     mp.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]", help="only these programs")
     mp.add_argument("--seeds", type=_seed_range, metavar="A..B|N", help="reward seeds (default: the suite's)")
     mp.add_argument("--iterations", type=_positive, metavar="K", help="shorten reward runs (quick looks)")
+    mp.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS,
+                    help="only these forms (default: both)")
     mp.add_argument("--repeats", type=_positive, help="timed repeats per speed job")
     mp.add_argument("--workers", type=_positive, default=min(2, os.cpu_count() or 1))
     mp.add_argument("--cache", metavar="DIR", help="where the environments live (default: "
@@ -605,7 +607,8 @@ def cmd_matrix(args) -> int:
     th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
     return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
                   Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
-                  th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr))
+                  th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),
+                  frameworks=args.frameworks)
 
 
 def cmd_legacy(args) -> int:

@@ -51,11 +51,20 @@ def _groups(data):
     return out
 
 
+def _env_library(versions) -> str:
+    """The environments a run stepped: gym's where gymnasium is absent (the TF 1.15 image)."""
+    if versions.get("gymnasium"):
+        return f"gymnasium {versions['gymnasium']}"
+    return f"gym {versions['gym']}" if versions.get("gym") else "?"
+
+
 def label(meta, others=()) -> str:
     v = meta.get("versions", {})
     text = f"TF {v.get('tensorflow', '?')}"
     if v.get("keras"):
         text += f" / Keras {v['keras']}"
+    if len({_env_library(m.get("versions", {})) for m in others}) > 1:
+        text += f" / {_env_library(v)}"
     commits = {m.get("commit") for m in others}
     if len(commits) > 1:
         text += f" @{meta.get('commit', '?')[:7]}"

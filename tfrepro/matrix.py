@@ -93,7 +93,7 @@ def env_versions(py: Path) -> dict:
 
 def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
-           iterations=None, log=print) -> int:
+           iterations=None, log=print, frameworks=None) -> int:
     from .compare import Thresholds, compare
 
     out_dir = Path(out_dir)
@@ -112,6 +112,8 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
             args += ["--programs", *programs_]
         if iterations:
             args += ["--iterations", str(iterations)]
+        if frameworks:
+            args += ["--frameworks", *frameworks]
         if out.exists():
             if not resume:
                 raise UsageError(f"{out} exists: --resume completes it (or choose another --out-dir)")
