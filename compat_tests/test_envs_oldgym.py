@@ -219,3 +219,14 @@ def test_legacy_programs_run_unchanged_on_old_gym(old_gym, mode):
     rec = run_program("pg-tang", "tf1", mode, 0, iterations=3)
     assert len(rec["train_returns"]) == 3 and 8 <= rec["eval_mean"] <= 200
     assert sum(1 for e in old_gym if e[0] == "make") >= 2
+
+
+@pytest.mark.parametrize("which", ["gymnasium", "gym"])
+def test_env_speed_on_both_back_ends(which, request, monkeypatch):
+    """python -m tfrepro.envs: steps/s of the vector environment alone, per size."""
+    if which == "gym":
+        request.getfixturevalue("old_gym")
+    else:
+        monkeypatch.setattr(envs, "_backend", "gymnasium")
+    rates = envs.env_speed("CartPole-v0", sizes=(1, 3), seconds=0.05, repeats=2)
+    assert sorted(rates) == [1, 3] and all(r > 100 for r in rates.values())

@@ -331,3 +331,37 @@ def q_trace_episode(q_values, env_id: str, seed: int, max_steps: int | None = 0)
         total += reward
     env.close()
     return total, trace
+
+
+def env_speed(env_id="CartPole-v1", sizes=(1, 10), seconds=1.0, repeats=5) -> dict:
+    """Environment steps per second of ``VecEpisodes`` alone (a random policy, no network),
+    per vector size: the median of ``repeats`` timings of >= ``seconds`` each, after a
+    warm-up batch. Tells how much of a fast mode's speed is the environment's."""
+    import time
+
+    out = {}
+    for n in sizes:
+        venv = VecEpisodes(env_id, n, seed=0)
+        rng = np.random.default_rng(0)
+
+        def policy(obs, rng):
+            return rng.integers(0, 2, len(obs))
+
+        venv.play(policy, rng)
+        rates = []
+        for _ in range(repeats):
+            venv.env_steps, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                venv.play(policy, rng)
+            rates.append(venv.env_steps / (time.perf_counter() - start))
+        venv.close()
+        out[n] = float(np.median(rates))
+    return out
+
+
+if __name__ == "__main__":  # python -m tfrepro.envs: the environment's own speed here
+    import platform
+
+    lib = _gym()
+    print(f"{backend()} {lib.__version__}, Python {platform.python_version()}: "
+          + ", ".join(f"{n} env{'s' if n > 1 else ''} {s:,.0f} steps/s" for n, s in env_speed().items()))
