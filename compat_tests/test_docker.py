@@ -193,3 +193,40 @@ def test_the_api_check_catches_a_tf2_only_symbol():
     # added in TF 2.x, so absent from 1.15: the check would name them
     assert _missing("nn.gelu", api) == "nn.gelu"
     assert _missing("keras.layers.MultiHeadAttention", api) == "keras.layers.MultiHeadAttention"
+
+
+def test_compose_services_parse_and_mount_results():
+    """Every compose service: its image is built by a service of the file, and a tfrepro
+    command in it parses with the CLI's own parser (a typo in a flag fails here, not in the
+    user's `docker compose up`); whatever writes results mounts ./results."""
+    import yaml
+
+    from tfrepro.cli import build_parser
+
+    spec = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    services = spec["services"]
+    built = {s["image"] for s in services.values() if "build" in s}
+    assert built == {f"tfrepro:tf{'.'.join(_req('tensorflow').split('.')[:2])}", "tfrepro:tf1.15"}
+    for name, svc in services.items():
+        assert svc["image"] in built, name
+        if "build" in svc:
+            assert (ROOT / svc["build"]["dockerfile"]).exists() and svc["build"]["context"] == ".."
+        cmd = svc.get("command", [])
+        if cmd[:1] == ["tfrepro"] or cmd[:3] == ["python", "-m", "tfrepro"]:
+            argv = cmd[1:] if cmd[0] == "tfrepro" else cmd[3:]
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"compose service {name}: {cmd} does not parse")
+            out = getattr(args, "out", None) or getattr(args, "out_dir", None)
+            if out:
+                assert str(out).startswith("/work/results"), (name, out)
+                assert "../results:/work/results" in svc.get("volumes", []), name
+    tf1 = services["bench-tf115"]
+    assert tf1["build"]["dockerfile"] == "docker/Dockerfile.tf1" and cmd_is_tf1_only(tf1["command"])
+
+
+def cmd_is_tf1_only(cmd):
+    """The TF 1.15 image has no TF2: a bench there must ask for the tf1 forms only."""
+    return cmd[cmd.index("--frameworks") + 1:cmd.index("--frameworks") + 2] == ["tf1"] and \
+        not any(c == "tf2" for c in cmd)

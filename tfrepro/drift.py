@@ -58,16 +58,23 @@ def _adam_epsilon() -> Measurement:
                        {"keras_epsilon_1e-7": port, "tf1_epsilon_1e-8": matched})
 
 
+def _stock_against_port(program, stock, pairing, keys, text) -> Measurement:
+    """Rung 4 of ``program`` twice: the TF2 form with the ``stock`` Keras optimizer, then with
+    the port's own optimizer (the program's default pairing)."""
+    drift = _rung4(program, tf2_optimizer=stock, pairing=pairing)
+    exact = _rung4(program)
+    return Measurement(drift, "largest |w_TF1 - w_TF2| after 10 steps", text.format(drift, exact),
+                       dict(zip(keys, (drift, exact))))
+
+
 def _tf1_rmsprop() -> Measurement:
     import keras
 
-    stock = _rung4("dqn-meertens", tf2_optimizer=lambda cfg: keras.optimizers.RMSprop(cfg.learning_rate),
-                   pairing="tf.train.RMSPropOptimizer against stock Keras RMSprop")
-    exact = _rung4("dqn-meertens")
-    return Measurement(stock, "largest |w_TF1 - w_TF2| after 10 steps",
-                       f"Meertens DQN, weights after 10 steps: stock Keras RMSprop(1e-4) {stock:.2g} "
-                       f"from TF1; TF1RMSprop {exact:.2g} (float32 rounding)",
-                       {"keras_rmsprop": stock, "tf1_rmsprop_port": exact})
+    return _stock_against_port(
+        "dqn-meertens", lambda cfg: keras.optimizers.RMSprop(cfg.learning_rate),
+        "tf.train.RMSPropOptimizer against stock Keras RMSprop", ("keras_rmsprop", "tf1_rmsprop_port"),
+        "Meertens DQN, weights after 10 steps: stock Keras RMSprop(1e-4) {:.2g} from TF1; "
+        "TF1RMSprop {:.2g} (float32 rounding)")
 
 
 def _keras3_rmsprop() -> Measurement:
@@ -77,14 +84,12 @@ def _keras3_rmsprop() -> Measurement:
         import tf_keras  # noqa: F401  (the TF1 form of dqn-pylessons runs Keras 2)
     except ImportError:  # pragma: no cover - tf-keras is in requirements.txt
         raise NotMeasurable("needs tf-keras (Keras 2) for the TF1 form") from None
-    stock = _rung4("dqn-pylessons", tf2_optimizer=lambda cfg: keras.optimizers.RMSprop(
-        cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon),
-        pairing="Keras 2 RMSprop against stock Keras 3 RMSprop")
-    exact = _rung4("dqn-pylessons")
-    return Measurement(stock, "largest |w_TF1 - w_TF2| after 10 steps",
-                       f"pylessons DQN (epsilon 0.01), weights after 10 steps: stock Keras 3 "
-                       f"RMSprop {stock:.2g} from Keras 2; Keras2RMSprop {exact:.2g}",
-                       {"keras3_rmsprop": stock, "keras2_rmsprop_port": exact})
+    return _stock_against_port(
+        "dqn-pylessons",
+        lambda cfg: keras.optimizers.RMSprop(cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon),
+        "Keras 2 RMSprop against stock Keras 3 RMSprop", ("keras3_rmsprop", "keras2_rmsprop_port"),
+        "pylessons DQN (epsilon 0.01), weights after 10 steps: stock Keras 3 RMSprop {:.2g} from "
+        "Keras 2; Keras2RMSprop {:.2g}")
 
 
 def _tfkeras_lr() -> Measurement:
