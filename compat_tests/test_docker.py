@@ -209,8 +209,9 @@ def test_compose_services_parse_and_mount_results():
     assert built == {f"tfrepro:tf{'.'.join(_req('tensorflow').split('.')[:2])}", "tfrepro:tf1.15"}
     for name, svc in services.items():
         assert svc["image"] in built, name
-        if "build" in svc:
-            assert (ROOT / svc["build"]["dockerfile"]).exists() and svc["build"]["context"] == ".."
+        # `up SERVICE` alone builds what it needs and starts nothing else
+        assert "build" in svc and "depends_on" not in svc, name
+        assert (ROOT / svc["build"]["dockerfile"]).exists() and svc["build"]["context"] == ".."
         cmd = svc.get("command", [])
         if cmd[:1] == ["tfrepro"] or cmd[:3] == ["python", "-m", "tfrepro"]:
             argv = cmd[1:] if cmd[0] == "tfrepro" else cmd[3:]
@@ -230,3 +231,20 @@ def cmd_is_tf1_only(cmd):
     """The TF 1.15 image has no TF2: a bench there must ask for the tf1 forms only."""
     return cmd[cmd.index("--frameworks") + 1:cmd.index("--frameworks") + 2] == ["tf1"] and \
         not any(c == "tf2" for c in cmd)
+
+
+def test_todays_image_holds_what_the_tests_read():
+    """The compose `tests` service runs compat_tests inside today's image: every top-level
+    path of this checkout that the tests read is copied in and not excluded from the context."""
+    copied = set()
+    for line in (DOCKER / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            copied.update(line.split()[1:-1])
+    needed = {"README.md", "requirements.txt", "pyproject.toml", "tfrepro", "legacy_tf1", "modern_tf2",
+              "compat_tests", "docker", ".ci", ".dockerignore"}
+    read = set(re.findall(r'ROOT / "([\w.-]+)"', "".join(p.read_text() for p in (ROOT / "compat_tests").glob("*.py"))))
+    assert read <= needed, read - needed  # a test reads a path this list does not know
+    assert needed <= copied, needed - copied
+    ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    assert not needed & ignored
