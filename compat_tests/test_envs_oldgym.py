@@ -230,3 +230,13 @@ def test_env_speed_on_both_back_ends(which, request, monkeypatch):
         monkeypatch.setattr(envs, "_backend", "gymnasium")
     rates = envs.env_speed("CartPole-v0", sizes=(1, 3), seconds=0.05, repeats=2)
     assert sorted(rates) == [1, 3] and all(r > 100 for r in rates.values())
+
+
+def test_backend_errors_through_the_cli(cli, tmp_path, monkeypatch):
+    """A bad TFREPRO_GYM, or a back end that is not installed (no gym in requirements.txt):
+    one line, exit 2, nothing written."""
+    for value, needle in (("bogus", "choose gymnasium or gym"), ("gym", "'gym' is not installed")):
+        monkeypatch.setenv("TFREPRO_GYM", value)
+        proc = cli("run", "pg-tang", "--iterations", "1", "--out", "r.json")
+        assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.splitlines()) == 1
+        assert not (tmp_path / "r.json").exists()

@@ -83,6 +83,8 @@ def build_parser() -> Parser:
     from .envs import ENV_IDS
 
     p = Parser(prog="tfrepro", description=__doc__.split("\n\n")[0],
+               epilog="environment: TFREPRO_GYM=gymnasium|gym chooses the environment library "
+                      "(default: gymnasium when installed, else gym <= 0.21, as in the TF 1.15 image)",
                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
