@@ -63,7 +63,8 @@ def _tf1_image_modules():
     module-level imports and those of a plain `run` (records, runner, render, takeover)."""
     roots = [f"legacy_tf1.{p.stem}" for p in (ROOT / "legacy_tf1").glob("*.py")]
     roots += ["tfrepro.__main__", "tfrepro.records", "tfrepro.runner", "tfrepro.render",
-              "tfrepro.takeover", "tfrepro.policies"]
+              "tfrepro.takeover", "tfrepro.policies",
+              "tfrepro.bench", "tfrepro.compare", "tfrepro.reproduce"]  # bench-tf115, compare
     seen, todo = {"tfrepro.cli"}, list(roots)
     cli = ast.parse((ROOT / "tfrepro" / "cli.py").read_text())
     todo += [f"tfrepro.{a.module}" if a.level else a.module for a in cli.body
@@ -96,7 +97,7 @@ def _tf1_image_modules():
 def test_tf1_image_code_parses_as_python_37():
     mods = _tf1_image_modules()
     assert not [m for m in mods if m.startswith("modern_tf2")], mods
-    assert {"legacy_tf1.pg_tang", "tfrepro.envs", "tfrepro.runner", "tfrepro.cli"} <= set(mods)
+    assert {"legacy_tf1.pg_tang", "tfrepro.envs", "tfrepro.runner", "tfrepro.cli", "tfrepro.pool"} <= set(mods)
     files = [str(ROOT / (m.replace(".", "/") + ".py")) for m in mods if (ROOT / (m.replace(".", "/") + ".py")).exists()]
     proc = subprocess.run([_tool("vermin"), "--no-tips", "-t=3.7-", "--violations", *files],
                           capture_output=True, text=True)
