@@ -103,18 +103,11 @@ def as_float_obs(obs) -> np.ndarray:
     return np.asarray(obs, np.float32).reshape(1, -1)
 
 
-class OldGymAPI:
-    """The gym <= 0.21 API over a gymnasium environment.
-
-    ``done`` is ``terminated or truncated``: old gym's TimeLimit also ended an episode
-    with ``done=True`` at 200 (v0) or 500 (v1) steps.
-    """
+class _Adapter:
+    """What both API adapters pass straight to the environment they wrap."""
 
     def __init__(self, env):
         self.env = env
-        self._pending_seed = None
-        # An environment that already speaks the old API (real gym <= 0.21).
-        self._native_old = hasattr(env, "seed") and not hasattr(env, "np_random_seed")
 
     @property
     def observation_space(self):
@@ -127,6 +120,23 @@ class OldGymAPI:
     @property
     def unwrapped(self):
         return self.env.unwrapped
+
+    def close(self):
+        self.env.close()
+
+
+class OldGymAPI(_Adapter):
+    """The gym <= 0.21 API over a gymnasium environment.
+
+    ``done`` is ``terminated or truncated``: old gym's TimeLimit also ended an episode
+    with ``done=True`` at 200 (v0) or 500 (v1) steps.
+    """
+
+    def __init__(self, env):
+        super().__init__(env)
+        self._pending_seed = None
+        # An environment that already speaks the old API (real gym <= 0.21).
+        self._native_old = hasattr(env, "seed") and not hasattr(env, "np_random_seed")
 
     def seed(self, seed=None):
         if self._native_old:
@@ -153,11 +163,8 @@ class OldGymAPI:
             return self.env.render(mode=mode)
         return self.env.render()
 
-    def close(self):
-        self.env.close()
 
-
-class NewGymAPI:
+class NewGymAPI(_Adapter):
     """The gymnasium API over an environment that speaks the old one (real gym <= 0.21).
 
     ``reset(seed=n)`` seeds through ``env.seed(n)``; old gym's single ``done`` splits into
@@ -166,20 +173,8 @@ class NewGymAPI:
     """
 
     def __init__(self, env, render_mode=None):
-        self.env = env
+        super().__init__(env)
         self.render_mode = render_mode
-
-    @property
-    def observation_space(self):
-        return self.env.observation_space
-
-    @property
-    def action_space(self):
-        return self.env.action_space
-
-    @property
-    def unwrapped(self):
-        return self.env.unwrapped
 
     def reset(self, seed=None, options=None):
         if seed is not None:
@@ -193,9 +188,6 @@ class NewGymAPI:
 
     def render(self):
         return self.env.render(mode=self.render_mode or "human")
-
-    def close(self):
-        self.env.close()
 
 
 def make_old(env_id: str, **kwargs):
