@@ -24,7 +24,7 @@ def bench(f, n):
 
 
 def main():
-    from tfrepro.cli import quiet_tensorflow
+    from tfrepro.infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
     import numpy as np
@@ -32,8 +32,8 @@ def main():
 
     from legacy_tf1 import dqn_pylessons as p1
     from modern_tf2 import dqn_pylessons as p2
-    from tfrepro.configs import PylessonsDQNConfig
-    from tfrepro.policies import mlp_q
+    from tfrepro.core.configs import PylessonsDQNConfig
+    from tfrepro.core.policies import mlp_q
 
     cfg = PylessonsDQNConfig()
     rng = np.random.default_rng(0)

@@ -41,10 +41,10 @@ def run_pylessons(framework, seed, eval_freq, budget_steps):
     """The ``evaluated`` variant: the source's training, stopped by the greedy evaluation
     (every ``eval_freq`` env steps, 10 episodes, mean >= 475) within 1000 episodes."""
     sys.path.insert(0, str(ROOT))
-    from tfrepro.cli import quiet_tensorflow
+    from tfrepro.infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
-    from tfrepro.runner import run_program
+    from tfrepro.infra.runner import run_program
 
     rec = run_program("dqn-pylessons", framework, "fast", seed, variant="evaluated",
                       overrides={"eval_every": eval_freq, "eval_episodes": EVAL_EPISODES,
@@ -146,7 +146,7 @@ def main(argv=None):
                 print(f"{agent} / sb3 (medians): {summary[agent]['median_s'] / summary['sb3']['median_s']:.2f}")
     if args.out:
         sys.path.insert(0, str(ROOT))
-        from tfrepro.records import atomic_write_text
+        from tfrepro.infra.records import atomic_write_text
 
         atomic_write_text(args.out, json.dumps({"seeds": args.seeds, "eval_freq": args.eval_freq,
                                                 "threshold": THRESHOLD, "runs": runs,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tfrepro.cli import quiet_tensorflow
+from tfrepro.infra.tfquiet import quiet_tensorflow
 
 quiet_tensorflow()
 
@@ -31,7 +31,7 @@ def cli(tmp_path):
 @pytest.fixture
 def obs_batch():
     """A fixed batch of CartPole-like observations (the one `tfrepro diff` uses)."""
-    from tfrepro.ladder import observations
+    from tfrepro.infra.twins import observations
 
     return observations()
 

@@ -3,8 +3,8 @@ import numpy as np
 
 from legacy_tf1 import basic_policy as old
 from modern_tf2 import basic_policy as new
-from tfrepro.configs import BasicPolicyConfig
-from tfrepro.envs import OldGymAPI, make
+from tfrepro.core.configs import BasicPolicyConfig
+from tfrepro.core.envs import OldGymAPI, make
 
 
 def _stats(x):
@@ -84,7 +84,7 @@ def test_vector_cartpole_has_the_same_dynamics():
     for the same seed, same physics (to float32 rounding), same episode end."""
     import gymnasium as gym
 
-    from tfrepro.envs import VecEpisodes
+    from tfrepro.core.envs import VecEpisodes
 
     venv = VecEpisodes("CartPole-v0", 1, seed=0)
     single = make("CartPole-v0")

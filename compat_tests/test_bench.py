@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfrepro.bench import SCHEMA, load_results, plan
-from tfrepro.compare import Thresholds, compare_pair
-from tfrepro.errors import UsageError
+from tfrepro.core.errors import UsageError
+from tfrepro.infra.benchfile import SCHEMA, load_results
+from tfrepro.tools.bench import plan
+from tfrepro.tools.compare import Thresholds, compare_pair
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2")
@@ -251,7 +252,7 @@ def test_ray_backend_gives_the_local_results(cli, tmp_path):
 def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
     """Two 'versions' whose cached environments are this interpreter (no download): the
     matrix runs bench in each, then one report with a row per version."""
-    from tfrepro.matrix import MARKER, requirements
+    from tfrepro.tools.matrix import MARKER, requirements
 
     cache = tmp_path / "cache"
     for v in ("2.20", "2.21"):

@@ -7,20 +7,21 @@ import sys
 import numpy as np
 import pytest
 
-from legacy_tf1 import pg_geron as geron1, pg_tang as tang1
-from modern_tf2 import pg_geron as geron2, pg_tang as tang2
-from tfrepro.configs import GeronPGConfig, TangPGConfig
-from tfrepro.errors import UsageError
-
-from .conftest import ROOT
+from compat_tests.conftest import ROOT
+from legacy_tf1 import pg_geron as geron1
+from legacy_tf1 import pg_tang as tang1
+from modern_tf2 import pg_geron as geron2
+from modern_tf2 import pg_tang as tang2
+from tfrepro.core.configs import GeronPGConfig, TangPGConfig
+from tfrepro.core.errors import UsageError
 
 CASES = {"tang": (tang1, tang2, TangPGConfig(iterations=5)),
          "geron": (geron1, geron2, GeronPGConfig(iterations=3))}
 
 RESTORE_SNIPPET = """
 import json, sys, numpy as np
-from tfrepro.cli import quiet_tensorflow; quiet_tensorflow()
-from tfrepro.configs import {cfg}
+from tfrepro.infra.tfquiet import quiet_tensorflow; quiet_tensorflow()
+from tfrepro.core.configs import {cfg}
 from {pkg} import {mod} as m
 agent = m.PolicyGradient({cfg}(), 99)
 agent.restore(sys.argv[1])

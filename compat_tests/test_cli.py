@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tfrepro import programs
-from tfrepro.records import SCHEMA, read_record
-
-from .conftest import read_json
+from compat_tests.conftest import read_json
+from tfrepro.infra import programs
+from tfrepro.infra.records import SCHEMA, read_record
 
 SMALL = {"basic-policy": [], "random-policy": [], "imitation-policy": ["--iterations", "3"],
          "pg-tang": ["--iterations", "3"], "pg-geron": ["--iterations", "2"],
@@ -85,7 +84,7 @@ def test_dqn_takeover_through_the_cli(tmp_path, who):
     import subprocess
     import sys
 
-    from .conftest import ROOT
+    from compat_tests.conftest import ROOT
 
     answers = "abc\n" + "0\n1\n" * 150 if who == "human" else ""
     proc = subprocess.run([sys.executable, "-m", "tfrepro", "run", "dqn-meertens", "--iterations",
@@ -201,7 +200,7 @@ def test_bad_checkpoints_leave_results_alone(cli, tmp_path, framework):
 
 
 def test_malformed_result_files(tmp_path):
-    from tfrepro.errors import UsageError
+    from tfrepro.core.errors import UsageError
 
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
@@ -215,8 +214,8 @@ def test_malformed_result_files(tmp_path):
 
 
 def test_record_round_trip(tmp_path):
-    from tfrepro.records import write_record
-    from tfrepro.runner import run_program
+    from tfrepro.infra.records import write_record
+    from tfrepro.infra.runner import run_program
 
     rec = run_program("basic-policy", "tf2", "fast", 1)
     write_record(tmp_path / "r.json", rec)

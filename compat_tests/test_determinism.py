@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tfrepro.runner import run_program
+from tfrepro.infra.runner import run_program
 
 SMALL_ITERATIONS = {"imitation-policy": 4, "pg-tang": 6, "pg-geron": 2, "dqn-meertens": 1300}
 
@@ -32,8 +32,8 @@ def test_same_seed_same_result(name, framework, mode):
 
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 def test_random_policy_book_deterministic(framework):
-    from tfrepro.configs import RandomPolicyConfig
-    from tfrepro.programs import get
+    from tfrepro.core.configs import RandomPolicyConfig
+    from tfrepro.infra.programs import get
 
     module = get("random-policy").form(framework)
     runs = [module.run(RandomPolicyConfig(episodes=30), mode="book", seed=s)["eval_returns"] for s in (2, 2, 3)]

@@ -8,8 +8,8 @@ import pytest
 
 from modern_tf2 import pg_tang
 from modern_tf2.common import policy_model
-from tfrepro import programs
-from tfrepro.ladder import climb
+from tfrepro.infra import programs
+from tfrepro.tools.ladder import climb
 
 
 def test_diff_all_passes_every_rung(cli):
@@ -92,8 +92,8 @@ def test_inspect_lists_variables_of_all_three_formats(cli, tmp_path):
 
 
 def test_inspect_bad_files(cli, tmp_path):
-    from tfrepro.errors import UsageError
-    from tfrepro.inspect_ckpt import inspect
+    from tfrepro.core.errors import UsageError
+    from tfrepro.tools.checkpoints import inspect
 
     (tmp_path / "text.bin").write_bytes(b"not a model")
     (tmp_path / "hdf.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
@@ -110,12 +110,12 @@ def test_convert_round_trip(name, tmp_path):
     """TF1 checkpoint -> .keras -> TF1 checkpoint: the same outputs everywhere."""
     import numpy as np
 
-    from tfrepro.convert import convert
-    from tfrepro.ladder import CLASSES, _forward, make_pair, observations
+    from tfrepro.infra.twins import CLASSES, forward, make_pair, observations
+    from tfrepro.tools.convert import convert
 
     prog, cfg, a, _ = make_pair(name, seed=7)
     obs = observations()
-    want = _forward(name, a, obs)
+    want = forward(name, a, obs)
     a.save(tmp_path / "tf1")
     a.close()
     path, world, diff = convert(name, tmp_path / "tf1", tmp_path / "tf2")
@@ -125,7 +125,7 @@ def test_convert_round_trip(name, tmp_path):
     for form, src in (("tf2", path), ("tf1", tmp_path / "tf1-again")):
         agent = getattr(prog.form(form), CLASSES[name])(cfg, 0)
         agent.restore(src)
-        np.testing.assert_allclose(_forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
 
 
 def test_convert_errors_write_nothing(cli, tmp_path):

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from modern_tf2.tf1_rmsprop import Keras2RMSprop, TF1RMSprop
-from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
+from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 
 
 def test_bellman_targets_known_answers():
@@ -117,7 +117,7 @@ def _toy_q(states):
 
 
 def test_takeover_with_the_scripted_stand_in():
-    from tfrepro.takeover import PolicyAsker, play_with_takeover
+    from tfrepro.core.takeover import PolicyAsker, play_with_takeover
 
     out = play_with_takeover(_toy_q, "CartPole-v0", seed=0, ask=PolicyAsker())
     assert out["takeover_frames"] > 0 and out["agent_frames"] > 0
@@ -127,7 +127,7 @@ def test_takeover_with_the_scripted_stand_in():
 def test_takeover_human_reads_stdin_reasks_and_ends_cleanly():
     import io
 
-    from tfrepro.takeover import HumanAsker, play_with_takeover
+    from tfrepro.core.takeover import HumanAsker, play_with_takeover
 
     answers = io.StringIO("x\n7\n\n1\n0\n")  # three invalid lines, then two actions, then EOF
     shown = io.StringIO()

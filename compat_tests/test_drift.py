@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from tfrepro import drift
-from tfrepro.ladder import WEIGHT_TOL, learning_rung
+from tfrepro.infra.twins import WEIGHT_TOL
+from tfrepro.tools import drift
+from tfrepro.tools.ladder import learning_rung
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -13,8 +13,8 @@ import types
 import numpy as np
 import pytest
 
-from tfrepro import envs
-from tfrepro.errors import UsageError
+from tfrepro.core import envs
+from tfrepro.core.errors import UsageError
 
 LIMITS = {"CartPole-v0": 200, "CartPole-v1": 500}
 
@@ -212,7 +212,7 @@ def test_vector_episodes_over_old_gym(old_gym):
 def test_legacy_programs_run_unchanged_on_old_gym(old_gym, mode):
     """Whole legacy_tf1 programs on the stand-in gym: they run, use it, and score like
     CartPole (the random policy ~22; pg-tang after 3 updates still ~random)."""
-    from tfrepro.runner import run_program
+    from tfrepro.infra.runner import run_program
 
     rec = run_program("random-policy", "tf1", mode, 0)
     assert 18 < rec["eval_mean"] < 26 and len(rec["eval_returns"]) == 1000
@@ -223,7 +223,7 @@ def test_legacy_programs_run_unchanged_on_old_gym(old_gym, mode):
 
 @pytest.mark.parametrize("which", ["gymnasium", "gym"])
 def test_env_speed_on_both_back_ends(which, request, monkeypatch):
-    """python -m tfrepro.envs: steps/s of the vector environment alone, per size."""
+    """python -m tfrepro.core.envs: steps/s of the vector environment alone, per size."""
     if which == "gym":
         request.getfixturevalue("old_gym")
     else:

@@ -9,8 +9,8 @@ import pytest
 
 from legacy_tf1 import dqn_meertens as m1
 from modern_tf2 import dqn_meertens as m2
-from tfrepro.configs import MeertensDQNConfig
-from tfrepro.replay import bellman_targets
+from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.replay import bellman_targets
 
 
 @pytest.fixture

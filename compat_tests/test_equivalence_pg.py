@@ -13,13 +13,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from legacy_tf1 import pg_geron as geron1, pg_tang as tang1
-from modern_tf2 import pg_geron as geron2, pg_tang as tang2
+from legacy_tf1 import pg_geron as geron1
+from legacy_tf1 import pg_tang as tang1
+from modern_tf2 import pg_geron as geron2
+from modern_tf2 import pg_tang as tang2
 from modern_tf2.common import tf1_optimizer_update
-from tfrepro.configs import GeronPGConfig, TangPGConfig
-from tfrepro.envs import VecEpisodes
-from tfrepro.policies import sampling_policy
-from tfrepro.returns import discount_and_normalize_rewards, normalized_discounted_rewards
+from tfrepro.core.configs import GeronPGConfig, TangPGConfig
+from tfrepro.core.envs import VecEpisodes
+from tfrepro.core.policies import sampling_policy
+from tfrepro.core.returns import (
+    discount_and_normalize_rewards,
+    normalized_discounted_rewards,
+)
 
 PROGRAMS = {
     "pg-tang": (tang1, tang2, TangPGConfig()),

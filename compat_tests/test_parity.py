@@ -24,9 +24,9 @@ after an upgrade it is what catches a drift in learning.
 import numpy as np
 import pytest
 
-from tfrepro import programs
-from tfrepro.reproduce import run_grid
-from tfrepro.stats import compare_samples
+from tfrepro.core.stats import compare_samples
+from tfrepro.infra import programs
+from tfrepro.tools.reproduce import run_grid
 
 CASES = {  # entry: (seeds, iterations override, level)
     "pg-tang": (8, None, programs.get("pg-tang").target),

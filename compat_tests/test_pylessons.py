@@ -12,10 +12,10 @@ import pytest
 
 from legacy_tf1 import dqn_pylessons as p1
 from modern_tf2 import dqn_pylessons as p2
-from tfrepro.configs import PylessonsDQNConfig
-from tfrepro.errors import UsageError
-from tfrepro.h5models import read_dense_model
-from tfrepro.records import read_record
+from tfrepro.core.configs import PylessonsDQNConfig
+from tfrepro.core.errors import UsageError
+from tfrepro.core.h5models import read_dense_model
+from tfrepro.infra.records import read_record
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def test_load_h5_evaluate_and_convert_through_the_cli(cli, tmp_path, obs_batch):
     tf2.restore(keras_file)
     tf1 = p1.DQNAgent(cfg, 9)
     tf1.restore(h5)
-    from tfrepro.policies import mlp_q
+    from tfrepro.core.policies import mlp_q
 
     want = mlp_q(weights, obs_batch)
     np.testing.assert_allclose(tf2.predict(obs_batch), want, rtol=1e-5, atol=1e-5)

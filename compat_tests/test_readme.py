@@ -1,7 +1,7 @@
 """The README's two fresh-machine commands stay true: the test command is the one CI runs."""
 import re
 
-from .conftest import ROOT
+from compat_tests.conftest import ROOT
 
 
 def _readme_commands():

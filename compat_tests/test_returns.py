@@ -2,7 +2,11 @@
 import numpy as np
 import pytest
 
-from tfrepro.returns import discount_and_normalize_rewards, discount_rewards, normalized_discounted_rewards
+from tfrepro.core.returns import (
+    discount_and_normalize_rewards,
+    discount_rewards,
+    normalized_discounted_rewards,
+)
 
 
 def test_discount_rewards_book_answer():

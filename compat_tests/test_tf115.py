@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from compat_tests import tf115_env
-from tfrepro import programs
-from tfrepro.records import read_record
+from tfrepro.infra import programs
+from tfrepro.infra.records import read_record
 
 PY37 = tf115_env.find_python37()
 pytestmark = pytest.mark.skipif(PY37 is None, reason="no Python 3.7 here (set TFREPRO_PYTHON37)")

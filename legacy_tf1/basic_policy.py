@@ -6,16 +6,16 @@ after one ``env.seed(42)``. The book printed 42.0, 8.64, 24, 68 (the notebook's 
 not seed); gym's own RNG stream is gone from gymnasium, so ``env.seed(42)`` through the
 adapter gives other episodes than gym 0.21 did (see the README).
 
-``book``: the printed loop through ``tfrepro.envs.OldGymAPI``; ``fast``: the same
+``book``: the printed loop through ``tfrepro.core.envs.OldGymAPI``; ``fast``: the same
 policy on 500 side-by-side episodes of the vector CartPole (other start states).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from tfrepro.configs import BasicPolicyConfig
-from tfrepro.envs import make_old as old_gym_env, run_episodes
-from tfrepro.policies import basic_policy, basic_policy_batch
+from tfrepro.core.configs import BasicPolicyConfig
+from tfrepro.core.envs import make_old as old_gym_env, run_episodes
+from tfrepro.core.policies import basic_policy, basic_policy_batch
 
 
 def play_book(cfg, seed):

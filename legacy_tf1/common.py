@@ -5,8 +5,8 @@ import os
 
 import tensorflow.compat.v1 as tf
 
-from tfrepro.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
-from tfrepro.errors import UsageError
+from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
+from tfrepro.core.errors import UsageError
 
 CKPT_NAME = "model.ckpt"
 
@@ -198,6 +198,6 @@ def check_checkpoint(prefix, expected) -> None:
 def old_gym_env(env_id):
     """The old gym API (reset -> obs, step -> 4 values): real gym 0.21 where that back end
     runs (the TF 1.15 image, ``TFREPRO_GYM=gym``), the adapter over gymnasium elsewhere."""
-    from tfrepro.envs import make_old
+    from tfrepro.core.envs import make_old
 
     return make_old(env_id)

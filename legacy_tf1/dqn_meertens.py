@@ -13,8 +13,8 @@ Deviations, each for a reason:
   in experiences]``); they are restored from the text: bias shapes 16, 32, 8, 2; the
   batch's next states, states, actions and targets.
 * ``replay_memory = replay_memory[1:]`` copies 30,000 tuples per frame; a
-  ``deque(maxlen=30000)`` keeps the same transitions (``tfrepro.replay.ReplayMemory``).
-* The Bellman target is computed by ``tfrepro.replay.bellman_targets`` (the source's
+  ``deque(maxlen=30000)`` keeps the same transitions (``tfrepro.core.replay.ReplayMemory``).
+* The Bellman target is computed by ``tfrepro.core.replay.bellman_targets`` (the source's
   per-row loop, vectorised; known-answer tested).
 * Variables are created layer by layer (W1, B1, W2, ...) with the source's names.
 * The exercises the source leaves to the reader are options: epsilon-greedy with linear
@@ -29,10 +29,10 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, episode_limit, old_gym_env
-from tfrepro.configs import MeertensDQNConfig
-from tfrepro.policies import mlp_q
-from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
-from tfrepro.takeover import play_with_takeover
+from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.policies import mlp_q
+from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
+from tfrepro.core.takeover import play_with_takeover
 
 LAYERS = ("1", "2", "3", "4")
 

@@ -43,12 +43,12 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import episode_limit, keras2, make_session, old_gym_env
-from tfrepro.configs import PylessonsDQNConfig
-from tfrepro.envs import as_float_obs, q_trace_episode, run_episodes
-from tfrepro.h5models import check_architecture, read_dense_model
-from tfrepro.policies import greedy_q_policy, mlp_q
-from tfrepro.records import atomic_save
-from tfrepro.replay import GreedyEvaluation, ReplayMemory
+from tfrepro.core.configs import PylessonsDQNConfig
+from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
+from tfrepro.core.h5models import check_architecture, read_dense_model
+from tfrepro.core.policies import greedy_q_policy, mlp_q
+from tfrepro.infra.records import atomic_save
+from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
 
 MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)

@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
-from tfrepro.configs import ImitationConfig
-from tfrepro.loops import evaluate_fast
+from tfrepro.core.configs import ImitationConfig
+from tfrepro.core.loops import evaluate_fast
 
 ACTIVATION = "relu"
 

@@ -29,9 +29,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
-from tfrepro.configs import GeronPGConfig
-from tfrepro.loops import evaluate_fast, geron_advantages, reinforce_fast
-from tfrepro.returns import discount_and_normalize_rewards
+from tfrepro.core.configs import GeronPGConfig
+from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
+from tfrepro.core.returns import discount_and_normalize_rewards
 
 ACTIVATION = "elu"
 

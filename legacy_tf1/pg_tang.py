@@ -10,9 +10,9 @@ Deviations, each for a reason:
   original raises under Keras 3, see that helper).
 * ``g != None`` -> ``g is not None`` (same meaning; ``!=`` on a Tensor is elementwise in TF2).
 * A one-step episode has reward std 0; the source divides by it (NaN update). We apply
-  a zero gradient instead (``tfrepro.returns.normalized_discounted_rewards``).
-* The environment speaks the old gym API (``tfrepro.envs.make_old``): real gym 0.21 in the
-  TF 1.15 image, gymnasium through the adapter ``tfrepro.envs.OldGymAPI`` elsewhere.
+  a zero gradient instead (``tfrepro.core.returns.normalized_discounted_rewards``).
+* The environment speaks the old gym API (``tfrepro.core.envs.make_old``): real gym 0.21 in the
+  TF 1.15 image, gymnasium through the adapter ``tfrepro.core.envs.OldGymAPI`` elsewhere.
 * ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one
   ``sess.run`` computes the episode's mean reward-weighted gradient as the gradient of
   one weighted loss and applies it with the same Adam (same slots). Same gradient as the
@@ -28,9 +28,9 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
-from tfrepro.configs import TangPGConfig
-from tfrepro.loops import evaluate_fast, reinforce_fast, tang_advantages
-from tfrepro.returns import normalized_discounted_rewards
+from tfrepro.core.configs import TangPGConfig
+from tfrepro.core.loops import evaluate_fast, reinforce_fast, tang_advantages
+from tfrepro.core.returns import normalized_discounted_rewards
 
 ACTIVATION = "relu"
 

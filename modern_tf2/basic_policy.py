@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfrepro.configs import BasicPolicyConfig
-from tfrepro.envs import make, run_episodes
-from tfrepro.policies import basic_policy, basic_policy_batch
+from tfrepro.core.configs import BasicPolicyConfig
+from tfrepro.core.envs import make, run_episodes
+from tfrepro.core.policies import basic_policy, basic_policy_batch
 
 
 def play_book(cfg, seed):

@@ -7,9 +7,9 @@ import zipfile
 import keras
 import tensorflow as tf
 
-from tfrepro.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
-from tfrepro.errors import UsageError
-from tfrepro.records import atomic_save
+from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
+from tfrepro.core.errors import UsageError
+from tfrepro.infra.records import atomic_save
 
 MODEL_NAME = "model.keras"
 

@@ -19,11 +19,11 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import TF1RMSprop
-from tfrepro.configs import MeertensDQNConfig
-from tfrepro.policies import mlp_q
-from tfrepro.envs import make
-from tfrepro.replay import ReplayMemory, bellman_targets, linear_epsilon
-from tfrepro.takeover import play_with_takeover
+from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.policies import mlp_q
+from tfrepro.core.envs import make
+from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
+from tfrepro.core.takeover import play_with_takeover
 
 
 def q_network(cfg, name):

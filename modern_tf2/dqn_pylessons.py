@@ -30,11 +30,11 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import Keras2RMSprop
-from tfrepro.configs import PylessonsDQNConfig
-from tfrepro.envs import as_float_obs, make, q_trace_episode, run_episodes
-from tfrepro.h5models import check_architecture, is_h5, read_dense_model
-from tfrepro.policies import greedy_q_policy, mlp_q
-from tfrepro.replay import GreedyEvaluation, ReplayMemory
+from tfrepro.core.configs import PylessonsDQNConfig
+from tfrepro.core.envs import as_float_obs, make, q_trace_episode, run_episodes
+from tfrepro.core.h5models import check_architecture, is_h5, read_dense_model
+from tfrepro.core.policies import greedy_q_policy, mlp_q
+from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
 
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model'
 

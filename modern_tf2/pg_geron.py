@@ -32,10 +32,10 @@ import numpy as np
 import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, policy_model
-from tfrepro.configs import GeronPGConfig
-from tfrepro.envs import make
-from tfrepro.loops import evaluate_fast, geron_advantages, reinforce_fast
-from tfrepro.returns import discount_and_normalize_rewards
+from tfrepro.core.configs import GeronPGConfig
+from tfrepro.core.envs import make
+from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
+from tfrepro.core.returns import discount_and_normalize_rewards
 
 ACTIVATION = "elu"
 

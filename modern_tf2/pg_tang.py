@@ -26,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
-from tfrepro.configs import TangPGConfig
-from tfrepro.envs import make
-from tfrepro.loops import evaluate_fast, reinforce_fast, tang_advantages
-from tfrepro.returns import normalized_discounted_rewards
+from tfrepro.core.configs import TangPGConfig
+from tfrepro.core.envs import make
+from tfrepro.core.loops import evaluate_fast, reinforce_fast, tang_advantages
+from tfrepro.core.returns import normalized_discounted_rewards
 
 ACTIVATION = "relu"
 

@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
-from tfrepro.configs import RandomPolicyConfig
-from tfrepro.envs import make
-from tfrepro.loops import evaluate_fast
+from tfrepro.core.configs import RandomPolicyConfig
+from tfrepro.core.envs import make
+from tfrepro.core.loops import evaluate_fast
 
 ACTIVATION = "relu"
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 
-from . import programs
-from .errors import UsageError
-from .inspect_ckpt import inspect
-from .ladder import CLASSES, FORWARD_TOL, _compare, _forward, observations
+from ..core.errors import UsageError
+from ..infra import programs
+from ..infra.twins import CLASSES, FORWARD_TOL, forward, max_diff, observations
+from .checkpoints import inspect
 
 
 def source_world(name, src) -> str:
@@ -46,7 +46,7 @@ def convert(name, src, dst, seed=0):
             b.restore(src)
             a.set_weights(b.weights())
         obs = observations()
-        diff, ok = _compare([_forward(name, a, obs)], [_forward(name, b, obs)], *FORWARD_TOL)
+        diff, ok = max_diff([forward(name, a, obs)], [forward(name, b, obs)], *FORWARD_TOL)
         if not ok:  # pragma: no cover - would mean the forms disagree (see `tfrepro diff`)
             raise UsageError(f"after conversion the two forms differ by {diff:.3g}: not written")
         path = (b if world == "tf1" else a).save(dst)

@@ -1,7 +1,7 @@
 """The child side of ``tfrepro legacy SCRIPT.py``: runs a TF1-era script unchanged on today's
 TensorFlow, with shims that apply to the script's own imports only.
 
-Run as ``python -m tfrepro.legacy_boot [--report] SCRIPT [ARGS...]`` in a fresh process whose
+Run as ``python -m tfrepro.tools.legacy_boot [--report] SCRIPT [ARGS...]`` in a fresh process whose
 environment has ``TF_USE_LEGACY_KERAS=1`` (so that ``tf.compat.v1.layers`` works, on tf-keras).
 The shims, each listed by ``--report`` when used:
 
@@ -51,7 +51,7 @@ def _tensorflow():
 
 # -- gym ----------------------------------------------------------------------------
 def _gym_module():
-    from tfrepro.envs import OldGymAPI, make
+    from ..core.envs import OldGymAPI, make
 
     class LegacyEnv(OldGymAPI):
         def __getattr__(self, name):  # old gym's wrapper attributes, e.g. _max_episode_steps
@@ -196,7 +196,7 @@ def main(argv=None):
     script, args = argv[0], argv[1:]
     path = os.path.abspath(script)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering, no display
-    from tfrepro.cli import quiet_tensorflow
+    from ..infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()  # TensorFlow's banner and C++ logs; the script's own output stays
     with open(path, encoding="utf-8", errors="replace") as f:

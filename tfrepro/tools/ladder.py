@@ -18,12 +18,18 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import programs
+from ..infra import programs
+from ..infra.twins import (
+    ADAM,
+    FORWARD_TOL,
+    GRAD_TOL,
+    WEIGHT_TOL,
+    forward,
+    make_pair,
+    max_diff,
+    observations,
+)
 
-CLASSES = {"random-policy": "RandomPolicy", "imitation-policy": "ImitationPolicy",
-           "pg-tang": "PolicyGradient", "pg-geron": "PolicyGradient", "dqn-meertens": "DQN",
-           "dqn-pylessons": "DQNAgent"}
-ADAM = ("imitation-policy", "pg-tang", "pg-geron")
 PAIRINGS = {
     "adam-matched": "tf.train.AdamOptimizer (epsilon 1e-8) against Keras Adam with TF1's epsilon 1e-8",
     "adam-port": "tf.train.AdamOptimizer (epsilon 1e-8) against the port's Keras Adam (Keras's default "
@@ -33,10 +39,6 @@ PAIRINGS = {
     "dqn-pylessons": "Keras 2's RMSprop (tf-keras legacy, in a TF1 graph) against "
                      "modern_tf2.tf1_rmsprop.Keras2RMSprop",
 }
-FORWARD_TOL = (1e-6, 1e-5)  # rtol, atol
-GRAD_TOL = (1e-5, 1e-6)
-WEIGHT_TOL = (1e-5, 1e-5)
-
 
 @dataclass
 class Rung:
@@ -49,60 +51,13 @@ class Rung:
     stats: dict | None = None  # rung 5: per-seed values and the comparison
 
 
-def _compare(xs, ys, rtol, atol):
-    """Largest |x - y| and whether every pair is within atol + rtol * |y| (np.allclose)."""
-    worst, ok = 0.0, True
-    for x, y in zip(xs, ys):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        if x.shape != y.shape:
-            return float("inf"), False
-        d = np.abs(x - y)
-        worst = max(worst, float(d.max()) if d.size else 0.0)
-        ok = ok and bool(np.all(d <= atol + rtol * np.abs(y)))
-    return worst, ok
-
-
-def observations(seed=1234, n=64):
-    """A fixed batch of CartPole-like observations."""
-    rng = np.random.default_rng(seed)
-    return (rng.normal(size=(n, 4)) * [1.0, 1.0, 0.1, 1.0]).astype(np.float32)
-
-
-def make_pair(name, seed=0, tf2_class=None, port_optimizer=False, tf2_optimizer=None):
-    """Both forms of ``name``, the TF2 one holding the TF1 one's initial weights.
-    ``tf2_class`` replaces the TF2 class (tests use it to plant a broken port). The Adam
-    ports get Keras Adam with TF1's epsilon unless ``port_optimizer``; ``tf2_optimizer``
-    (cfg -> Keras optimizer) replaces the TF2 form's optimizer (``diff --explain`` uses it
-    to measure what another optimizer does)."""
-    prog = programs.get(name)
-    cfg = prog.config()
-    a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
-    b = (tf2_class or getattr(prog.form("tf2"), CLASSES[name]))(cfg, seed + 1)
-    if [tuple(w.shape) for w in a.weights()] == [tuple(w.shape) for w in b.weights()]:
-        b.set_weights(a.weights())
-    if name in ADAM and not port_optimizer:
-        import keras
-
-        b.optimizer = keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
-        b.optimizer.build(b.model.trainable_variables)
-    if tf2_optimizer is not None:
-        b.optimizer = tf2_optimizer(cfg)
-        b.optimizer.build(b.model.trainable_variables)
-    return prog, cfg, a, b
-
-
-def _forward(name, agent, obs):
-    if name == "dqn-meertens":
-        return agent.q_values(obs)
-    if name == "dqn-pylessons":
-        return agent.predict(obs)
-    return agent.proba_left(obs)
-
-
 def _pg_batch(name, module, agent, cfg, seed):
-    from .envs import VecEpisodes
-    from .policies import sampling_policy
-    from .returns import discount_and_normalize_rewards, normalized_discounted_rewards
+    from ..core.envs import VecEpisodes
+    from ..core.policies import sampling_policy
+    from ..core.returns import (
+        discount_and_normalize_rewards,
+        normalized_discounted_rewards,
+    )
 
     venv = VecEpisodes(cfg.env_id, 3, seed=seed, max_steps=cfg.max_steps or None)
     batch = venv.play(sampling_policy(agent.weights(), module.ACTIVATION), np.random.default_rng(seed))
@@ -118,7 +73,7 @@ def _pg_batch(name, module, agent, cfg, seed):
 def _dqn_batch(cfg, seed, n):
     """A replay batch of transitions from random play (reward and terminal as the program
     stores them)."""
-    from .envs import make
+    from ..core.envs import make
 
     rng = np.random.default_rng(seed)
     env = make(cfg.env_id)
@@ -184,7 +139,7 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
         # 2. forward pass
         obs = observations()
         if same_shapes:
-            d, ok = _compare([_forward(name, a, obs)], [_forward(name, b, obs)], *FORWARD_TOL)
+            d, ok = max_diff([forward(name, a, obs)], [forward(name, b, obs)], *FORWARD_TOL)
             what = "Q values" if prog.q_network else "action probabilities"
             rungs.append(Rung(2, "forward pass", d, "rtol 1e-6, atol 1e-5", ok, f"{what} on 64 observations"))
         else:
@@ -206,14 +161,14 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
         if same_shapes:
             l1, g1 = _loss_grads(name, a, batch)
             l2, g2 = _loss_grads(name, b, batch)
-            d, ok = _compare(g1, g2, *GRAD_TOL)
+            d, ok = max_diff(g1, g2, *GRAD_TOL)
             if l1 is not None:
-                dl, okl = _compare([l1], [l2], *GRAD_TOL)
+                dl, okl = max_diff([l1], [l2], *GRAD_TOL)
                 d, ok = max(d, dl), ok and okl
                 what += f"; loss {l1:.6g} / {l2:.6g}"
             rungs.append(Rung(3, "loss and gradients", d, "rtol 1e-5, atol 1e-6", ok, what))
             w1, w2 = _steps(name, a, batch, steps), _steps(name, b, batch, steps)
-            d, ok = _compare(w1, w2, *WEIGHT_TOL)
+            d, ok = max_diff(w1, w2, *WEIGHT_TOL)
             rungs.append(Rung(4, f"weights after {steps} steps", d, "rtol 1e-5, atol 1e-5", ok, pairing))
         else:
             rungs.append(Rung(3, "loss and gradients", None, "rtol 1e-5, atol 1e-6", False, "weights do not map"))
@@ -237,7 +192,7 @@ def learning_rung(tf1_values, tf2_values, alpha=0.05, curves=None) -> Rung:
     """Rung 5 from the final rewards (one per seed) of each framework. Passes when
     Mann-Whitney cannot tell the two apart at ``alpha``; with too few seeds to ever reject
     at ``alpha`` the rung is shown but neither passes nor fails."""
-    from .stats import compare_samples, median_iqr
+    from ..core.stats import compare_samples, median_iqr
 
     a, b = list(map(float, tf1_values)), list(map(float, tf2_values))
     cmp_ = compare_samples(a, b)
@@ -268,7 +223,7 @@ def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05
     ``out_dir/curves.png``."""
     from pathlib import Path
 
-    from .reproduce import plot_curves, run_grid
+    from ..infra.grid import plot_curves, run_grid
 
     prog, variant = programs.parse_entry(entry)
     out_dir = Path(out_dir)

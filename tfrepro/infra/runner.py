@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 
+from ..core.seeding import seed_everything
 from . import programs
 from .records import SCHEMA, versions
-from .seeding import seed_everything
 
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,

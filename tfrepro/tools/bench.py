@@ -27,17 +27,15 @@ import platform
 import re
 import socket
 import statistics
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import programs
-from .errors import UsageError
-from .records import atomic_write_text, read_json, versions
-
-SCHEMA = "tfrepro.bench/1"
-ROOT = Path(__file__).resolve().parents[1]
+from ..core.errors import UsageError
+from ..infra import programs
+from ..infra.benchfile import SCHEMA, load_results
+from ..infra.checkout import ROOT, git_commit
+from ..infra.records import atomic_write_text, dumps, versions
 
 # Speed timings: iterations of each loop (fixed, so that repeats and versions compare) and
 # the config overrides that make every timed env step carry an update (DQNs).
@@ -122,8 +120,8 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
 
 def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     """Worker body (a fresh process per job)."""
-    from .cli import quiet_tensorflow
-    from .runner import run_program
+    from ..infra.runner import run_program
+    from ..infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
     name, _, variant = job.program.partition(":")
@@ -167,18 +165,6 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit(root=ROOT) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return commit + ("-dirty" if dirty and commit != "unknown" else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def machine_meta() -> dict:
     vers = versions()
     return {"machine": socket.gethostname(), "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(),
@@ -193,41 +179,14 @@ def results_path(out_dir, meta) -> Path:
     return Path(out_dir) / f"{safe}_tf{tf}_{meta['environment']}_{commit}.json"
 
 
-def load_results(path) -> dict:
-    """Read and check a results file; every problem is one UsageError naming the file."""
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: not a bench results file (expected a JSON object)")
-    if data.get("schema") != SCHEMA:
-        raise UsageError(f"{path}: schema {data.get('schema')!r}, expected {SCHEMA!r}")
-    for key, typ in (("meta", dict), ("settings", dict), ("results", list)):
-        if not isinstance(data.get(key), typ):
-            raise UsageError(f"{path}: field {key!r} missing or not a {typ.__name__}")
-    for i, r in enumerate(data["results"]):
-        if not isinstance(r, dict) or r.get("kind") not in ("reward", "speed") or "key" not in r:
-            raise UsageError(f"{path}: results[{i}] is not a reward or speed entry")
-        need = ("eval_mean",) if r["kind"] == "reward" else ("repeats", "steps_per_s_median")
-        for k in need + ("program", "framework", "mode"):
-            if k not in r:
-                raise UsageError(f"{path}: results[{i}] ({r['key']}) has no {k!r}")
-        if r["kind"] == "reward" and not isinstance(r["eval_mean"], (int, float)):
-            raise UsageError(f"{path}: results[{i}] ({r['key']}) eval_mean is not a number")
-        if r["kind"] == "speed" and not (isinstance(r["repeats"], list) and r["repeats"] and all(
-                isinstance(x, dict) and isinstance(x.get("steps_per_s"), (int, float)) and x["steps_per_s"] > 0
-                for x in r["repeats"])):
-            raise UsageError(f"{path}: results[{i}] ({r['key']}) repeats must be a list of timings "
-                             "with positive steps_per_s")
-    return data
-
-
 def _save(path, data):
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    atomic_write_text(path, dumps(data, indent=1) + "\n")
 
 
 # ---- backends ------------------------------------------------------------------------
 
 def _local(jobs, workers, repeats, suite, on_done):
-    from .pool import run_each_fresh
+    from ..infra.pool import run_each_fresh
 
     run_each_fresh(run_job, [(job, repeats, suite) for job in jobs], workers,
                    lambda args, result: on_done(args[0], result),
@@ -324,26 +283,3 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
     return path
 
 
-def row_program(result) -> str:
-    """The program column of a result: NAME[:VARIANT], with the iterations when shortened."""
-    its = result.get("iterations") if result["kind"] == "reward" else None
-    return result["program"] + (f" ({its} it)" if its else "")
-
-
-def summary_table(data) -> str:
-    """A short table of one results file."""
-    from .stats import median_iqr
-
-    rows = ["| program | framework | mode | reward median [IQR] (seeds) | steps/s median [min, max] |",
-            "|---|---|---|---|---|"]
-    groups = {}
-    for r in data["results"]:
-        groups.setdefault((row_program(r), r["framework"], r["mode"]), []).append(r)
-    for (p, fw, mode), rs in sorted(groups.items()):
-        rew = [r["eval_mean"] for r in rs if r["kind"] == "reward"]
-        sp = [r for r in rs if r["kind"] == "speed"]
-        rc = (lambda m: f"{m[0]:.1f} [{m[1]:.1f}, {m[2]:.1f}] ({len(rew)})")(median_iqr(rew)) if rew else "–"
-        sc = (f"{sp[0]['steps_per_s_median']:.0f} [{sp[0]['steps_per_s_min']:.0f}, "
-              f"{sp[0]['steps_per_s_max']:.0f}]") if sp else "–"
-        rows.append(f"| {p} | {fw} | {mode} | {rc} | {sc} |")
-    return "\n".join(rows)

@@ -351,7 +351,7 @@ def env_speed(env_id="CartPole-v1", sizes=(1, 10), seconds=1.0, repeats=5) -> di
     return out
 
 
-if __name__ == "__main__":  # python -m tfrepro.envs: the environment's own speed here
+if __name__ == "__main__":  # python -m tfrepro.core.envs: the environment's own speed here
     import platform
 
     lib = _gym()

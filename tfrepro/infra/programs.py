@@ -4,8 +4,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field, fields, replace
 
-from . import configs
-from .errors import UsageError
+from ..core import configs
+from ..core.errors import UsageError
 
 FRAMEWORKS = ("tf1", "tf2")
 MODES = ("book", "fast")

@@ -46,7 +46,7 @@ def _rung4(name, **kw) -> float:
 
 
 def _adam_epsilon() -> Measurement:
-    from .ladder import ADAM
+    from ..infra.twins import ADAM
 
     port = {n: _rung4(n, port_optimizer=True) for n in ADAM}
     matched = {n: _rung4(n) for n in ADAM}
@@ -97,9 +97,8 @@ def _tfkeras_lr() -> Measurement:
         import tf_keras
     except ImportError:  # pragma: no cover - tf-keras is in requirements.txt
         raise NotMeasurable("needs tf-keras") from None
-    import tensorflow as tf
-
     import absl.logging
+    import tensorflow as tf
 
     level = absl.logging.get_verbosity()
     absl.logging.set_verbosity(absl.logging.ERROR)  # its "`lr` is deprecated" log line
@@ -138,7 +137,7 @@ def _nadam() -> Measurement:
 def _dense_init(seeds=30) -> Measurement:
     from scipy import stats
 
-    from . import programs
+    from ..infra import programs
 
     prog = programs.get("pg-tang")
     cfg = prog.config()
@@ -238,7 +237,7 @@ def measure_all() -> list[dict]:
 
 
 def explain(as_json=False) -> int:
-    from .records import versions
+    from ..infra.records import versions
 
     rows = measure_all()
     vers = versions()

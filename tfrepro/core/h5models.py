@@ -27,7 +27,7 @@ def is_h5(path) -> bool:
         return False
 
 
-def _decode(value):
+def decode(value):
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
@@ -46,7 +46,7 @@ def read_dense_model(path):
         with h5py.File(path, "r") as f:
             if "model_config" not in f.attrs:
                 raise UsageError("%s holds no model_config: weights-only or not a Keras model file" % path)
-            config = json.loads(_decode(f.attrs["model_config"]))
+            config = json.loads(decode(f.attrs["model_config"]))
             group = f["model_weights"] if "model_weights" in f else f
             dense = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
             layers, weights = [], []
@@ -55,7 +55,7 @@ def read_dense_model(path):
                 if name not in group:
                     raise UsageError("%s: no weights for layer %r" % (path, name))
                 g = group[name]
-                names = [_decode(n) for n in g.attrs.get("weight_names", [])]
+                names = [decode(n) for n in g.attrs.get("weight_names", [])]
                 if len(names) != 2:
                     raise UsageError("%s: layer %r has %d weights, expected a kernel and a bias"
                                      % (path, name, len(names)))

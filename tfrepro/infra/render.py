@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .envs import make
+from ..core.envs import make
 from .records import atomic_write_bytes, save_figure
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bench import load_results, row_program
-from .records import atomic_write_text, save_figure
-from .stats import compare_samples, median_iqr
+from ..core.stats import compare_samples, median_iqr
+from ..infra.benchfile import groups, load_results
+from ..infra.records import atomic_write_text, dumps, save_figure
 
 
 @dataclass
@@ -38,17 +38,6 @@ def ratio_interval(base, new, n_boot=10_000, seed=0, confidence=0.95):
     rn = np.median(rng.choice(new, (n_boot, new.size)), axis=1)
     lo, hi = np.percentile(rn / rb, [50 * (1 - confidence), 50 * (1 + confidence)])
     return float(np.median(new) / np.median(base)), float(lo), float(hi)
-
-
-def _groups(data):
-    out = {}
-    for r in data["results"]:
-        g = out.setdefault((row_program(r), r["framework"], r["mode"]), {"reward": [], "speed": None})
-        if r["kind"] == "reward":
-            g["reward"].append((r["seed"], r["eval_mean"]))
-        else:
-            g["speed"] = [s["steps_per_s"] for s in r["repeats"]]
-    return out
 
 
 def _env_library(versions) -> str:
@@ -75,7 +64,7 @@ def label(meta, others=()) -> str:
 
 
 def compare_pair(base, new, th: Thresholds) -> list[dict]:
-    gb, gn = _groups(base), _groups(new)
+    gb, gn = groups(base), groups(new)
     rows = []
     for key in sorted(set(gb) | set(gn)):
         b, n = gb.get(key), gn.get(key)
@@ -157,14 +146,14 @@ def plot(paths, datas, path, th: Thresholds | None = None):
     import matplotlib.pyplot as plt
 
     metas = [d["meta"] for d in datas]
-    groups = [_groups(d) for d in datas]
-    keys = sorted(set().union(*groups))
-    rkeys = [k for k in keys if any(g.get(k, {}).get("reward") for g in groups)]
-    skeys = [k for k in keys if groups[0].get(k, {}).get("speed")]
+    grouped = [groups(d) for d in datas]
+    keys = sorted(set().union(*grouped))
+    rkeys = [k for k in keys if any(g.get(k, {}).get("reward") for g in grouped)]
+    skeys = [k for k in keys if grouped[0].get(k, {}).get("speed")]
     fig, axes = plt.subplots(1, 2, figsize=(max(12, 0.55 * (len(rkeys) + len(skeys)) + 6), 5),
                              squeeze=False, gridspec_kw={"width_ratios": [max(len(rkeys), 1), max(len(skeys), 1)]})
     n = len(datas)
-    for i, (g, m) in enumerate(zip(groups, metas)):
+    for i, (g, m) in enumerate(zip(grouped, metas)):
         off = (i - (n - 1) / 2) * 0.7 / max(n, 1)
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(rkeys):
@@ -175,7 +164,7 @@ def plot(paths, datas, path, th: Thresholds | None = None):
         axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=label(m, metas))
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(skeys):
-            sp, ref = g.get(k, {}).get("speed"), groups[0][k]["speed"]
+            sp, ref = g.get(k, {}).get("speed"), grouped[0][k]["speed"]
             if sp:
                 base = float(np.median(ref))
                 q = float(np.median(sp)) / base
@@ -200,12 +189,11 @@ def plot(paths, datas, path, th: Thresholds | None = None):
 
 def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
     """Compare every file after the first with the first. Returns (rows per NEW, markdown)."""
-    import json
 
     datas = [load_results(p) for p in paths]
     for p, d in zip(paths, datas):
         if not d["results"]:
-            from .errors import UsageError
+            from ..core.errors import UsageError
 
             raise UsageError(f"{p}: no results in it (an empty or just-started bench)")
     rows_per_new = [compare_pair(datas[0], d, th) for d in datas[1:]]
@@ -215,7 +203,7 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
     if png_path:
         plot(paths, datas, png_path, th)
     if json_path:
-        atomic_write_text(json_path, json.dumps({"files": [str(p) for p in paths],
+        atomic_write_text(json_path, dumps({"files": [str(p) for p in paths],
                                                  "labels": [label(d["meta"], [x["meta"] for x in datas])
                                                             for d in datas],
                                                  "thresholds": th.__dict__, "comparisons": rows_per_new},

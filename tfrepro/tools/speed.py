@@ -8,11 +8,12 @@ for graph building and tracing first.
 """
 from __future__ import annotations
 
-import json
 import statistics
 
-from . import programs
-from .records import atomic_write_text, versions
+from ..infra import programs
+from ..infra.records import atomic_write_text, dumps, versions
+
+SCHEMA = "tfrepro.speed/1"
 
 DEFAULT_BOOK_ITERATIONS = {"pg-tang": 30, "pg-geron": 3, "dqn-meertens": 1500, "dqn-pylessons": 25}
 # DQNs: a fixed number of frames / episodes in both modes (a full fast run is long), and
@@ -24,7 +25,7 @@ OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
 
 
 def _time_run(name, framework, mode, seed, iterations):
-    from .runner import run_program
+    from ..infra.runner import run_program
 
     rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=OVERRIDES.get(name))
     return rec["train_wall_s"], rec["train_env_steps"]
@@ -67,7 +68,7 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
     book = ", ".join(f"{r['program']} {r['book_iterations']} it" for r in rows)
     print(f"medians of {repeats} repeats; book loops timed on: {book}")
     if out:
-        atomic_write_text(out, json.dumps({"versions": versions(), "repeats": repeats, "seed": seed,
+        atomic_write_text(out, dumps({"schema": SCHEMA, "versions": versions(), "repeats": repeats, "seed": seed,
                                            "rows": rows}, indent=1))
         print(f"wrote {out}")
     return 0

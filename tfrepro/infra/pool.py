@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from .errors import UsageError
+from ..core.errors import UsageError
 
 
 class WorkerDied(UsageError):

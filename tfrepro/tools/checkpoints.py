@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 
-from .errors import UsageError
-from .h5models import _decode, is_h5
+from ..core.errors import UsageError
+from ..core.h5models import decode, is_h5
 
 
 def _tf1(prefix):
@@ -41,10 +41,10 @@ def _h5(path):
         with h5py.File(path, "r") as f:
             group = f["model_weights"] if "model_weights" in f else f
             for layer in group.attrs.get("layer_names", []):
-                g = group[_decode(layer)]
+                g = group[decode(layer)]
                 for name in g.attrs.get("weight_names", []):
-                    d = g[_decode(name)]
-                    rows.append((_decode(name), list(d.shape), str(d.dtype)))
+                    d = g[decode(name)]
+                    rows.append((decode(name), list(d.shape), str(d.dtype)))
     except (OSError, KeyError, ValueError) as e:
         raise UsageError("cannot read %s: %s" % (path, (str(e).splitlines() or [type(e).__name__])[0])) from None
     return rows

@@ -18,8 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .bench import ROOT, load_results
-from .errors import UsageError
+from ..core.errors import UsageError
+from ..infra.benchfile import load_results
+from ..infra.checkout import ROOT
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tfrepro" / "matrix"
 MARKER = ".tfrepro-matrix.json"
@@ -128,7 +129,7 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
     th = thresholds or Thresholds()
     rows, md = compare(files, th, out_dir / "compare.md", out_dir / "matrix.png", out_dir / "matrix.json")
     table = by_version(files, rows)
-    from .records import atomic_write_text
+    from ..infra.records import atomic_write_text
 
     atomic_write_text(out_dir / "matrix.md", table + "\n\n" + md + "\n")
     print(table)
@@ -138,17 +139,18 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
 
 def by_version(files, rows_per_new) -> str:
     """One block per program x framework x mode, one row per version."""
-    from .compare import _groups, label
-    from .stats import median_iqr
+    from ..core.stats import median_iqr
+    from ..infra.benchfile import groups
+    from .compare import label
 
     datas = [load_results(f) for f in files]
     metas = [d["meta"] for d in datas]
-    groups = [_groups(d) for d in datas]
+    grouped = [groups(d) for d in datas]
     verdict = [{(r["program"], r["framework"], r["mode"]): r for r in rs} for rs in rows_per_new]
     lines = ["| program | framework | mode | version | reward median [IQR] | steps/s median | "
              "steps/s vs first [95% CI] | against the first |", "|---|---|---|---|---|---|---|---|"]
-    for key in sorted(set().union(*groups)):
-        for i, (g, m) in enumerate(zip(groups, metas)):
+    for key in sorted(set().union(*grouped)):
+        for i, (g, m) in enumerate(zip(grouped, metas)):
             e = g.get(key)
             if not e:
                 continue
@@ -168,9 +170,9 @@ def by_version(files, rows_per_new) -> str:
 
 
 
-if __name__ == "__main__":  # `python -m tfrepro.matrix 2.16`: the list, one per line (Docker uses it)
+if __name__ == "__main__":  # `python -m tfrepro.tools.matrix 2.16`: the list, one per line (Docker uses it)
     try:
         print("\n".join(requirements(sys.argv[1])))
     except (IndexError, UsageError, ValueError) as e:
-        print(f"usage: python -m tfrepro.matrix TF_VERSION ({e or 'missing'})", file=sys.stderr)
+        print(f"usage: python -m tfrepro.tools.matrix TF_VERSION ({e or 'missing'})", file=sys.stderr)
         sys.exit(2)

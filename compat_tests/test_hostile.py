@@ -1,0 +1,218 @@
+"""Tier 1 (hostile input): generated malformed files and argument vectors, fed to the CLI
+in-process with every engine replaced by a stand-in that stops before real work.
+
+For every input: the exit code is 0, 1 or 2 (argparse's help and errors included), nothing
+raises (a traceback would), exit 2 prints exactly one line on stderr and writes no file, and
+the files that were there before are byte-identical afterwards. Hypothesis runs derandomized
+(the same examples on every run) and keeps no database.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tfrepro import cli
+from tfrepro.core.errors import UsageError
+from tfrepro.infra.benchfile import SCHEMA, load_results
+from tfrepro.infra.records import SCHEMA as RECORD_SCHEMA, read_record
+
+SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=120,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+class Reached(Exception):
+    """An engine was reached: the input passed every check before real work."""
+
+
+@pytest.fixture
+def engines(monkeypatch):
+    """Every engine the subcommands drive replaced by one that raises ``Reached``."""
+    import tfrepro.infra.pool
+    import tfrepro.infra.runner
+    import tfrepro.tools.bench
+    import tfrepro.tools.checkpoints
+    import tfrepro.tools.convert
+    import tfrepro.tools.drift
+    import tfrepro.tools.ladder
+    import tfrepro.tools.matrix
+    import tfrepro.tools.reproduce
+    import tfrepro.tools.speed
+
+    def reached(*a, **k):
+        raise Reached
+
+    for mod, name in ((tfrepro.infra.runner, "run_program"), (tfrepro.tools.reproduce, "reproduce"),
+                      (tfrepro.tools.ladder, "climb"), (tfrepro.tools.drift, "explain"),
+                      (tfrepro.tools.convert, "convert"), (tfrepro.tools.checkpoints, "inspect"),
+                      (tfrepro.tools.matrix, "matrix"), (tfrepro.tools.speed, "speed"),
+                      (tfrepro.infra.pool, "run_each_fresh"), (subprocess, "call")):
+        monkeypatch.setattr(mod, name, reached)
+    for module in cli.command_modules().values():
+        if hasattr(module, "quiet_tensorflow"):
+            monkeypatch.setattr(module, "quiet_tensorflow", lambda: None)
+
+
+def _snapshot(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in root.rglob("*")}
+
+
+def _call(argv, root: Path):
+    """Run the CLI in ``root``; returns (exit code or 'reached', stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in argv])
+            except SystemExit as e:  # argparse: --help (0) and usage errors (2)
+                code = e.code
+            except Reached:
+                code = "reached"
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _check(argv, root: Path):
+    before = _snapshot(root)
+    code, out, err = _call(argv, root)
+    event(f"exit {code}")
+    assert code in (0, 1, 2, "reached"), (argv, code, err)
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "error" in lines[0], (argv, err)
+        assert _snapshot(root) == before, f"{argv}: files changed on an error"
+    return code, out, err
+
+
+# ---- generated JSON -------------------------------------------------------------------
+
+scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=8)
+           | st.floats(allow_nan=True, allow_infinity=True))
+json_values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+                           max_leaves=12)
+
+
+def _bench_file(seed_shift=0):
+    results = [{"key": f"reward/p/tf2/fast/seed{s}", "kind": "reward", "program": "p", "framework": "tf2",
+                "mode": "fast", "seed": s, "eval_mean": 190.0 + s + seed_shift} for s in range(4)]
+    results.append({"key": "speed/p/tf2/fast", "kind": "speed", "program": "p", "framework": "tf2",
+                    "mode": "fast", "repeats": [{"steps_per_s": 1000.0 + i} for i in range(3)],
+                    "steps_per_s_median": 1001.0, "steps_per_s_min": 1000.0, "steps_per_s_max": 1002.0})
+    return {"schema": SCHEMA, "meta": {"versions": {"tensorflow": "2.21.0"}, "commit": "c", "machine": "m"},
+            "settings": {"suite": "quick", "seeds": [0, 1, 2, 3], "repeats": 3}, "results": results}
+
+
+def _record():
+    return {"schema": RECORD_SCHEMA, "program": "pg-tang", "framework": "tf1", "mode": "fast", "seed": 0,
+            "env_id": "CartPole-v0", "eval_returns": [200.0, 199.0], "eval_mean": 199.5,
+            "train_returns": [10.0, 20.0], "env_steps": 30, "wall_s": 1.0, "versions": {"python": "3.11"}}
+
+
+def _paths(obj, prefix=()):
+    """Every path (tuple of keys/indices) into a JSON document."""
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, prefix + (i,))
+
+
+@st.composite
+def mutated(draw, make):
+    """A valid document with one part replaced by a generated value or deleted, or as bytes:
+    truncated, not UTF-8, not JSON at all, or NaN / Infinity where a number goes."""
+    doc = make()
+    kind = draw(st.sampled_from(["replace", "delete", "truncate", "bytes", "nonfinite"]))
+    if kind in ("replace", "delete"):
+        path = draw(st.sampled_from([p for p in _paths(doc) if p]))
+        parent = doc
+        for k in path[:-1]:
+            parent = parent[k]
+        if kind == "delete":
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(json_values)
+        return json.dumps(doc).encode()
+    text = json.dumps(doc).encode()
+    if kind == "truncate":
+        return text[: draw(st.integers(0, len(text) - 1))]
+    if kind == "nonfinite":
+        return text.replace(b"190.0", draw(st.sampled_from([b"NaN", b"Infinity", b"-Infinity", b"true"])), 1) \
+            .replace(b"199.5", b"NaN", 1)
+    return draw(st.binary(max_size=64))
+
+
+# ---- the properties -------------------------------------------------------------------
+
+@SETTINGS
+@given(base=mutated(_bench_file), new=mutated(lambda: _bench_file(5)))
+def test_compare_on_malformed_results_files(engines, base, new):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "base.json").write_bytes(base)
+        (root / "new.json").write_bytes(new)
+        code, _, err = _check(["compare", "base.json", "new.json", "--out-dir", "cmp"], root)
+        if code in (0, 1):  # it read both: they passed every check, so they load and compare
+            load_results(root / "base.json"), load_results(root / "new.json")
+            assert json.loads((root / "cmp" / "compare.json").read_text())  # strict JSON written
+
+
+@SETTINGS
+@given(doc=mutated(_record))
+def test_read_record_is_a_record_or_one_usage_error(doc):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "r.json"
+        path.write_bytes(doc)
+        try:
+            rec = read_record(path)
+        except UsageError as e:
+            assert "\n" not in str(e) and str(path) in str(e)
+        else:
+            assert rec["schema"] == RECORD_SCHEMA and rec["eval_mean"] == rec["eval_mean"]  # not NaN
+
+
+@SETTINGS
+@given(doc=mutated(_bench_file))
+def test_bench_resume_on_malformed_results_files(engines, doc):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "res.json").write_bytes(doc)
+        code, _, _ = _check(["bench", "--programs", "pg-tang", "--seeds", "2", "--no-speed", "--resume",
+                             "--out", "res.json"], root)
+        assert code in (2, "reached")
+
+
+WORDS = ["run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "matrix", "legacy", "speed",
+         "pg-tang", "pg-geron:notebook", "dqn-meertens", "basic-policy", "nope", "--seed", "--seeds",
+         "--out", "--out-dir", "--iterations", "--mode", "book", "fast", "--framework", "tf1", "tf2",
+         "--programs", "--workers", "--alpha", "--tf", "2.16", "2.21", "--suite", "quick", "full",
+         "--resume", "--force", "--save", "--load", "--gif", "--json", "--all", "--explain", "-1", "0", "3",
+         "1..2", "99999999999", "1e9", "nan", "x.json", "r.json", "--help", "--variant", "exercises",
+         "--no-speed", "--no-reward", "--repeats", "--reward-tol", "--speed-tol", "--backend", "ray",
+         "--steps", "--qplot", "--takeover", "basic", "--env", "CartPole-v0", "", "-", "/dev/null", ".",
+         "dir/", "dir/x.json", "script.py"]
+
+
+@SETTINGS
+@given(argv=st.tuples(st.sampled_from(WORDS[:10]), st.lists(st.sampled_from(WORDS) | st.text(max_size=6),
+                                                            max_size=7)))
+def test_generated_argument_vectors(engines, argv):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "r.json").write_text(json.dumps(_record()))  # a record of ours, and a file of the user's
+        (root / "notes.txt").write_text("the user's own file\n")
+        (root / "script.py").write_text("print('hi')\n")
+        _check([argv[0], *argv[1]], root)

@@ -1,0 +1,189 @@
+"""Tier 0 (the house): the package's import graph, read with ``ast`` (nothing is imported).
+
+Imports run one way, down: ``core`` (framework-free) <- ``infra`` (plumbing) <- the twins
+(``legacy_tf1``, ``modern_tf2``) <- ``tools`` (what subcommands drive) <- ``commands`` (one per
+subcommand) <- ``cli``. No circle anywhere (function-level imports included), no private name
+(``_x``) imported across modules, nothing imports the CLI, and a command never imports another.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("tfrepro", "legacy_tf1", "modern_tf2")
+RANK = {"tfrepro.core": 0, "tfrepro.infra": 1, "legacy_tf1": 2, "modern_tf2": 2, "tfrepro.tools": 3,
+        "tfrepro.commands": 4, "tfrepro.cli": 5, "tfrepro.__main__": 6}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            out[name] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path):
+    """(imported module, imported names, line) for every import of ours in a module, at any depth."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([base] if base else []))
+            if base.split(".")[0] not in PACKAGES:
+                continue
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if sub in MODULES:  # `from pkg import module`
+                    yield sub, [], node.lineno
+                else:
+                    yield base, [alias.name], node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in PACKAGES:
+                    yield alias.name, [], node.lineno
+
+
+GRAPH = {name: sorted({m for m, _, _ in _imports(name, path)}) for name, path in MODULES.items()}
+
+
+def _rank(module: str):
+    for prefix in sorted(RANK, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return RANK[prefix]
+    return None
+
+
+def test_every_import_names_a_module_that_exists():
+    missing = [f"{m} imports {t}" for m, ts in GRAPH.items() for t in ts
+               if t not in MODULES and t.split(".")[0] in PACKAGES]
+    assert not missing, missing
+
+
+def test_no_import_circle():
+    """Tarjan's strongly connected components: any component of two or more modules (or a
+    module importing itself) is a circle."""
+    index, low, stack, on, circles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in GRAPH.get(v, []):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1 or v in GRAPH.get(v, []):
+                circles.append(sorted(comp))
+
+    sys.setrecursionlimit(10_000)
+    for v in sorted(GRAPH):
+        if v not in index:
+            visit(v)
+    assert not circles, circles
+
+
+def test_no_private_name_crosses_a_module_boundary():
+    bad = [f"{name}:{line} imports {n} from {mod}" for name, path in MODULES.items()
+           for mod, names, line in _imports(name, path) for n in names
+           if n.startswith("_") and not n.startswith("__") and mod != name]
+    assert not bad, bad
+
+
+def test_imports_run_down_the_layers():
+    bad = []
+    for name, targets in GRAPH.items():
+        r = _rank(name)
+        for t in targets:
+            rt = _rank(t)
+            if r is None or rt is None:
+                continue
+            if rt > r:
+                bad.append(f"{name} (layer {r}) imports {t} (layer {rt})")
+            if t == "tfrepro.cli" and name != "tfrepro.__main__":
+                bad.append(f"{name} imports the CLI")
+            if (name.startswith("tfrepro.commands.") and t.startswith("tfrepro.commands.")
+                    and t != "tfrepro.commands.argtypes" and name != t):
+                bad.append(f"{name} imports another command, {t}")
+    assert not bad, bad
+
+
+def test_the_package_init_imports_none_of_its_modules():
+    """``import tfrepro`` stays cheap and below everything: no TensorFlow, no layer."""
+    assert GRAPH["tfrepro"] == []
+
+
+def test_one_module_per_subcommand_and_the_cli_only_assembles():
+    from tfrepro import commands
+    from tfrepro.cli import build_parser, command_modules
+
+    files = {p.stem for p in (ROOT / "tfrepro" / "commands").glob("*.py")} - {"__init__", "argtypes"}
+    assert set(commands.NAMES) == files
+    for name, module in command_modules().items():
+        assert callable(module.add_parser) and callable(module.main), name
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == list(commands.NAMES)
+    cli_defs = [n.name for n in ast.parse((ROOT / "tfrepro" / "cli.py").read_text()).body
+                if isinstance(n, ast.FunctionDef)]
+    assert not [d for d in cli_defs if d.startswith("cmd_")], cli_defs
+
+
+def test_package_code_uses_the_layered_paths_not_the_aliases():
+    import tfrepro
+
+    old = {f"tfrepro.{m}" for m in tfrepro.MOVED}
+    bad = [f"{m} imports {t}" for m, ts in GRAPH.items() for t in ts if t in old]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("old", sorted(__import__("tfrepro").MOVED))
+def test_earlier_flat_paths_are_the_same_modules(old):
+    import tfrepro
+
+    alias = importlib.import_module(f"tfrepro.{old}")
+    real = importlib.import_module(f"tfrepro.{tfrepro.MOVED[old]}")
+    assert alias is real and real.__spec__.name == real.__name__ == f"tfrepro.{tfrepro.MOVED[old]}"
+
+
+def test_earlier_paths_run_with_python_dash_m():
+    proc = subprocess.run([sys.executable, "-m", "tfrepro.matrix", "2.16"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.splitlines()[0] == "tensorflow==2.16.*", proc.stderr
+
+
+def test_every_imported_name_exists():
+    """Each ``from ours import name`` (at any depth, function bodies included) names something
+    the module has: a move that left a caller behind fails here, not in a user's run."""
+    missing = []
+    for name, path in MODULES.items():
+        for mod, names, line in _imports(name, path):
+            if not names or mod.split(".")[0] not in PACKAGES:
+                continue
+            module = importlib.import_module(mod)
+            missing += [f"{name}:{line}: {mod}.{n}" for n in names if not hasattr(module, n)]
+    assert not missing, missing

@@ -1,0 +1,29 @@
+"""``tfrepro inspect CHECKPOINT``: the variables of a TF1 checkpoint, a .keras or a Keras 2 .h5 model."""
+from __future__ import annotations
+
+from ..infra.tfquiet import quiet_tensorflow
+
+
+def add_parser(sub):
+    p = sub.add_parser("inspect", help="list the variables of a checkpoint or model file",
+                       description="List variables, shapes and dtypes of a TF1 tf.train.Saver "
+                       "checkpoint (a directory written by --save, or its prefix), a .keras "
+                       "model or a Keras 2 .h5 model.")
+    p.add_argument("path", metavar="CHECKPOINT")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def main(args) -> int:
+    import json
+
+    quiet_tensorflow()
+    from ..tools.checkpoints import inspect, table
+
+    kind, rows = inspect(args.path)
+    if args.json:
+        print(json.dumps({"path": args.path, "kind": kind, "variables": [
+            {"name": n, "shape": s, "dtype": d} for n, s, d in rows]}, indent=1))
+    else:
+        print(table(args.path, kind, rows))
+    return 0

@@ -1,0 +1,61 @@
+"""``tfrepro matrix --tf V1 V2 ...``: bench under several TensorFlow releases, one report."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..core.errors import UsageError
+from ..infra import programs
+from . import argtypes
+
+
+def add_parser(sub):
+    p = sub.add_parser("matrix", help="bench under several TensorFlow releases, one report",
+                       description="For each TensorFlow version: build (once, cached) an isolated "
+                       "environment with that TensorFlow, its tf-keras and the Keras pip resolves "
+                       "for it, run `tfrepro bench` there on this checkout, then compare every "
+                       "version with the first: a table with one row per version, Markdown, JSON "
+                       "and a PNG with one line per version. Exit code 1 when a version is worse "
+                       "than the first beyond the thresholds.")
+    p.add_argument("--tf", nargs="+", required=True, metavar="VERSION", type=argtypes.tf_version,
+                   help="TensorFlow versions, e.g. 2.15 2.16 2.18 2.21 (the first is the base)")
+    p.add_argument("--suite", default="quick", help="bench suite (default: %(default)s)")
+    p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]", help="only these programs")
+    p.add_argument("--seeds", type=argtypes.seed_range, metavar="A..B|N", help="reward seeds (default: the suite's)")
+    p.add_argument("--iterations", type=argtypes.positive, metavar="K", help="shorten reward runs (quick looks)")
+    p.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS,
+                   help="only these forms (default: both)")
+    p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job")
+    p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--cache", metavar="DIR", help="where the environments live (default: "
+                   "~/.cache/tfrepro/matrix)")
+    p.add_argument("--resume", action="store_true", help="complete the results files already there")
+    p.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--reward-tol", type=float, default=0.05)
+    p.add_argument("--speed-tol", type=float, default=0.10)
+    return p
+
+
+def main(args) -> int:
+    from ..tools.bench import SUITES
+    from ..tools.compare import Thresholds
+    from ..tools.matrix import DEFAULT_CACHE, matrix, requirements
+
+    if args.suite not in SUITES:
+        raise UsageError(f"unknown suite {args.suite!r} (choose from: {', '.join(SUITES)})")
+    if len(set(args.tf)) != len(args.tf) or len(args.tf) < 2:
+        raise UsageError("--tf takes two or more different versions")
+    for v in args.tf:
+        requirements(v)  # validates the range
+    if args.programs:
+        for entry in args.programs:
+            programs.parse_entry(entry)
+    if not 0 < args.alpha < 1 or args.reward_tol < 0 or args.speed_tol < 0:
+        raise UsageError("--alpha must be in (0, 1); --reward-tol and --speed-tol >= 0")
+    th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
+    return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
+                  Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
+                  th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),
+                  frameworks=args.frameworks)

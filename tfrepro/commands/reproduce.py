@@ -1,0 +1,44 @@
+"""``tfrepro reproduce``: every program, both forms, several seeds; the reproduction table and curves."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..core.errors import UsageError
+from ..infra import programs
+from ..infra.tfquiet import quiet_tensorflow
+from . import argtypes
+
+
+def add_parser(sub):
+    p = sub.add_parser("reproduce", help="every program, both forms, several seeds: the table",
+                       description="Run every program in both forms over several seeds, print "
+                       "and write the reproduction table (Markdown + JSON) and a PNG of learning "
+                       "curves, TF1 beside TF2.")
+    p.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
+    p.add_argument("--seeds", type=argtypes.seed_count, default=8, help="seeds 0..N-1 (default: %(default)s)")
+    p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
+                   help="subset (default: all; dqn-meertens runs its exercises variant unless "
+                   "given as dqn-meertens:book)")
+    p.add_argument("--iterations", type=argtypes.count, metavar="K",
+                   help="override every training program's iterations (for quick looks)")
+    p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
+                   help="parallel runs, each in a fresh process (default: %(default)s)")
+    p.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
+                   help="where records, table and plot go (default: %(default)s)")
+    return p
+
+
+def main(args) -> int:
+    from ..tools.reproduce import reproduce
+
+    names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
+    entries = []
+    for entry in names:
+        prog, variant = programs.parse_entry(entry)
+        entries.append((prog.name, variant))
+    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    quiet_tensorflow()
+    return reproduce(entries, mode=args.mode, seeds=list(range(args.seeds)),
+                     out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)

@@ -1,0 +1,174 @@
+"""``tfrepro run PROGRAM``: one program, one form, one seed; prints a summary and writes its result record."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..core.errors import UsageError
+from ..infra import programs
+from ..infra.tfquiet import quiet_tensorflow
+from . import argtypes
+
+EPILOG_RUN = """examples:
+  tfrepro run pg-tang --framework tf1 --mode fast --seed 0 --out runs/tang.json
+  tfrepro run pg-geron --framework tf2 --variant notebook --save ckpt/geron --out g.json
+  tfrepro run pg-geron --framework tf2 --load ckpt/geron --iterations 0 --gif geron.gif --out e.json
+  tfrepro run dqn-meertens --variant exercises --logdir runs/m --qplot q.png --takeover basic --out m.json
+  tfrepro run dqn-pylessons --framework tf2 --load cartpole-dqn.h5 --iterations 0 --save conv --out p.json
+"""
+
+
+def add_parser(sub):
+    from ..core.envs import ENV_IDS
+
+    p = sub.add_parser("run", help="run one program in one form and write its result record",
+                       description="Run one program in its TF1 graph form (tf1) or TF2 port (tf2), "
+                       "print a summary and write the result record (JSON).",
+                       epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("program", metavar="PROGRAM", help="one of: " + ", ".join(programs.PROGRAMS))
+    p.add_argument("--framework", choices=programs.FRAMEWORKS, default="tf2",
+                   help="tf1: legacy_tf1 graph code; tf2: modern_tf2 port (default: %(default)s)")
+    p.add_argument("--mode", choices=programs.MODES, default=None,
+                   help="book: the source's loop as written; fast: the same math vectorised "
+                   "(default: fast where the program has it)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="run seed (default: %(default)s)")
+    p.add_argument("--env", choices=ENV_IDS, help="override the program's environment")
+    p.add_argument("--variant", help="program variant (pg-geron: book | notebook = 500-step "
+                   "episodes; dqn-meertens: book | exercises = epsilon-greedy + target network)")
+    p.add_argument("--iterations", type=argtypes.count, metavar="K",
+                   help="training iterations (updates or training episodes); 0 evaluates only")
+    p.add_argument("--save", metavar="DIR", help="save the trained model into DIR (TF1: Saver "
+                   "checkpoint, or cartpole-dqn.h5 for dqn-pylessons as the source saved it; "
+                   "TF2: model.keras)")
+    p.add_argument("--load", metavar="PATH", help="start from a model saved by --save; "
+                   "dqn-pylessons also loads a Keras 2 .h5 file (with --iterations 0: evaluate "
+                   "it; with --save: convert it to .keras)")
+    p.add_argument("--gif", metavar="FILE", help="save an animation of one evaluation episode")
+    p.add_argument("--logdir", metavar="DIR", help="TensorBoard summaries (DQN programs)")
+    p.add_argument("--qplot", metavar="FILE.png", help="plot predicted Q(s, a) per frame of the "
+                   "first test episode (DQN programs)")
+    p.add_argument("--takeover", choices=("human", "basic"),
+                   help="after training, one more test episode in which someone else acts when "
+                   "max Q falls 0.2 below its initial value: you at the terminal (human) or the "
+                   "hard-coded policy (basic) (DQN programs)")
+    p.add_argument("--takeover-margin", type=float, default=0.2, metavar="M",
+                   help="take over when max Q < max Q(initial state) - M (default: %(default)s, "
+                   "the source's)")
+    p.add_argument("--out", metavar="FILE.json", required=True, help="result record to write (an "
+                   "existing file is replaced only if this package wrote it; a missing directory is "
+                   "created)")
+    p.add_argument("--force", action="store_true", help="replace --out even if it is not a file "
+                   "this package wrote")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(args) -> int:
+    prog = programs.get(args.program)
+    args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
+    out = argtypes.check_out(args.out, force=args.force)
+    if args.load and not Path(args.load).exists():
+        raise UsageError(f"--load {args.load}: no such file or directory")
+    if args.gif and Path(args.gif).is_dir():
+        raise UsageError(f"--gif {args.gif}: is a directory")
+    prog.make_config(env_id=args.env, iterations=args.iterations, variant=args.variant)  # validate
+    if not prog.has_model and (args.save or args.load):
+        raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")
+    if args.mode not in prog.modes:
+        raise UsageError(f"{prog.name} has no {args.mode} mode yet (modes: {', '.join(prog.modes)})")
+    if (args.qplot or args.takeover) and not prog.q_network:
+        raise UsageError(f"{prog.name} has no Q values: --qplot and --takeover do not apply")
+    if args.takeover and not prog.takeover:
+        raise UsageError(f"{prog.name} has no takeover mode (dqn-meertens has)")
+    quiet_tensorflow()
+    load = _load_for(prog.name, args.framework, args.load) if args.load else None
+    try:
+        return _run_and_report(args, prog, out, load)
+    finally:
+        if load and load != args.load:  # the temporary conversion
+            import shutil
+
+            shutil.rmtree(load, ignore_errors=True)
+
+
+def _asker(kind, margin):
+    if kind is None:
+        return None
+    from ..core.takeover import HumanAsker, PolicyAsker
+
+    asker = HumanAsker() if kind == "human" else PolicyAsker()
+    asker.margin = margin
+    return asker
+
+
+def _load_for(name, framework, path):
+    """``--load`` takes a checkpoint of either world: a TF1 Saver checkpoint for the TF2
+    port, or a .keras model for the TF1 form, is converted first (into a temporary
+    directory; the user's files are only read)."""
+    import tempfile
+
+    from ..tools.checkpoints import inspect
+    from ..tools.convert import convert
+
+    kind, _ = inspect(path)
+    other = (framework == "tf2" and kind.startswith("TF1")) or \
+        (framework == "tf1" and kind.startswith("Keras .keras"))
+    if not other:
+        return path
+    converted, world, diff = convert(name, path, tempfile.mkdtemp(prefix="tfrepro-load-"))
+    print(f"  --load {path}: a {world} checkpoint, converted for {framework} "
+          f"(outputs differ by at most {diff:.3g})")
+    return os.path.dirname(converted)
+
+
+def _run_and_report(args, prog, out, load) -> int:
+    from ..infra.records import write_record
+    from ..infra.runner import run_program
+
+    progress = None
+    if not args.quiet and prog.iterations_field and args.iterations != 0:
+        from tqdm import tqdm
+
+        progress = lambda it: tqdm(it, desc=f"{prog.name} {args.framework} {args.mode}",  # noqa: E731
+                                   unit="it", leave=False, file=sys.stderr)
+    record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
+                         iterations=args.iterations, variant=args.variant, save=args.save,
+                         load=load, progress=progress, keep_weights=bool(args.gif),
+                         logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin))
+    weights = record.pop("_weights", None)
+    write_record(out, record)
+    print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
+          f"eval mean {record['eval_mean']:.1f} (std {record['eval_std']:.1f}, min "
+          f"{record['eval_min']:.0f}, max {record['eval_max']:.0f}) over "
+          f"{len(record['eval_returns'])} episodes; source: {prog.number_for(args.variant)}")
+    if record["train_returns"]:
+        print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
+              f"{record['train_wall_s']:.1f} s")
+    print(f"  wrote {out}")
+    if record.get("takeover"):
+        t = record["takeover"]
+        print(f"  takeover episode: {t['frames']} frames, {t['takeover_frames']} handled by "
+              f"{args.takeover}, {t['agent_frames']} by the agent; ended: {t['ended']}")
+    if args.logdir:
+        print(f"  TensorBoard summaries in {args.logdir} (tensorboard --logdir {args.logdir})")
+    if args.qplot:
+        from ..infra.render import save_q_plot
+
+        save_q_plot(args.qplot, record["q_trace"], title=f"{prog.name} [{args.framework}]")
+        print(f"  wrote {args.qplot}")
+    if args.gif:
+        from ..core.policies import basic_policy_batch, greedy_q_policy, sampling_policy
+        from ..infra.render import episode_frames, save_gif
+
+        if weights is None:
+            policy = basic_policy_batch
+        elif prog.q_network:
+            policy = greedy_q_policy(weights)
+        else:
+            policy = sampling_policy(weights, prog.form(args.framework).ACTIVATION)
+        n = save_gif(args.gif, episode_frames(record["env_id"], policy, args.seed + 20_000,
+                                              record["config"].get("max_steps") or None))
+        print(f"  wrote {args.gif} ({n} frames)")
+    return 0

@@ -1,0 +1,99 @@
+"""A grid of runs (programs x both forms x seeds), each in a fresh process, and the learning
+curves of its records: what ``reproduce`` and ``diff --seeds`` (rung 5) share."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import programs
+from .pool import run_each_fresh
+from .records import write_record
+
+
+def run_one(name, variant, framework, mode, seed, iterations):
+    """Worker body: one run in a fresh process (TensorFlow state never leaks across runs)."""
+    from .runner import run_program
+    from .tfquiet import quiet_tensorflow
+
+    quiet_tensorflow()
+
+    prog = programs.get(name)
+    its = iterations if (iterations is not None and prog.iterations_field) else None
+    return run_program(name, framework, mode, seed, iterations=its, variant=variant)
+
+
+def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce"):
+    """``entries``: (program name, variant or None) pairs."""
+    from tqdm import tqdm
+
+    jobs = [(n, v, fw, mode, s, iterations) for n, v in entries for fw in programs.FRAMEWORKS
+            for s in seeds]
+    records = []
+    runs_dir = out_dir / "runs"
+    bar = tqdm(total=len(jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
+
+    def on_done(job, rec):
+        name, variant, fw, _, seed, _ = job
+        label = programs.entry_label(name, variant).replace(":", "-")
+        # each record lands as soon as its run ends: an interrupted grid keeps them
+        write_record(runs_dir / f"{label}_{fw}_{mode}_seed{seed}.json", rec)
+        records.append(rec)
+        bar.set_postfix_str(f"{label} {fw} s{seed}: {rec['eval_mean']:.1f}")
+        bar.update()
+
+    try:
+        run_each_fresh(run_one, jobs, workers, on_done,
+                       died="a worker process died (killed?); the records of finished runs are kept")
+    finally:
+        bar.close()
+    return records
+
+
+def matches(record, name, variant):
+    return record["program"] == name and record.get("variant", "book") == (variant or "book")
+
+
+def learning_curve(record, points: int = 50):
+    """Mean training return per iteration, smoothed by a moving average."""
+    r = np.asarray(record["train_returns"], float)
+    k = max(1, record.get("episodes_per_iteration", 1))
+    per_it = r[: len(r) // k * k].reshape(-1, k).mean(axis=1)
+    w = max(1, len(per_it) // points)
+    if w > 1:
+        per_it = np.convolve(per_it, np.ones(w) / w, mode="valid")
+    return per_it
+
+
+def plot_curves(records, entries, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = [(n, v) for n, v in entries if any(matches(r, n, v) and r["train_returns"] for r in records)]
+    if not trained:
+        return None
+    fig, axes = plt.subplots(1, len(trained), figsize=(5 * len(trained), 3.8), squeeze=False)
+    for ax, (name, variant) in zip(axes[0], trained):
+        for fw, colour in (("tf1", "tab:blue"), ("tf2", "tab:orange")):
+            curves = [learning_curve(r) for r in records
+                      if matches(r, name, variant) and r["framework"] == fw and r["train_returns"]]
+            if not curves:
+                continue
+            n = min(map(len, curves))
+            c = np.stack([x[:n] for x in curves])
+            q1, med, q3 = np.percentile(c, [25, 50, 75], axis=0)
+            x = np.arange(n)
+            ax.plot(x, med, color=colour, label=f"{fw} median ({len(curves)} seeds)")
+            ax.fill_between(x, q1, q3, color=colour, alpha=0.25, label=f"{fw} IQR")
+        ax.set_title(programs.entry_label(name, variant))
+        ax.set_xlabel("iteration (smoothed)" if programs.get(name).iterations_field != "frames"
+                      else "episode (smoothed)")
+        ax.set_ylabel("training return")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    from .records import save_figure
+
+    return save_figure(fig, path)

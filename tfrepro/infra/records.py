@@ -1,0 +1,226 @@
+"""Result records: one JSON document per run, with a versioned schema, written atomically."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from ..core.errors import UsageError
+
+SCHEMA = "tfrepro.result/1"
+REQUIRED = {
+    "schema": str, "program": str, "framework": str, "mode": str, "seed": int, "env_id": str,
+    "eval_returns": list, "eval_mean": (int, float), "train_returns": list, "env_steps": int,
+    "wall_s": (int, float), "versions": dict,
+}
+
+
+def dist_version(name):
+    """An installed distribution's version, or None (importlib.metadata; pkg_resources on
+    Python 3.7, which the TF 1.15 image runs)."""
+    try:
+        from importlib import metadata  # novermin (3.8+; the except branch serves 3.7)
+    except ImportError:
+        import pkg_resources
+
+        try:
+            return pkg_resources.get_distribution(name).version
+        except pkg_resources.DistributionNotFound:
+            return None
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict:
+    """Versions of everything that can change a number."""
+    out = {"python": platform.python_version()}
+    for dist in ("tensorflow", "keras", "tf-keras", "numpy", "gymnasium", "gym"):
+        v = dist_version(dist) or (dist_version("tensorflow-cpu") if dist == "tensorflow" else None)
+        if v:
+            out[dist.replace("-", "_")] = v
+    return out
+
+
+def _default_mode() -> int:
+    """0666 less the process's umask: the mode a plain ``open(path, "w")`` gives a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_text(path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it over: readers see the
+    old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _default_mode())  # as open() would create it, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_save(path, save) -> str:
+    """``save(tmp_path)`` writes a file (a model) beside ``path`` under a temporary name
+    with the same suffix, which is then renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.fchmod(fd, _default_mode())
+    os.close(fd)
+    try:
+        save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return str(path)
+
+
+def plain(x):
+    """``x`` with NumPy values as Python ones and non-finite floats as None (null), so that
+    what this package writes is strict JSON that any reader takes."""
+    if isinstance(x, dict):
+        return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if hasattr(x, "tolist"):  # NumPy arrays and scalars
+        return plain(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def dumps(obj, **kw) -> str:
+    """Strict JSON (``allow_nan=False`` after ``plain``) for every file this package writes."""
+    return json.dumps(plain(obj), allow_nan=False, **kw)
+
+
+def write_record(path, record: dict) -> None:
+    validate(record, str(path))
+    atomic_write_text(path, dumps(record, indent=1) + "\n")
+
+
+def validate(record, where: str = "record") -> dict:
+    """``record`` if it is a result record of this schema, else one UsageError naming what is
+    wrong: a missing field, a wrong type (booleans are not numbers), a non-finite reward."""
+    if not isinstance(record, dict):
+        raise UsageError(f"{where}: not a result record (expected a JSON object)")
+    if record.get("schema") != SCHEMA:
+        raise UsageError(f"{where}: schema {str(record.get('schema'))[:80]!r}, expected {SCHEMA!r}")
+    for key, typ in REQUIRED.items():
+        if key not in record:
+            raise UsageError(f"{where}: missing field {key!r}")
+        if not isinstance(record[key], typ) or isinstance(record[key], bool):
+            raise UsageError(f"{where}: field {key!r} has type {type(record[key]).__name__}")
+    if record["seed"] < 0:
+        raise UsageError(f"{where}: field 'seed' is negative")
+    for key in ("eval_returns", "train_returns"):
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                   for x in record[key]):
+            raise UsageError(f"{where}: field {key!r} holds something other than finite numbers")
+    if not math.isfinite(record["eval_mean"]):
+        raise UsageError(f"{where}: field 'eval_mean' is not finite")
+    return record
+
+
+def read_json(path):
+    """A JSON file's content; unreadable, oversized, non-UTF-8 or invalid (e.g. truncated)
+    files are one UsageError naming the file."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_OURS_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read ({e.strerror})") from None
+    if len(data) > MAX_OURS_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_OURS_BYTES >> 20} MB, not a file of this package")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start}), not a JSON file") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: not valid JSON, truncated? ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply to be a file of this package") from None
+
+
+def save_figure(fig, path) -> str:
+    """A matplotlib figure as PNG, written atomically; the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def is_ours(path) -> bool:
+    """Whether ``path`` holds a JSON file that this package wrote (a ``schema`` of ours)."""
+    try:
+        data = read_json(path)
+    except UsageError:
+        return False
+    return isinstance(data, dict) and str(data.get("schema", "")).startswith("tfrepro.")
+
+
+MAX_OURS_BYTES = 256 * 2**20
+
+
+def check_output(path, flag="--out", force=False) -> tuple[Path, list[str]]:
+    """Check an output file path before any work starts: (the path, the directories that
+    writing it will create). Refused, as one UsageError naming the user's path: a directory,
+    anything that is not a regular file (a device, a pipe, a socket), a symbolic link or a
+    file that this package did not write (both unless ``force``), a parent that is a file or
+    that cannot be written. A missing parent directory is created when the file is written,
+    and the caller says so."""
+    p = Path(path)
+    where = f"{flag} {path}"
+    if str(path) in ("", "."):
+        raise UsageError(f"{flag}: give a file name")
+    if p.is_symlink() and not force:
+        raise UsageError(f"{where}: is a symbolic link; refusing to replace it (--force replaces the link)")
+    if p.exists():
+        if p.is_dir():
+            raise UsageError(f"{where}: is a directory")
+        if not p.is_file():
+            raise UsageError(f"{where}: is not a regular file (a device, pipe or socket); "
+                             "refusing to replace it")
+        if not force and not is_ours(p):
+            raise UsageError(f"{where}: exists and is not a file this package wrote; refusing to "
+                             "replace it (--force replaces it)")
+    created, parent = [], p.parent
+    while not parent.exists():
+        created.append(str(parent))
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{where}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
+    if len(p.name.encode()) > 255 - 16:  # the temporary file beside it adds a prefix and a suffix
+        raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 239)")
+    return p, created[::-1]
+
+
+def read_record(path) -> dict:
+    return validate(read_json(path), str(path))

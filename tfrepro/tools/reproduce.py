@@ -1,0 +1,68 @@
+"""``tfrepro reproduce``: every program, both forms, several seeds; table and curves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.stats import compare_samples, median_iqr
+from ..infra import programs
+from ..infra.grid import matches, plot_curves, run_grid
+from ..infra.records import atomic_write_text, dumps
+
+
+def summarise(records, entries):
+    rows = []
+    for name, variant in entries:
+        prog = programs.get(name)
+        by_fw = {fw: sorted((r for r in records if matches(r, name, variant) and r["framework"] == fw),
+                            key=lambda r: r["seed"]) for fw in programs.FRAMEWORKS}
+        row = {"program": programs.entry_label(name, variant), "source": prog.number_for(variant)}
+        for fw, recs in by_fw.items():
+            vals = [r["eval_mean"] for r in recs]
+            row[fw] = {"seeds": [r["seed"] for r in recs], "eval_means": vals,
+                       "median": median_iqr(vals)[0] if vals else None,
+                       "q1": median_iqr(vals)[1] if vals else None,
+                       "q3": median_iqr(vals)[2] if vals else None,
+                       "train_wall_s_median": float(np.median([r["train_wall_s"] for r in recs])) if recs else None}
+        if by_fw["tf1"] and by_fw["tf2"]:
+            row["tf2_vs_tf1"] = compare_samples(row["tf1"]["eval_means"], row["tf2"]["eval_means"])
+        rows.append(row)
+    return rows
+
+
+def table_markdown(rows, mode, versions) -> str:
+    lines = ["| program | source's number | TF1 median [IQR] | TF2 median [IQR] | seeds | "
+             "TF2−TF1 mean diff [95% CI], Mann-Whitney p |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        def cell(fw):
+            d = r[fw]
+            return "–" if d["median"] is None else f"{d['median']:.1f} [{d['q1']:.1f}, {d['q3']:.1f}]"
+        cmp_ = r.get("tf2_vs_tf1")
+        c = (f"{cmp_['diff_mean']:+.1f} [{cmp_['ci_low']:+.1f}, {cmp_['ci_high']:+.1f}], "
+             f"p={cmp_['mannwhitney_p']:.2f}") if cmp_ else "–"
+        lines.append(f"| {r['program']} | {r['source']} | {cell('tf1')} | {cell('tf2')} | "
+                     f"{len(r['tf1']['seeds'])}+{len(r['tf2']['seeds'])} | {c} |")
+    v = ", ".join(f"{k} {val}" for k, val in versions.items())
+    lines.append("")
+    lines.append(f"Mode `{mode}`; per seed, the mean evaluation return; {v}.")
+    return "\n".join(lines) + "\n"
+
+
+def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None) -> int:
+    """``entries``: (program name, variant or None) pairs, as ``programs.parse_entry`` gives."""
+    from ..infra.records import versions
+
+    records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations)
+    rows = summarise(records, entries)
+    vers = records[0]["versions"] if records else versions()
+    md = table_markdown(rows, mode, vers)
+    atomic_write_text(out_dir / "table.md", md)
+    atomic_write_text(out_dir / "summary.json",
+                      dumps({"mode": mode, "seeds": seeds, "versions": vers, "rows": rows}, indent=1))
+    png = plot_curves(records, entries, out_dir / "curves.png")
+    print(md)
+    print(f"wrote {out_dir / 'table.md'}, {out_dir / 'summary.json'}"
+          + (f", {png}" if png else "") + f" and {len(records)} records in {out_dir / 'runs'}")
+    return 0
