@@ -139,9 +139,9 @@ def _verdicts(base, new, th=Thresholds()):
     return row["reward"]["verdict"], row["speed"]["verdict"], row["verdict"]
 
 
-def test_compare_identical_inputs_are_same():
+def test_compare_identical_inputs_are_equivalent():
     base = _synthetic(BASE_REWARD, BASE_SPEED)
-    assert _verdicts(base, copy.deepcopy(base)) == ("same", "same", "same")
+    assert _verdicts(base, copy.deepcopy(base)) == ("equivalent", "equivalent", "equivalent")
 
 
 def test_compare_flags_a_clear_regression():
@@ -149,22 +149,49 @@ def test_compare_flags_a_clear_regression():
     worse = _synthetic([r * 0.5 for r in BASE_REWARD], [x * 0.6 for x in BASE_SPEED])
     assert _verdicts(base, worse) == ("worse", "worse", "worse")
     better = _synthetic(BASE_REWARD, [x * 2 for x in BASE_SPEED])
-    assert _verdicts(base, better) == ("same", "better", "better")
+    assert _verdicts(base, better) == ("equivalent", "better", "better")
 
 
-def test_compare_noise_within_thresholds_is_same():
+def test_compare_noise_within_the_margins_is_equivalent():
     rng = np.random.default_rng(3)
     base = _synthetic(BASE_REWARD, BASE_SPEED)
     noisy = _synthetic(np.array(BASE_REWARD) + rng.normal(0, 3, 10),
                        np.array(BASE_SPEED) * rng.normal(0.97, 0.02, 5))
-    assert _verdicts(base, noisy) == ("same", "same", "same")
-    # a significant but small reward change (2% < the 5% threshold) is "same" too
+    assert _verdicts(base, noisy) == ("equivalent", "equivalent", "equivalent")
+    # a significant but small reward change (2%, inside the 5% margin) is equivalent, not worse
     tight = [199.0, 199.5, 200.0, 199.2, 199.8, 199.4, 199.6, 199.1, 199.9, 199.3]
     base = _synthetic(tight, BASE_SPEED)
     shifted = _synthetic([r - 4 for r in tight], BASE_SPEED)
     (row,) = compare_pair(base, shifted, Thresholds())
-    assert row["reward"]["mannwhitney_p"] < 0.05 and row["reward"]["verdict"] == "same"
+    assert row["reward"]["ci_high"] < 0 and row["reward"]["verdict"] == "equivalent"
+    assert row["reward"]["margin_source"].startswith("5% of BASE's median")
     assert compare_pair(base, shifted, Thresholds(reward_tol=0.01))[0]["reward"]["verdict"] == "worse"
+    assert compare_pair(base, shifted, Thresholds(margins={"p": 1.0}))[0]["reward"]["verdict"] == "worse"
+
+
+def test_compare_three_seeds_are_inconclusive_not_same():
+    """Three seeds per side of one distribution: the interval is too wide to say anything;
+    the row says so and how many seeds would decide."""
+    rng = np.random.default_rng(11)
+    base = _synthetic(rng.normal(150, 30, 3), BASE_SPEED, seeds=3)
+    new = _synthetic(rng.normal(150, 30, 3), BASE_SPEED, seeds=3)
+    (row,) = compare_pair(base, new, Thresholds())
+    assert row["reward"]["verdict"] == "inconclusive" and row["verdict"] == "inconclusive"
+    assert row["reward"]["seeds_needed"] > 3
+
+
+def test_compare_uses_the_programs_declared_margin_and_collapse_rates():
+    tang = [200.0] * 6 + [9.3, 9.4]
+    base, new = _synthetic(tang, BASE_SPEED, seeds=8), _synthetic(tang[::-1], BASE_SPEED, seeds=8)
+    for d in (base, new):
+        for r in d["results"]:
+            r["program"] = "pg-tang"
+    (row,) = compare_pair(base, new, Thresholds())
+    rw = row["reward"]
+    assert rw["margin"] == 10.0 and "5% of the source's 200" in rw["margin_source"]
+    assert rw["collapse"]["base"] == [2, 8] and rw["collapse"]["new"] == [2, 8]
+    assert rw["kept"]["verdict"] == "equivalent" and rw["collapse"]["verdict"] == "inconclusive"
+    assert rw["verdict"] == "inconclusive"
 
 
 def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
@@ -173,10 +200,12 @@ def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
     (tmp_path / "worse.json").write_text(json.dumps(_synthetic([r * 0.5 for r in BASE_REWARD], BASE_SPEED)))
     proc = cli("compare", "base.json", "same.json", "--out-dir", "c1")
     assert proc.returncode == 0, proc.stderr
-    assert "Thresholds: reward worse/better: Mann-Whitney p < 0.05" in proc.stdout
+    assert "Thresholds: reward: TOST at alpha 0.05" in proc.stdout
     assert "TF 2.16.2" in proc.stdout and "| p | tf2 | fast |" in proc.stdout
     assert (tmp_path / "c1" / "compare.png").read_bytes()[:4] == b"\x89PNG"
-    assert json.loads((tmp_path / "c1" / "compare.json").read_text())["comparisons"][0][0]["verdict"] == "same"
+    row = json.loads((tmp_path / "c1" / "compare.json").read_text())["comparisons"][0][0]
+    assert row["verdict"] == "equivalent" and row["reward"]["verdict"] == "equivalent"
+    assert row["speed"]["verdict"] == "equivalent"
     assert (tmp_path / "c1" / "compare.md").read_text().count("| p |") == 1
     proc = cli("compare", "base.json", "worse.json", "--out-dir", "c2")
     assert proc.returncode == 1 and "**worse**" in proc.stdout and "worse: p tf2 fast" in proc.stderr

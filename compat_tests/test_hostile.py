@@ -203,7 +203,8 @@ WORDS = ["run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "
          "1..2", "99999999999", "1e9", "nan", "x.json", "r.json", "--help", "--variant", "exercises",
          "--no-speed", "--no-reward", "--repeats", "--reward-tol", "--speed-tol", "--backend", "ray",
          "--steps", "--qplot", "--takeover", "basic", "--env", "CartPole-v0", "", "-", "/dev/null", ".",
-         "dir/", "dir/x.json", "script.py"]
+         "dir/", "dir/x.json", "script.py", "--margin", "pg-geron=5", "auto", "--pilot", "--max-seeds",
+         "--report-only", "2.15"]
 
 
 @SETTINGS

@@ -14,19 +14,23 @@ DQN, 5 seeds per framework:
   ~400; README), so a 5-seed median moves by 100 from chance alone;
 * dqn-pylessons, ``evaluated`` (the source's advice to train on, until 10 greedy episodes
   average >= 475): median 20-episode test mean >= 400 (the issue's target);
-and for all:
-* comparable: the 95% bootstrap interval of the difference of means (TF2 - TF1)
-  contains 0 and the two-sided Mann-Whitney U test does not reject at 5%; where a level
-  is set, the medians also differ by at most 10% of it.
+and for all, in the four words of ``tfrepro.core.verdicts`` at each program's declared
+margin (``tfrepro.infra.programs``; pg-tang's collapsed runs as a rate, apart):
+* ``test_learning_parity``: TF2 is neither ``worse`` nor ``better`` than TF1 (no difference
+  significantly beyond the margin), and where a level is set the medians reach it;
+* ``test_learning_equivalent``: TF2 is ``equivalent`` to TF1. Where the seeds CI affords
+  today leave a case ``inconclusive`` it is marked ``xfail(strict=True)`` with the seeds per
+  side the committed runs' spread asks for. When more seeds make such a case pass, strict
+  xfail turns the pass into a failure, and the marker must go.
 Seeds are fixed, so on one machine and one set of versions this test is deterministic;
 after an upgrade it is what catches a drift in learning.
 """
 import numpy as np
 import pytest
 
-from tfrepro.core.stats import compare_samples
 from tfrepro.infra import programs
-from tfrepro.tools.reproduce import run_grid
+from tfrepro.infra.grid import run_grid
+from tfrepro.infra.judge import judge_rewards, verdict_cell
 
 CASES = {  # entry: (seeds, iterations override, level)
     "pg-tang": (8, None, programs.get("pg-tang").target),
@@ -35,25 +39,56 @@ CASES = {  # entry: (seeds, iterations override, level)
     "dqn-pylessons": (5, None, None),
     "dqn-pylessons:evaluated": (5, None, programs.get("dqn-pylessons").target),
 }
+# Cases the CI seeds cannot decide, with the seeds per side that equivalence at the declared
+# margin needs by the spread of the committed runs with these seeds and settings
+# (results/reproduce; `tfrepro reproduce --resume` prints them). dqn-meertens:exercises at
+# 60,000 frames (results/meertens-60k, seeds 0-4) and dqn-pylessons:evaluated
+# (results/pylessons-evaluated, seeds 0-4) are equivalent at their margins already.
+TOO_FEW = {
+    "pg-tang": "collapse rates 2/8 and 1/8 need ~261 runs per side at 10 points; the rest ~56 seeds",
+    "pg-geron": "needs ~20 seeds per side at ±10",
+    "dqn-pylessons": "needs ~62 seeds per side at ±50",
+}
+
+
+@pytest.fixture(scope="module")
+def grids(tmp_path_factory):
+    """Each case's runs, once for both tests (fresh processes, two at a time)."""
+    cache = {}
+
+    def get(entry):
+        if entry not in cache:
+            n_seeds, iterations, _ = CASES[entry]
+            prog, variant = programs.parse_entry(entry)
+            out = tmp_path_factory.mktemp(entry.replace(":", "-"))
+            records = sorted(run_grid([(prog.name, variant)], "fast", list(range(n_seeds)), out, workers=2,
+                                      iterations=iterations), key=lambda r: r["seed"])
+            scores = {fw: [r["eval_mean"] for r in records if r["framework"] == fw] for fw in programs.FRAMEWORKS}
+            cache[entry] = records, scores, judge_rewards(entry, scores["tf1"], scores["tf2"])
+        return cache[entry]
+
+    return get
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("entry", list(CASES))
-def test_learning_parity(entry, tmp_path):
-    n_seeds, iterations, level = CASES[entry]
-    prog, variant = programs.parse_entry(entry)
-    records = run_grid([(prog.name, variant)], "fast", list(range(n_seeds)), tmp_path, workers=2,
-                       iterations=iterations)
-    by_seed = sorted(records, key=lambda r: r["seed"])
-    scores = {fw: [r["eval_mean"] for r in by_seed if r["framework"] == fw] for fw in programs.FRAMEWORKS}
+def test_learning_parity(entry, grids):
+    records, scores, verdict = grids(entry)
+    level = CASES[entry][2]
     med = {fw: float(np.median(v)) for fw, v in scores.items()}
-    cmp_ = compare_samples(scores["tf1"], scores["tf2"])
-    msg = f"{entry}: {scores} medians {med} comparison {cmp_}"
-    if prog.name == "dqn-pylessons":  # every seed meets its stopping rule within 1000 episodes
+    msg = f"{entry}: {scores} medians {med}; {verdict_cell(verdict)} ({verdict['margin_source']})"
+    if entry.startswith("dqn-pylessons"):  # every seed meets its stopping rule within 1000 episodes
         assert all(r["solved_episode"] is not None for r in records), \
             (msg, [(r["framework"], r["seed"], r["solved_episode"]) for r in records])
-    assert cmp_["ci_low"] <= 0 <= cmp_["ci_high"], msg
-    assert cmp_["mannwhitney_p"] >= 0.05, msg
+    assert verdict["verdict"] not in ("worse", "better"), msg
     if level is not None:
         assert med["tf1"] >= level and med["tf2"] >= level, msg
-        assert abs(med["tf1"] - med["tf2"]) <= 0.1 * level, msg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [pytest.param(e, marks=pytest.mark.xfail(
+    strict=True, reason=f"inconclusive at {CASES[e][0]} seeds: {TOO_FEW[e]}")) if e in TOO_FEW else e
+    for e in CASES])
+def test_learning_equivalent(entry, grids):
+    _, scores, verdict = grids(entry)
+    assert verdict["verdict"] == "equivalent", f"{entry}: {scores}; {verdict_cell(verdict)}"

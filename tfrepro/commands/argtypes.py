@@ -40,6 +40,10 @@ def seed_count(text):
     return v
 
 
+def seed_count_or_auto(text):
+    return "auto" if text == "auto" else seed_count(text)
+
+
 def seed_range(text):
     """``A..B`` (inclusive) or ``N`` (0..N-1), at most MAX_SEEDS seeds, each < 2**31."""
     m = re.fullmatch(r"(\d+)\.\.(\d+)|(\d+)", text.strip())
@@ -68,6 +72,53 @@ def positive(text):
     if v == 0:
         raise argparse.ArgumentTypeError("must be >= 1")
     return v
+
+
+def margin(text):
+    """``--margin POINTS`` (every program) or ``--margin PROGRAM=POINTS``: (key, points > 0)."""
+    key, _, value = text.rpartition("=")
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected POINTS or PROGRAM=POINTS") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}: the margin must be a positive number of reward points")
+    return key or "*", v
+
+
+def alpha(text):
+    """A test level in (0, 0.5): the interval shown is 1 - 2 alpha."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number in (0, 0.5)") from None
+    if not 0 < v < 0.5:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be in (0, 0.5)")
+    return v
+
+
+def add_verdict_arguments(p):
+    """--alpha, --margin, --reward-tol, --speed-tol: what compare and matrix judge rows by."""
+    p.add_argument("--alpha", type=alpha, default=0.05, help="level of the one-sided tests; the interval "
+                   "shown is 1 - 2 ALPHA (default: %(default)s)")
+    p.add_argument("--margin", type=margin, action="append", metavar="[PROGRAM=]POINTS",
+                   help="equivalence margin in reward points, for every program or one (repeatable); "
+                   "default: each program's declared margin (docs/verdicts.md)")
+    p.add_argument("--reward-tol", type=float, default=0.05, help="margin for programs with none declared, "
+                   "as a share of BASE's median (default: %(default)s)")
+    p.add_argument("--speed-tol", type=float, default=0.10, help="speed: equivalent when the whole 95%% "
+                   "interval of the steps/s ratio lies inside 1/(1+TOL) .. 1+TOL, worse/better when it "
+                   "lies wholly below/above (default: %(default)s)")
+
+
+def thresholds(args):
+    """The Thresholds of --alpha, --margin, --reward-tol and --speed-tol."""
+    from ..core.errors import UsageError
+    from ..tools.compare import Thresholds
+
+    if not 0 <= args.reward_tol < float("inf") or not 0 <= args.speed_tol < float("inf"):
+        raise UsageError("--reward-tol and --speed-tol must be finite numbers >= 0")
+    return Thresholds(args.alpha, args.reward_tol, args.speed_tol, dict(args.margin or []))
 
 
 def check_out(path, force=False, flag="--out"):

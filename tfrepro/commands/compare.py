@@ -5,39 +5,34 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UsageError
+from . import argtypes
 
 
 def add_parser(sub):
     p = sub.add_parser("compare", help="what changed between two bench results files",
                        description="Compare two bench results files (BASE, NEW) per program x "
-                       "framework x mode: reward (medians, IQRs, bootstrap 95% interval of the "
-                       "mean difference, Mann-Whitney p, probability that NEW is better) and speed "
-                       "(ratio of median steps/s with a bootstrap interval). Prints a table, writes "
-                       "Markdown, JSON and a PNG. Exit code 1 when a row got worse beyond the "
-                       "thresholds, 0 otherwise, 2 on unreadable input.")
+                       "framework x mode, each row in four words: equivalent, better, worse or "
+                       "inconclusive. Reward: two one-sided tests on the difference of mean final "
+                       "rewards at the program's declared margin, the 90%% interval of the difference, "
+                       "interquartile means and P(NEW better) with stratified bootstrap intervals, and "
+                       "the seeds per side an inconclusive row would need; collapse rates apart where a "
+                       "program's runs can collapse. Speed: the ratio of median steps/s with a bootstrap "
+                       "interval against a band. Prints a table, writes Markdown, JSON and a PNG. Exit "
+                       "code 1 when a row is worse, 0 otherwise, 2 on unreadable input.")
     p.add_argument("base", metavar="BASE")
     p.add_argument("new", metavar="NEW")
-    p.add_argument("--alpha", type=float, default=0.05, help="reward: Mann-Whitney significance "
-                   "(default: %(default)s)")
-    p.add_argument("--reward-tol", type=float, default=0.05, help="reward: smallest mean change "
-                   "that counts, as a share of BASE's median (default: %(default)s)")
-    p.add_argument("--speed-tol", type=float, default=0.10, help="speed: a change counts when the "
-                   "whole 95%% interval of the ratio lies beyond 1 +/- this (default: %(default)s)")
+    argtypes.add_verdict_arguments(p)
     p.add_argument("--out-dir", default="results/compare", metavar="DIR",
                    help="where compare.md, compare.json and compare.png go (default: %(default)s)")
     return p
 
 
 def main(args) -> int:
-    from ..tools.compare import Thresholds, compare
+    from ..tools.compare import compare
 
-    if not 0 < args.alpha < 1:
-        raise UsageError(f"--alpha {args.alpha}: must be between 0 and 1")
-    if args.reward_tol < 0 or args.speed_tol < 0:
-        raise UsageError("--reward-tol and --speed-tol must be >= 0")
+    th = argtypes.thresholds(args)
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
-    th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
     out = Path(args.out_dir)
     rows, md = compare([args.base, args.new], th, out / "compare.md", out / "compare.png",
                        out / "compare.json")

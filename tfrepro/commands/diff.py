@@ -20,10 +20,11 @@ def add_parser(sub):
                        "steps with the optimizer pairing stated (Keras Adam with TF1's epsilon, "
                        "or the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp), and "
                        "with --seeds K (5) learning over K seeds per framework in fast mode: "
-                       "final rewards compared (bootstrap interval, Mann-Whitney, probability "
-                       "that TF2 is better) and both learning curves in a PNG. One row per rung "
+                       "final rewards judged at the program's declared margin (equivalent, better, "
+                       "worse, or inconclusive with the seeds that would decide; --seeds auto runs them), "
+                       "and both learning curves in a PNG. One row per rung "
                        "with the largest difference and the tolerance. Exit code 0 when every "
-                       "rung passes, 1 when one fails. --explain lists the causes of drift "
+                       "rung passes or is not judged, 1 when one fails. --explain lists the causes of drift "
                        "measured on this stack, each measured afresh.")
     p.add_argument("program", nargs="?", metavar="PROGRAM[:VARIANT]",
                    help="one of: " + ", ".join(n for n, p in programs.PROGRAMS.items() if p.has_model)
@@ -36,16 +37,25 @@ def add_parser(sub):
     p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument("--port-optimizer", action="store_true", help="rung 4 with the Adam ports' own "
                    "Keras Adam (epsilon 1e-7) instead of Keras Adam with TF1's 1e-8: shows that drift")
-    p.add_argument("--seeds", type=argtypes.seed_count, metavar="K", help="rung 5: train both forms over "
-                   "seeds 0..K-1 (fast mode) and compare the final rewards")
+    p.add_argument("--seeds", type=argtypes.seed_count_or_auto, metavar="K|auto", help="rung 5: train both "
+                   "forms over seeds 0..K-1 (fast mode) and judge the final rewards at the program's "
+                   "margin; auto: a pilot of --pilot seeds, then the seeds its spread needs to decide")
+    p.add_argument("--pilot", type=argtypes.positive, default=5, help="--seeds auto: pilot seeds per side "
+                   "(default: %(default)s)")
+    p.add_argument("--max-seeds", type=argtypes.seed_count, default=60, help="--seeds auto: at most this many "
+                   "seeds per side (default: %(default)s)")
     p.add_argument("--iterations", type=argtypes.count, metavar="N", help="rung 5: training iterations "
                    "per run (default: the program's own)")
-    p.add_argument("--alpha", type=float, default=0.05, help="rung 5 fails when Mann-Whitney "
-                   "p < ALPHA (default: %(default)s)")
+    p.add_argument("--alpha", type=argtypes.alpha, default=0.05, help="rung 5: level of the tests "
+                   "(default: %(default)s)")
+    p.add_argument("--margin", type=argtypes.margin, action="append", metavar="[PROGRAM=]POINTS",
+                   help="rung 5: equivalence margin in reward points (default: the program's declared one)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="rung 5: parallel runs, each in a fresh process (default: %(default)s)")
     p.add_argument("--out-dir", default="results/diff", metavar="DIR",
                    help="rung 5: records and curves go to DIR/PROGRAM (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="rung 5: reuse the records already in "
+                   "DIR/PROGRAM/runs for the same runs and run only the missing")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return p
 
@@ -70,26 +80,32 @@ def main(args) -> int:
             raise UsageError(f"{name} has no weights: nothing to diff")
     if args.steps < 10:
         raise UsageError(f"--steps {args.steps}: rung 4 takes at least 10 steps")
-    if not 0 < args.alpha < 1:
-        raise UsageError(f"--alpha {args.alpha}: must be between 0 and 1")
-    if args.seeds is None and args.iterations is not None:
-        raise UsageError("--iterations applies to rung 5: give --seeds K as well")
+    if args.seeds != "auto" and (args.pilot != 5 or args.max_seeds != 60):
+        raise UsageError("--pilot and --max-seeds apply to --seeds auto")
+    if args.seeds == "auto" and args.pilot < 2:
+        raise UsageError("--pilot takes at least 2 seeds per side")
+    if args.seeds is None and (args.iterations is not None or args.resume):
+        raise UsageError("--iterations and --resume apply to rung 5: give --seeds K as well")
     if args.seeds is not None and Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     quiet_tensorflow()
-    from ..tools.ladder import Rung, climb, climb_learning, rungs_json, table
+    from ..tools.ladder import Rung, climb, climb_learning, climb_learning_auto, rungs_json, table
 
     results = []
     for name, variant in entries:
         rungs = climb(name, steps=args.steps, seed=args.seed, port_optimizer=args.port_optimizer)
         if args.seeds is not None:
             label = programs.entry_label(name, variant)
-            if programs.get(name).iterations_field:
-                rungs.append(climb_learning(label, range(args.seeds), Path(args.out_dir) /
-                                            label.replace(":", "-"), iterations=args.iterations,
-                                            workers=args.workers, alpha=args.alpha))
-            else:
+            out_dir = Path(args.out_dir) / label.replace(":", "-")
+            kw = dict(iterations=args.iterations, workers=args.workers, alpha=args.alpha,
+                      margins=dict(args.margin or []))
+            resume = dict(reuse=True) if args.resume else {}
+            if not programs.get(name).iterations_field:
                 rungs.append(Rung(5, "learning", None, "-", None, "no training in this program"))
+            elif args.seeds == "auto":
+                rungs.append(climb_learning_auto(label, out_dir, pilot=args.pilot, max_seeds=args.max_seeds, **kw))
+            else:
+                rungs.append(climb_learning(label, range(args.seeds), out_dir, **kw, **resume))
         results.append(rungs_json(programs.entry_label(name, variant) if args.seeds else name, rungs))
         if not args.json:
             print(table(name, rungs))

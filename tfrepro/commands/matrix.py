@@ -16,8 +16,9 @@ def add_parser(sub):
                        "environment with that TensorFlow, its tf-keras and the Keras pip resolves "
                        "for it, run `tfrepro bench` there on this checkout, then compare every "
                        "version with the first: a table with one row per version, Markdown, JSON "
-                       "and a PNG with one line per version. Exit code 1 when a version is worse "
-                       "than the first beyond the thresholds.")
+                       "and a PNG with one line per version; every row judged as `tfrepro compare` "
+                       "judges it (equivalent, better, worse, inconclusive). Exit code 1 when a "
+                       "version is worse than the first.")
     p.add_argument("--tf", nargs="+", required=True, metavar="VERSION", type=argtypes.tf_version,
                    help="TensorFlow versions, e.g. 2.15 2.16 2.18 2.21 (the first is the base)")
     p.add_argument("--suite", default="quick", help="bench suite (default: %(default)s)")
@@ -31,16 +32,15 @@ def add_parser(sub):
     p.add_argument("--cache", metavar="DIR", help="where the environments live (default: "
                    "~/.cache/tfrepro/matrix)")
     p.add_argument("--resume", action="store_true", help="complete the results files already there")
+    p.add_argument("--report-only", action="store_true", help="no environment, no bench: rebuild the "
+                   "report from the results files already in OUT_DIR/runs (tf-VERSION.json)")
     p.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--reward-tol", type=float, default=0.05)
-    p.add_argument("--speed-tol", type=float, default=0.10)
+    argtypes.add_verdict_arguments(p)
     return p
 
 
 def main(args) -> int:
     from ..tools.bench import SUITES
-    from ..tools.compare import Thresholds
     from ..tools.matrix import DEFAULT_CACHE, matrix, requirements
 
     if args.suite not in SUITES:
@@ -52,9 +52,16 @@ def main(args) -> int:
     if args.programs:
         for entry in args.programs:
             programs.parse_entry(entry)
-    if not 0 < args.alpha < 1 or args.reward_tol < 0 or args.speed_tol < 0:
-        raise UsageError("--alpha must be in (0, 1); --reward-tol and --speed-tol >= 0")
-    th = Thresholds(args.alpha, args.reward_tol, args.speed_tol)
+    th = argtypes.thresholds(args)
+    if args.report_only:
+        from ..tools.matrix import report
+
+        files = [Path(args.out_dir) / "runs" / f"tf-{v}.json" for v in args.tf]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise UsageError(f"--report-only: no results file {missing[0]} (run the matrix without "
+                             "--report-only to make it)")
+        return report(files, th, Path(args.out_dir))
     return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
                   Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
                   th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),

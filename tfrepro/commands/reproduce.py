@@ -14,7 +14,9 @@ def add_parser(sub):
     p = sub.add_parser("reproduce", help="every program, both forms, several seeds: the table",
                        description="Run every program in both forms over several seeds, print "
                        "and write the reproduction table (Markdown + JSON) and a PNG of learning "
-                       "curves, TF1 beside TF2.")
+                       "curves, TF1 beside TF2. Each row's verdict: TF2 against TF1 at the program's "
+                       "declared margin (equivalent, better, worse, or inconclusive with the seeds "
+                       "per side that would decide).")
     p.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
     p.add_argument("--seeds", type=argtypes.seed_count, default=8, help="seeds 0..N-1 (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
@@ -26,6 +28,12 @@ def add_parser(sub):
                    help="parallel runs, each in a fresh process (default: %(default)s)")
     p.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
                    help="where records, table and plot go (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="reuse the records already in DIR/runs for the "
+                   "same runs (program, variant, form, mode, seed, length) and run only the missing; "
+                   "with every record there, the table is rebuilt without training")
+    p.add_argument("--margin", type=argtypes.margin, action="append", metavar="[PROGRAM=]POINTS",
+                   help="equivalence margin of the verdict column, in reward points (default: each "
+                   "program's declared margin)")
     return p
 
 
@@ -41,4 +49,5 @@ def main(args) -> int:
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     quiet_tensorflow()
     return reproduce(entries, mode=args.mode, seeds=list(range(args.seeds)),
-                     out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations)
+                     out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations,
+                     margins=dict(args.margin or []), reuse=args.resume)

@@ -39,7 +39,7 @@ def _check_entry(path, i, r):
     if not isinstance(r, dict) or r.get("kind") not in ("reward", "speed") or not isinstance(r.get("key"), str):
         raise UsageError(f"{path}: results[{i}] is not a reward or speed entry")
     where = f"{path}: results[{i}] ({r['key'][:80]})"
-    need = ("seed", "eval_mean") if r["kind"] == "reward" else ("repeats", "steps_per_s_median")
+    need = ("eval_mean", "seed") if r["kind"] == "reward" else ("repeats", "steps_per_s_median")
     for k in need + ("program", "framework", "mode"):
         if k not in r:
             raise UsageError(f"{where} has no {k!r}")

@@ -24,23 +24,58 @@ def run_one(name, variant, framework, mode, seed, iterations):
     return run_program(name, framework, mode, seed, iterations=its, variant=variant)
 
 
-def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce"):
-    """``entries``: (program name, variant or None) pairs."""
+def record_path(runs_dir: Path, name, variant, framework, mode, seed) -> Path:
+    label = programs.entry_label(name, variant).replace(":", "-")
+    return Path(runs_dir) / f"{label}_{framework}_{mode}_seed{seed}.json"
+
+
+def _reusable(path: Path, name, variant, framework, mode, seed, iterations):
+    """The record at ``path`` if it is the run this job would make (same program, variant,
+    form, mode, seed and training length), else None."""
+    from .records import read_record
+
+    try:
+        rec = read_record(path)
+    except Exception:  # noqa: BLE001 - any unreadable or foreign file is simply re-run
+        return None
+    prog = programs.get(name)
+    want = {"program": name, "variant": variant or "book", "framework": framework, "mode": mode, "seed": seed}
+    if any(rec.get(k) != v for k, v in want.items()):
+        return None
+    if prog.iterations_field:
+        its = iterations if iterations is not None else getattr(prog.make_config(variant=variant),
+                                                                 prog.iterations_field)
+        if rec.get("config", {}).get(prog.iterations_field) != its:
+            return None
+    return rec
+
+
+def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce", reuse=False):
+    """``entries``: (program name, variant or None) pairs. Each run's record lands in
+    ``out_dir/runs`` as soon as it ends. ``reuse``: a record already there for the same run
+    (program, variant, form, mode, seed, training length) is taken instead of running again
+    (``diff --seeds auto`` extends its pilot this way)."""
     from tqdm import tqdm
 
-    jobs = [(n, v, fw, mode, s, iterations) for n, v in entries for fw in programs.FRAMEWORKS
-            for s in seeds]
-    records = []
     runs_dir = out_dir / "runs"
+    jobs, records = [], []
+    for n, v in entries:
+        for fw in programs.FRAMEWORKS:
+            for s in seeds:
+                old = _reusable(record_path(runs_dir, n, v, fw, mode, s), n, v, fw, mode, s, iterations) \
+                    if reuse else None
+                if old is not None:
+                    records.append(old)
+                else:
+                    jobs.append((n, v, fw, mode, s, iterations))
     bar = tqdm(total=len(jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
 
     def on_done(job, rec):
         name, variant, fw, _, seed, _ = job
-        label = programs.entry_label(name, variant).replace(":", "-")
         # each record lands as soon as its run ends: an interrupted grid keeps them
-        write_record(runs_dir / f"{label}_{fw}_{mode}_seed{seed}.json", rec)
+        write_record(record_path(runs_dir, name, variant, fw, mode, seed), rec)
         records.append(rec)
-        bar.set_postfix_str(f"{label} {fw} s{seed}: {rec['eval_mean']:.1f}")
+        bar.set_postfix_str(f"{programs.entry_label(name, variant)} {fw} s{seed}: {rec['eval_mean']:.1f}")
         bar.update()
 
     try:

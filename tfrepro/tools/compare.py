@@ -1,43 +1,43 @@
 """``tfrepro compare BASE NEW``: what changed between two bench results files (another
 TensorFlow, another commit, another machine), per program x framework x mode.
 
-Reward: medians and IQRs, the bootstrap 95% interval of the difference of means,
-Mann-Whitney's p and the probability that a NEW seed beats a BASE seed. Speed: the ratio
-of median training env steps per second (NEW / BASE, above 1 is faster) with a bootstrap
-95% interval over the repeats. Each row is marked better, same or worse by the thresholds
-printed in the header; the exit code is 1 when a row is worse.
+Each row answers in four words (``tfrepro.core.verdicts``): ``equivalent``, ``better``,
+``worse`` or ``inconclusive``. Reward: two one-sided tests on the difference of mean final
+rewards at the program's declared margin (or ``--margin``), the 90% interval of the
+difference (Welch and stratified bootstrap), interquartile means and the probability of
+improvement with their intervals, and, when inconclusive, the seeds per side that would
+decide; programs whose runs can collapse (pg-tang) have their collapse rates compared
+apart. Speed: the ratio of median training env steps per second (NEW / BASE, above 1 is
+faster) with a bootstrap 95% interval over the repeats, judged against a band of
+``1 +/- speed_tol``. The exit code is 1 when a row is worse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.stats import compare_samples, median_iqr
+from ..core.stats import median_iqr
+from ..core.verdicts import VERDICTS
 from ..infra.benchfile import groups, load_results
+from ..infra.judge import combine, judge_rewards, judge_speed, verdict_cell
 from ..infra.records import atomic_write_text, dumps, save_figure
 
 
 @dataclass
 class Thresholds:
-    alpha: float = 0.05  # reward: Mann-Whitney significance
-    reward_tol: float = 0.05  # reward: |mean difference| that matters, as a share of BASE's median
-    speed_tol: float = 0.10  # speed: a ratio outside [1/(1+tol), 1+tol] with its whole interval
+    alpha: float = 0.05  # reward: level of the one-sided tests (the interval shown is 1 - 2 alpha)
+    reward_tol: float = 0.05  # reward margin for programs with none declared: a share of BASE's median
+    speed_tol: float = 0.10  # speed: the band [1/(1+tol), 1+tol] of the steps/s ratio
+    margins: dict = field(default_factory=dict)  # --margin: {program or "*": reward points}
 
     def header(self) -> str:
-        return (f"reward worse/better: Mann-Whitney p < {self.alpha:g} and |mean difference| > "
-                f"{self.reward_tol:.0%} of BASE's median; speed worse/better: the 95% interval of "
-                f"the steps/s ratio entirely below 1/{1 + self.speed_tol:g} or above {1 + self.speed_tol:g}")
-
-
-def ratio_interval(base, new, n_boot=10_000, seed=0, confidence=0.95):
-    """Ratio of medians new/base and a bootstrap percentile interval over the repeats."""
-    base, new = np.asarray(base, float), np.asarray(new, float)
-    rng = np.random.default_rng(seed)
-    rb = np.median(rng.choice(base, (n_boot, base.size)), axis=1)
-    rn = np.median(rng.choice(new, (n_boot, new.size)), axis=1)
-    lo, hi = np.percentile(rn / rb, [50 * (1 - confidence), 50 * (1 + confidence)])
-    return float(np.median(new) / np.median(base)), float(lo), float(hi)
+        given = ", ".join(f"{k} {v:g}" for k, v in self.margins.items())
+        return (f"reward: TOST at alpha {self.alpha:g} on the difference of means within each program's "
+                f"declared margin ({'--margin: ' + given if given else 'see docs/verdicts'}; "
+                f"{self.reward_tol:.0%} of BASE's median where none is declared); speed: the 95% "
+                f"interval of the steps/s ratio against the band 1/{1 + self.speed_tol:g} .. "
+                f"{1 + self.speed_tol:g}")
 
 
 def _env_library(versions) -> str:
@@ -69,36 +69,31 @@ def compare_pair(base, new, th: Thresholds) -> list[dict]:
     for key in sorted(set(gb) | set(gn)):
         b, n = gb.get(key), gn.get(key)
         row = {"program": key[0], "framework": key[1], "mode": key[2]}
-        verdicts = []
         rb = [v for _, v in sorted(b["reward"])] if b else []
         rn = [v for _, v in sorted(n["reward"])] if n else []
         if rb and rn:
-            c = compare_samples(rb, rn)
             mb, mn = median_iqr(rb), median_iqr(rn)
-            tol = th.reward_tol * max(abs(mb[0]), 1.0)
-            sig = c["mannwhitney_p"] < th.alpha
-            verdict = ("worse" if sig and c["diff_mean"] < -tol else
-                       "better" if sig and c["diff_mean"] > tol else "same")
-            row["reward"] = dict(c, base=rb, new=rn, base_median=mb[0], base_q1=mb[1], base_q3=mb[2],
-                                 new_median=mn[0], new_q1=mn[1], new_q3=mn[2], verdict=verdict)
-            verdicts.append(verdict)
+            # the same seeds giving the same values: deterministic equality on these seeds, shown
+            # beside the verdict (which, over seeds as samples, may still be inconclusive)
+            identical = sorted(b["reward"]) == sorted(n["reward"])
+            row["reward"] = dict(judge_rewards(key[0], rb, rn, th.alpha, th.margins, th.reward_tol),
+                                 base=rb, new=rn, base_median=mb[0], base_q1=mb[1], base_q3=mb[2],
+                                 new_median=mn[0], new_q1=mn[1], new_q3=mn[2], identical_per_seed=identical)
         elif rb or rn:
             row["reward"] = {"verdict": "only in " + ("BASE" if rb else "NEW"), "base": rb, "new": rn}
         sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
         if sb and sn:
-            ratio, lo, hi = ratio_interval(sb, sn)
-            verdict = ("worse" if hi < 1 / (1 + th.speed_tol) else
-                       "better" if lo > 1 + th.speed_tol else "same")
-            row["speed"] = {"base": sb, "new": sn, "base_median": float(np.median(sb)),
-                            "new_median": float(np.median(sn)), "ratio": ratio, "ci_low": lo,
-                            "ci_high": hi, "verdict": verdict}
-            verdicts.append(verdict)
+            row["speed"] = judge_speed(sb, sn, th.speed_tol)
         elif sb or sn:
             row["speed"] = {"verdict": "only in " + ("BASE" if sb else "NEW"), "base": sb, "new": sn}
-        row["verdict"] = ("worse" if "worse" in verdicts else "better" if "better" in verdicts
-                          else "same" if verdicts else "not compared")
+        row["verdict"] = combine([part["verdict"] for part in (row.get("reward"), row.get("speed"))
+                                  if part and part["verdict"] in VERDICTS])
         rows.append(row)
     return rows
+
+
+def _f(x, spec="+.1f"):
+    return "–" if x is None else format(x, spec)
 
 
 def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
@@ -111,18 +106,24 @@ def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
         if len(paths) > 2:
             lines += [f"### {label(m, metas)} against BASE", ""]
         lines += ["| program | framework | mode | reward BASE median [IQR] | reward NEW median [IQR] | "
-                  "NEW-BASE mean [95% CI], p, P(NEW better) | steps/s BASE | steps/s NEW | "
-                  "speed ratio [95% CI] | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "NEW-BASE mean [90% CI] (margin), IQM BASE → NEW, P(NEW better) | reward verdict | steps/s BASE | "
+                  "steps/s NEW | speed ratio [95% CI] | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             rw, sp = r.get("reward"), r.get("speed")
             if rw and "diff_mean" in rw:
                 rb = f"{rw['base_median']:.1f} [{rw['base_q1']:.1f}, {rw['base_q3']:.1f}]"
                 rn = f"{rw['new_median']:.1f} [{rw['new_q1']:.1f}, {rw['new_q3']:.1f}]"
-                rd = (f"{rw['diff_mean']:+.1f} [{rw['ci_low']:+.1f}, {rw['ci_high']:+.1f}], "
-                      f"p={rw['mannwhitney_p']:.2f}, {rw['p_b_better']:.2f} ({rw['verdict']})")
+                rd = (f"{rw['diff_mean']:+.1f} [{_f(rw['ci_low'])}, {_f(rw['ci_high'])}] "
+                      f"(±{rw['margin']:.3g}), {_f(rw.get('iqm_base'), '.1f')} → {_f(rw.get('iqm_new'), '.1f')}, "
+                      f"{_f(rw.get('prob_improvement'), '.2f')}")
+                rv = verdict_cell(rw) + (" (identical per seed)" if rw.get("identical_per_seed") else "")
+                if rw.get("collapse"):
+                    c = rw["collapse"]
+                    rv += (f"; collapsed {c['base'][0]}/{c['base'][1]} vs {c['new'][0]}/{c['new'][1]} "
+                           f"({c['verdict']}), the rest {verdict_cell(rw['kept'])}")
             else:
-                rb = rn = "–"
-                rd = rw["verdict"] if rw else "–"
+                rb = rn = rd = "–"
+                rv = rw["verdict"] if rw else "–"
             if sp and "ratio" in sp:
                 sb, sn = f"{sp['base_median']:.0f}", f"{sp['new_median']:.0f}"
                 sd = f"{sp['ratio']:.2f} [{sp['ci_low']:.2f}, {sp['ci_high']:.2f}] ({sp['verdict']})"
@@ -130,7 +131,7 @@ def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
                 sb = sn = "–"
                 sd = sp["verdict"] if sp else "–"
             mark = {"worse": "**worse**", "better": "better"}.get(r["verdict"], r["verdict"])
-            lines.append(f"| {r['program']} | {r['framework']} | {r['mode']} | {rb} | {rn} | {rd} | "
+            lines.append(f"| {r['program']} | {r['framework']} | {r['mode']} | {rb} | {rn} | {rd} | {rv} | "
                          f"{sb} | {sn} | {sd} | {mark} |")
         lines.append("")
     return "\n".join(lines)

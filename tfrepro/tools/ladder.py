@@ -9,8 +9,8 @@ its TF2 port, rung by rung, each with the largest difference seen and its tolera
    own Keras Adam (epsilon 1e-7) with ``port_optimizer=True``, which shows that drift;
    for the DQNs the TF2 optimizers that reproduce TF1's and Keras 2's RMSProp;
 5. (optional, ``learning_rung``) learning over K seeds per framework in fast mode: the
-   final rewards compared (bootstrap interval of the mean difference, Mann-Whitney,
-   probability that TF2 is better) and both learning curves drawn.
+   final rewards judged at the program's declared margin (equivalent, better, worse or
+   inconclusive with the seeds that would decide) and both learning curves drawn.
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..core.stats import median_iqr
 from ..infra import programs
+from ..infra.judge import judge_rewards, verdict_cell
 from ..infra.twins import (
     ADAM,
     FORWARD_TOL,
@@ -180,44 +182,32 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
             a.close()
 
 
-def min_mannwhitney_p(n1: int, n2: int) -> float:
-    """The smallest two-sided Mann-Whitney p-value samples of these sizes can reach
-    (complete separation, no ties): 2 / C(n1 + n2, n1)."""
-    from math import comb
-
-    return min(1.0, 2 / comb(n1 + n2, n1))
-
-
-def learning_rung(tf1_values, tf2_values, alpha=0.05, curves=None) -> Rung:
-    """Rung 5 from the final rewards (one per seed) of each framework. Passes when
-    Mann-Whitney cannot tell the two apart at ``alpha``; with too few seeds to ever reject
-    at ``alpha`` the rung is shown but neither passes nor fails."""
-    from ..core.stats import compare_samples, median_iqr
-
+def learning_rung(tf1_values, tf2_values, alpha=0.05, curves=None, label="", margins=None) -> Rung:
+    """Rung 5 from the final rewards (one per seed) of each framework, judged in the four
+    words of ``infra.judge`` at the program's declared margin (``margins`` overrides it):
+    passes when TF2 is ``equivalent`` to TF1, fails when ``worse`` or ``better``, and is
+    shown but not judged when ``inconclusive``, with the seeds per side that would decide."""
     a, b = list(map(float, tf1_values)), list(map(float, tf2_values))
-    cmp_ = compare_samples(a, b)
+    j = judge_rewards(label, a, b, alpha, margins)
     (m1, l1, h1), (m2, l2, h2) = median_iqr(a), median_iqr(b)
-    floor = min_mannwhitney_p(len(a), len(b))
-    p = cmp_["mannwhitney_p"]
+    ci = (f"[90% CI {j['ci_low']:+.1f}, {j['ci_high']:+.1f}]" if j.get("ci_low") is not None else "")
     detail = (f"final reward TF1 median {m1:.1f} [IQR {l1:.1f}, {h1:.1f}], TF2 {m2:.1f} "
-              f"[{l2:.1f}, {h2:.1f}]; TF2-TF1 mean {cmp_['diff_mean']:+.1f} [95% CI "
-              f"{cmp_['ci_low']:+.1f}, {cmp_['ci_high']:+.1f}]; Mann-Whitney p={p:.3g}; "
-              f"P(TF2 better)={cmp_['p_b_better']:.2f}")
-    if floor >= alpha:
-        passed = None
-        detail += (f"; {len(a)}+{len(b)} seeds cannot reach p<{alpha:g} (smallest possible p "
-                   f"{floor:.3g}): shown, not judged")
-    else:
-        passed = p >= alpha
+              f"[{l2:.1f}, {h2:.1f}]; TF2-TF1 mean {j['diff_mean']:+.1f} {ci} at a margin of "
+              f"±{j['margin']:.3g} ({j['margin_source']}): {verdict_cell(j)}")
+    if j.get("collapse"):
+        k = j["collapse"]
+        detail += (f"; collapsed TF1 {k['base'][0]}/{k['base'][1]}, TF2 {k['new'][0]}/{k['new'][1]} "
+                   f"({k['verdict']}), the rest {verdict_cell(j['kept'])}")
     if curves:
         detail += f"; curves: {curves}"
-    stats = dict(cmp_, tf1=a, tf2=b, tf1_median=m1, tf2_median=m2, alpha=alpha,
-                 smallest_possible_p=floor)
+    passed = {"equivalent": True, "worse": False, "better": False}.get(j["verdict"])
+    stats = dict(j, tf1=a, tf2=b, tf1_median=m1, tf2_median=m2)
     return Rung(5, f"learning over {len(a)}+{len(b)} seeds", abs(m2 - m1),
-                f"Mann-Whitney p >= {alpha:g}", passed, detail, stats)
+                f"TOST within ±{j['margin']:.3g}", passed, detail, stats)
 
 
-def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05) -> Rung:
+def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05, margins=None,
+                   reuse=False) -> Rung:
     """Rung 5 for ``entry`` (NAME or NAME:VARIANT): both forms in fast mode over ``seeds``,
     in fresh processes; records under ``out_dir/runs``, learning curves in
     ``out_dir/curves.png``."""
@@ -228,13 +218,36 @@ def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05
     prog, variant = programs.parse_entry(entry)
     out_dir = Path(out_dir)
     records = run_grid([(prog.name, variant)], "fast", list(seeds), out_dir, workers=workers,
-                       iterations=iterations, desc=f"diff rung 5, {entry}")
+                       iterations=iterations, desc=f"diff rung 5, {entry}", reuse=reuse)
     values = {fw: [r["eval_mean"] for r in sorted(records, key=lambda r: r["seed"])
                    if r["framework"] == fw] for fw in programs.FRAMEWORKS}
     png = plot_curves(records, [(prog.name, variant)], out_dir / "curves.png")
-    rung = learning_rung(values["tf1"], values["tf2"], alpha, curves=png)
+    rung = learning_rung(values["tf1"], values["tf2"], alpha, curves=png,
+                         label=programs.entry_label(prog.name, variant), margins=margins)
     rung.stats.update(program=programs.entry_label(prog.name, variant), seeds=list(seeds),
                       iterations=iterations, runs=str(out_dir / "runs"))
+    return rung
+
+
+def climb_learning_auto(entry, out_dir, pilot=5, max_seeds=60, **kw) -> Rung:
+    """Rung 5 with as many seeds as the margin needs: a pilot of ``pilot`` seeds per side,
+    then, while inconclusive, the seeds per side that its spread asks for (at most
+    ``max_seeds``), the pilot's runs kept and the verdict taken over all of them (an internal
+    pilot: the sample size re-estimated from the first runs' variance)."""
+    rung = climb_learning(entry, range(pilot), out_dir, **kw)
+    need = rung.stats.get("seeds_needed")
+    if rung.stats.get("kept"):
+        need = rung.stats["kept"].get("seeds_needed") or need
+    plan = {"pilot": pilot, "needed": need, "max_seeds": max_seeds}
+    if rung.passed is None and need and need > pilot:
+        n = min(need, max_seeds)
+        rung = climb_learning(entry, range(n), out_dir, reuse=True, **kw)
+        plan["ran"] = n
+        if need > max_seeds:
+            rung.detail += f"; the pilot's spread asked for {need} seeds per side, --max-seeds capped it at {max_seeds}"
+    else:
+        plan["ran"] = pilot
+    rung.stats["auto"] = plan
     return rung
 
 

@@ -95,7 +95,6 @@ def env_versions(py: Path) -> dict:
 def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
            iterations=None, log=print, frameworks=None) -> int:
-    from .compare import Thresholds, compare
 
     out_dir = Path(out_dir)
     files = []
@@ -126,6 +125,15 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
                              "--resume continues")
         load_results(out)
         files.append(out)
+    return report(files, thresholds, out_dir)
+
+
+def report(files, thresholds=None, out_dir=Path("results/matrix")) -> int:
+    """The matrix report (matrix.md, matrix.json, matrix.png, compare.md) from results files,
+    the first being the base; exit code 1 when a version is worse than the first."""
+    from .compare import Thresholds, compare
+
+    out_dir = Path(out_dir)
     th = thresholds or Thresholds()
     rows, md = compare(files, th, out_dir / "compare.md", out_dir / "matrix.png", out_dir / "matrix.json")
     table = by_version(files, rows)

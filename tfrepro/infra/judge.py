@@ -1,0 +1,100 @@
+"""One verdict per compared row, in the four words of ``tfrepro.core.verdicts``, for every
+place that sets two sets of runs against each other: ``compare`` and ``matrix`` (bench
+files), ``reproduce``'s table and ``diff --seeds`` (TF1 against TF2), the parity tests.
+
+The margin of a reward row is the program's declared one (``programs.Program.margin``,
+written beside the source's number), or the one given on the command line; a program without
+a declared margin (a user's own, a synthetic file) falls back to a share of BASE's median,
+and the row says so. Programs with two outcome modes (``collapse_below``) are judged by
+``compare_bimodal``: the collapse rate and the runs that did not collapse, apart.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.verdicts import ALPHA, compare_bimodal, compare_means
+from . import programs
+
+SPEED_TOL = 0.10
+
+
+def margin_of(label, margins=None, fallback_share=0.05, base=None) -> tuple[float, str, float | None, float]:
+    """(margin, where it comes from, collapse_below, rate_margin) for a row label
+    NAME[:VARIANT][ (K it)]. ``margins``: {program name or "*": points} from --margin."""
+    name = label.split(" ")[0].split(":")[0]
+    declared = programs.margin_for(label)
+    collapse, rate_margin = (declared[2], declared[3]) if declared else (None, 0.10)
+    margins = margins or {}
+    for key in (label.split(" ")[0], name, "*"):
+        if key in margins:
+            return float(margins[key]), f"--margin {margins[key]:g}", collapse, rate_margin
+    if declared:
+        return declared[0], declared[1], collapse, rate_margin
+    level = abs(float(np.median(base))) if base is not None and len(base) else 0.0
+    return (fallback_share * max(level, 1.0), f"{fallback_share:.0%} of BASE's median (no declared margin)",
+            None, rate_margin)
+
+
+def judge_rewards(label, base, new, alpha=ALPHA, margins=None, fallback_share=0.05, seed=0) -> dict:
+    """The reward verdict NEW against BASE (per-seed final rewards) for one row."""
+    margin, source, collapse, rate_margin = margin_of(label, margins, fallback_share, base)
+    means = compare_means(base, new, margin, alpha, seed=seed)
+    out = dict(means, margin_source=source)
+    if collapse is not None:
+        bi = compare_bimodal(base, new, margin, collapse, rate_margin, alpha, seed=seed)
+        out.update(verdict=bi["verdict"], all_runs_verdict=means["verdict"], collapse=bi["collapse"],
+                   kept=bi["kept"], collapse_below=collapse)
+    return out
+
+
+def judge_speed(base, new, tol=SPEED_TOL, n_boot=10_000, seed=0) -> dict:
+    """Ratio of median steps/s NEW / BASE with a bootstrap 95% interval over the repeats, in
+    the same four words: ``equivalent`` when the whole interval lies inside
+    [1/(1+tol), 1+tol], ``worse`` / ``better`` when it lies wholly below / above, else
+    ``inconclusive`` (too few or too noisy repeats to say)."""
+    b, n = np.asarray(base, float), np.asarray(new, float)
+    rng = np.random.default_rng(seed)
+    rb = np.median(rng.choice(b, (n_boot, b.size)), axis=1)
+    rn = np.median(rng.choice(n, (n_boot, n.size)), axis=1)
+    lo, hi = (float(x) for x in np.percentile(rn / rb, [2.5, 97.5]))
+    ratio = float(np.median(n) / np.median(b))
+    band = (1 / (1 + tol), 1 + tol)
+    verdict = ("worse" if hi < band[0] else "better" if lo > band[1] else
+               "equivalent" if band[0] <= lo and hi <= band[1] else "inconclusive")
+    return {"base": b.tolist(), "new": n.tolist(), "base_median": float(np.median(b)),
+            "new_median": float(np.median(n)), "ratio": ratio, "ci_low": lo, "ci_high": hi,
+            "band": list(band), "verdict": verdict}
+
+
+def combine(verdicts) -> str:
+    """A row's verdict from its parts: worse if any part is, better if one is and none is
+    worse, equivalent only if every part is, else inconclusive."""
+    verdicts = [v for v in verdicts if v]
+    if not verdicts:
+        return "not compared"
+    if "worse" in verdicts:
+        return "worse"
+    if "better" in verdicts:
+        return "better"
+    return "equivalent" if all(v == "equivalent" for v in verdicts) else "inconclusive"
+
+
+def verdict_cell(r: dict) -> str:
+    """Short text of a reward verdict: the word, and for inconclusive the seeds that would
+    decide it."""
+    v = r["verdict"]
+    if v == "inconclusive":
+        need = r.get("seeds_needed")
+        if r.get("collapse") is not None:  # both parts must decide: the larger need
+            need = max(x for x in (r["kept"].get("seeds_needed"), r["collapse"].get("seeds_needed"), 0)
+                       if x is not None) or need
+        n = max(r.get("n_base") or 0, r.get("n_new") or 0)
+        at = f"inconclusive at {n} seed{'s' if n != 1 else ''}"
+        return f"{at}, needs ~{need} per side" if need else at
+    return v
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
