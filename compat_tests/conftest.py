@@ -29,6 +29,28 @@ def cli(tmp_path):
 
 
 @pytest.fixture
+def cli_here(tmp_path, monkeypatch):
+    """Run ``tfrepro ARGS`` in this process inside ``tmp_path`` (seconds faster than a fresh
+    process: TensorFlow is already imported); returns what ``cli`` returns."""
+    import contextlib
+    import io
+
+    from tfrepro import cli as _cli
+
+    def run(*args):
+        monkeypatch.chdir(tmp_path)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = _cli.main([str(a) for a in args])
+            except SystemExit as e:
+                code = e.code
+        return subprocess.CompletedProcess(["tfrepro", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
 def obs_batch():
     """A fixed batch of CartPole-like observations (the one `tfrepro diff` uses)."""
     from tfrepro.infra.twins import observations

@@ -172,10 +172,21 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["reproduce", "--out-dir", "file.txt"], "not a directory"),
     (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),
 ])
-def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, needle):
+def test_bad_input_is_one_line_exit_2(cli_here, tmp_path, args, needle):
     (tmp_path / "file.txt").write_text("not a directory")
-    proc = cli(*args)
+    proc = cli_here(*args)
     _one_line_error(proc, needle)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_bad_input_in_a_fresh_process_too(cli, tmp_path):
+    """The same through ``python -m tfrepro`` (what a user runs), for one case of each kind:
+    an argparse error, a check in a command, a missing directory."""
+    (tmp_path / "file.txt").write_text("not a directory")
+    for args, needle in ((["run", "pg-tang", "--seed", "-1", "--out", "x.json"], "invalid seed"),
+                         (["run", "pg-geron", "--variant", "bogus", "--out", "x.json"], "no variant"),
+                         (["reproduce", "--out-dir", "file.txt"], "not a directory")):
+        _one_line_error(cli(*args), needle)
     assert not (tmp_path / "x.json").exists()
 
 
@@ -184,11 +195,12 @@ def test_bad_checkpoints_leave_results_alone(cli, tmp_path, framework):
     # a checkpoint of another architecture (pg-tang 4 hidden units into pg-geron's 5)
     assert cli("run", "pg-tang", "--framework", framework, "--iterations", "2", "--quiet",
                "--save", "tang", "--out", "t.json").returncode == 0
-    out = tmp_path / "keep.json"
-    out.write_text('{"precious": true}')
+    out = tmp_path / "keep.json"  # a record of ours, which --out may replace: only a good run does
+    precious = (tmp_path / "t.json").read_text()
+    out.write_text(precious)
     proc = cli("run", "pg-geron", "--framework", framework, "--load", "tang", "--out", out)
     _one_line_error(proc, "shape")
-    assert out.read_text() == '{"precious": true}'
+    assert out.read_text() == precious
     # an empty directory, a truncated checkpoint
     (tmp_path / "empty").mkdir()
     _one_line_error(cli("run", "pg-tang", "--framework", framework, "--load", "empty", "--out", out))
@@ -196,7 +208,7 @@ def test_bad_checkpoints_leave_results_alone(cli, tmp_path, framework):
     victim = (next(ckpt.glob("model.ckpt.data-*")) if framework == "tf1" else ckpt / "model.keras")
     victim.write_bytes(victim.read_bytes()[:50])
     _one_line_error(cli("run", "pg-tang", "--framework", framework, "--load", "tang", "--out", out))
-    assert out.read_text() == '{"precious": true}'
+    assert out.read_text() == precious
 
 
 def test_malformed_result_files(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 from ..infra.records import check_output
 
@@ -126,5 +125,5 @@ def check_out(path, force=False, flag="--out"):
     directories writing it will create."""
     out, created = check_output(path, flag=flag, force=force)
     if created:
-        print(f"{flag} {path}: will create {', '.join(created)}", file=sys.stderr)
+        print(f"{flag} {path}: will create {', '.join(created)}")
     return out

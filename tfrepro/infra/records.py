@@ -217,6 +217,12 @@ def check_output(path, flag="--out", force=False) -> tuple[Path, list[str]]:
         raise UsageError(f"{where}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
+    if created:  # probe: the first missing directory can be made here (and is removed again)
+        try:
+            os.mkdir(created[-1])
+            os.rmdir(created[-1])
+        except OSError as e:
+            raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
     if len(p.name.encode()) > 255 - 16:  # the temporary file beside it adds a prefix and a suffix
         raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 239)")
     return p, created[::-1]
