@@ -1,5 +1,6 @@
 """The hard-coded policy under both protocols, and the old-gym adapter."""
 import numpy as np
+import pytest
 
 from legacy_tf1 import basic_policy as old
 from modern_tf2 import basic_policy as new
@@ -70,6 +71,7 @@ def test_adapter_passes_old_api_through():
     assert done is True and info == {"a": 1}
 
 
+@pytest.mark.slow
 def test_fast_mode_is_an_equivalent_policy():
     """2000 fast-mode episodes against the book's 500: equivalent (TOST) at basic-policy's
     declared margin of 2.1 (5% of the source's 41.698), episodes as the samples."""

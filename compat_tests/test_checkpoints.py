@@ -37,6 +37,7 @@ def _trained(module, cfg, tmp_path):
     return tmp_path / "ckpt"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 def test_round_trip_fresh_graph_and_fresh_process(case, framework, tmp_path, obs_batch):

@@ -29,6 +29,7 @@ def test_help_on_every_subcommand(cli):
         assert proc.returncode == 0 and "usage: tfrepro" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 def test_run_every_program_fast(cli, tmp_path, framework):
     for name, extra in SMALL.items():
@@ -42,6 +43,7 @@ def test_run_every_program_fast(cli, tmp_path, framework):
         assert name in proc.stdout and "eval mean" in proc.stdout
 
 
+@pytest.mark.slow
 def test_run_book_mode_and_options(cli, tmp_path):
     out = tmp_path / "g.json"
     proc = cli("run", "pg-geron", "--framework", "tf2", "--mode", "book", "--iterations", "1",
@@ -63,6 +65,7 @@ def test_run_book_mode_and_options(cli, tmp_path):
     assert read_json(tmp_path / "e.json")["train_returns"] == []
 
 
+@pytest.mark.slow
 def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
     proc = cli("run", "dqn-meertens", "--framework", "tf2", "--iterations", "1300", "--variant",
                "exercises", "--logdir", "tb", "--qplot", "q.png", "--save", "ck", "--quiet",
@@ -78,6 +81,7 @@ def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
     assert (tmp_path / "d.gif").read_bytes()[:3] == b"GIF"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["human", "basic"])
 def test_dqn_takeover_through_the_cli(tmp_path, who):
     import os
@@ -102,6 +106,7 @@ def test_dqn_takeover_through_the_cli(tmp_path, who):
         assert proc.stdout.count("left (0) or right(1)") >= t["takeover_frames"]
 
 
+@pytest.mark.slow
 def test_reproduce_smoke(cli, tmp_path):
     proc = cli("reproduce", "--seeds", "2", "--iterations", "2", "--programs", "basic-policy",
                "pg-geron", "--out-dir", "rep", "--workers", "2")
@@ -114,6 +119,7 @@ def test_reproduce_smoke(cli, tmp_path):
     assert [r["program"] for r in summary["rows"]] == ["basic-policy", "pg-geron"]
 
 
+@pytest.mark.slow
 def test_speed_smoke(cli, tmp_path):
     proc = cli("speed", "--programs", "pg-geron", "--book-iterations", "1", "--fast-iterations", "3",
                "--repeats", "1", "--out", "s.json")
@@ -122,6 +128,7 @@ def test_speed_smoke(cli, tmp_path):
     assert rows[0]["tf2_speedup"] > 1 and "| pg-geron | tf1 |" in proc.stdout
 
 
+@pytest.mark.slow
 def test_speed_times_the_dqns(cli, tmp_path):
     proc = cli("speed", "--programs", "dqn-meertens", "--book-iterations", "200", "--fast-iterations", "400",
                "--repeats", "1", "--out", "s.json")
@@ -190,6 +197,7 @@ def test_bad_input_in_a_fresh_process_too(cli, tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 def test_bad_checkpoints_leave_results_alone(cli, tmp_path, framework):
     # a checkpoint of another architecture (pg-tang 4 hidden units into pg-geron's 5)

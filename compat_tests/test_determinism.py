@@ -18,6 +18,8 @@ def _key(rec):
 CASES = [(n, fw, m) for n in ["basic-policy", "random-policy", "imitation-policy", "pg-tang", "pg-geron"]
          for fw in ("tf1", "tf2") for m in ("fast", "book") if (n, m) != ("random-policy", "book")]
 CASES += [("dqn-meertens", fw, "book") for fw in ("tf1", "tf2")]
+# book mode runs the sources' per-step loops (imitation-policy's TF2 book mode takes minutes): slow
+CASES = [pytest.param(*c, marks=pytest.mark.slow) if c[2] == "book" else c for c in CASES]
 
 
 @pytest.mark.parametrize("name,framework,mode", CASES)
@@ -40,6 +42,7 @@ def test_random_policy_book_deterministic(framework):
     assert runs[0] == runs[1] != runs[2]
 
 
+@pytest.mark.slow
 def test_cli_same_record_in_fresh_processes(cli, tmp_path):
     for name in ("a", "b"):
         proc = cli("run", "pg-geron", "--framework", "tf2", "--seed", "11", "--iterations", "20",

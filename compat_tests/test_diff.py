@@ -12,6 +12,7 @@ from tfrepro.infra import programs
 from tfrepro.tools.ladder import climb
 
 
+@pytest.mark.slow
 def test_diff_all_passes_every_rung(cli):
     proc = cli("diff", "--all", "--json")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -26,6 +27,7 @@ def test_diff_all_passes_every_rung(cli):
                 assert g["max_diff"] < 1e-5
 
 
+@pytest.mark.slow
 def test_diff_table_and_exit_code_on_the_ports_own_adam(cli):
     """Keras Adam's epsilon (1e-7) against TF1's (1e-8): same gradients, other weights."""
     proc = cli("diff", "pg-geron", "--port-optimizer")
@@ -66,6 +68,7 @@ def test_a_broken_port_is_caught_at_the_right_rung(broken, first_failing):
     assert results[first_failing - 1] is False, rungs
 
 
+@pytest.mark.slow
 def test_inspect_lists_variables_of_all_three_formats(cli, tmp_path):
     for fw in ("tf1", "tf2"):
         assert cli("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
@@ -128,6 +131,7 @@ def test_convert_round_trip(name, tmp_path):
         np.testing.assert_allclose(forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_convert_errors_write_nothing(cli, tmp_path):
     assert cli("run", "pg-tang", "--framework", "tf1", "--iterations", "2", "--quiet",
                "--save", "tang", "--out", "t.json").returncode == 0
@@ -138,6 +142,7 @@ def test_convert_errors_write_nothing(cli, tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_run_loads_a_checkpoint_of_the_other_world(cli, tmp_path):
     """A TF1-trained policy evaluated by the TF2 port, and the reverse: the same weights and
     the same seed give the same evaluation episodes as in the form that trained them."""
@@ -170,6 +175,7 @@ def _missing_variable_checkpoint(prefix):
             tf.train.Saver().save(s, str(prefix))
 
 
+@pytest.mark.slow
 def test_convert_truncated_corrupt_and_incomplete_checkpoints(cli, tmp_path):
     """Each bad input: exit 2, one line naming the problem, nothing written, the source
     files untouched."""

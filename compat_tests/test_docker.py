@@ -60,14 +60,16 @@ def test_image_pins_agree_with_requirements():
 def _tf1_image_modules():
     """Our modules the TF1 image imports to run a legacy_tf1 program through `tfrepro run`:
     every legacy_tf1 module and the core it imports (at any level), plus the CLI's own
-    module-level imports and those of a plain `run` (records, runner, render, takeover)."""
+    module-level imports and those of a plain `run` (records, runner, render, takeover).
+    The subcommands' modules count with their module-level imports only: what their
+    functions import lazily (convert, inspect: TF2 models) runs on today's stack only."""
     roots = [f"legacy_tf1.{p.stem}" for p in (ROOT / "legacy_tf1").glob("*.py")]
     roots += ["tfrepro.__main__", "tfrepro.cli", "tfrepro.infra.records", "tfrepro.infra.runner",
               "tfrepro.infra.render", "tfrepro.core.takeover", "tfrepro.core.policies",
               "tfrepro.tools.bench", "tfrepro.tools.compare", "tfrepro.tools.reproduce"]  # bench-tf115, compare
     # the CLI imports every subcommand's module at start (by name, from tfrepro.commands.NAMES)
-    roots += [f"tfrepro.commands.{p.stem}" for p in (ROOT / "tfrepro" / "commands").glob("*.py")]
-    seen, todo = set(), list(roots)
+    shallow = {f"tfrepro.commands.{p.stem}" for p in (ROOT / "tfrepro" / "commands").glob("*.py")}
+    seen, todo = set(), list(roots) + sorted(shallow)
     while todo:
         name = todo.pop()
         if name in seen:
@@ -81,7 +83,8 @@ def _tf1_image_modules():
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # its packages run first
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        for node in (tree.body if name in shallow else ast.walk(tree)):
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:

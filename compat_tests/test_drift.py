@@ -28,6 +28,7 @@ def explained(tmp_path_factory):
     return {c["key"]: c for c in out["causes"]}
 
 
+@pytest.mark.slow
 def test_every_cause_has_its_test_and_a_number(explained):
     tested = {n[len("test_cause_"):].replace("_", "-") for n in globals() if n.startswith("test_cause_")}
     assert tested == set(drift.CAUSES) == set(explained)
@@ -80,6 +81,7 @@ def test_cause_clipped_bce(explained):
     assert v["loss_at_20"]["logits"] - v["loss_at_20"]["clipped"] > 3
 
 
+@pytest.mark.slow
 def test_explain_as_text(cli):
     proc = cli("diff", "--explain")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -102,6 +104,7 @@ def test_learning_rung_passes_only_on_equivalence():
     assert tie.passed is False and "5% of BASE's median" in tie.detail
 
 
+@pytest.mark.slow
 def test_rung5_through_the_cli(cli, tmp_path):
     proc = cli("diff", "pg-geron", "--seeds", "4", "--iterations", "30", "--json", "--out-dir", "d")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -208,6 +208,7 @@ def test_vector_episodes_over_old_gym(old_gym):
     assert envs.episode_limit("CartPole-v1") == 500 and envs.episode_limit("CartPole-v0", 50) == 50
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["book", "fast"])
 def test_legacy_programs_run_unchanged_on_old_gym(old_gym, mode):
     """Whole legacy_tf1 programs on the stand-in gym: they run, use it, and score like
@@ -232,6 +233,7 @@ def test_env_speed_on_both_back_ends(which, request, monkeypatch):
     assert sorted(rates) == [1, 3] and all(r > 100 for r in rates.values())
 
 
+@pytest.mark.slow
 def test_backend_errors_through_the_cli(cli, tmp_path, monkeypatch):
     """A bad TFREPRO_GYM, or a back end that is not installed (no gym in requirements.txt):
     one line, exit 2, nothing written."""

@@ -44,6 +44,7 @@ def test_tang_random_policy_with_python2_habits(cli, tmp_path):
     assert (tmp_path / "nn_random_policy.py").read_text() == src  # unchanged
 
 
+@pytest.mark.slow
 def test_meertens_dqn_graph_rmsprop_and_filewriter(cli, tmp_path):
     proc = _run(tmp_path, "meertens_dqn.py")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -55,6 +56,7 @@ def test_meertens_dqn_graph_rmsprop_and_filewriter(cli, tmp_path):
     assert _shims(proc) == {"tensorflow", "gym", "gym.render", "xrange"}
 
 
+@pytest.mark.slow
 def test_pylessons_keras2_dqn_with_lr_and_spaced_name(cli, tmp_path):
     proc = _run(tmp_path, "pylessons_dqn.py")
     assert proc.returncode == 0, proc.stderr[-3000:]

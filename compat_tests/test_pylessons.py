@@ -295,6 +295,7 @@ def test_bad_model_files(tmp_path):
 SHORT = dict(episodes=60, train_start=200, memory=400, test_episodes=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", [p1, p2], ids=["tf1", "tf2"])
 def test_same_seed_same_run_and_the_seed_matters(module):
     from dataclasses import replace
@@ -306,6 +307,7 @@ def test_same_seed_same_run_and_the_seed_matters(module):
     assert runs[0]["updates"] > 1000
 
 
+@pytest.mark.slow
 def test_tf1_and_tf2_runs_start_identically():
     """Same seed and the same initial weights: both forms play the same episodes (same env
     stream, same replay samples, same exploration draws) until float rounding flips a

@@ -172,7 +172,7 @@ def by_version(files, rows_per_new) -> str:
                 s = r.get("speed", {})
                 if "ratio" in s:
                     ratio = f"{s['ratio']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]"
-                v = r["verdict"]
+                v = r["verdict"] + (" (identical per seed)" if r.get("reward", {}).get("identical_per_seed") else "")
             lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {label(m, metas)} | {rc} | {sc} | {ratio} | {v} |")
     return "\n".join(lines)
 
