@@ -129,4 +129,5 @@ def test_compare_tf115_against_compat_v1(tf115, tmp_path, cli):
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert "BASE: TF 1.15.0 / gym 0.21.0" in md and "NEW: TF 2.21" in md and "/ gymnasium 1." in md
     row = [ln for ln in md.splitlines() if ln.startswith("| pg-tang (20 it) | tf1 | fast |")]
-    assert len(row) == 1 and row[0].endswith(tuple(f"| {v} |" for v in ("equivalent", "inconclusive", "worse", "better"))), md
+    verdicts = tuple(f"| {v} |" for v in ("equivalent", "inconclusive", "worse", "better"))
+    assert len(row) == 1 and row[0].endswith(verdicts), md

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
@@ -201,3 +202,56 @@ def old_gym_env(env_id):
     from tfrepro.core.envs import make_old
 
     return make_old(env_id)
+
+
+class LockstepPolicy(GraphProgram):
+    """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
+    networks (4 -> hidden -> 1 logit) in one graph, every variable stacked on a leading
+    seed axis, and each seed's fast update in one ``sess.run``: Adam on the mean over that
+    seed's steps of weight * sigmoid cross-entropy(logits, 1 - action), the program's own
+    ``fast_update`` loss. The loss is the sum of the K seeds' losses, whose gradient with
+    respect to seed k's slice is seed k's own; Adam works element by element. Batches come
+    padded to the longest seed's (K, T) with zero weights. Seed k starts from the weights
+    ``lone_class(cfg, seed_k)`` draws."""
+
+    def __init__(self, cfg, seeds, lone_class, activation):
+        self.K, self.activation, self.lone_class = len(seeds), activation, lone_class
+        super().__init__(cfg, int(seeds[0]))
+        lone = []
+        for seed in seeds:
+            agent = lone_class(cfg, int(seed))
+            lone.append(agent.weights())
+            agent.close()
+        self.set_weights([np.stack(w) for w in zip(*lone)])
+
+    def build(self, cfg):
+        K, act = self.K, {"relu": tf.nn.relu, "elu": tf.nn.elu}[self.activation]
+        self.inputs = tf.placeholder(tf.float32, shape=[K, None, 4], name="inputs")
+        self.batch_actions = tf.placeholder(tf.int64, shape=[K, None], name="batch_actions")
+        self.batch_weights = tf.placeholder(tf.float32, shape=[K, None], name="batch_weights")
+        self.batch_steps = tf.placeholder(tf.float32, shape=[K], name="batch_steps")
+        x = self.inputs
+        for scope, units, activation in (("dense", cfg.hidden, act), ("dense_1", 1, None)):
+            with tf.variable_scope(scope):
+                kernel = tf.get_variable("kernel", [K, int(x.shape[-1]), units], initializer=tf.zeros_initializer())
+                bias = tf.get_variable("bias", [K, units], initializer=tf.zeros_initializer())
+                x = tf.matmul(x, kernel) + bias[:, None, :]
+                x = activation(x) if activation is not None else x
+        labels = 1.0 - tf.to_float(self.batch_actions)[..., None]
+        xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=x)[..., 0]
+        losses = tf.reduce_sum(self.batch_weights * xent, axis=1) / self.batch_steps
+        self.fast_training_op = tf.train.AdamOptimizer(cfg.learning_rate).minimize(tf.reduce_sum(losses))
+
+    def fast_update(self, obs, actions, weights, steps):
+        """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""
+        if not hasattr(self, "_call"):
+            self._call = self.sess.make_callable(
+                [self.fast_training_op] + list(self.params_after),
+                [self.inputs, self.batch_actions, self.batch_weights, self.batch_steps])
+        return self._call(obs, actions, weights, steps)[1:]
+
+    def lone(self, k):
+        """Seed k's network as a program of its own (to save it)."""
+        agent = self.lone_class(self.cfg, 0)
+        agent.set_weights([w[k] for w in self.weights()])
+        return agent

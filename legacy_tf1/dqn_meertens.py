@@ -30,6 +30,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, episode_limit, old_gym_env
 from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.lockstep import meertens_results
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
@@ -120,6 +121,77 @@ class DQN(GraphProgram):
             [self.optimizer, self.loss, self.merged_summary],
             {self.networkstate: states, self.networkaction: actions, self.networkreward: targets})
         return loss, summary
+
+
+class LockstepDQN(GraphProgram):
+    """``lockstep`` mode (not in the source): the fast update of K seeds' networks in one
+    graph, every variable stacked on a leading seed axis (W1 is (K, 4, 16)), so one
+    ``sess.run`` per frame updates all K. The loss is the sum of the K seeds' losses,
+    whose gradient with respect to seed k's slice is seed k's own gradient; RMSProp
+    works element by element. Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
+
+    def __init__(self, cfg: MeertensDQNConfig, seeds):
+        self.K = len(seeds)
+        super().__init__(cfg, int(seeds[0]))
+        lone = []
+        for seed in seeds:
+            agent = DQN(cfg, int(seed))
+            lone.append(agent.weights())
+            agent.close()
+        self.set_weights([np.stack(w) for w in zip(*lone)])
+        self.sess.run(self.sync_target_op)
+
+    def build(self, cfg: MeertensDQNConfig):
+        K, sizes = self.K, (4,) + tuple(cfg.hidden) + (2,)
+        # ---- one batch per seed: (K, B, ...)
+        self.states = tf.placeholder(tf.float32, [K, None, 4], name="input")
+        self.actions = tf.placeholder(tf.int32, [K, None], name="actioninput")
+        self.rewards = tf.placeholder(tf.float32, [K, None], name="groundtruth_reward")
+        self.terminals = tf.placeholder(tf.float32, [K, None], name="fast_terminal")
+        self.nextstates = tf.placeholder(tf.float32, [K, None, 4], name="fast_nextstate")
+
+        # ---- the variables of K networks (and K target networks), stacked
+        self.weights_, target = [], []
+        for k, (n_in, n_out) in zip(LAYERS, zip(sizes[:-1], sizes[1:])):
+            self.weights_ += [tf.Variable(tf.zeros([K, n_in, n_out]), name="W" + k),
+                              tf.Variable(tf.zeros([K, n_out]), name="B" + k)]
+        with tf.variable_scope("target"):
+            for v in self.weights_:
+                target.append(tf.Variable(tf.zeros(v.shape), trainable=False, name=v.op.name))
+        self.sync_target_op = tf.group(*[t.assign(v) for t, v in zip(target, self.weights_)])
+
+        # ---- the fast update of every seed: y = r if terminal else r + gamma * max_a' Q(s', a')
+        qreward = tf.reduce_sum(self._layout(self.states, self.weights_) * tf.one_hot(self.actions, 2), axis=2)
+        next_q = self._layout(self.nextstates, target if cfg.target_sync_every else self.weights_)
+        fast_target = tf.stop_gradient(self.rewards + cfg.gamma * (1.0 - self.terminals)
+                                       * tf.reduce_max(next_q, axis=2))
+        self.losses = tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
+        self.fast_training_op = tf.train.RMSPropOptimizer(cfg.learning_rate).minimize(
+            tf.reduce_sum(self.losses), var_list=self.weights_)
+
+    @staticmethod
+    def _layout(x, params):
+        for i in range(0, len(params) - 2, 2):
+            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
+        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
+
+    def fast_update(self, states, actions, rewards, terminals, nextstates):
+        """Every seed's target and update in one call: (losses (K,), stacked weights)."""
+        if not hasattr(self, "_call"):
+            self._call = self.sess.make_callable(
+                [self.fast_training_op, self.losses] + list(self.params_after),
+                [self.states, self.actions, self.rewards, self.terminals, self.nextstates])
+        out = self._call(states, actions, rewards, terminals.astype(np.float32), nextstates)
+        return out[1], out[2:]
+
+    def sync_target(self):
+        self.sess.run(self.sync_target_op)
+
+    def lone(self, k):
+        """Seed k's network as a ``DQN`` of its own (to save it or play it)."""
+        agent = DQN(self.cfg, 0)
+        agent.set_weights([w[k] for w in self.weights()])
+        return agent
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
@@ -220,3 +292,12 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
                 train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
                 q_trace=q_trace, losses=losses, takeover=handover)
+
+
+def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the fast runs of several seeds in one graph, one result per seed."""
+    agent = LockstepDQN(cfg, seeds)
+    try:
+        return meertens_results(agent, cfg, seeds, progress=progress, save=save)
+    finally:
+        agent.close()

@@ -28,8 +28,9 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
+from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, old_gym_env
 from tfrepro.core.configs import GeronPGConfig
+from tfrepro.core.lockstep import reinforce_results
 from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
 from tfrepro.core.returns import discount_and_normalize_rewards
 
@@ -186,3 +187,14 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
                 episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
                 weights=weights)
+
+
+def run_lockstep(cfg, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one graph; one
+    result per seed."""
+    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+    try:
+        return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
+                                 cfg.eval_episodes, progress=progress, save=save)
+    finally:
+        agent.close()

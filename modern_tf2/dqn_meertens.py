@@ -20,6 +20,7 @@ import tensorflow as tf
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.lockstep import meertens_results
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.envs import make
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
@@ -102,6 +103,66 @@ class DQN(KerasProgram):
     def train_batch(self, states, actions, targets):
         return float(self._train(tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
                                  tf.constant(targets, tf.float32)))
+
+
+class LockstepDQN:
+    """``lockstep`` mode (not in the source): the fast update of K seeds' networks in one
+    compiled call, every variable stacked on a leading seed axis (W1 is (K, 4, 16)). The
+    loss is the sum of the K seeds' losses, whose gradient with respect to seed k's slice
+    is seed k's own gradient; RMSProp works element by element. Seed k starts from the
+    weights ``DQN(cfg, seed_k)`` draws."""
+
+    def __init__(self, cfg: MeertensDQNConfig, seeds):
+        self.cfg, self.K = cfg, len(seeds)
+        lone = [DQN(cfg, int(seed)).weights() for seed in seeds]
+        stacked = [np.stack(w) for w in zip(*lone)]
+        self.variables = [keras.Variable(w, name=f"stacked_{i}") for i, w in enumerate(stacked)]
+        self.target = [keras.Variable(w, trainable=False, name=f"target_{i}") for i, w in enumerate(stacked)]
+        self.optimizer = TF1RMSprop(cfg.learning_rate)
+        self.optimizer.build(self.variables)
+
+    @staticmethod
+    def _layout(x, params):
+        for i in range(0, len(params) - 2, 2):
+            x = tf.nn.relu(tf.matmul(x, params[i]) + params[i + 1][:, None, :])
+        return tf.matmul(x, params[-2]) + params[-1][:, None, :]
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
+        next_q = self._layout(nextstates, self.target if use_target else self.variables)
+        targets = tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
+        with tf.GradientTape() as tape:
+            qreward = tf.reduce_sum(self._layout(states, self.variables) * tf.one_hot(actions, 2), axis=2)
+            losses = tf.reduce_mean(tf.square(targets - qreward), axis=1)  # one per seed
+            loss = tf.reduce_sum(losses)
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return losses, [tf.identity(v) for v in self.variables]
+
+    def fast_update(self, states, actions, rewards, terminals, nextstates):
+        """Every seed's target and update in one compiled call: (losses (K,), stacked weights)."""
+        losses, weights = self._fast_train(
+            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
+            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
+            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
+        return losses.numpy(), [w.numpy() for w in weights]
+
+    def weights(self):
+        return [v.numpy() for v in self.variables]
+
+    def sync_target(self):
+        for t, v in zip(self.target, self.variables):
+            t.assign(v)
+
+    def lone(self, k):
+        """Seed k's network as a ``DQN`` of its own (to save it or play it)."""
+        agent = DQN(self.cfg, 0)
+        agent.set_weights([w[k] for w in self.weights()])
+        return agent
+
+    def close(self):
+        pass
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
@@ -191,3 +252,12 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
                 updates=max(0, frames - cfg.learn_after - 1), episodes_per_iteration=1,
                 train_wall_s=train_wall, weights=agent.weights(), q_trace=q_trace, losses=losses,
                 takeover=handover)
+
+
+def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the fast runs of several seeds in one compiled call, one result per seed."""
+    agent = LockstepDQN(cfg, seeds)
+    try:
+        return meertens_results(agent, cfg, seeds, progress=progress, save=save)
+    finally:
+        agent.close()

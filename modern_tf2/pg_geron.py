@@ -31,9 +31,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, as_float_obs, policy_model
+from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, policy_model
 from tfrepro.core.configs import GeronPGConfig
 from tfrepro.core.envs import make
+from tfrepro.core.lockstep import reinforce_results
 from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
 from tfrepro.core.returns import discount_and_normalize_rewards
 
@@ -195,3 +196,14 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
                 episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
                 weights=weights)
+
+
+def run_lockstep(cfg, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one compiled call; one
+    result per seed."""
+    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+    try:
+        return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
+                                 cfg.eval_episodes, progress=progress, save=save)
+    finally:
+        agent.close()

@@ -25,9 +25,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, episode_limit, policy_model
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.envs import make
+from tfrepro.core.lockstep import reinforce_results
 from tfrepro.core.loops import evaluate_fast, reinforce_fast, tang_advantages
 from tfrepro.core.returns import normalized_discounted_rewards
 
@@ -173,3 +174,14 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
+
+
+def run_lockstep(cfg, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one compiled call; one
+    result per seed."""
+    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+    try:
+        return reinforce_results(agent, cfg, seeds, ACTIVATION, 1, tang_advantages(cfg), cfg.test_episodes,
+                                 progress=progress, save=save)
+    finally:
+        agent.close()

@@ -17,7 +17,10 @@ def add_parser(sub):
                        "curves, TF1 beside TF2. Each row's verdict: TF2 against TF1 at the program's "
                        "declared margin (equivalent, better, worse, or inconclusive with the seeds "
                        "per side that would decide).")
-    p.add_argument("--mode", choices=programs.MODES, default="fast", help="default: %(default)s")
+    p.add_argument("--mode", choices=programs.MODES, default="lockstep",
+                   help="lockstep: the seeds of a program and form in one process, one batched update "
+                   "for all (programs without it run fast); fast: seed after seed, a few per process; book: the "
+                   "sources' loops (default: %(default)s)")
     p.add_argument("--seeds", type=argtypes.seed_count, default=8, help="seeds 0..N-1 (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
                    help="subset (default: all; dqn-meertens runs its exercises variant unless "
@@ -25,7 +28,7 @@ def add_parser(sub):
     p.add_argument("--iterations", type=argtypes.count, metavar="K",
                    help="override every training program's iterations (for quick looks)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
-                   help="parallel runs, each in a fresh process (default: %(default)s)")
+                   help="processes at once, each fresh (default: %(default)s)")
     p.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
                    help="where records, table and plot go (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="reuse the records already in DIR/runs for the "

@@ -1,4 +1,4 @@
-"""A grid of runs (programs x both forms x seeds), each in a fresh process, and the learning
+"""A grid of runs (programs x both forms x seeds), in fresh processes, and the learning
 curves of its records: what ``reproduce`` and ``diff --seeds`` (rung 5) share."""
 from __future__ import annotations
 
@@ -14,14 +14,39 @@ from .records import write_record
 
 def run_one(name, variant, framework, mode, seed, iterations):
     """Worker body: one run in a fresh process (TensorFlow state never leaks across runs)."""
-    from .runner import run_program
+    return run_chunk(name, variant, framework, mode, (seed,), iterations)[0]
+
+
+def run_chunk(name, variant, framework, mode, seeds, iterations):
+    """Worker body: the runs of ``seeds`` in one fresh process, one record per seed: in
+    lockstep, all together; in the other modes one after another (``runner.run_seeds``)."""
+    from .runner import run_seeds
     from .tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
 
     prog = programs.get(name)
     its = iterations if (iterations is not None and prog.iterations_field) else None
-    return run_program(name, framework, mode, seed, iterations=its, variant=variant)
+    return run_seeds(name, framework, mode, list(seeds), iterations=its, variant=variant)
+
+
+# Rough cost of one run per program, relative (fast or lockstep mode): the grid starts the
+# longest jobs first so that the workers finish together.
+RUN_COST = {"dqn-pylessons": 20, "dqn-meertens": 10, "imitation-policy": 8, "pg-tang": 3, "pg-geron": 2}
+
+
+def mode_for(name, mode):
+    """``lockstep`` where the program has it, else ``fast``; other modes as asked."""
+    return mode if mode != "lockstep" or mode in programs.get(name).modes else "fast"
+
+
+def chunks(seeds, mode, workers):
+    """Seeds per process: every seed of a lockstep run together (up to 64); in the other
+    modes about a quarter of them per process (fewer TensorFlow imports, progress still
+    moving)."""
+    seeds = list(seeds)
+    size = 64 if mode == "lockstep" else max(1, -(-len(seeds) // (2 * max(1, workers))))
+    return [tuple(seeds[i:i + size]) for i in range(0, len(seeds), size)]
 
 
 def record_path(runs_dir: Path, name, variant, framework, mode, seed) -> Path:
@@ -52,34 +77,41 @@ def _reusable(path: Path, name, variant, framework, mode, seed, iterations):
 
 def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce", reuse=False):
     """``entries``: (program name, variant or None) pairs. Each run's record lands in
-    ``out_dir/runs`` as soon as it ends. ``reuse``: a record already there for the same run
-    (program, variant, form, mode, seed, training length) is taken instead of running again
-    (``diff --seeds auto`` extends its pilot this way)."""
+    ``out_dir/runs`` as soon as its process ends. ``mode`` ``lockstep`` runs the programs
+    that have it in lockstep and the others fast. ``reuse``: a record already there for the
+    same run (program, variant, form, mode, seed, training length) is taken instead of
+    running again (``diff --seeds auto`` extends its pilot this way)."""
     from tqdm import tqdm
 
     runs_dir = out_dir / "runs"
     jobs, records = [], []
     for n, v in entries:
+        m = mode_for(n, mode)
         for fw in programs.FRAMEWORKS:
+            todo = []
             for s in seeds:
-                old = _reusable(record_path(runs_dir, n, v, fw, mode, s), n, v, fw, mode, s, iterations) \
+                old = _reusable(record_path(runs_dir, n, v, fw, m, s), n, v, fw, m, s, iterations) \
                     if reuse else None
                 if old is not None:
                     records.append(old)
                 else:
-                    jobs.append((n, v, fw, mode, s, iterations))
-    bar = tqdm(total=len(jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
+                    todo.append(s)
+            jobs += [(n, v, fw, m, chunk, iterations) for chunk in chunks(todo, m, workers)]
+    jobs.sort(key=lambda job: -RUN_COST.get(job[0], 1) * len(job[4]))  # longest first
+    bar = tqdm(total=sum(len(job[4]) for job in jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
 
-    def on_done(job, rec):
-        name, variant, fw, _, seed, _ = job
-        # each record lands as soon as its run ends: an interrupted grid keeps them
-        write_record(record_path(runs_dir, name, variant, fw, mode, seed), rec)
-        records.append(rec)
-        bar.set_postfix_str(f"{programs.entry_label(name, variant)} {fw} s{seed}: {rec['eval_mean']:.1f}")
-        bar.update()
+    def on_done(job, recs):
+        name, variant, fw, m, _, _ = job
+        for rec in recs:  # each record lands as soon as its process ends: an interrupted grid keeps them
+            write_record(record_path(runs_dir, name, variant, fw, m, rec["seed"]), rec)
+            records.append(rec)
+        bar.set_postfix_str(f"{programs.entry_label(name, variant)} {fw} {m} "
+                            f"s{recs[0]['seed']}..{recs[-1]['seed']}: "
+                            f"median {float(np.median([r['eval_mean'] for r in recs])):.1f}")
+        bar.update(len(recs))
 
     try:
-        run_each_fresh(run_one, jobs, workers, on_done,
+        run_each_fresh(run_chunk, jobs, workers, on_done,
                        died="a worker process died (killed?); the records of finished runs are kept")
     finally:
         bar.close()

@@ -8,7 +8,10 @@ from ..core import configs
 from ..core.errors import UsageError
 
 FRAMEWORKS = ("tf1", "tf2")
-MODES = ("book", "fast")
+MODES = ("book", "fast", "lockstep")
+# book: the source's loop; fast: the same math with fewer framework calls; lockstep: the fast
+# runs of many seeds in one process, their updates in one batched call (same math per seed)
+LOCKSTEP = ("book", "fast", "lockstep")
 PACKAGES = {"tf1": "legacy_tf1", "tf2": "modern_tf2"}
 
 
@@ -22,7 +25,7 @@ class Program:
     target: float | None = None  # the level a parity test holds both forms to
     iterations_field: str | None = None  # the config field --iterations sets
     has_model: bool = True  # has weights: --save, --load, checkpoints
-    modes: tuple = MODES  # the modes both forms implement
+    modes: tuple = ("book", "fast")  # the modes both forms implement
     in_reproduce: bool = True  # part of `tfrepro reproduce` by default
     reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)
     logdir: bool = False  # writes TensorBoard summaries (--logdir)
@@ -78,19 +81,19 @@ PROGRAMS = {p.name: p for p in [
             margin_note="5% of 43.3, the mean of the source's two runs (42.3 and 44.3)"),
     Program("pg-tang", "pg_tang", configs.TangPGConfig,
             "Tang ch. CartPole, policy gradient", "about 200 (199.9)", target=190.0,
-            iterations_field="iterations", margin=10.0,
+            modes=LOCKSTEP, iterations_field="iterations", margin=10.0,
             margin_note="5% of the source's 200; collapsed runs (below 50) compared as a rate, at 10 points",
             collapse_below=50.0),
     Program("pg-geron", "pg_geron", configs.GeronPGConfig,
             "Géron HOML 2nd ed. ch. 18, REINFORCE", "199.6 (2nd ed.), 190.3 (3rd ed.)",
-            target=175.0, iterations_field="iterations", margin=10.0,
+            target=175.0, modes=LOCKSTEP, iterations_field="iterations", margin=10.0,
             margin_note="5% of the source's 199.6 (2nd ed.)",
             variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
             variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
     Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
-            iterations_field="frames", logdir=True, q_network=True, takeover=True,
+            modes=LOCKSTEP, iterations_field="frames", logdir=True, q_network=True, takeover=True,
             reproduce_variant="exercises", margin=20.0,
             margin_note="no source number: 10% of CartPole-v0's 200-step cap, about half the "
                         "seed-to-seed standard deviation of the exercises variant (~35)",

@@ -17,26 +17,65 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
                 logdir=None, takeover=None, overrides=None) -> dict:
     """Run ``name`` in ``framework`` and ``mode``; return its result record.
     ``overrides``: config fields to replace (benchmarks only; they land in the record)."""
-    prog = programs.get(name)
-    if mode not in prog.modes:
-        raise programs.UsageError(f"{name} has no {mode} mode yet (modes: {', '.join(prog.modes)})")
+    if mode == "lockstep":
+        if logdir or takeover is not None or load:
+            raise programs.UsageError("lockstep mode takes no --logdir, --takeover or --load")
+        return run_seeds(name, framework, mode, [seed], env_id=env_id, iterations=iterations,
+                         variant=variant, save=[save] if save else None, progress=progress,
+                         keep_weights=keep_weights, overrides=overrides)[0]
+    prog, cfg = _setup(name, framework, mode, env_id, iterations, variant, overrides)
     if logdir and not prog.logdir:
         raise programs.UsageError(f"{name} writes no TensorBoard summaries: --logdir does not apply")
+    if not prog.has_model and (save or load):
+        raise programs.UsageError(f"{name} has no weights: --save and --load do not apply")
+    if takeover is not None and not prog.takeover:
+        raise programs.UsageError(f"{name} has no Q values: --takeover does not apply")
+    rng = seed_everything(seed)
+    module = prog.form(framework)
+    t0 = time.perf_counter()
+    extra = {k: v for k, v in (("logdir", logdir), ("takeover", takeover)) if v is not None}
+    out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
+    return _record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights)
+
+
+def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, variant=None, save=None,
+              progress=None, keep_weights=False, overrides=None) -> list:
+    """One record per seed. ``lockstep``: every seed in one lockstep run (the program's
+    ``run_lockstep``); each record's ``wall_s`` is the run's time shared out over the seeds,
+    and ``lockstep`` says how many seeds ran together and how long. Other modes: the seeds
+    one after another in this process (each as ``run_program`` runs it). ``save``: one
+    directory per seed, or None."""
+    seeds = [int(s) for s in seeds]
+    if mode != "lockstep":
+        return [run_program(name, framework, mode, s, env_id=env_id, iterations=iterations, variant=variant,
+                            save=save[i] if save else None, progress=progress, keep_weights=keep_weights,
+                            overrides=overrides) for i, s in enumerate(seeds)]
+    prog, cfg = _setup(name, framework, mode, env_id, iterations, variant, overrides)
+    module = prog.form(framework)
+    t0 = time.perf_counter()
+    outs = module.run_lockstep(cfg, seeds=seeds, save=save, progress=progress)
+    wall = time.perf_counter() - t0
+    records = []
+    for seed, out in zip(seeds, outs):
+        rec = _record(name, framework, mode, seed, variant, cfg, out, wall / len(seeds), keep_weights)
+        rec["lockstep"] = {"seeds": len(seeds), "wall_s": wall}
+        records.append(rec)
+    return records
+
+
+def _setup(name, framework, mode, env_id, iterations, variant, overrides):
+    prog = programs.get(name)
+    if mode not in prog.modes:
+        raise programs.UsageError(f"{name} has no {mode} mode (modes: {', '.join(prog.modes)})")
     cfg = prog.make_config(env_id=env_id, iterations=iterations, variant=variant)
     if overrides:
         from dataclasses import replace
 
         cfg = replace(cfg, **overrides)
-    if not prog.has_model and (save or load):
-        raise programs.UsageError(f"{name} has no weights: --save and --load do not apply")
-    rng = seed_everything(seed)
-    module = prog.form(framework)
-    t0 = time.perf_counter()
-    extra = {k: v for k, v in (("logdir", logdir), ("takeover", takeover)) if v is not None}
-    if takeover is not None and not prog.takeover:
-        raise programs.UsageError(f"{name} has no Q values: --takeover does not apply")
-    out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
-    wall = time.perf_counter() - t0
+    return prog, cfg
+
+
+def _record(name, framework, mode, seed, variant, cfg, out, wall, keep_weights) -> dict:
     eval_returns = np.asarray(out["eval_returns"], float)
     record = {
         "schema": SCHEMA,

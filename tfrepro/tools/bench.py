@@ -47,6 +47,7 @@ SPEED_ITERATIONS = {  # each timed repeat lasts about a second or more on this m
              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 10000, ("dqn-meertens", "fast"): 20000,
              ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60},
 }
+SPEED_MODES = ("book", "fast")  # the loops timed per repeat
 SPEED_WARMUP = {"pg-tang": 2, "pg-geron": 1, "dqn-meertens": 300, "dqn-pylessons": 10}
 SPEED_OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
                    "dqn-pylessons": {"train_start": 64, "test_episodes": 1},
@@ -108,11 +109,11 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
                  for s in seeds if m in programs.get(e.split(":")[0]).modes]
     if speed:
         jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
-                 for mode in programs.MODES]
+                 for mode in SPEED_MODES]
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
-                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in programs.MODES}}
+                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in SPEED_MODES}}
     return jobs, settings
 
 

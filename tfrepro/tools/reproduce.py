@@ -60,7 +60,12 @@ def table_markdown(rows, mode, versions) -> str:
                      f"{len(r['tf1']['seeds'])}+{len(r['tf2']['seeds'])} | {q} | {c} | {v} |")
     vers = ", ".join(f"{k} {val}" for k, val in versions.items())
     lines.append("")
-    lines.append(f"Mode `{mode}`; per seed, the mean evaluation return. Verdicts: two one-sided tests at "
+    if mode == "lockstep":
+        lock = [r["program"] for r in rows if "lockstep" in programs.get(r["program"].split(":")[0]).modes]
+        mode = ("`lockstep` (" + ", ".join(lock) + "; `fast` for the others)") if lock else "`fast`"
+    else:
+        mode = f"`{mode}`"
+    lines.append(f"Mode {mode}; per seed, the mean evaluation return. Verdicts: two one-sided tests at "
                  f"each program's declared margin (alpha 0.05, the 90% interval shown); `inconclusive` "
                  f"gives the seeds per side that would decide. {vers}.")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,200 @@
+"""Lockstep mode: many seeds in one process, one batched update per step for all of them.
+Nothing but speed may change: the environment, the replay memory and the policies' random
+draws are each seed's own, exactly (checked against gymnasium's CartPole and the lone
+pieces); one batched update gives each seed the lone fast update's weights; a short lockstep
+run gives each seed the lone fast run's episodes; the same seeds twice give the same records,
+whichever other seeds share the batch."""
+import numpy as np
+import pytest
+
+from tfrepro.core.envs import VecEpisodes, make
+from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, LockstepReplay, pad_batches,
+                                   stacked_sampling_policy)
+from tfrepro.core.policies import sampling_policy
+from tfrepro.core.replay import ReplayMemory
+from tfrepro.infra import programs
+from tfrepro.infra.runner import run_program, run_seeds
+
+
+def _balancer(obs):
+    """A controller that keeps the pole up for hundreds of steps (so time limits are reached)."""
+    return (obs[..., 2] + 0.5 * obs[..., 3] > 0).astype(np.int64)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v0", "CartPole-v1"])
+@pytest.mark.parametrize("controller", ["random", "balancer"])
+def test_lockstep_cartpole_is_gymnasiums_cartpole_seed_by_seed(env_id, controller):
+    seeds = [0, 1, 7, 123, 2**31 - 1]
+    lock = LockstepCartPole(env_id, 1, seeds)
+    lock.reset()
+    envs = [make(env_id) for _ in seeds]
+    obs = [e.reset(seed=s)[0] for e, s in zip(envs, seeds)]
+    g, episodes, truncations = np.random.default_rng(3), 0, 0
+    for t in range(3000):
+        assert np.array_equal(lock.observations()[:, 0], np.array(obs)), t  # bit for bit
+        a = g.integers(2, size=len(seeds)) if controller == "random" else _balancer(np.array(obs))
+        terminated, truncated = lock.step(a[:, None])
+        for k, env in enumerate(envs):
+            obs[k], _, te, tr, _ = env.step(int(a[k]))
+            assert (te, tr) == (terminated[k, 0], truncated[k, 0]), (t, k)
+            if te or tr:
+                obs[k] = env.reset()[0]
+                episodes, truncations = episodes + 1, truncations + tr
+        lock.reset((terminated | truncated))
+    assert episodes > 10 and (truncations > 0) == (controller == "balancer")
+
+
+@pytest.mark.parametrize("env_id,n,max_steps", [("CartPole-v1", 1, None), ("CartPole-v0", 10, None),
+                                                ("CartPole-v1", 7, 60)])
+def test_lockstep_episodes_are_each_seeds_vec_episodes(env_id, n, max_steps):
+    """Seed k's batches are VecEpisodes(seed k)'s, auto-resets and policy draws included,
+    while the other seeds run longer or shorter episodes beside it."""
+    seeds, K = [3, 17, 0, 5, 1000], 5
+    g = np.random.default_rng(1)
+    weights = [g.normal(size=(K, 4, 4)), g.normal(size=(K, 4)) * 0.1, g.normal(size=(K, 4, 1)) * 2,
+               g.normal(size=(K, 1)) * 0.1]
+    lock = LockstepEpisodes(env_id, n, seeds, max_steps=max_steps)
+    rngs = [np.random.default_rng(s) for s in seeds]
+    lone = [(VecEpisodes(env_id, n, seed=s, max_steps=max_steps), np.random.default_rng(s)) for s in seeds]
+    for _ in range(4):
+        batches = lock.play(stacked_sampling_policy(weights, "relu"), rngs)
+        for k, (venv, rng) in enumerate(lone):
+            b = venv.play(sampling_policy([w[k] for w in weights], "relu"), rng)
+            assert np.array_equal(b.obs, batches[k].obs) and np.array_equal(b.actions, batches[k].actions)
+            assert np.array_equal(b.alive, batches[k].alive)
+            assert np.array_equal(b.returns, batches[k].returns)
+    assert lock.env_steps.tolist() == [venv.env_steps for venv, _ in lone]
+
+
+def test_lockstep_replay_samples_what_each_seeds_memory_samples():
+    seeds, capacity = [0, 5, 9], 50
+    lock, lone = LockstepReplay(capacity, seeds), [ReplayMemory(capacity, s) for s in seeds]
+    g = np.random.default_rng(0)
+    for frame in range(300):  # wraps around the capacity six times
+        s, s2 = g.normal(size=(3, 4)).astype(np.float32), g.normal(size=(3, 4)).astype(np.float32)
+        a, r, t = g.integers(2, size=3), g.normal(size=3).astype(np.float32), g.random(3) < 0.1
+        lock.append(s, a, r, t, s2)
+        for k, memory in enumerate(lone):
+            memory.append(s[k], a[k], r[k], t[k], s2[k])
+        if len(lock) >= 32:
+            batch = lock.sample(32)
+            for k, memory in enumerate(lone):
+                for x, y in zip(batch, memory.sample(32)):
+                    assert np.array_equal(x[k], y), frame
+    assert len(lock) == capacity
+
+
+def test_pad_batches():
+    flats = [(np.ones((2, 4), np.float32), np.array([0, 1])), (np.ones((3, 4), np.float32), np.array([1, 1, 0]))]
+    obs, actions, weights, steps = pad_batches(flats, [np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0])])
+    assert obs.shape == (2, 3, 4) and obs[0, 2].sum() == 0 and actions.tolist() == [[0, 1, 0], [1, 1, 0]]
+    assert weights.tolist() == [[1, 2, 0], [3, 4, 5]] and steps.tolist() == [2, 3]
+
+
+LOCKSTEP = [n for n, p in programs.PROGRAMS.items() if "lockstep" in p.modes]
+SHORT = {"pg-tang": 12, "pg-geron": 3, "dqn-meertens": 1300}
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+@pytest.mark.parametrize("name", LOCKSTEP)
+def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
+    """On the same batches and weights, the stacked update gives every seed the weights the
+    lone program's fast update gives it (float32 rounding of a batched matmul apart)."""
+    prog = programs.get(name)
+    module = prog.form(framework)
+    cfg = prog.make_config(variant=prog.reproduce_variant)
+    seeds = [4, 9]
+    g = np.random.default_rng(0)
+    if name == "dqn-meertens":
+        stacked = module.LockstepDQN(cfg, seeds)
+        B = cfg.batch_size
+        batch = (g.normal(size=(2, B, 4)).astype(np.float32), g.integers(2, size=(2, B)),
+                 g.random((2, B)).astype(np.float32), g.random((2, B)) < 0.2,
+                 g.normal(size=(2, B, 4)).astype(np.float32))
+        for _ in range(3):
+            losses, after = stacked.fast_update(*batch)
+        for k, seed in enumerate(seeds):
+            lone = module.DQN(cfg, seed)
+            lone.sess.run(lone.sync_target) if framework == "tf1" else lone.sync_target()
+            for _ in range(3):
+                loss, w = lone.fast_update(*(x[k] for x in batch))[::2] if framework == "tf1" \
+                    else lone.fast_update(*(x[k] for x in batch))
+            assert abs(loss - losses[k]) < 1e-4 * max(1.0, abs(loss))
+            for x, y in zip(w, after):
+                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
+            lone.close()
+    else:
+        lone_class = module.PolicyGradient
+        stacked = module.LockstepPolicy(cfg, seeds, lone_class, module.ACTIVATION)
+        flats = [(g.normal(size=(n, 4)).astype(np.float32), g.integers(2, size=n)) for n in (5, 17)]
+        adv = [g.normal(size=len(a)).astype(np.float32) for _, a in flats]
+        for _ in range(3):
+            after = stacked.fast_update(*pad_batches(flats, adv))
+        for k, seed in enumerate(seeds):
+            lone = lone_class(cfg, seed)
+            for _ in range(3):
+                w = lone.fast_update(flats[k][0], flats[k][1], adv[k])
+            for x, y in zip(w, after):
+                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
+            lone.close()
+    stacked.close()
+
+
+def _key(rec):
+    return rec["train_returns"], rec["eval_returns"], rec["env_steps"]
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+@pytest.mark.parametrize("name", LOCKSTEP)
+def test_short_lockstep_run_is_each_seeds_fast_run(name, framework):
+    """Over a short run (before float32 rounding can flip an action) every seed of a lockstep
+    batch plays exactly the episodes its lone fast run plays and ends with its weights."""
+    seeds = [2, 5]
+    prog = programs.get(name)
+    batch = run_seeds(name, framework, "lockstep", seeds, iterations=SHORT[name],
+                      variant=prog.reproduce_variant, keep_weights=True)
+    for seed, rec in zip(seeds, batch):
+        lone = run_program(name, framework, "fast", seed, iterations=SHORT[name],
+                           variant=prog.reproduce_variant, keep_weights=True)
+        assert rec["mode"] == "lockstep" and rec["seed"] == seed and rec["lockstep"]["seeds"] == 2
+        assert _key(rec) == _key(lone)
+        for x, y in zip(rec["_weights"], lone["_weights"]):
+            np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_same_seeds_same_records_whatever_shares_the_batch(framework):
+    """Lockstep runs are repeatable, and seed 5's record does not depend on which other seeds
+    ran beside it (each seed's slice of a batched op is computed on its own)."""
+    its = 20
+    a = run_seeds("pg-tang", framework, "lockstep", [5, 6, 7], iterations=its)
+    b = run_seeds("pg-tang", framework, "lockstep", [5, 6, 7], iterations=its)
+    c = run_seeds("pg-tang", framework, "lockstep", [9, 5], iterations=its)
+    assert [_key(r) for r in a] == [_key(r) for r in b]
+    assert _key(a[0]) == _key(c[1])
+    assert _key(a[0]) != _key(a[1])
+
+
+def test_lockstep_refuses_what_it_cannot_do():
+    from tfrepro.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="has no lockstep mode"):
+        run_seeds("random-policy", "tf1", "lockstep", [0])
+    with pytest.raises(UsageError, match="takes no"):
+        run_program("pg-tang", "tf1", "lockstep", 0, iterations=2, load="somewhere")
+
+
+@pytest.mark.parametrize("n,k", [(33, 32), (100, 33), (277, 32), (278, 32), (1000, 5), (1000, 6),
+                                 (30_000, 32), (2**15, 64), (2**15 + 1, 32), (1, 1)])
+def test_sample_stream_is_random_sample_draw_for_draw(n, k):
+    """Both algorithms of random.sample (pool for small populations, set for large ones),
+    across the refills of the stream's blocks."""
+    import random
+
+    from tfrepro.core.lockstep import SampleStream
+
+    seeds = [0, 1, 99, 2**31 - 1]
+    stream, lone = SampleStream(seeds), [random.Random(s) for s in seeds]
+    for _ in range(300):
+        picks = stream.sample(n, k)
+        assert [p.tolist() for p in picks] == [r.sample(range(n), k) for r in lone]

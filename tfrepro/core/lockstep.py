@@ -1,0 +1,508 @@
+"""Many seeds in lockstep: CartPole for K seeds at once, each seed's stream exactly its own.
+
+``LockstepEpisodes(env_id, N, seeds)`` plays, per call, one batch of N complete episodes for
+each of the K seeds, all K x N copies stepped by one set of NumPy operations. Seed ``s``
+sees exactly what ``VecEpisodes(env_id, N, seed=s)`` alone shows it: the same start states
+(its own generator, seeded as gymnasium seeds one), the same dynamics (gymnasium's
+vectorised CartPole formulas, element for element), the same auto-resets of the copies
+that finish early, and the same random draws of its policy. A seed whose episodes are all
+over waits, frozen (no step, no draw), until the slowest seed is done, so nothing it
+draws depends on the other seeds. ``compat_tests/test_lockstep.py`` checks all of this
+against gymnasium's own environment, trajectory for trajectory.
+
+The gymnasium back end only: gym 0.21 (the TF 1.15 image) seeds each copy through a
+hash of its own, which this does not reproduce.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .envs import EpisodeBatch, _gym, backend, episode_limit
+from .errors import UsageError
+from .replay import linear_epsilon
+
+
+def seed_generator(seed):
+    """The generator gymnasium's ``reset(seed=seed)`` gives an environment."""
+    from gymnasium.utils import seeding
+
+    return seeding.np_random(int(seed))[0]
+
+
+class LockstepCartPole:
+    """K seeds x N copies of gymnasium's CartPole with their state in one (4, K, N) array.
+    Seed k's copies draw their start states from seed k's own generator, in the order
+    gymnasium's vectorised CartPole draws them (or a lone CartPole, when N is 1)."""
+
+    def __init__(self, env_id: str, num_envs: int, seeds):
+        if backend() != "gymnasium":
+            raise UsageError("lockstep mode needs the gymnasium back end (gym 0.21 seeds another way)")
+        gym = _gym()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ref = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point").unwrapped
+        # the physics and limits of the environment gymnasium itself would make
+        for name in ("gravity", "masspole", "total_mass", "length", "polemass_length", "force_mag",
+                     "tau", "kinematics_integrator", "theta_threshold_radians", "x_threshold",
+                     "max_episode_steps", "low", "high"):
+            setattr(self, name, getattr(ref, name))
+        sutton_barto = getattr(ref, "_sutton_barto_reward", False)
+        ref.close()
+        if sutton_barto:
+            raise UsageError(f"{env_id}: the Sutton-Barto reward is not supported in lockstep mode")
+        self.seeds = [int(s) for s in seeds]
+        self.K, self.N = len(self.seeds), int(num_envs)
+        self.rngs = [seed_generator(s) for s in self.seeds]
+        self.state = np.zeros((4, self.K, self.N))
+        self.steps = np.zeros((self.K, self.N), np.int32)
+
+    def reset(self, which=None):
+        """Start the copies in ``which`` (K, N) bool (all when None) over; seed by seed."""
+        which = np.ones((self.K, self.N), bool) if which is None else which
+        for k in np.flatnonzero(which.any(axis=1)):
+            slots = which[k]
+            self.state[:, k, slots] = self.rngs[k].uniform(low=self.low, high=self.high,
+                                                           size=(4, int(slots.sum())))
+        self.steps[which] = 0
+
+    def physics(self, action):
+        """The next state of every copy and whether it terminated (nothing is stored)."""
+        x, x_dot, theta, theta_dot = self.state
+        force = np.sign(action - 0.5) * self.force_mag
+        costheta = np.cos(theta)
+        sintheta = np.sin(theta)
+        temp = (force + self.polemass_length * np.square(theta_dot) * sintheta) / self.total_mass
+        thetaacc = (self.gravity * sintheta - costheta * temp) / (
+            self.length * (4.0 / 3.0 - self.masspole * np.square(costheta) / self.total_mass))
+        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+        if self.kinematics_integrator == "euler":
+            x = x + self.tau * x_dot
+            x_dot = x_dot + self.tau * xacc
+            theta = theta + self.tau * theta_dot
+            theta_dot = theta_dot + self.tau * thetaacc
+        else:  # semi-implicit euler
+            x_dot = x_dot + self.tau * xacc
+            x = x + self.tau * x_dot
+            theta_dot = theta_dot + self.tau * thetaacc
+            theta = theta + self.tau * theta_dot
+        terminated = ((x < -self.x_threshold) | (x > self.x_threshold)
+                      | (theta < -self.theta_threshold_radians) | (theta > self.theta_threshold_radians))
+        return np.stack((x, x_dot, theta, theta_dot)), terminated
+
+    def step(self, action, active=None):
+        """One step of the seeds in ``active`` (K,) bool (all when None), the time limit
+        applied: returns (terminated, truncated), (K, N) bool. Nothing is reset."""
+        new, terminated = self.physics(action)
+        if active is None:
+            self.state = new
+            self.steps += 1
+        else:
+            self.state[:, active] = new[:, active]
+            self.steps[active] += 1
+        return terminated, self.steps >= self.max_episode_steps
+
+    def observations(self) -> np.ndarray:
+        """(K, N, 4) float32, as gymnasium returns them."""
+        return self.state.transpose(1, 2, 0).astype(np.float32)
+
+
+class LockstepEpisodes:
+    """One batch of N complete episodes per seed per call, on ``LockstepCartPole``, with
+    the next-step auto-reset of gymnasium's vectorised CartPole."""
+
+    def __init__(self, env_id: str, num_envs: int, seeds, max_steps: int | None = None):
+        self.env = LockstepCartPole(env_id, num_envs, seeds)
+        self.K, self.N, self.rngs = self.env.K, self.env.N, self.env.rngs
+        self.max_steps = episode_limit(env_id, max_steps)
+        self.env_steps = np.zeros(self.K, np.int64)  # counted steps per seed, as VecEpisodes counts
+
+    def _step(self, action, active):
+        """A step of gymnasium's ``CartPoleVectorEnv`` for the active seeds: copies that
+        ended on the previous step start over instead of moving."""
+        env, prev_done = self.env, self.prev_done
+        terminated, truncated = env.step(action, active)
+        restart = prev_done & active[:, None]
+        env.reset(restart)
+        done = (terminated | truncated) & ~prev_done
+        self.prev_done = np.where(active[:, None], done, prev_done)
+        return done
+
+    # -- whole episodes ---------------------------------------------------------
+    def play(self, policy, rngs) -> list[EpisodeBatch]:
+        """``policy(obs (K, N, 4) float32, rngs, active (K,) bool) -> actions (K, N)``; it
+        must draw from ``rngs[k]`` only for active seeds. One ``EpisodeBatch`` per seed."""
+        self.env.reset()
+        self.prev_done = np.zeros((self.K, self.N), bool)
+        K, N, T = self.K, self.N, self.max_steps
+        obs = self.env.observations()
+        obs_buf = np.zeros((T, K, N, obs.shape[-1]), np.float32)
+        act_buf = np.zeros((T, K, N), np.int64)
+        alive = np.zeros((T, K, N), bool)
+        running = np.ones((K, N), bool)
+        active = np.ones(K, bool)
+        ends = np.full(K, T)
+        for t in range(T):
+            actions = np.asarray(policy(obs, rngs, active))
+            obs_buf[t], act_buf[t], alive[t] = obs, actions, running
+            done = self._step(actions, active)
+            obs = self.env.observations()
+            running = running & ~done
+            finished = active & ~running.any(axis=1)
+            ends[finished] = t + 1
+            active = active & ~finished
+            if not active.any():
+                break
+        batches = []
+        for k in range(K):
+            n = ends[k]
+            batch = EpisodeBatch(obs_buf[:n, k], act_buf[:n, k], np.ones((n, N)), alive[:n, k])
+            self.env_steps[k] += int(batch.alive.sum())
+            batches.append(batch)
+        return batches
+
+    def close(self):
+        pass
+
+
+def stacked_proba_left(weights, obs, activation: str) -> np.ndarray:
+    """``policies.mlp_proba_left`` for K stacked networks: ``weights`` [(K, 4, H), (K, H),
+    (K, H, 1), (K, 1)], ``obs`` (K, N, 4); returns (K, N)."""
+    from .policies import ACTIVATIONS
+
+    w1, b1, w2, b2 = weights
+    h = ACTIVATIONS[activation](obs @ w1 + b1[:, None, :])
+    logits = (h @ w2 + b2[:, None, :])[..., 0]
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def stacked_sampling_policy(weights, activation: str):
+    """``policies.sampling_policy`` for K stacked networks, each seed drawing from its own
+    generator exactly what the lone policy draws (one uniform per copy per step)."""
+    weights = [np.asarray(w, np.float64) for w in weights]
+
+    def policy(obs, rngs, active):
+        p = stacked_proba_left(weights, np.asarray(obs, np.float64), activation)
+        u = np.ones_like(p)
+        for k in np.flatnonzero(active):
+            u[k] = rngs[k].random(p.shape[1])
+        return (u >= p).astype(np.int64)
+
+    return policy
+
+
+class SampleStream:
+    """``random.Random(seed).sample(range(n), k)`` for K seeds at once, draw for draw.
+
+    Each seed's ``random.Random`` state is copied into a NumPy ``MT19937`` (the same
+    generator: the same 32-bit outputs in the same order), whose outputs are drawn in
+    blocks. ``random.sample`` turns outputs into positions by its two algorithms: for a
+    population larger than a small set, a position is ``output >> (32 - bits)``, kept if
+    it is below n and not kept before, until k are kept (done here for all seeds in a few
+    array operations); for a small one, a shrinking pool (done here seed by seed, in Python).
+    ``compat_tests/test_lockstep.py`` holds the result to ``random.Random.sample``'s."""
+
+    BLOCK = 8192
+
+    def __init__(self, seeds):
+        import random
+
+        self.gens = []
+        for seed in seeds:
+            words = random.Random(int(seed)).getstate()[1]
+            gen = np.random.MT19937()
+            state = gen.state
+            state["state"]["key"] = np.array(words[:624], np.uint32)
+            state["state"]["pos"] = words[624]
+            gen.state = state
+            self.gens.append(gen)
+        self.raw = np.stack([g.random_raw(self.BLOCK) for g in self.gens]).astype(np.int64)
+        self.pos = np.zeros(len(self.gens), np.int64)
+
+    def _window(self, width):
+        """The next ``width`` outputs of every seed (K, width), not yet consumed."""
+        if (self.pos + width > self.raw.shape[1]).any():
+            left = self.raw.shape[1] - self.pos  # each seed's outputs drawn, not yet consumed
+            length = int(left.max()) + self.BLOCK + width
+            # each seed's unconsumed outputs, then as many fresh ones as make rows of one length
+            self.raw = np.stack([np.concatenate([self.raw[k, self.pos[k]:],
+                                                 g.random_raw(length - left[k]).astype(np.int64)])
+                                 for k, g in enumerate(self.gens)])
+            self.pos = np.zeros(len(self.gens), np.int64)
+        return np.take_along_axis(self.raw, self.pos[:, None] + np.arange(width)[None, :], axis=1)
+
+    def _randbelow(self, k, n):
+        """CPython's ``_randbelow_with_getrandbits(n)`` on seed k's outputs."""
+        bits = n.bit_length()
+        while True:
+            r = int(self.raw[k, self.pos[k]]) >> (32 - bits)
+            self.pos[k] += 1
+            if r < n:
+                return r
+
+    def sample(self, n: int, k: int) -> np.ndarray:
+        """Positions (K, k), row i what ``random.Random(seed_i).sample(range(n), k)`` gives."""
+        import math
+
+        setsize = 21 + (4 ** math.ceil(math.log(k * 3, 4)) if k > 5 else 0)
+        K = len(self.gens)
+        if n <= setsize:  # random.sample's pool algorithm
+            out = np.empty((K, k), np.int64)
+            self._window(4 * k)  # outputs enough for a few rejections
+            for row in range(K):
+                pool = list(range(n))
+                for i in range(k):
+                    if self.pos[row] >= self.raw.shape[1]:
+                        self._window(4 * k)
+                    j = self._randbelow(row, n - i)
+                    out[row, i], pool[j] = pool[j], pool[n - i - 1]
+            return out
+        bits, width = n.bit_length(), 2 * k + 16
+        while True:
+            cand = self._window(width) >> (32 - bits)
+            valid = cand < n
+            vals = np.where(valid, cand, -1 - np.arange(width)[None, :])  # invalid: never equal
+            order = np.argsort(vals, axis=1, kind="stable")
+            srt = np.take_along_axis(vals, order, axis=1)
+            dup = np.zeros_like(valid)
+            np.put_along_axis(dup, order[:, 1:], srt[:, 1:] == srt[:, :-1], axis=1)
+            kept = valid & ~dup  # a position kept unless drawn before (the set's check)
+            count = np.cumsum(kept, axis=1)
+            if (count[:, -1] >= k).all():
+                break
+            width *= 2
+        take = kept & (count <= k)
+        self.pos += np.argmax(count == k, axis=1) + 1
+        return cand[take].reshape(K, k)
+
+
+class LockstepReplay:
+    """K replay memories of one capacity in arrays, filled one transition per seed per
+    frame. Seed k samples exactly the transitions ``replay.ReplayMemory(capacity,
+    seed_k).sample`` picks (``SampleStream``): ``random.sample`` chooses positions from the
+    population's length alone, oldest first, as in the deque."""
+
+    def __init__(self, capacity: int, seeds, obs_dim: int = 4):
+        self.K, self.capacity = len(seeds), int(capacity)
+        self.stream = SampleStream(seeds)
+        K, C = self.K, self.capacity
+        self.states = np.zeros((K, C, obs_dim), np.float32)
+        self.actions = np.zeros((K, C), np.int64)
+        self.rewards = np.zeros((K, C), np.float32)
+        self.terminals = np.zeros((K, C), bool)
+        self.next_states = np.zeros((K, C, obs_dim), np.float32)
+        self.size, self.head = 0, 0  # every seed holds the same number of transitions
+        self._rows = np.arange(K)[:, None]
+
+    def __len__(self):
+        return self.size
+
+    def append(self, states, actions, rewards, terminals, next_states):
+        """One transition per seed: arrays with a leading axis of K."""
+        h = self.head
+        self.states[:, h], self.actions[:, h], self.rewards[:, h] = states, actions, rewards
+        self.terminals[:, h], self.next_states[:, h] = terminals, next_states
+        self.head = (h + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int):
+        """Per seed, ``batch_size`` transitions without replacement: arrays (K, B, ...) in
+        the order of ``ReplayMemory.sample``'s."""
+        picks = self.stream.sample(self.size, batch_size)
+        pos = (self.head - self.size + picks) % self.capacity
+        rows = self._rows
+        return (self.states[rows, pos], self.actions[rows, pos], self.rewards[rows, pos],
+                self.terminals[rows, pos], self.next_states[rows, pos])
+
+
+def stacked_mlp_q(weights, obs) -> np.ndarray:
+    """``policies.mlp_q`` for K stacked networks: ``obs`` (K, N, 4) -> Q values (K, N, A)."""
+    x = np.asarray(obs, np.float32)
+    for i in range(0, len(weights) - 2, 2):
+        x = np.maximum(x @ weights[i] + weights[i + 1][:, None, :], 0)
+    return x @ weights[-2] + weights[-1][:, None, :]
+
+
+def meertens_lockstep(agent, cfg, seeds, progress=None):
+    """Meertens's ``fast`` frame loop (``legacy_tf1/dqn_meertens.py``'s ``train``) for K
+    seeds at once. Seed k draws exactly what the lone run of seed k draws: its actions
+    from ``default_rng(seed)``, its start states from the environment's generator, its
+    batches from ``random.Random(seed)``. ``agent`` holds K stacked networks:
+    ``weights()`` (arrays with a leading axis of K), ``fast_update(states, actions,
+    rewards, terminals, next_states)`` on (K, B, ...) batches -> (losses (K,), weights),
+    and ``sync_target()``. Returns per seed (training returns, losses)."""
+    K = len(seeds)
+    rngs = [np.random.default_rng(int(s)) for s in seeds]
+    env = LockstepCartPole(cfg.env_id, 1, seeds)
+    env.reset()
+    memory = LockstepReplay(cfg.memory, seeds)
+    weights = agent.weights()
+    observation = env.observations()[:, 0]
+    episode_return = np.zeros(K)
+    returns, losses = [[] for _ in seeds], [[] for _ in seeds]
+    actions = np.zeros(K, np.int64)
+    frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
+    for i_epoch in frames:
+        eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
+        greedy = None
+        for k, rng in enumerate(rngs):
+            if not cfg.epsilon_greedy or rng.random() < eps:
+                actions[k] = rng.integers(2)
+            else:
+                if greedy is None:
+                    greedy = np.argmax(stacked_mlp_q(weights, observation[:, None])[:, 0], axis=1)
+                actions[k] = greedy[k]
+        terminated, truncated = env.step(actions[:, None])
+        terminal = (terminated | truncated)[:, 0]
+        newobservation = env.observations()[:, 0]
+        episode_return += 1.0
+        reward = np.where(terminal, 0.0, 1.0)  # the source gives 0 on the step that ends it
+        memory.append(observation, actions, reward, terminal, newobservation)
+        if terminal.any():
+            env.reset(terminal[:, None])
+            newobservation = env.observations()[:, 0]
+            for k in np.flatnonzero(terminal):
+                returns[k].append(float(episode_return[k]))
+            episode_return[terminal] = 0.0
+        observation = newobservation
+        if len(memory) > cfg.learn_after:
+            loss, weights = agent.fast_update(*memory.sample(cfg.batch_size))
+            if i_epoch % 1000 == 1:
+                for k in range(K):
+                    losses[k].append((i_epoch, float(loss[k])))
+        if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
+            agent.sync_target()
+    return returns, losses
+
+
+def greedy_play_lockstep(weights, env_id, seeds, episodes, max_steps=0):
+    """The DQN test play for K stacked networks: ``episodes`` greedy episodes per seed on
+    argmax Q, seed k's environment seeded with ``seeds[k]`` once, then reset after every
+    episode (as the lone ``play`` does), from NumPy Q values. Returns per seed (returns,
+    Q values of both actions per frame of its first episode)."""
+    env = LockstepCartPole(env_id, 1, seeds)
+    limit = episode_limit(env_id, max_steps)
+    K = env.K
+    returns, first_q = [[] for _ in range(K)], [[] for _ in range(K)]
+    env.reset()
+    total = np.zeros(K)
+    played = np.zeros(K, np.int64)
+    active = np.ones(K, bool)
+    while active.any():
+        q = stacked_mlp_q(weights, env.observations())[:, 0]
+        for k in np.flatnonzero(active & (played == 0)):
+            first_q[k].append([float(x) for x in q[k]])
+        terminated, truncated = env.step(np.argmax(q, axis=1)[:, None], active)
+        total[active] += 1.0
+        over = active & (((terminated | truncated)[:, 0]) | (total >= limit))
+        for k in np.flatnonzero(over):
+            returns[k].append(float(total[k]))
+        played[over] += 1
+        total[over] = 0.0
+        active = active & (played < episodes)
+        env.reset((over & active)[:, None])
+    return returns, first_q
+
+
+def meertens_results(agent, cfg, seeds, progress=None, save=None):
+    """Train K seeds of Meertens's DQN in lockstep, then test-play each: one result per
+    seed, with the keys the lone ``run`` returns. ``train_wall_s`` is the lockstep
+    training time shared out over the seeds; ``save``: one directory per seed (or None),
+    each written by ``agent.lone(k).save``."""
+    import time
+
+    t0 = time.perf_counter()
+    train_returns, losses = meertens_lockstep(agent, cfg, seeds, progress)
+    train_wall = time.perf_counter() - t0
+    weights = agent.weights()
+    for k, where in enumerate(save or []):
+        if where:
+            lone = agent.lone(k)
+            lone.save(where)
+            lone.close()
+    eval_returns, q_trace = greedy_play_lockstep(weights, cfg.env_id, [s + 10_000 for s in seeds],
+                                                 cfg.test_episodes, cfg.max_steps)
+    out = []
+    for k in range(len(seeds)):
+        out.append(dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
+                        env_steps=cfg.frames + int(sum(eval_returns[k])), train_env_steps=cfg.frames,
+                        updates=max(0, cfg.frames - cfg.learn_after - 1), episodes_per_iteration=1,
+                        train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
+                        q_trace=q_trace[k], losses=losses[k], lockstep_seeds=len(seeds)))
+    return out
+
+
+def pad_batches(flats, advantages):
+    """Seed by seed (obs (n_k, 4), actions (n_k,)) and advantages (n_k,) -> zero-padded
+    (K, T, 4), (K, T), (K, T) and the step counts (K,)."""
+    steps = np.array([len(a) for _, a in flats])
+    K, T = len(flats), int(steps.max())
+    obs = np.zeros((K, T, 4), np.float32)
+    actions = np.zeros((K, T), np.int64)
+    weights = np.zeros((K, T), np.float32)
+    for k, ((o, a), w) in enumerate(zip(flats, advantages)):
+        n = len(a)
+        obs[k, :n], actions[k, :n], weights[k, :n] = o, a, w
+    return obs, actions, weights, steps.astype(np.float32)
+
+
+def reinforce_lockstep(agent, cfg, seeds, rngs, activation, episodes_per_update, advantages, progress=None):
+    """``loops.reinforce_fast`` for K seeds at once: seed k plays the episodes the lone
+    run of seed k plays (``LockstepEpisodes``) and gets its own update; ``agent``
+    (a ``LockstepPolicy``) makes all K updates in one call. Returns per seed (training
+    returns, env steps)."""
+    venv = LockstepEpisodes(cfg.env_id, episodes_per_update, seeds, max_steps=cfg.max_steps or None)
+    returns, weights = [[] for _ in seeds], agent.weights()
+    for _ in (progress or (lambda it: it))(range(cfg.iterations)):
+        batches = venv.play(stacked_sampling_policy(weights, activation), rngs)
+        weights = agent.fast_update(*pad_batches([b.flat() for b in batches], [advantages(b) for b in batches]))
+        for k, batch in enumerate(batches):
+            returns[k] += [float(r) for r in batch.returns]
+    return returns, venv.env_steps.tolist()
+
+
+def evaluate_lockstep(weights, activation, env_id, episodes, seeds, max_steps, rngs, chunk=500):
+    """``loops.evaluate_fast`` (``envs.run_episodes``) for K stacked networks: seed k's
+    episodes in chunks of ``chunk``, chunk i seeded ``seeds[k] + i * chunk``, actions drawn
+    from ``rngs[k]``. Returns per seed (returns, env steps)."""
+    policy = stacked_sampling_policy(weights, activation)
+    returns, steps = [[] for _ in seeds], np.zeros(len(seeds), np.int64)
+    done = 0
+    while done < episodes:
+        n = min(chunk, episodes - done)
+        venv = LockstepEpisodes(env_id, n, [s + done for s in seeds], max_steps=max_steps or None)
+        for k, batch in enumerate(venv.play(policy, rngs)):
+            returns[k] += [float(r) for r in batch.returns]
+        steps += venv.env_steps
+        done += n
+    return returns, steps.tolist()
+
+
+def reinforce_results(agent, cfg, seeds, activation, episodes_per_update, advantages, eval_episodes,
+                      progress=None, save=None):
+    """Train K seeds of a REINFORCE program in lockstep, then evaluate each as its lone
+    ``fast`` run does (from the same generator, which training advanced): one result per
+    seed, with the keys the lone ``run`` returns. ``train_wall_s`` is the lockstep training
+    time shared out over the seeds; ``save``: one directory per seed (or None)."""
+    import time
+
+    rngs = [np.random.default_rng(int(s)) for s in seeds]
+    t0 = time.perf_counter()
+    train_returns, train_steps = reinforce_lockstep(agent, cfg, seeds, rngs, activation,
+                                                    episodes_per_update, advantages, progress)
+    train_wall = time.perf_counter() - t0
+    weights = agent.weights()
+    for k, where in enumerate(save or []):
+        if where:
+            lone = agent.lone(k)
+            lone.save(where)
+            lone.close()
+    eval_returns, eval_steps = evaluate_lockstep(weights, activation, cfg.env_id, eval_episodes,
+                                                 [s + 10_000 for s in seeds], cfg.max_steps, rngs)
+    return [dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
+                 env_steps=train_steps[k] + eval_steps[k], train_env_steps=train_steps[k],
+                 updates=cfg.iterations, episodes_per_iteration=episodes_per_update,
+                 train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
+                 lockstep_seeds=len(seeds))
+            for k in range(len(seeds))]
