@@ -8,6 +8,7 @@ import tensorflow.compat.v1 as tf
 
 from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
+from tfrepro.core.lockstep import initial_weights
 
 CKPT_NAME = "model.ckpt"
 
@@ -81,6 +82,25 @@ def keras2():
     if not _KERAS2:
         _KERAS2.append(_Keras2())
     return _KERAS2[0]
+
+
+def graph_callable(sess, feeds, fetches, target=None):
+    """A call of the graph with ``feeds`` in order, returning the arrays of ``fetches`` and
+    running ``target``, made once through TensorFlow's callable API
+    (``Session._make_callable_from_options``, what Keras 2's backend functions run on since
+    TF 1.x): none of ``sess.run``'s per-call feed and fetch bookkeeping, which on a network
+    this small costs more than the arithmetic. (``sess.make_callable`` with a feed list
+    calls ``sess.run``.) Arrays are converted to the placeholders' dtypes."""
+    from tensorflow.core.protobuf import config_pb2
+
+    options = config_pb2.CallableOptions()
+    options.feed.extend(t.name for t in feeds)
+    options.fetch.extend(t.name for t in fetches)
+    if target is not None:
+        options.target.append(target.name)
+    call = sess._make_callable_from_options(options)
+    dtypes = [t.dtype.as_numpy_dtype for t in feeds]
+    return lambda *arrays: call(*[np.asarray(a, d) for a, d in zip(arrays, dtypes)])
 
 
 class GraphProgram:
@@ -217,12 +237,7 @@ class LockstepPolicy(GraphProgram):
     def __init__(self, cfg, seeds, lone_class, activation):
         self.K, self.activation, self.lone_class = len(seeds), activation, lone_class
         super().__init__(cfg, int(seeds[0]))
-        lone = []
-        for seed in seeds:
-            agent = lone_class(cfg, int(seed))
-            lone.append(agent.weights())
-            agent.close()
-        self.set_weights([np.stack(w) for w in zip(*lone)])
+        self.set_weights(initial_weights(lone_class, cfg, seeds))
 
     def build(self, cfg):
         K, act = self.K, {"relu": tf.nn.relu, "elu": tf.nn.elu}[self.activation]
@@ -245,10 +260,9 @@ class LockstepPolicy(GraphProgram):
     def fast_update(self, obs, actions, weights, steps):
         """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""
         if not hasattr(self, "_call"):
-            self._call = self.sess.make_callable(
-                [self.fast_training_op] + list(self.params_after),
-                [self.inputs, self.batch_actions, self.batch_weights, self.batch_steps])
-        return self._call(obs, actions, weights, steps)[1:]
+            self._call = graph_callable(self.sess, [self.inputs, self.batch_actions, self.batch_weights,
+                                                    self.batch_steps], self.params_after, self.fast_training_op)
+        return self._call(obs, actions, weights, steps)
 
     def lone(self, k):
         """Seed k's network as a program of its own (to save it)."""

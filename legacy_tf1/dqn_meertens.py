@@ -28,9 +28,9 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, episode_limit, old_gym_env
+from legacy_tf1.common import GraphProgram, episode_limit, graph_callable, old_gym_env
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import meertens_results
+from tfrepro.core.lockstep import initial_weights, meertens_results
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
@@ -133,12 +133,7 @@ class LockstepDQN(GraphProgram):
     def __init__(self, cfg: MeertensDQNConfig, seeds):
         self.K = len(seeds)
         super().__init__(cfg, int(seeds[0]))
-        lone = []
-        for seed in seeds:
-            agent = DQN(cfg, int(seed))
-            lone.append(agent.weights())
-            agent.close()
-        self.set_weights([np.stack(w) for w in zip(*lone)])
+        self.set_weights(initial_weights(DQN, cfg, seeds))
         self.sess.run(self.sync_target_op)
 
     def build(self, cfg: MeertensDQNConfig):
@@ -178,11 +173,11 @@ class LockstepDQN(GraphProgram):
     def fast_update(self, states, actions, rewards, terminals, nextstates):
         """Every seed's target and update in one call: (losses (K,), stacked weights)."""
         if not hasattr(self, "_call"):
-            self._call = self.sess.make_callable(
-                [self.fast_training_op, self.losses] + list(self.params_after),
-                [self.states, self.actions, self.rewards, self.terminals, self.nextstates])
-        out = self._call(states, actions, rewards, terminals.astype(np.float32), nextstates)
-        return out[1], out[2:]
+            self._call = graph_callable(self.sess, [self.states, self.actions, self.rewards, self.terminals,
+                                                    self.nextstates], [self.losses] + list(self.params_after),
+                                        self.fast_training_op)
+        out = self._call(states, actions, rewards, terminals, nextstates)
+        return out[0], out[1:]
 
     def sync_target(self):
         self.sess.run(self.sync_target_op)

@@ -5,11 +5,11 @@ import os
 import zipfile
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
+from tfrepro.core.lockstep import initial_weights
 from tfrepro.infra.records import atomic_save
 
 MODEL_NAME = "model.keras"
@@ -109,10 +109,9 @@ class LockstepPolicy:
     def __init__(self, cfg, seeds, lone_class, activation):
         self.cfg, self.K, self.lone_class = cfg, len(seeds), lone_class
         self.activation = {"relu": tf.nn.relu, "elu": tf.nn.elu}[activation]
-        lone = [lone_class(cfg, int(seed)) for seed in seeds]
-        stacked = [np.stack(w) for w in zip(*[agent.weights() for agent in lone])]
+        stacked = initial_weights(lone_class, cfg, seeds)
         self.variables = [keras.Variable(w, name=f"stacked_{i}") for i, w in enumerate(stacked)]
-        optimizer = lone[0].optimizer  # the same optimizer, settings and all
+        optimizer = lone_class(cfg, int(seeds[0])).optimizer  # the same optimizer, settings and all
         self.optimizer = type(optimizer).from_config(optimizer.get_config())
         self.optimizer.build(self.variables)
 

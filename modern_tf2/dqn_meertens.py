@@ -20,7 +20,7 @@ import tensorflow as tf
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import meertens_results
+from tfrepro.core.lockstep import initial_weights, meertens_results
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.envs import make
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
@@ -114,12 +114,14 @@ class LockstepDQN:
 
     def __init__(self, cfg: MeertensDQNConfig, seeds):
         self.cfg, self.K = cfg, len(seeds)
-        lone = [DQN(cfg, int(seed)).weights() for seed in seeds]
-        stacked = [np.stack(w) for w in zip(*lone)]
+        stacked = initial_weights(DQN, cfg, seeds)
         self.variables = [keras.Variable(w, name=f"stacked_{i}") for i, w in enumerate(stacked)]
         self.target = [keras.Variable(w, trainable=False, name=f"target_{i}") for i, w in enumerate(stacked)]
         self.optimizer = TF1RMSprop(cfg.learning_rate)
         self.optimizer.build(self.variables)
+        self._shapes = [w.shape for w in stacked]
+        self._use_target = tf.constant(bool(cfg.target_sync_every))
+        self._call = None
 
     @staticmethod
     def _layout(x, params):
@@ -127,7 +129,7 @@ class LockstepDQN:
             x = tf.nn.relu(tf.matmul(x, params[i]) + params[i + 1][:, None, :])
         return tf.matmul(x, params[-2]) + params[-1][:, None, :]
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(jit_compile=True, reduce_retracing=True)
     def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
         # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
         next_q = self._layout(nextstates, self.target if use_target else self.variables)
@@ -138,15 +140,23 @@ class LockstepDQN:
             loss = tf.reduce_sum(losses)
         grads = tape.gradient(loss, self.variables)
         self.optimizer.apply_gradients(zip(grads, self.variables))
-        return losses, [tf.identity(v) for v in self.variables]
+        # the losses and the new weights in one flat tensor: one copy out per call
+        return tf.concat([losses] + [tf.reshape(v, [-1]) for v in self.variables], axis=0)
 
     def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """Every seed's target and update in one compiled call: (losses (K,), stacked weights)."""
-        losses, weights = self._fast_train(
-            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
-            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
-            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
-        return losses.numpy(), [w.numpy() for w in weights]
+        """Every seed's target and update in one compiled call (XLA: the update's ops fused,
+        as a graph this small is all per-op overhead): (losses (K,), stacked weights)."""
+        args = (tf.constant(states, tf.float32), tf.constant(actions, tf.int32), tf.constant(rewards, tf.float32),
+                tf.constant(terminals, tf.float32), tf.constant(nextstates, tf.float32), self._use_target)
+        if self._call is None:  # the traced function itself: no signature matching per call
+            self._call = self._fast_train.get_concrete_function(*args)
+        flat = self._call(*args).numpy()
+        out, at = [], self.K
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            out.append(flat[at:at + size].reshape(shape))
+            at += size
+        return flat[:self.K], out
 
     def weights(self):
         return [v.numpy() for v in self.variables]

@@ -21,6 +21,15 @@ def seed(text):
     return v
 
 
+def lockstep_seeds(text):
+    """Seeds run at once in lockstep: 0 to 256 (the replay memories of 256 DQN seeds take
+    about 350 MB)."""
+    v = count(text)
+    if v > 256:
+        raise argparse.ArgumentTypeError(f"invalid seed count {v} (at most 256 at once)")
+    return v
+
+
 def count(text):
     try:
         v = int(text)

@@ -8,8 +8,9 @@ from . import argtypes
 
 
 def add_parser(sub):
-    p = sub.add_parser("speed", help="time book loops against fast ones, as ratios",
-                       description="Time the book loop against the fast one for the learning "
+    p = sub.add_parser("speed", help="time book loops against fast ones (and lockstep), as ratios",
+                       description="Time the book loop against the fast one (and, where a program "
+                       "has it, lockstep over many seeds at once, per seed) for the learning "
                        "programs in both frameworks, side by side in one process, and report "
                        "time per environment step and ratios. Book mode runs a few iterations "
                        "and is scaled by environment steps. The DQNs run a fixed number of "
@@ -24,6 +25,8 @@ def add_parser(sub):
                    "REINFORCE programs, 20000 frames / 60 episodes for the DQNs)")
     p.add_argument("--repeats", type=argtypes.positive, default=3, help="repeats of each timing (median)")
     p.add_argument("--seed", type=argtypes.seed, default=0)
+    p.add_argument("--lockstep-seeds", type=argtypes.lockstep_seeds, default=30, metavar="K",
+                   help="seeds run at once by the lockstep timing (0: skip it; default: %(default)s)")
     p.add_argument("--out", metavar="FILE.json", help="also write the measurements (an existing file "
                    "is replaced only if this package wrote it)")
     p.add_argument("--force", action="store_true", help="replace --out even if this package did not write it")
@@ -42,4 +45,4 @@ def main(args) -> int:
     quiet_tensorflow()
     return speed(args.programs, book_iterations=args.book_iterations,
                  fast_iterations=args.fast_iterations, repeats=args.repeats,
-                 seed=args.seed, out=args.out)
+                 seed=args.seed, out=args.out, lockstep_seeds=args.lockstep_seeds)

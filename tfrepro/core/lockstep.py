@@ -262,19 +262,32 @@ class SampleStream:
         while True:
             cand = self._window(width) >> (32 - bits)
             valid = cand < n
-            vals = np.where(valid, cand, -1 - np.arange(width)[None, :])  # invalid: never equal
-            order = np.argsort(vals, axis=1, kind="stable")
-            srt = np.take_along_axis(vals, order, axis=1)
-            dup = np.zeros_like(valid)
-            np.put_along_axis(dup, order[:, 1:], srt[:, 1:] == srt[:, :-1], axis=1)
-            kept = valid & ~dup  # a position kept unless drawn before (the set's check)
-            count = np.cumsum(kept, axis=1)
+            count = np.cumsum(valid, axis=1)
             if (count[:, -1] >= k).all():
                 break
             width *= 2
-        take = kept & (count <= k)
-        self.pos += np.argmax(count == k, axis=1) + 1
-        return cand[take].reshape(K, k)
+        take = valid & (count <= k)
+        out = cand[take].reshape(K, k)
+        used = np.argmax(count == k, axis=1) + 1
+        srt = np.sort(out, axis=1)
+        for row in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
+            # a position drawn twice (rare for large n): the set's check, output by output
+            out[row], used[row] = self._set_sample(row, n, k, bits)
+        self.pos += used
+        return out
+
+    def _set_sample(self, row, n, k, bits):
+        """``random.sample``'s set algorithm on one seed's outputs: (positions, outputs used)."""
+        kept, seen, used = [], set(), 0
+        while len(kept) < k:
+            if self.pos[row] + used >= self.raw.shape[1]:
+                self._window(self.raw.shape[1] - int(self.pos[row]) + 4 * k)
+            j = int(self.raw[row, self.pos[row] + used]) >> (32 - bits)
+            used += 1
+            if j < n and j not in seen:
+                seen.add(j)
+                kept.append(j)
+        return kept, used
 
 
 class LockstepReplay:
@@ -310,10 +323,34 @@ class LockstepReplay:
         """Per seed, ``batch_size`` transitions without replacement: arrays (K, B, ...) in
         the order of ``ReplayMemory.sample``'s."""
         picks = self.stream.sample(self.size, batch_size)
-        pos = (self.head - self.size + picks) % self.capacity
-        rows = self._rows
-        return (self.states[rows, pos], self.actions[rows, pos], self.rewards[rows, pos],
-                self.terminals[rows, pos], self.next_states[rows, pos])
+        flat = (self._rows * self.capacity + (self.head - self.size + picks) % self.capacity).ravel()
+        K, C = self.K, self.capacity
+        return (self.states.reshape(K * C, -1).take(flat, axis=0).reshape(K, batch_size, -1),
+                self.actions.reshape(-1).take(flat).reshape(K, batch_size),
+                self.rewards.reshape(-1).take(flat).reshape(K, batch_size),
+                self.terminals.reshape(-1).take(flat).reshape(K, batch_size),
+                self.next_states.reshape(K * C, -1).take(flat, axis=0).reshape(K, batch_size, -1))
+
+
+def initial_weights(lone_class, cfg, seeds):
+    """The weights each seed's lone program starts from, stacked on a leading seed axis:
+    ``lone_class(cfg, seed).weights()`` per seed (each form seeds its own initializers)."""
+    lone = []
+    for seed in seeds:
+        agent = lone_class(cfg, int(seed))
+        lone.append(agent.weights())
+        agent.close()
+    return [np.stack(w) for w in zip(*lone)]
+
+
+def save_each(agent, save):
+    """``save``: one directory per seed (or None); seed k's network saved there as its lone
+    program saves it (``agent.lone(k).save``)."""
+    for k, where in enumerate(save or []):
+        if where:
+            lone = agent.lone(k)
+            lone.save(where)
+            lone.close()
 
 
 def stacked_mlp_q(weights, obs) -> np.ndarray:
@@ -416,11 +453,7 @@ def meertens_results(agent, cfg, seeds, progress=None, save=None):
     train_returns, losses = meertens_lockstep(agent, cfg, seeds, progress)
     train_wall = time.perf_counter() - t0
     weights = agent.weights()
-    for k, where in enumerate(save or []):
-        if where:
-            lone = agent.lone(k)
-            lone.save(where)
-            lone.close()
+    save_each(agent, save)
     eval_returns, q_trace = greedy_play_lockstep(weights, cfg.env_id, [s + 10_000 for s in seeds],
                                                  cfg.test_episodes, cfg.max_steps)
     out = []
@@ -493,11 +526,7 @@ def reinforce_results(agent, cfg, seeds, activation, episodes_per_update, advant
                                                     episodes_per_update, advantages, progress)
     train_wall = time.perf_counter() - t0
     weights = agent.weights()
-    for k, where in enumerate(save or []):
-        if where:
-            lone = agent.lone(k)
-            lone.save(where)
-            lone.close()
+    save_each(agent, save)
     eval_returns, eval_steps = evaluate_lockstep(weights, activation, cfg.env_id, eval_episodes,
                                                  [s + 10_000 for s in seeds], cfg.max_steps, rngs)
     return [dict(train_returns=train_returns[k], eval_returns=eval_returns[k],

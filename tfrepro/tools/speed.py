@@ -1,10 +1,11 @@
-"""``tfrepro speed``: book loop against fast loop, both frameworks, side by side.
+"""``tfrepro speed``: book loop against fast loop (and lockstep), both frameworks, side by side.
 
 Every figure is a ratio of times measured in this one process, one run after another
 (never two at once): absolute times on a shared machine are noise, ratios are not.
 Book mode runs a few iterations and is compared per environment step; each timing is
 repeated and the median kept; a short warm-up run per (program, framework, mode) pays
-for graph building and tracing first.
+for graph building and tracing first. Lockstep runs ``lockstep_seeds`` seeds at once; its
+figure is per seed, the run's training time shared out over them.
 """
 from __future__ import annotations
 
@@ -31,7 +32,14 @@ def _time_run(name, framework, mode, seed, iterations):
     return rec["train_wall_s"], rec["train_env_steps"]
 
 
-def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, out=None) -> int:
+def _time_lockstep(name, framework, seeds, iterations):
+    from ..infra.runner import run_seeds
+
+    recs = run_seeds(name, framework, "lockstep", seeds, iterations=iterations, overrides=OVERRIDES.get(name))
+    return recs[0]["train_wall_s"], statistics.mean(r["train_env_steps"] for r in recs)
+
+
+def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, out=None, lockstep_seeds=30) -> int:
     rows = []
     for name in names:
         prog = programs.get(name)
@@ -47,6 +55,15 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
                 row[f"{fw}_{mode}_us_per_step_all"] = us
                 row[f"{fw}_{mode}_train_s"] = statistics.median(t for t, _ in samples)
                 row[f"{fw}_{mode}_steps"] = statistics.median(s for _, s in samples)
+            if "lockstep" in prog.modes and lockstep_seeds:
+                seeds = [seed + i for i in range(lockstep_seeds)]
+                _time_lockstep(name, fw, seeds[:2], WARMUP.get(name, 2))
+                samples = [_time_lockstep(name, fw, [s + 1000 * i for s in seeds], full) for i in range(repeats)]
+                us = [1e6 * t / max(n, 1) for t, n in samples]
+                row[f"{fw}_lockstep_us_per_step"] = statistics.median(us)
+                row[f"{fw}_lockstep_us_per_step_all"] = us
+                row[f"{fw}_lockstep_train_s"] = statistics.median(t for t, _ in samples)
+                row[f"{fw}_lockstep_over_fast"] = row[f"{fw}_fast_us_per_step"] / row[f"{fw}_lockstep_us_per_step"]
             row[f"{fw}_speedup"] = row[f"{fw}_book_us_per_step"] / row[f"{fw}_fast_us_per_step"]
             # book time for the full run, scaled by env steps of the fast runs
             row[f"{fw}_book_projected_s"] = row[f"{fw}_book_us_per_step"] * row[f"{fw}_fast_steps"] / 1e6
@@ -55,20 +72,22 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
         rows.append(row)
 
     print("| program | framework | book µs/step | fast µs/step | fast speed-up (per step) | "
-          "fast train s (full run) | book projected s |")
-    print("|---|---|---|---|---|---|---|")
+          "fast train s (full run) | book projected s | lockstep µs/step per seed | lockstep over fast |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         for fw in programs.FRAMEWORKS:
+            lock = (f"{r[f'{fw}_lockstep_us_per_step']:.2f} | {r[f'{fw}_lockstep_over_fast']:.1f}×"
+                    if f"{fw}_lockstep_us_per_step" in r else "– | –")
             print(f"| {r['program']} | {fw} | {r[f'{fw}_book_us_per_step']:.1f} | "
                   f"{r[f'{fw}_fast_us_per_step']:.2f} | {r[f'{fw}_speedup']:.0f}× | "
-                  f"{r[f'{fw}_fast_train_s']:.2f} | {r[f'{fw}_book_projected_s']:.0f} |")
+                  f"{r[f'{fw}_fast_train_s']:.2f} | {r[f'{fw}_book_projected_s']:.0f} | {lock} |")
     for r in rows:
         print(f"{r['program']}: TF2 fast / TF1 fast = {r['tf2_over_tf1_fast_time']:.2f} (train time), "
               f"{r['tf2_over_tf1_fast_per_step']:.2f} (per env step)")
     book = ", ".join(f"{r['program']} {r['book_iterations']} it" for r in rows)
-    print(f"medians of {repeats} repeats; book loops timed on: {book}")
+    print(f"medians of {repeats} repeats; book loops timed on: {book}; lockstep on {lockstep_seeds} seeds at once")
     if out:
         atomic_write_text(out, dumps({"schema": SCHEMA, "versions": versions(), "repeats": repeats, "seed": seed,
-                                           "rows": rows}, indent=1))
+                                           "lockstep_seeds": lockstep_seeds, "rows": rows}, indent=1))
         print(f"wrote {out}")
     return 0
