@@ -96,18 +96,17 @@ class DQN(GraphProgram):
 
     def fast_update(self, states, actions, rewards, terminals, nextstates, with_summary=True):
         """Target, update and new weights in one call: (loss, summary or None, weights).
-        ``sess.make_callable`` (TF >= 1.2) skips ``sess.run``'s per-call fetch and feed
-        bookkeeping, most of the cost of a call on a network this small."""
+        ``graph_callable`` skips ``sess.run``'s per-call fetch and feed bookkeeping, most of
+        the cost of a call on a network this small."""
         if not hasattr(self, "_fast_calls"):
             feeds = [self.networkstate, self.networkaction, self.networkreward,
                      self.fast_terminal, self.fast_nextstate]
-            base = [self.fast_training_op, self.fast_loss] + list(self.params_after)
-            self._fast_calls = (self.sess.make_callable(base, feeds),
-                                self.sess.make_callable(base + [self.fast_summary], feeds))
-        call = self._fast_calls[1 if with_summary else 0]
-        out = call(states, actions, rewards, terminals.astype(np.float32), nextstates)
+            base = [self.fast_loss] + list(self.params_after)
+            self._fast_calls = (graph_callable(self.sess, feeds, base, self.fast_training_op),
+                                graph_callable(self.sess, feeds, base + [self.fast_summary], self.fast_training_op))
+        out = self._fast_calls[1 if with_summary else 0](states, actions, rewards, terminals, nextstates)
         n = len(self.params)
-        return out[1], (out[2 + n] if with_summary else None), out[2:2 + n]
+        return out[0], (out[1 + n] if with_summary else None), out[1:1 + n]
 
     def loss_and_gradients(self, states, actions, rewards, terminals, nextstates):
         """The fast update's loss and gradients on a batch, without updating."""
