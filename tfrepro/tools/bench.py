@@ -35,6 +35,7 @@ from ..core.errors import UsageError
 from ..infra import programs
 from ..infra.benchfile import SCHEMA, load_results
 from ..infra.checkout import ROOT, git_commit
+from ..infra.grid import mode_for
 from ..infra.records import atomic_write_text, dumps, versions
 
 # Speed timings: iterations of each loop (fixed, so that repeats and versions compare) and
@@ -42,12 +43,15 @@ from ..infra.records import atomic_write_text, dumps, versions
 SPEED_ITERATIONS = {  # each timed repeat lasts about a second or more on this machine
     "quick": {("pg-tang", "book"): 100, ("pg-tang", "fast"): 300, ("pg-geron", "book"): 10,
               ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 3000, ("dqn-meertens", "fast"): 3000,
-              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 30},
+              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 30,
+              ("pg-tang", "lockstep"): 300, ("pg-geron", "lockstep"): 150, ("dqn-meertens", "lockstep"): 3000},
     "full": {("pg-tang", "book"): 300, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 30,
              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 10000, ("dqn-meertens", "fast"): 20000,
-             ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60},
+             ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60,
+             ("pg-tang", "lockstep"): 1000, ("pg-geron", "lockstep"): 150, ("dqn-meertens", "lockstep"): 20000},
 }
-SPEED_MODES = ("book", "fast")  # the loops timed per repeat
+LOCKSTEP_SPEED_SEEDS = 30  # seeds per timed lockstep run (its steps/s: all seeds' steps over its time)
+SPEED_MODES = ("book", "fast", "lockstep")  # the loops timed per repeat (lockstep where a program has it)
 SPEED_WARMUP = {"pg-tang": 2, "pg-geron": 1, "dqn-meertens": 300, "dqn-pylessons": 10}
 SPEED_OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
                    "dqn-pylessons": {"train_start": 64, "test_episodes": 1},
@@ -105,53 +109,101 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
     seeds = list(range(spec["seeds"])) if seeds is None else list(seeds)
     jobs = []
     if rewards:
-        jobs += [Job("reward", e, fw, m, s, it) for e, it in reward for fw in frameworks for m in modes
-                 for s in seeds if m in programs.get(e.split(":")[0]).modes]
+        jobs += list(dict.fromkeys(
+            Job("reward", e, fw, mode_for(e.split(":")[0], m), s, it) for e, it in reward for fw in frameworks
+            for m in modes for s in seeds if mode_for(e.split(":")[0], m) in programs.get(e.split(":")[0]).modes))
     if speed:
         jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
-                 for mode in SPEED_MODES]
+                 for mode in SPEED_MODES if mode in programs.get(n).modes]
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
-                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in SPEED_MODES}}
+                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in SPEED_MODES
+                    if m in programs.get(n).modes}}
     return jobs, settings
 
 
 # ---- what runs in the worker process --------------------------------------------------
 
-def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
-    """Worker body (a fresh process per job)."""
-    from ..infra.runner import run_program
+def _reward_result(job: Job, rec) -> dict:
+    wall = rec["train_wall_s"] or 1e-9
+    return {"key": job.key, "kind": "reward", "program": job.program, "framework": job.framework,
+            "mode": job.mode, "seed": job.seed, "iterations": job.iterations,
+            "eval_mean": rec["eval_mean"],
+            "train_env_steps_per_s": rec["train_env_steps"] / wall if rec["train_wall_s"] else None,
+            "updates_per_s": rec["updates"] / wall if rec["train_wall_s"] else None,
+            "wall_s": rec["wall_s"], "record": rec}
+
+
+def run_jobs(jobs, repeats: int = 3, suite: str = "quick") -> list:
+    """Worker body (a fresh process per call): one job, or the reward jobs of one lockstep run
+    (same program, form and length; their seeds together). One result per job."""
     from ..infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
+    first = jobs[0]
+    if first.kind == "reward" and first.mode == "lockstep":
+        from ..infra.runner import run_seeds
+
+        name, _, variant = first.program.partition(":")
+        recs = run_seeds(name, first.framework, "lockstep", [j.seed for j in jobs], iterations=first.iterations,
+                         variant=variant or None)
+        return [_reward_result(j, r) for j, r in zip(jobs, recs)]
+    return [run_job(j, repeats, suite) for j in jobs]
+
+
+def _timed(name, framework, mode, seed, iterations, overrides):
+    """(train seconds, env steps, updates) of one timed run; lockstep: of a run of
+    ``LOCKSTEP_SPEED_SEEDS`` seeds from ``seed`` on, every seed's steps over the run's time."""
+    from ..infra.runner import run_program, run_seeds
+
+    if mode != "lockstep":
+        rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=overrides)
+        return rec["train_wall_s"], rec["train_env_steps"], rec["updates"]
+    recs = run_seeds(name, framework, mode, range(seed, seed + LOCKSTEP_SPEED_SEEDS), iterations=iterations,
+                     overrides=overrides)
+    return (sum(r["train_wall_s"] for r in recs), sum(r["train_env_steps"] for r in recs),
+            sum(r["updates"] for r in recs))
+
+
+def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
+    """One job's result, in the worker process."""
+    from ..infra.runner import run_program
+
     name, _, variant = job.program.partition(":")
     if job.kind == "reward":
         rec = run_program(name, job.framework, job.mode, job.seed, iterations=job.iterations,
                           variant=variant or None)
-        wall = rec["train_wall_s"] or 1e-9
-        return {"key": job.key, "kind": "reward", "program": job.program, "framework": job.framework,
-                "mode": job.mode, "seed": job.seed, "iterations": job.iterations,
-                "eval_mean": rec["eval_mean"],
-                "train_env_steps_per_s": rec["train_env_steps"] / wall if rec["train_wall_s"] else None,
-                "updates_per_s": rec["updates"] / wall if rec["train_wall_s"] else None,
-                "wall_s": rec["wall_s"], "record": rec}
+        return _reward_result(job, rec)
     its = SPEED_ITERATIONS[suite][(name, job.mode)]
     over = SPEED_OVERRIDES.get(name)
-    run_program(name, job.framework, job.mode, 0, iterations=SPEED_WARMUP[name], overrides=over)
+    _timed(name, job.framework, job.mode, 0, SPEED_WARMUP[name], over)  # warm-up: kernels, imports
     samples = []
     for _ in range(repeats):  # the same seed each time: the same work, so only the time varies
-        rec = run_program(name, job.framework, job.mode, job.seed, iterations=its, overrides=over)
-        t = rec["train_wall_s"]
-        samples.append({"train_wall_s": t, "train_env_steps": rec["train_env_steps"],
-                        "updates": rec["updates"], "steps_per_s": rec["train_env_steps"] / t,
-                        "updates_per_s": rec["updates"] / t})
+        t, steps, updates = _timed(name, job.framework, job.mode, job.seed, its, over)
+        samples.append({"train_wall_s": t, "train_env_steps": steps, "updates": updates,
+                        "steps_per_s": steps / t, "updates_per_s": updates / t})
     sps = [s["steps_per_s"] for s in samples]
     return {"key": job.key, "kind": "speed", "program": job.program, "framework": job.framework,
             "mode": job.mode, "iterations": its, "repeats": samples,
             "steps_per_s_median": statistics.median(sps), "steps_per_s_min": min(sps),
             "steps_per_s_max": max(sps),
-            "updates_per_s_median": statistics.median(s["updates_per_s"] for s in samples)}
+            "updates_per_s_median": statistics.median(s["updates_per_s"] for s in samples),
+            **({"lockstep_seeds": LOCKSTEP_SPEED_SEEDS} if job.mode == "lockstep" else {})}
+
+
+def batches(jobs) -> list:
+    """Jobs as the worker calls take them: lockstep reward jobs grouped by program, form and
+    length (up to 64 seeds a run), every other job alone."""
+    groups, out = {}, []
+    for job in jobs:
+        if job.kind == "reward" and job.mode == "lockstep":
+            groups.setdefault((job.program, job.framework, job.iterations), []).append(job)
+        else:
+            out.append((job,))
+    for group in groups.values():
+        out += [tuple(group[i:i + 64]) for i in range(0, len(group), 64)]
+    return out
 
 
 # ---- the results file --------------------------------------------------------------
@@ -189,8 +241,8 @@ def _save(path, data):
 def _local(jobs, workers, repeats, suite, on_done):
     from ..infra.pool import run_each_fresh
 
-    run_each_fresh(run_job, [(job, repeats, suite) for job in jobs], workers,
-                   lambda args, result: on_done(args[0], result),
+    run_each_fresh(run_jobs, [(group, repeats, suite) for group in batches(jobs)], workers,
+                   lambda args, results: [on_done(j, r) for j, r in zip(args[0], results)],
                    died="a worker process died (killed?); every finished job is kept: "
                         "run again with --resume for the rest")
 
@@ -206,17 +258,18 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
         ray.init(address=address, runtime_env=env, include_dashboard=False, log_to_driver=False,
                  **({} if address else {"num_cpus": workers}))
     # max_calls=1: every task in a fresh worker process, as with the local pool
-    task = ray.remote(num_cpus=1, max_calls=1)(run_job)
+    task = ray.remote(num_cpus=1, max_calls=1)(run_jobs)
     try:
         pending = {}
-        queue = list(jobs)
+        queue = batches(jobs)
         while queue or pending:
             while queue and len(pending) < workers:
-                job = queue.pop(0)
-                pending[task.remote(job, repeats, suite)] = job
+                group = queue.pop(0)
+                pending[task.remote(group, repeats, suite)] = group
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                on_done(pending.pop(ref), ray.get(ref))
+                for job, result in zip(pending.pop(ref), ray.get(ref)):
+                    on_done(job, result)
     finally:
         if started:
             ray.shutdown()
