@@ -51,7 +51,7 @@ def backend() -> str:
     return _backend
 
 
-def _gym():
+def gym_module():
     """The module of the back end in use (gymnasium or gym)."""
     name = backend()
     try:
@@ -69,7 +69,7 @@ def _gym():
 
 def _make_raw(env_id: str, **kwargs):
     """The back end's own environment, quiet about CartPole-v0 being 'out of date'."""
-    gym = _gym()  # imported first: its import adds a warnings filter of its own
+    gym = gym_module()  # imported first: its import adds a warnings filter of its own
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return gym.make(env_id, **kwargs)
@@ -86,7 +86,7 @@ def make(env_id: str, **kwargs):
 def episode_limit(env_id: str, max_steps: int | None = 0) -> int:
     """The episode length cap: the environment's own (200 on v0, 500 on v1), or
     ``max_steps`` when that is set and smaller."""
-    gym = _gym()
+    gym = gym_module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         limit = gym.spec(env_id).max_episode_steps
@@ -237,7 +237,7 @@ class VecEpisodes:
     """
 
     def __init__(self, env_id: str, num_envs: int, seed: int, max_steps: int | None = None):
-        gym = _gym()
+        gym = gym_module()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if backend() == "gym":  # gym 0.21: N copies stepped in one process
@@ -354,6 +354,6 @@ def env_speed(env_id="CartPole-v1", sizes=(1, 10), seconds=1.0, repeats=5) -> di
 if __name__ == "__main__":  # python -m tfrepro.core.envs: the environment's own speed here
     import platform
 
-    lib = _gym()
+    lib = gym_module()
     print(f"{backend()} {lib.__version__}, Python {platform.python_version()}: "
           + ", ".join(f"{n} env{'s' if n > 1 else ''} {s:,.0f} steps/s" for n, s in env_speed().items()))

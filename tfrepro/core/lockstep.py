@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from .envs import EpisodeBatch, _gym, backend, episode_limit
+from .envs import EpisodeBatch, backend, episode_limit, gym_module
 from .errors import UsageError
 from .replay import linear_epsilon
 
@@ -39,7 +39,7 @@ class LockstepCartPole:
     def __init__(self, env_id: str, num_envs: int, seeds):
         if backend() != "gymnasium":
             raise UsageError("lockstep mode needs the gymnasium back end (gym 0.21 seeds another way)")
-        gym = _gym()
+        gym = gym_module()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ref = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point").unwrapped
