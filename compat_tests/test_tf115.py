@@ -57,8 +57,10 @@ def test_every_legacy_program_runs_unchanged_on_tf115(tf115, tmp_path, name):
     Python's reader), stamped with the versions, scores of CartPole."""
     prog = programs.get(name)
     if "lockstep" in prog.modes:  # replays gymnasium's seeding: refused on gym 0.21, in one line
-        proc = tf115("run", name, "--framework", "tf1", "--mode", "lockstep", "--iterations", "3", cwd=tmp_path)
+        proc = tf115("run", name, "--framework", "tf1", "--mode", "lockstep", "--iterations", "3",
+                     "--out", tmp_path / "lockstep.json", cwd=tmp_path)
         assert proc.returncode == 2 and "gymnasium back end" in proc.stderr.strip().splitlines()[-1], proc.stderr
+        assert not (tmp_path / "lockstep.json").exists()
     for mode in [m for m in prog.modes if m != "lockstep"]:
         out = tmp_path / f"{name}-{mode}.json"
         args = ["run", name, "--framework", "tf1", "--mode", mode, "--out", out]
