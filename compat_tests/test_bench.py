@@ -42,7 +42,7 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
     assert meta["versions"]["tensorflow"] in path.name
     kinds = sorted((r["kind"], r["framework"], r["mode"]) for r in data["results"])
     assert kinds == sorted([("reward", fw, "fast") for fw in ("tf1", "tf2") for _ in range(2)]
-                           + [("speed", fw, m) for fw in ("tf1", "tf2") for m in ("book", "fast")])
+                           + [("speed", fw, m) for fw in ("tf1", "tf2") for m in ("book", "fast", "lockstep")])
     for r in data["results"]:
         if r["kind"] == "reward":  # raw per-seed values and the whole record, throughput, wall time
             assert r["record"]["eval_mean"] == r["eval_mean"] and r["record"]["config"]["iterations"] == 20
@@ -50,6 +50,7 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
         else:  # warm-up excluded, two timed repeats kept raw, median and spread
             assert len(r["repeats"]) == 2 and all(s["steps_per_s"] > 0 for s in r["repeats"])
             assert r["steps_per_s_min"] <= r["steps_per_s_median"] <= r["steps_per_s_max"]
+            assert r.get("lockstep_seeds") == (30 if r["mode"] == "lockstep" else None)
     # round trip: what load_results accepts survives being written back and read again
     again = tmp_path / "again.json"
     again.write_text(json.dumps(data))

@@ -44,7 +44,7 @@ SPEED_ITERATIONS = {  # each timed repeat lasts about a second or more on this m
     "quick": {("pg-tang", "book"): 100, ("pg-tang", "fast"): 300, ("pg-geron", "book"): 10,
               ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 3000, ("dqn-meertens", "fast"): 3000,
               ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 30,
-              ("pg-tang", "lockstep"): 300, ("pg-geron", "lockstep"): 150, ("dqn-meertens", "lockstep"): 3000},
+              ("pg-tang", "lockstep"): 100, ("pg-geron", "lockstep"): 30, ("dqn-meertens", "lockstep"): 1000},
     "full": {("pg-tang", "book"): 300, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 30,
              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 10000, ("dqn-meertens", "fast"): 20000,
              ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60,
