@@ -17,10 +17,10 @@ def add_parser(sub):
                        "curves, TF1 beside TF2. Each row's verdict: TF2 against TF1 at the program's "
                        "declared margin (equivalent, better, worse, or inconclusive with the seeds "
                        "per side that would decide).")
-    p.add_argument("--mode", choices=programs.MODES, default="lockstep",
-                   help="lockstep: the seeds of a program and form in one process, one batched update "
-                   "for all (programs without it run fast); fast: seed after seed, a few per process; book: the "
-                   "sources' loops (default: %(default)s)")
+    p.add_argument("--mode", choices=programs.MODES, default="fast",
+                   help="fast: seed after seed, a few per process; lockstep: the seeds of a program and "
+                   "form in one process, one batched update for all (programs without it run fast); book: "
+                   "the sources' loops (default: %(default)s)")
     p.add_argument("--seeds", type=argtypes.seed_count, default=8, help="seeds 0..N-1 (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
                    help="subset (default: all; dqn-meertens runs its exercises variant unless "
