@@ -12,11 +12,6 @@ from .pool import run_each_fresh
 from .records import write_record
 
 
-def run_one(name, variant, framework, mode, seed, iterations):
-    """Worker body: one run in a fresh process (TensorFlow state never leaks across runs)."""
-    return run_chunk(name, variant, framework, mode, (seed,), iterations)[0]
-
-
 def run_chunk(name, variant, framework, mode, seeds, iterations):
     """Worker body: the runs of ``seeds`` in one fresh process, one record per seed: in
     lockstep, all together; in the other modes one after another (``runner.run_seeds``)."""
