@@ -30,7 +30,7 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, episode_limit, graph_callable, old_gym_env
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import initial_weights, meertens_results
+from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, initial_weights, meertens_results, pack_transitions
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
@@ -137,12 +137,13 @@ class LockstepDQN(GraphProgram):
 
     def build(self, cfg: MeertensDQNConfig):
         K, sizes = self.K, (4,) + tuple(cfg.hidden) + (2,)
-        # ---- one batch per seed: (K, B, ...)
-        self.states = tf.placeholder(tf.float32, [K, None, 4], name="input")
-        self.actions = tf.placeholder(tf.int32, [K, None], name="actioninput")
-        self.rewards = tf.placeholder(tf.float32, [K, None], name="groundtruth_reward")
-        self.terminals = tf.placeholder(tf.float32, [K, None], name="fast_terminal")
-        self.nextstates = tf.placeholder(tf.float32, [K, None, 4], name="fast_nextstate")
+        # ---- one batch per seed, fed as one packed array (K, B, 11) (lockstep.PACKED)
+        self.batch = tf.placeholder(tf.float32, [K, None, PACKED_WIDTH], name="packed_batch")
+        self.states = self.batch[:, :, PACKED["states"]]
+        self.actions = tf.cast(self.batch[:, :, PACKED["actions"]], tf.int32)
+        self.rewards = self.batch[:, :, PACKED["rewards"]]
+        self.terminals = self.batch[:, :, PACKED["terminals"]]
+        self.nextstates = self.batch[:, :, PACKED["next_states"]]
 
         # ---- the variables of K networks (and K target networks), stacked
         self.weights_, target = [], []
@@ -169,14 +170,18 @@ class LockstepDQN(GraphProgram):
             x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
         return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
 
-    def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """Every seed's target and update in one call: (losses (K,), stacked weights)."""
+    def fast_update_packed(self, batch):
+        """Every seed's target and update in one call on a packed batch (K, B, 11):
+        (losses (K,), stacked weights)."""
         if not hasattr(self, "_call"):
-            self._call = graph_callable(self.sess, [self.states, self.actions, self.rewards, self.terminals,
-                                                    self.nextstates], [self.losses] + list(self.params_after),
+            self._call = graph_callable(self.sess, [self.batch], [self.losses] + list(self.params_after),
                                         self.fast_training_op)
-        out = self._call(states, actions, rewards, terminals, nextstates)
+        out = self._call(batch)
         return out[0], out[1:]
+
+    def fast_update(self, states, actions, rewards, terminals, nextstates):
+        """``fast_update_packed`` on (K, B, ...) arrays."""
+        return self.fast_update_packed(pack_transitions(states, actions, rewards, terminals, nextstates))
 
     def sync_target(self):
         self.sess.run(self.sync_target_op)

@@ -20,7 +20,7 @@ import tensorflow as tf
 from modern_tf2.common import KerasProgram, episode_limit
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import initial_weights, meertens_results
+from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, initial_weights, meertens_results, pack_transitions
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.envs import make
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
@@ -107,21 +107,30 @@ class DQN(KerasProgram):
 
 class LockstepDQN:
     """``lockstep`` mode (not in the source): the fast update of K seeds' networks in one
-    compiled call, every variable stacked on a leading seed axis (W1 is (K, 4, 16)). The
-    loss is the sum of the K seeds' losses, whose gradient with respect to seed k's slice
-    is seed k's own gradient; RMSProp works element by element. Seed k starts from the
-    weights ``DQN(cfg, seed_k)`` draws."""
+    compiled call. Each seed's weights are one row of a (K, P) variable (P = 4·16 + 16 +
+    ... + 2, the layers flattened in order), each layer a reshaped slice of it (W1 is
+    (K, 4, 16)): one variable, one target and one RMSProp slot instead of eight of each,
+    since every captured variable costs the call time. The loss is the sum of the K seeds'
+    losses, whose gradient with respect to seed k's row is seed k's own gradient; RMSProp
+    works element by element, so a flat variable is updated as the layers would be.
+    Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
 
     def __init__(self, cfg: MeertensDQNConfig, seeds):
         self.cfg, self.K = cfg, len(seeds)
         stacked = initial_weights(DQN, cfg, seeds)
-        self.variables = [keras.Variable(w, name=f"stacked_{i}") for i, w in enumerate(stacked)]
-        self.target = [keras.Variable(w, trainable=False, name=f"target_{i}") for i, w in enumerate(stacked)]
+        ends = np.cumsum([0] + [w[0].size for w in stacked])
+        self._layers = [(a, b, w.shape[1:]) for a, b, w in zip(ends[:-1], ends[1:], stacked)]
+        flat = np.concatenate([w.reshape(self.K, -1) for w in stacked], axis=1)
+        self.theta = keras.Variable(flat, name="stacked_weights")
+        self.target = keras.Variable(flat, trainable=False, name="target_weights")
         self.optimizer = TF1RMSprop(cfg.learning_rate)
-        self.optimizer.build(self.variables)
-        self._shapes = [w.shape for w in stacked]
+        self.optimizer.build([self.theta])
         self._use_target = tf.constant(bool(cfg.target_sync_every))
         self._call = None
+
+    def _params(self, theta):
+        """The layers' stacked weights, each a reshaped slice of ``theta`` (K, P)."""
+        return [tf.reshape(theta[:, a:b], (self.K,) + tuple(shape)) for a, b, shape in self._layers]
 
     @staticmethod
     def _layout(x, params):
@@ -130,40 +139,45 @@ class LockstepDQN:
         return tf.matmul(x, params[-2]) + params[-1][:, None, :]
 
     @tf.function(jit_compile=True, reduce_retracing=True)
-    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+    def _fast_train(self, batch, use_target):
+        # one packed batch (K, B, 11) (lockstep.PACKED): one tensor in per call
+        states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
+        actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
+        rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
         # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
-        next_q = self._layout(nextstates, self.target if use_target else self.variables)
+        next_q = self._layout(nextstates, self._params(self.target if use_target else self.theta))
         targets = tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
         with tf.GradientTape() as tape:
-            qreward = tf.reduce_sum(self._layout(states, self.variables) * tf.one_hot(actions, 2), axis=2)
+            q = self._layout(states, self._params(self.theta))
+            qreward = tf.reduce_sum(q * tf.one_hot(actions, 2), axis=2)
             losses = tf.reduce_mean(tf.square(targets - qreward), axis=1)  # one per seed
             loss = tf.reduce_sum(losses)
-        grads = tape.gradient(loss, self.variables)
-        self.optimizer.apply_gradients(zip(grads, self.variables))
+        self.optimizer.apply_gradients([(tape.gradient(loss, self.theta), self.theta)])
         # the losses and the new weights in one flat tensor: one copy out per call
-        return tf.concat([losses] + [tf.reshape(v, [-1]) for v in self.variables], axis=0)
+        return tf.concat([losses, tf.reshape(self.theta, [-1])], axis=0)
+
+    def fast_update_packed(self, batch):
+        """Every seed's target and update in one compiled call (XLA: the update's ops fused,
+        as a graph this small is all per-op overhead) on a packed batch (K, B, 11):
+        (losses (K,), stacked weights)."""
+        batch = tf.constant(batch, tf.float32)
+        if self._call is None:  # the traced function itself: no signature matching per call
+            self._call = self._fast_train.get_concrete_function(batch, self._use_target)
+        flat = self._call(batch, self._use_target).numpy()
+        return flat[:self.K], self._split(flat[self.K:].reshape(self.K, -1))
 
     def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """Every seed's target and update in one compiled call (XLA: the update's ops fused,
-        as a graph this small is all per-op overhead): (losses (K,), stacked weights)."""
-        args = (tf.constant(states, tf.float32), tf.constant(actions, tf.int32), tf.constant(rewards, tf.float32),
-                tf.constant(terminals, tf.float32), tf.constant(nextstates, tf.float32), self._use_target)
-        if self._call is None:  # the traced function itself: no signature matching per call
-            self._call = self._fast_train.get_concrete_function(*args)
-        flat = self._call(*args).numpy()
-        out, at = [], self.K
-        for shape in self._shapes:
-            size = int(np.prod(shape))
-            out.append(flat[at:at + size].reshape(shape))
-            at += size
-        return flat[:self.K], out
+        """``fast_update_packed`` on (K, B, ...) arrays."""
+        return self.fast_update_packed(pack_transitions(states, actions, rewards, terminals, nextstates))
+
+    def _split(self, theta):
+        return [theta[:, a:b].reshape((self.K,) + tuple(shape)) for a, b, shape in self._layers]
 
     def weights(self):
-        return [v.numpy() for v in self.variables]
+        return self._split(self.theta.numpy())
 
     def sync_target(self):
-        for t, v in zip(self.target, self.variables):
-            t.assign(v)
+        self.target.assign(self.theta)
 
     def lone(self, k):
         """Seed k's network as a ``DQN`` of its own (to save it or play it)."""

@@ -200,7 +200,7 @@ class SampleStream:
     blocks. ``random.sample`` turns outputs into positions by its two algorithms: for a
     population larger than a small set, a position is ``output >> (32 - bits)``, kept if
     it is below n and not kept before, until k are kept (done here for all seeds in a few
-    array operations); for a small one, a shrinking pool (done here seed by seed, in Python).
+    array operations, repeats included); for a small one, a shrinking pool (done here seed by seed, in Python).
     ``compat_tests/test_lockstep.py`` holds the result to ``random.Random.sample``'s."""
 
     BLOCK = 8192
@@ -258,78 +258,86 @@ class SampleStream:
                     j = self._randbelow(row, n - i)
                     out[row, i], pool[j] = pool[j], pool[n - i - 1]
             return out
-        bits, width = n.bit_length(), 2 * k + 16
+        bits = n.bit_length()
+        width = int(k * 2 ** bits / n * 1.25) + 8  # outputs enough for the usual rejections
+        rows = np.arange(K)[:, None]
         while True:
             cand = self._window(width) >> (32 - bits)
-            valid = cand < n
-            count = np.cumsum(valid, axis=1)
+            # the set algorithm keeps an output below n not kept before: mark each row's
+            # repeats (a stable sort leaves a value's first occurrence first)
+            order = np.argsort(cand, axis=1, kind="stable")
+            srt = np.take_along_axis(cand, order, axis=1)
+            repeat = np.zeros_like(cand, dtype=bool)
+            repeat[rows, order[:, 1:]] = srt[:, 1:] == srt[:, :-1]
+            keep = (cand < n) & ~repeat
+            count = np.cumsum(keep, axis=1)
             if (count[:, -1] >= k).all():
                 break
             width *= 2
-        take = valid & (count <= k)
-        out = cand[take].reshape(K, k)
-        used = np.argmax(count == k, axis=1) + 1
-        srt = np.sort(out, axis=1)
-        for row in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
-            # a position drawn twice (rare for large n): the set's check, output by output
-            out[row], used[row] = self._set_sample(row, n, k, bits)
-        self.pos += used
+        out = cand[keep & (count <= k)].reshape(K, k)
+        self.pos += np.argmax(count == k, axis=1) + 1
         return out
 
-    def _set_sample(self, row, n, k, bits):
-        """``random.sample``'s set algorithm on one seed's outputs: (positions, outputs used)."""
-        kept, seen, used = [], set(), 0
-        while len(kept) < k:
-            if self.pos[row] + used >= self.raw.shape[1]:
-                self._window(self.raw.shape[1] - int(self.pos[row]) + 4 * k)
-            j = int(self.raw[row, self.pos[row] + used]) >> (32 - bits)
-            used += 1
-            if j < n and j not in seen:
-                seen.add(j)
-                kept.append(j)
-        return kept, used
+
+# a transition's place in a packed row: state (4), action, reward, terminal, next state (4)
+PACKED = {"states": slice(0, 4), "actions": 4, "rewards": 5, "terminals": 6, "next_states": slice(7, 11)}
+PACKED_WIDTH = 11
+
+
+def pack_transitions(states, actions, rewards, terminals, next_states) -> np.ndarray:
+    """Transitions with leading axes (..., ) -> one float32 array (..., 11), in ``PACKED``
+    order (actions 0/1 and terminals 0/1 are exact in float32)."""
+    return np.concatenate([np.asarray(states, np.float32), np.asarray(actions, np.float32)[..., None],
+                           np.asarray(rewards, np.float32)[..., None],
+                           np.asarray(terminals, np.float32)[..., None],
+                           np.asarray(next_states, np.float32)], axis=-1)
+
+
+def unpack_transitions(packed):
+    """``pack_transitions`` undone: (states, actions (int), rewards, terminals (bool), next states)."""
+    return (packed[..., PACKED["states"]], packed[..., PACKED["actions"]].astype(np.int64),
+            packed[..., PACKED["rewards"]], packed[..., PACKED["terminals"]] > 0.5,
+            packed[..., PACKED["next_states"]])
 
 
 class LockstepReplay:
-    """K replay memories of one capacity in arrays, filled one transition per seed per
+    """K replay memories of one capacity in one array, filled one transition per seed per
     frame. Seed k samples exactly the transitions ``replay.ReplayMemory(capacity,
     seed_k).sample`` picks (``SampleStream``): ``random.sample`` chooses positions from the
-    population's length alone, oldest first, as in the deque."""
+    population's length alone, oldest first, as in the deque. A transition is one packed
+    float32 row (``PACKED``), so that a batch of all seeds is one gather and one array for
+    the framework to take in."""
 
     def __init__(self, capacity: int, seeds, obs_dim: int = 4):
+        if obs_dim != 4:
+            raise ValueError("LockstepReplay packs CartPole transitions (4 observations)")
         self.K, self.capacity = len(seeds), int(capacity)
         self.stream = SampleStream(seeds)
-        K, C = self.K, self.capacity
-        self.states = np.zeros((K, C, obs_dim), np.float32)
-        self.actions = np.zeros((K, C), np.int64)
-        self.rewards = np.zeros((K, C), np.float32)
-        self.terminals = np.zeros((K, C), bool)
-        self.next_states = np.zeros((K, C, obs_dim), np.float32)
+        self.data = np.zeros((self.K * self.capacity, PACKED_WIDTH), np.float32)
         self.size, self.head = 0, 0  # every seed holds the same number of transitions
-        self._rows = np.arange(K)[:, None]
+        self._rows = np.arange(self.K)[:, None]
 
     def __len__(self):
         return self.size
 
     def append(self, states, actions, rewards, terminals, next_states):
         """One transition per seed: arrays with a leading axis of K."""
-        h = self.head
-        self.states[:, h], self.actions[:, h], self.rewards[:, h] = states, actions, rewards
-        self.terminals[:, h], self.next_states[:, h] = terminals, next_states
-        self.head = (h + 1) % self.capacity
+        self.data[self._rows[:, 0] * self.capacity + self.head] = pack_transitions(
+            states, actions, rewards, terminals, next_states)
+        self.head = (self.head + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int):
-        """Per seed, ``batch_size`` transitions without replacement: arrays (K, B, ...) in
-        the order of ``ReplayMemory.sample``'s."""
+    def sample_packed(self, batch_size: int) -> np.ndarray:
+        """Per seed, ``batch_size`` transitions without replacement, in the order of
+        ``ReplayMemory.sample``'s: one packed array (K, B, 11)."""
         picks = self.stream.sample(self.size, batch_size)
         flat = (self._rows * self.capacity + (self.head - self.size + picks) % self.capacity).ravel()
-        K, C = self.K, self.capacity
-        return (self.states.reshape(K * C, -1).take(flat, axis=0).reshape(K, batch_size, -1),
-                self.actions.reshape(-1).take(flat).reshape(K, batch_size),
-                self.rewards.reshape(-1).take(flat).reshape(K, batch_size),
-                self.terminals.reshape(-1).take(flat).reshape(K, batch_size),
-                self.next_states.reshape(K * C, -1).take(flat, axis=0).reshape(K, batch_size, -1))
+        return self.data.take(flat, axis=0).reshape(self.K, batch_size, PACKED_WIDTH)
+
+    def sample(self, batch_size: int):
+        """``sample_packed`` unpacked: (states, actions, rewards, terminals, next states),
+        each with leading axes (K, B)."""
+        return unpack_transitions(self.sample_packed(batch_size))
 
 
 def initial_weights(lone_class, cfg, seeds):
@@ -366,8 +374,8 @@ def meertens_lockstep(agent, cfg, seeds, progress=None):
     seeds at once. Seed k draws exactly what the lone run of seed k draws: its actions
     from ``default_rng(seed)``, its start states from the environment's generator, its
     batches from ``random.Random(seed)``. ``agent`` holds K stacked networks:
-    ``weights()`` (arrays with a leading axis of K), ``fast_update(states, actions,
-    rewards, terminals, next_states)`` on (K, B, ...) batches -> (losses (K,), weights),
+    ``weights()`` (arrays with a leading axis of K), ``fast_update_packed(batch)`` on a
+    packed (K, B, 11) batch (``PACKED``) -> (losses (K,), weights),
     and ``sync_target()``. Returns per seed (training returns, losses)."""
     K = len(seeds)
     rngs = [np.random.default_rng(int(s)) for s in seeds]
@@ -404,7 +412,7 @@ def meertens_lockstep(agent, cfg, seeds, progress=None):
             episode_return[terminal] = 0.0
         observation = newobservation
         if len(memory) > cfg.learn_after:
-            loss, weights = agent.fast_update(*memory.sample(cfg.batch_size))
+            loss, weights = agent.fast_update_packed(memory.sample_packed(cfg.batch_size))
             if i_epoch % 1000 == 1:
                 for k in range(K):
                     losses[k].append((i_epoch, float(loss[k])))
