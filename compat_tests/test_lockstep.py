@@ -92,7 +92,8 @@ def test_pad_batches():
 
 
 LOCKSTEP = [n for n, p in programs.PROGRAMS.items() if "lockstep" in p.modes]
-SHORT = {"pg-tang": 12, "pg-geron": 3, "dqn-meertens": 1300}
+REPLAYS = [n for n in LOCKSTEP if programs.get(n).lockstep_replays_fast]
+SHORT = {"pg-tang": 12, "pg-geron": 3, "dqn-meertens": 1300, "imitation-policy": 15}
 
 
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
@@ -123,6 +124,19 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
             for x, y in zip(w, after):
                 np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
             lone.close()
+    elif name == "imitation-policy":
+        stacked = module.LockstepImitation(cfg, seeds)
+        obs = g.normal(scale=0.1, size=(3, 2, 1, 4)).astype(np.float32)  # angles of both signs
+        p_left = [stacked.step(o) for o in obs]
+        after = stacked.weights()
+        for k, seed in enumerate(seeds):
+            lone = module.ImitationPolicy(cfg, seed)
+            for i in range(3):
+                np.testing.assert_allclose(lone.proba_left(obs[i, k]), p_left[i][k], rtol=1e-5, atol=1e-6)
+                lone.train_step(obs[i, k, 0])
+            for x, y in zip(lone.weights(), after):
+                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
+            lone.close()
     else:
         lone_class = module.PolicyGradient
         stacked = module.LockstepPolicy(cfg, seeds, lone_class, module.ACTIVATION)
@@ -145,7 +159,7 @@ def _key(rec):
 
 
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
-@pytest.mark.parametrize("name", LOCKSTEP)
+@pytest.mark.parametrize("name", REPLAYS)
 def test_short_lockstep_run_is_each_seeds_fast_run(name, framework):
     """Over a short run (before float32 rounding can flip an action) every seed of a lockstep
     batch plays exactly the episodes its lone fast run plays and ends with its weights."""
@@ -163,13 +177,15 @@ def test_short_lockstep_run_is_each_seeds_fast_run(name, framework):
 
 
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
-def test_same_seeds_same_records_whatever_shares_the_batch(framework):
+@pytest.mark.parametrize("name", ["pg-tang", "imitation-policy"])
+def test_same_seeds_same_records_whatever_shares_the_batch(name, framework):
     """Lockstep runs are repeatable, and seed 5's record does not depend on which other seeds
-    ran beside it (each seed's slice of a batched op is computed on its own)."""
+    ran beside it (each seed's slice of a batched op is computed on its own; imitation-policy,
+    whose seeds finish at different steps, keeps each seed's weights of its last step)."""
     its = 20
-    a = run_seeds("pg-tang", framework, "lockstep", [5, 6, 7], iterations=its)
-    b = run_seeds("pg-tang", framework, "lockstep", [5, 6, 7], iterations=its)
-    c = run_seeds("pg-tang", framework, "lockstep", [9, 5], iterations=its)
+    a = run_seeds(name, framework, "lockstep", [5, 6, 7], iterations=its)
+    b = run_seeds(name, framework, "lockstep", [5, 6, 7], iterations=its)
+    c = run_seeds(name, framework, "lockstep", [9, 5], iterations=its)
     assert [_key(r) for r in a] == [_key(r) for r in b]
     assert _key(a[0]) == _key(c[1])
     assert _key(a[0]) != _key(a[1])

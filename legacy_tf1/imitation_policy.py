@@ -16,6 +16,8 @@ Deviations, each for a reason:
 * ``fast`` mode: training stays one update per step (each action depends on the update
   before it, so there is nothing to batch); the 1000 test episodes run side by side on
   the vector CartPole with actions from NumPy.
+* ``lockstep`` mode: the fast runs of many seeds, one update per step for all of them
+  (``LockstepImitation``), actions drawn in NumPy: not each seed's lone draws.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, episode_limit, graph_callable, old_gym_env
 from tfrepro.core.configs import ImitationConfig
+from tfrepro.core.lockstep import imitation_results
 from tfrepro.core.loops import evaluate_fast
 
 ACTIVATION = "relu"
@@ -65,6 +68,46 @@ class ImitationPolicy(GraphProgram):
         return a
 
 
+class LockstepImitation(LockstepPolicy):
+    """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks in one graph, every
+    variable stacked on a leading seed axis, and one ``sess.run`` per environment step that
+    returns every seed's P(left) from its weights before the step and makes each seed's
+    Adam step on its own observation: the source's ``minimize(cross_entropy)`` per seed
+    (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect to
+    seed k's slice is seed k's own; Adam works element by element and every seed has made
+    the same number of steps). The labels are the source's, ``1 if angle < 0``, computed in
+    the graph. Actions are drawn outside (``tfrepro.core.lockstep.imitation_lockstep``)."""
+
+    def __init__(self, cfg, seeds):
+        super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
+
+    def build(self, cfg):
+        K = self.K
+        self.inputs = tf.placeholder(tf.float32, shape=[K, None, 4], name="inputs")
+        x = self.inputs
+        for scope, units, activation in (("dense", cfg.hidden, tf.nn.relu), ("dense_1", 1, None)):
+            with tf.variable_scope(scope):
+                kernel = tf.get_variable("kernel", [K, int(x.shape[-1]), units], initializer=tf.zeros_initializer())
+                bias = tf.get_variable("bias", [K, units], initializer=tf.zeros_initializer())
+                x = tf.matmul(x, kernel) + bias[:, None, :]
+                x = activation(x) if activation is not None else x
+        self.p_left = tf.nn.sigmoid(x)[:, 0, 0]
+        y = tf.to_float(self.inputs[:, :, 2:3] < 0)  # the source's y_target: 1. if obs[2] < 0 else 0.
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x)
+        with tf.control_dependencies([self.p_left]):  # P(left) from the weights before the step
+            self.fast_training_op = tf.train.AdamOptimizer(cfg.learning_rate).minimize(
+                tf.reduce_sum(cross_entropy))
+
+    def step(self, obs):
+        """Every seed's P(left) (K,) before, and its update on, its observation (K, 1, 4)."""
+        if not hasattr(self, "_step"):
+            self._step = graph_callable(self.sess, [self.inputs], [self.p_left], self.fast_training_op)
+        return self._step(obs)[0]
+
+    def set_stacked(self, weights):
+        self.set_weights(weights)
+
+
 def train(agent, cfg, seed, progress):
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
@@ -97,6 +140,15 @@ def test_book(agent, cfg, seed):
                 break
         total_rewards.append(rewards)
     return np.array(total_rewards), steps
+
+
+def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the training of several seeds in one graph, one result per seed."""
+    agent = LockstepImitation(cfg, seeds)
+    try:
+        return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
+    finally:
+        agent.close()
 
 
 def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):

@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, episode_limit, policy_model
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.envs import make
+from tfrepro.core.lockstep import imitation_results
 from tfrepro.core.loops import evaluate_fast
 
 ACTIVATION = "relu"
@@ -60,6 +61,44 @@ class ImitationPolicy(KerasProgram):
         return self._train_step(tf.constant(as_float_obs(obs)), tf.constant(y_target)).numpy()
 
 
+class LockstepImitation(LockstepPolicy):
+    """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks as stacked variables
+    with a leading seed axis, and one compiled call per environment step that returns every
+    seed's P(left) from its weights before the step and makes each seed's Adam step on its
+    own observation (the loss is the sum of the K seeds' cross-entropies, whose gradient
+    with respect to seed k's slice is seed k's own; Adam works element by element and every
+    seed has made the same number of steps). Actions are drawn outside
+    (``tfrepro.core.lockstep.imitation_lockstep``)."""
+
+    def __init__(self, cfg, seeds):
+        super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
+        self._call = None
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def _step(self, obs):
+        kernel, bias, out_kernel, out_bias = self.variables
+        y = tf.cast(obs[:, :, 2:3] < 0, tf.float32)  # the source's y_target: 1. if obs[2] < 0 else 0.
+        with tf.GradientTape() as tape:
+            logits = tf.matmul(tf.nn.relu(tf.matmul(obs, kernel) + bias[:, None, :]), out_kernel) + out_bias[:, None, :]
+            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+            loss = tf.reduce_sum(cross_entropy)
+        p_left = tf.nn.sigmoid(logits)[:, 0, 0]  # from the weights before the update below
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return p_left
+
+    def step(self, obs):
+        """Every seed's P(left) (K,) before, and its update on, its observation (K, 1, 4)."""
+        obs = tf.constant(obs, tf.float32)
+        if self._call is None:  # the traced function itself: no signature matching per call
+            self._call = self._step.get_concrete_function(obs)
+        return self._call(obs).numpy()
+
+    def set_stacked(self, weights):
+        for v, w in zip(self.variables, weights):
+            v.assign(w)
+
+
 def train(agent, cfg, seed, progress):
     env = make(cfg.env_id)
     limit, returns, steps = episode_limit(cfg), [], 0
@@ -92,6 +131,12 @@ def test_book(agent, cfg, seed):
                 break
         total_rewards.append(rewards)
     return np.array(total_rewards), steps
+
+
+def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
+    """``lockstep`` mode: the training of several seeds in one compiled call per step, one
+    result per seed."""
+    return imitation_results(LockstepImitation(cfg, seeds), cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 
 def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):

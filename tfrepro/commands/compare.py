@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..infra import programs
 from . import argtypes
 
 
@@ -20,7 +21,11 @@ def add_parser(sub):
                        "interval against a band. Prints a table, writes Markdown, JSON and a PNG. Exit "
                        "code 1 when a row is worse, 0 otherwise, 2 on unreadable input.")
     p.add_argument("base", metavar="BASE")
-    p.add_argument("new", metavar="NEW")
+    p.add_argument("new", metavar="NEW", nargs="?",
+                   help="the results file to judge against BASE (default with --modes: BASE itself)")
+    p.add_argument("--modes", nargs=2, choices=programs.MODES, metavar=("BASE_MODE", "NEW_MODE"),
+                   help="compare BASE's runs in BASE_MODE with NEW's in NEW_MODE, program by program "
+                   "(e.g. --modes fast lockstep FILE: is lockstep equivalent to fast?)")
     argtypes.add_verdict_arguments(p)
     p.add_argument("--out-dir", default="results/compare", metavar="DIR",
                    help="where compare.md, compare.json and compare.png go (default: %(default)s)")
@@ -31,11 +36,16 @@ def main(args) -> int:
     from ..tools.compare import compare
 
     th = argtypes.thresholds(args)
+    if args.new is None and not args.modes:
+        raise UsageError("compare needs BASE and NEW (or one file with --modes BASE_MODE NEW_MODE)")
+    if args.modes and args.modes[0] == args.modes[1]:
+        raise UsageError(f"--modes {args.modes[0]} {args.modes[1]}: two different modes")
+    new = args.new or args.base
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     out = Path(args.out_dir)
-    rows, md = compare([args.base, args.new], th, out / "compare.md", out / "compare.png",
-                       out / "compare.json")
+    rows, md = compare([args.base, new], th, out / "compare.md", out / "compare.png",
+                       out / "compare.json", modes=args.modes)
     print(md)
     print(f"wrote {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
     worse = [r for r in rows[0] if r["verdict"] == "worse"]

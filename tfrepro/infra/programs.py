@@ -26,6 +26,10 @@ class Program:
     iterations_field: str | None = None  # the config field --iterations sets
     has_model: bool = True  # has weights: --save, --load, checkpoints
     modes: tuple = ("book", "fast")  # the modes both forms implement
+    # lockstep: each seed draws what its lone fast run draws (its run is the lone run, float
+    # rounding of the batched ops apart); False where the lone run draws inside the framework
+    # (imitation-policy), so that lockstep runs are compared with fast runs over seeds
+    lockstep_replays_fast: bool = True
     in_reproduce: bool = True  # part of `tfrepro reproduce` by default
     reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)
     logdir: bool = False  # writes TensorBoard summaries (--logdir)
@@ -77,7 +81,7 @@ PROGRAMS = {p.name: p for p in [
             margin=1.2, margin_note="5% of 24.5, the middle of the source's 'twenty-something'"),
     Program("imitation-policy", "imitation_policy", configs.ImitationConfig,
             "Tang ch. CartPole, nn_simple_policy.py", "42.3 and 44.3",
-            iterations_field="train_episodes", margin=2.2,
+            modes=LOCKSTEP, lockstep_replays_fast=False, iterations_field="train_episodes", margin=2.2,
             margin_note="5% of 43.3, the mean of the source's two runs (42.3 and 44.3)"),
     Program("pg-tang", "pg_tang", configs.TangPGConfig,
             "Tang ch. CartPole, policy gradient", "about 200 (199.9)", target=190.0,

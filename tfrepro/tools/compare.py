@@ -63,8 +63,20 @@ def label(meta, others=()) -> str:
     return text
 
 
-def compare_pair(base, new, th: Thresholds) -> list[dict]:
-    gb, gn = groups(base), groups(new)
+def mode_groups(data, mode, label):
+    """``groups(data)`` of one mode, each key's mode replaced by ``label``: two modes of one
+    program and framework then meet as one row."""
+    return {(p, fw, label): g for (p, fw, m), g in groups(data).items() if m == mode}
+
+
+def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
+    """Rows of NEW against BASE per program x framework x mode; with ``modes`` (BASE's mode,
+    NEW's mode), BASE's rows of the first mode against NEW's rows of the second."""
+    if modes:
+        tag = f"{modes[1]} vs {modes[0]}"
+        gb, gn = mode_groups(base, modes[0], tag), mode_groups(new, modes[1], tag)
+    else:
+        gb, gn = groups(base), groups(new)
     rows = []
     for key in sorted(set(gb) | set(gn)):
         b, n = gb.get(key), gn.get(key)
@@ -188,8 +200,9 @@ def plot(paths, datas, path, th: Thresholds | None = None):
     return save_figure(fig, path)
 
 
-def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
-    """Compare every file after the first with the first. Returns (rows per NEW, markdown)."""
+def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None, modes=None):
+    """Compare every file after the first with the first (with ``modes``: the first's rows of
+    mode ``modes[0]`` with the others' of ``modes[1]``). Returns (rows per NEW, markdown)."""
 
     datas = [load_results(p) for p in paths]
     for p, d in zip(paths, datas):
@@ -197,7 +210,12 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
             from ..core.errors import UsageError
 
             raise UsageError(f"{p}: no results in it (an empty or just-started bench)")
-    rows_per_new = [compare_pair(datas[0], d, th) for d in datas[1:]]
+    rows_per_new = [compare_pair(datas[0], d, th, modes) for d in datas[1:]]
+    if modes and not any(r.get("reward") or r.get("speed") for rows in rows_per_new for r in rows):
+        from ..core.errors import UsageError
+
+        raise UsageError(f"--modes {modes[0]} {modes[1]}: no program has {modes[0]} rows in BASE and "
+                         f"{modes[1]} rows in NEW")
     md = markdown([str(p) for p in paths], datas, rows_per_new, th)
     if md_path:
         atomic_write_text(md_path, md + "\n")
@@ -207,6 +225,7 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None):
         atomic_write_text(json_path, dumps({"files": [str(p) for p in paths],
                                                  "labels": [label(d["meta"], [x["meta"] for x in datas])
                                                             for d in datas],
-                                                 "thresholds": th.__dict__, "comparisons": rows_per_new},
+                                                 "thresholds": th.__dict__, "modes": modes,
+                                                 "comparisons": rows_per_new},
                                                 indent=1) + "\n")
     return rows_per_new, md
