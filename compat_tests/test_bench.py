@@ -19,7 +19,7 @@ from tfrepro.tools.bench import plan
 from tfrepro.tools.compare import Thresholds, compare_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2")
+TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast")
 
 
 def _only(tmp_path):
@@ -69,7 +69,7 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
 def test_resume_after_a_killed_bench_loses_nothing_and_repeats_nothing(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "tfrepro", "bench", "--programs", "pg-tang", "--seeds", "4",
-            "--iterations", "30", "--no-speed", "--workers", "1", "--out", "res.json"]
+            "--iterations", "30", "--no-speed", "--workers", "1", "--modes", "fast", "--out", "res.json"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     path = tmp_path / "res.json"
@@ -100,7 +100,7 @@ def test_a_killed_worker_is_one_line_keeps_finished_runs_and_resumes(tmp_path):
     with the finished runs, and --resume completes it."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "tfrepro", "bench", "--programs", "pg-tang", "--seeds", "3",
-            "--iterations", "60", "--no-speed", "--workers", "1", "--out", "res.json"]
+            "--iterations", "60", "--no-speed", "--workers", "1", "--modes", "fast", "--out", "res.json"]
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     path, deadline = tmp_path / "res.json", time.time() + 300
@@ -255,7 +255,8 @@ def test_bench_usage_errors(cli, args, needle):
 def test_plan_of_the_suites():
     jobs, settings = plan("quick")
     rewards = [j for j in jobs if j.kind == "reward"]
-    assert len(rewards) == 3 * 2 * 5 and {j.mode for j in rewards} == {"fast"}
+    # 30 seeds per form, lockstep for the three (each has it)
+    assert len(rewards) == 3 * 2 * 30 and {j.mode for j in rewards} == {"lockstep"}
     speed = [j for j in jobs if j.kind == "speed"]
     assert {(j.program, j.mode) for j in speed} >= {("dqn-pylessons", "book"), ("pg-geron", "book")}
     jobs, _ = plan("quick", programs_=["pg-tang", "basic-policy"], seeds=[0], speed=False,
@@ -271,7 +272,7 @@ def test_plan_of_the_suites():
 def test_ray_backend_gives_the_local_results(cli, tmp_path):
     pytest.importorskip("ray")
     base = ("bench", "--programs", "pg-geron", "--seeds", "2", "--iterations", "10", "--no-speed",
-            "--workers", "2")
+            "--workers", "2", "--modes", "fast")
     local = cli(*base, "--out", "local.json")
     assert local.returncode == 0, local.stderr[-3000:]
     ray = cli(*base, "--backend", "ray", "--out", "ray.json", timeout=900)
@@ -303,7 +304,8 @@ def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
     out = tmp_path / "mx"
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["tf-2.20.json", "tf-2.21.json"]
     table = (out / "matrix.md").read_text()
-    rows = [ln for ln in table.splitlines() if ln.startswith("| pg-geron (5 it) | tf1 | fast | TF ")]
+    # bench's default: lockstep (pg-geron has it)
+    rows = [ln for ln in table.splitlines() if ln.startswith("| pg-geron (5 it) | tf1 | lockstep | TF ")]
     assert len(rows) == 2 and "base" in rows[0]
     assert "| tf2 |" not in table  # --frameworks tf1 reached bench
     # same interpreter, same seeds: identical rewards, and 2 seeds decide nothing

@@ -177,6 +177,8 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["run", "pg-tang", "--takeover", "basic", "--out", "x.json"], "no Q values"),
     (["run", "pg-tang", "--qplot", "q.png", "--out", "x.json"], "no Q values"),
     (["reproduce", "--out-dir", "file.txt"], "not a directory"),
+    (["reproduce", "--full", "--plan-from", "nope.json"], "cannot read it"),
+    (["reproduce", "--full", "--plan-from", "file.txt"], "cannot read it"),
     (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),
 ])
 def test_bad_input_is_one_line_exit_2(cli_here, tmp_path, args, needle):

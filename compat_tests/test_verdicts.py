@@ -129,3 +129,31 @@ def test_bad_margins_and_values_are_refused():
         compare_means([1, 2], [1, 2], 0)
     with pytest.raises(ValueError):
         compare_means([1, float("nan")], [1, 2], 1)
+
+
+def test_full_reproduction_plans_its_seeds_from_the_verdicts(tmp_path):
+    """``reproduce --full``: an inconclusive row gets the seeds its power calculation asks for
+    (a collapse rate's included), a decided row keeps its seeds, within --seeds..--max-seeds."""
+    import json
+
+    from tfrepro.core.errors import UsageError
+    from tfrepro.tools.reproduce import planned_seeds
+
+    def row(program, verdict, n=8, **more):
+        return {"program": program, "tf1": {"seeds": list(range(n))}, "tf2": {"seeds": list(range(n))},
+                "tf2_vs_tf1": dict(verdict=verdict, **more)}
+
+    rows = [row("pg-geron", "inconclusive", seeds_needed=57), row("basic-policy", "equivalent", seeds_needed=None),
+            row("random-policy", "inconclusive", seeds_needed=5000),
+            row("pg-tang", "inconclusive", seeds_needed=40, kept={"seeds_needed": 56},
+                collapse={"seeds_needed": 261}),
+            row("imitation-policy", "equivalent", n=45)]
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"rows": rows}))
+    entries = [("pg-geron", None), ("basic-policy", None), ("random-policy", None), ("pg-tang", None),
+               ("imitation-policy", None)]
+    plan = planned_seeds(path, entries, 30, 300)
+    assert plan == {("pg-geron", None): 57, ("basic-policy", None): 30, ("random-policy", None): 300,
+                    ("pg-tang", None): 261, ("imitation-policy", None): 45}
+    with pytest.raises(UsageError, match="no verdict for dqn-pylessons"):
+        planned_seeds(path, [("dqn-pylessons", None)], 30, 300)

@@ -95,6 +95,15 @@ def tf1_optimizer_update(optimizer, model):
     return lambda grads: update([tf.constant(g, tf.float32) for g in grads])
 
 
+def stacked_variable(value, name, trainable=True):
+    """A variable for stacked (lockstep) weights: ``keras.Variable`` on Keras 3, whose
+    optimizers take them; ``tf.Variable`` on Keras 2 (TensorFlow 2.12 to 2.15), whose
+    optimizers take those."""
+    if hasattr(keras, "Variable"):
+        return keras.Variable(value, name=name, trainable=trainable)
+    return tf.Variable(value, name=name, trainable=trainable)
+
+
 class LockstepPolicy:
     """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
     networks (4 -> hidden -> 1 logit) as stacked variables with a leading seed axis, and
@@ -110,7 +119,7 @@ class LockstepPolicy:
         self.cfg, self.K, self.lone_class = cfg, len(seeds), lone_class
         self.activation = {"relu": tf.nn.relu, "elu": tf.nn.elu}[activation]
         stacked = initial_weights(lone_class, cfg, seeds)
-        self.variables = [keras.Variable(w, name=f"stacked_{i}") for i, w in enumerate(stacked)]
+        self.variables = [stacked_variable(w, f"stacked_{i}") for i, w in enumerate(stacked)]
         optimizer = lone_class(cfg, int(seeds[0])).optimizer  # the same optimizer, settings and all
         self.optimizer = type(optimizer).from_config(optimizer.get_config())
         self.optimizer.build(self.variables)

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, episode_limit
+from modern_tf2.common import KerasProgram, episode_limit, stacked_variable
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, initial_weights, meertens_results, pack_transitions
@@ -121,8 +121,8 @@ class LockstepDQN:
         ends = np.cumsum([0] + [w[0].size for w in stacked])
         self._layers = [(a, b, w.shape[1:]) for a, b, w in zip(ends[:-1], ends[1:], stacked)]
         flat = np.concatenate([w.reshape(self.K, -1) for w in stacked], axis=1)
-        self.theta = keras.Variable(flat, name="stacked_weights")
-        self.target = keras.Variable(flat, trainable=False, name="target_weights")
+        self.theta = stacked_variable(flat, "stacked_weights")
+        self.target = stacked_variable(flat, "target_weights", trainable=False)
         self.optimizer = TF1RMSprop(cfg.learning_rate)
         self.optimizer.build([self.theta])
         self._use_target = tf.constant(bool(cfg.target_sync_every))

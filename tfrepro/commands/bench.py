@@ -12,13 +12,13 @@ from . import argtypes
 def add_parser(sub):
     p = sub.add_parser("bench", help="rewards and speed of the suite, into one results file",
                        description="Run a suite over programs x frameworks x modes x seeds: reward "
-                       "runs (fast mode, every seed) and speed timings (book and fast loops, warm-up "
-                       "excluded, repeated, each alone in a fresh process), into one JSON results "
+                       "runs (lockstep mode where the program has it, else fast; every seed) and speed "
+                       "timings (book, fast and lockstep loops, warm-up excluded, repeated, each alone in a fresh process), into one JSON results "
                        "file per (machine, environment, commit) under --out-dir, rewritten "
                        "atomically after every finished job. `tfrepro compare` reads two of them.",
-                       epilog="Suites: quick = pg-tang, pg-geron, imitation-policy over 5 seeds + "
+                       epilog="Suites: quick = pg-tang, pg-geron, imitation-policy over 30 seeds + "
                        "speed of pg-tang, pg-geron, dqn-meertens, dqn-pylessons (3 repeats); full = "
-                       "every learning program over 10 seeds (dqn-meertens exercises for 60,000 "
+                       "every learning program over 30 seeds (dqn-meertens exercises for 60,000 "
                        "frames, dqn-pylessons evaluated) + the same timings, longer (5 repeats).")
     p.add_argument("--suite", default="quick", help="quick | full (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
@@ -28,9 +28,10 @@ def add_parser(sub):
     p.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS, default=list(programs.FRAMEWORKS))
     p.add_argument("--iterations", type=argtypes.positive, metavar="K", help="shorten every training "
                    "program's reward runs to K iterations (quick looks; recorded per run)")
-    p.add_argument("--modes", nargs="+", choices=programs.MODES, default=["fast"],
-                   help="modes of the reward runs (default: fast; book loops are slow: Géron's "
-                   "takes ~13 min per run; the speed timings always cover both)")
+    p.add_argument("--modes", nargs="+", choices=programs.MODES, default=["lockstep"],
+                   help="modes of the reward runs (default: lockstep, which runs fast for programs "
+                   "without it; book loops are slow: Géron's takes ~13 min per run; the speed "
+                   "timings always cover every mode)")
     p.add_argument("--no-speed", action="store_true", help="reward runs only")
     p.add_argument("--no-reward", action="store_true", help="speed timings only")
     p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job (default: the suite's)")

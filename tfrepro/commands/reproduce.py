@@ -17,11 +17,19 @@ def add_parser(sub):
                        "curves, TF1 beside TF2. Each row's verdict: TF2 against TF1 at the program's "
                        "declared margin (equivalent, better, worse, or inconclusive with the seeds "
                        "per side that would decide).")
-    p.add_argument("--mode", choices=programs.MODES, default="fast",
-                   help="fast: seed after seed, a few per process; lockstep: the seeds of a program and "
-                   "form in one process, one batched update for all (programs without it run fast); book: "
-                   "the sources' loops (default: %(default)s)")
-    p.add_argument("--seeds", type=argtypes.seed_count, default=8, help="seeds 0..N-1 (default: %(default)s)")
+    p.add_argument("--mode", choices=programs.MODES, default="lockstep",
+                   help="lockstep: the seeds of a program and form in one process, one batched update "
+                   "for all (programs without it run fast); fast: seed after seed, a few per process; "
+                   "book: the sources' loops (default: %(default)s)")
+    p.add_argument("--seeds", type=argtypes.seed_count, default=30, help="seeds 0..N-1 (default: %(default)s)")
+    p.add_argument("--full", action="store_true",
+                   help="seeds per program from the power calculation: as many per side as the verdict "
+                   "of an earlier reproduction (--plan-from) asks for at the declared margin, at least "
+                   "--seeds, at most --max-seeds; writes to results/reproduce-full unless --out-dir")
+    p.add_argument("--plan-from", default="results/reproduce/summary.json", metavar="SUMMARY",
+                   help="--full: the summary.json whose spreads set the seed counts (default: %(default)s)")
+    p.add_argument("--max-seeds", type=argtypes.seed_count, default=300,
+                   help="--full: at most this many seeds per side (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
                    help="subset (default: all; dqn-meertens runs its exercises variant unless "
                    "given as dqn-meertens:book)")
@@ -29,8 +37,9 @@ def add_parser(sub):
                    help="override every training program's iterations (for quick looks)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="processes at once, each fresh (default: %(default)s)")
-    p.add_argument("--out-dir", default="results/reproduce", metavar="DIR",
-                   help="where records, table and plot go (default: %(default)s)")
+    p.add_argument("--out-dir", metavar="DIR",
+                   help="where records, table and plot go (default: results/reproduce, with --full "
+                   "results/reproduce-full)")
     p.add_argument("--resume", action="store_true", help="reuse the records already in DIR/runs for the "
                    "same runs (program, variant, form, mode, seed, length) and run only the missing; "
                    "with every record there, the table is rebuilt without training")
@@ -41,16 +50,22 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    from ..tools.reproduce import reproduce
+    from ..tools.reproduce import planned_seeds, reproduce
 
     names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
     entries = []
     for entry in names:
         prog, variant = programs.parse_entry(entry)
         entries.append((prog.name, variant))
-    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
-        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    out_dir = args.out_dir or ("results/reproduce-full" if args.full else "results/reproduce")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UsageError(f"--out-dir {out_dir}: exists and is not a directory")
+    seeds = list(range(args.seeds))
+    if args.full:
+        plan = planned_seeds(Path(args.plan_from), entries, args.seeds, args.max_seeds)
+        print("--full, seeds per side: " + ", ".join(f"{programs.entry_label(*e)} {n}" for e, n in plan.items()))
+        seeds = {e: list(range(n)) for e, n in plan.items()}
     quiet_tensorflow()
-    return reproduce(entries, mode=args.mode, seeds=list(range(args.seeds)),
-                     out_dir=Path(args.out_dir), workers=args.workers, iterations=args.iterations,
+    return reproduce(entries, mode=args.mode, seeds=seeds,
+                     out_dir=Path(out_dir), workers=args.workers, iterations=args.iterations,
                      margins=dict(args.margin or []), reuse=args.resume)

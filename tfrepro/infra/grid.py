@@ -75,7 +75,8 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
     ``out_dir/runs`` as soon as its process ends. ``mode`` ``lockstep`` runs the programs
     that have it in lockstep and the others fast. ``reuse``: a record already there for the
     same run (program, variant, form, mode, seed, training length) is taken instead of
-    running again (``diff --seeds auto`` extends its pilot this way)."""
+    running again (``diff --seeds auto`` extends its pilot this way). ``seeds``: one list for
+    every entry, or a dict {(name, variant): list} (``reproduce --full``)."""
     from tqdm import tqdm
 
     runs_dir = out_dir / "runs"
@@ -84,7 +85,7 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
         m = mode_for(n, mode)
         for fw in programs.FRAMEWORKS:
             todo = []
-            for s in seeds:
+            for s in (seeds[(n, v)] if isinstance(seeds, dict) else seeds):
                 old = _reusable(record_path(runs_dir, n, v, fw, m, s), n, v, fw, m, s, iterations) \
                     if reuse else None
                 if old is not None:

@@ -58,15 +58,16 @@ SPEED_OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
                    "pg-tang": {"test_episodes": 1}, "pg-geron": {"eval_episodes": 1}}
 
 SUITES = {
-    # reward runs: (program[:variant], iterations or None for the program's own), fast mode
+    # reward runs: (program[:variant], iterations or None for the program's own), lockstep
+    # mode where the program has it (fast for the others) unless --modes says otherwise
     "quick": {"reward": [("pg-tang", None), ("pg-geron", None), ("imitation-policy", None)],
               "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
-              "seeds": 5, "repeats": 3},
+              "seeds": 30, "repeats": 3},
     "full": {"reward": [("random-policy", None), ("imitation-policy", None), ("pg-tang", None),
                         ("pg-geron", None), ("dqn-meertens:exercises", 60_000),
                         ("dqn-pylessons:evaluated", None)],
              "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
-             "seeds": 10, "repeats": 5},
+             "seeds": 30, "repeats": 5},
 }
 
 
@@ -88,7 +89,7 @@ class Job:
 
 
 def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None, speed=True,
-         rewards=True, iterations=None, modes=("fast",)) -> tuple[list[Job], dict]:
+         rewards=True, iterations=None, modes=("lockstep",)) -> tuple[list[Job], dict]:
     """The jobs of a suite (or of the named programs with the suite's settings)."""
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
@@ -277,7 +278,7 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
 
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
           resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
-          repeats=None, out=None, iterations=None, modes=("fast",)) -> Path:
+          repeats=None, out=None, iterations=None, modes=("lockstep",)) -> Path:
     from tqdm import tqdm
 
     jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
