@@ -260,23 +260,38 @@ class SampleStream:
             return out
         bits = n.bit_length()
         width = int(k * 2 ** bits / n * 1.25) + 8  # outputs enough for the usual rejections
-        rows = np.arange(K)[:, None]
         while True:
             cand = self._window(width) >> (32 - bits)
-            # the set algorithm keeps an output below n not kept before: mark each row's
-            # repeats (a stable sort leaves a value's first occurrence first)
-            order = np.argsort(cand, axis=1, kind="stable")
-            srt = np.take_along_axis(cand, order, axis=1)
-            repeat = np.zeros_like(cand, dtype=bool)
-            repeat[rows, order[:, 1:]] = srt[:, 1:] == srt[:, :-1]
-            keep = (cand < n) & ~repeat
-            count = np.cumsum(keep, axis=1)
+            valid = cand < n
+            count = np.cumsum(valid, axis=1)
             if (count[:, -1] >= k).all():
                 break
             width *= 2
-        out = cand[keep & (count <= k)].reshape(K, k)
-        self.pos += np.argmax(count == k, axis=1) + 1
+        out = cand[valid & (count <= k)].reshape(K, k)
+        used = np.argmax(count == k, axis=1) + 1
+        srt = np.sort(out, axis=1)
+        repeats = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+        if len(repeats):  # a position drawn twice (rare for large n): redo those seeds' rows
+            out[repeats], used[repeats] = self._without_repeats(repeats, n, k, bits, width)
+        self.pos += used
         return out
+
+    def _without_repeats(self, rows, n, k, bits, width):
+        """``random.sample``'s set algorithm for the seeds in ``rows``: an output is kept if
+        below n and not kept before. Returns (positions (R, k), outputs used (R,))."""
+        while True:
+            raw = self._window(width)[rows]
+            cand = raw >> (32 - bits)
+            # each row's repeats: a stable sort leaves a value's first occurrence first
+            order = np.argsort(cand, axis=1, kind="stable")
+            srt = np.take_along_axis(cand, order, axis=1)
+            repeat = np.zeros_like(cand, dtype=bool)
+            np.put_along_axis(repeat, order[:, 1:], srt[:, 1:] == srt[:, :-1], axis=1)
+            keep = (cand < n) & ~repeat
+            count = np.cumsum(keep, axis=1)
+            if (count[:, -1] >= k).all():
+                return cand[keep & (count <= k)].reshape(len(rows), k), np.argmax(count == k, axis=1) + 1
+            width *= 2
 
 
 # a transition's place in a packed row: state (4), action, reward, terminal, next state (4)
