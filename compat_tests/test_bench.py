@@ -323,3 +323,25 @@ def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
 def test_matrix_usage_errors(cli, args, needle):
     proc = cli("matrix", *args)
     assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+
+
+def test_compare_modes_sets_one_mode_against_another(cli_here, tmp_path):
+    """``compare --modes fast lockstep FILE``: one file's fast rows against its lockstep rows,
+    program by program; a mode pair with no rows, or twice the same mode, is one line, exit 2."""
+    data = _synthetic(BASE_REWARD, BASE_SPEED)
+    for r in _synthetic([v * 0.5 for v in BASE_REWARD], BASE_SPEED)["results"]:
+        r["mode"], r["key"] = "lockstep", r["key"].replace("fast", "lockstep")
+        data["results"].append(r)
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps(data))
+    (row,) = compare_pair(data, data, Thresholds(), modes=("fast", "lockstep"))
+    assert row["mode"] == "lockstep vs fast" and row["reward"]["verdict"] == "worse"
+    assert row["reward"]["new"] == [v * 0.5 for v in BASE_REWARD]
+    proc = cli_here("compare", "--modes", "fast", "lockstep", str(path), "--out-dir", "cmp")
+    assert proc.returncode == 1 and "| p | tf2 | lockstep vs fast |" in proc.stdout, proc.stderr
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    for args, needle in ((["--modes", "book", "lockstep", str(path)], "no program has book rows"),
+                         (["--modes", "fast", "fast", str(path)], "two different modes"),
+                         ([str(path)], "needs BASE and NEW")):
+        proc = cli_here("compare", *args, "--out-dir", "cmp2")
+        assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -149,24 +149,35 @@ def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
     return "\n".join(lines)
 
 
-def plot(paths, datas, path, th: Thresholds | None = None):
-    """Two panels, one marker series per results file: reward (median and IQR over seeds)
-    and speed relative to the first file (median steps/s over the first file's median,
-    bars from the slowest to the fastest repeat), per program row."""
+def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
+    """Two panels, one marker series per results file (with ``modes``: per mode): reward
+    (median and IQR over seeds) and speed relative to the first (median steps/s over the
+    first's median, bars from the slowest to the fastest repeat), per program row; the speed
+    panel only where there are timings."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     metas = [d["meta"] for d in datas]
-    grouped = [groups(d) for d in datas]
+    names = [label(m, metas) for m in metas]
+    if modes:
+        tag = f"{modes[1]} vs {modes[0]}"
+        grouped = [mode_groups(datas[0], modes[0], tag), mode_groups(datas[-1], modes[1], tag)]
+        names = [f"{modes[0]} ({names[0]})", f"{modes[1]} ({names[-1]})"]
+        metas = [metas[0], metas[-1]]
+    else:
+        grouped = [groups(d) for d in datas]
     keys = sorted(set().union(*grouped))
     rkeys = [k for k in keys if any(g.get(k, {}).get("reward") for g in grouped)]
     skeys = [k for k in keys if grouped[0].get(k, {}).get("speed")]
-    fig, axes = plt.subplots(1, 2, figsize=(max(12, 0.55 * (len(rkeys) + len(skeys)) + 6), 5),
-                             squeeze=False, gridspec_kw={"width_ratios": [max(len(rkeys), 1), max(len(skeys), 1)]})
-    n = len(datas)
-    for i, (g, m) in enumerate(zip(grouped, metas)):
+    panels = 2 if skeys else 1
+    fig, axes = plt.subplots(1, panels, figsize=(max(8, 0.55 * (len(rkeys) + len(skeys)) + 6), 5), squeeze=False,
+                             gridspec_kw={"width_ratios": [max(len(rkeys), 1), max(len(skeys), 1)][:panels]})
+    if not skeys:  # no timings: the speed series go to an axis that is not drawn
+        axes = [[axes[0][0], fig.add_axes([0, 0, 0, 0], visible=False)]]
+    n = len(grouped)
+    for i, (g, name) in enumerate(zip(grouped, names)):
         off = (i - (n - 1) / 2) * 0.7 / max(n, 1)
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(rkeys):
@@ -174,7 +185,7 @@ def plot(paths, datas, path, th: Thresholds | None = None):
             if vals:
                 q1, q2, q3 = np.percentile(vals, [25, 50, 75])
                 xs.append(x + off), med.append(q2), lo.append(q2 - q1), hi.append(q3 - q2)
-        axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=label(m, metas))
+        axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=name)
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(skeys):
             sp, ref = g.get(k, {}).get("speed"), grouped[0][k]["speed"]
@@ -182,14 +193,14 @@ def plot(paths, datas, path, th: Thresholds | None = None):
                 base = float(np.median(ref))
                 q = float(np.median(sp)) / base
                 xs.append(x + off), med.append(q), lo.append(q - min(sp) / base), hi.append(max(sp) / base - q)
-        axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=label(m, metas))
+        axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=name)
     axes[0][1].axhline(1.0, color="grey", lw=0.8)
     if th is not None:
         axes[0][1].axhspan(1 / (1 + th.speed_tol), 1 + th.speed_tol, color="grey", alpha=0.12,
                            label=f"±{th.speed_tol:.0%} (speed-tol)")
     for ax, ks, title, ylabel in ((axes[0][0], rkeys, "reward (median, IQR over seeds)", "evaluation mean"),
                                   (axes[0][1], skeys, "speed against the first (median, min-max over repeats)",
-                                   f"steps/s ÷ {label(metas[0], metas)}'s median")):
+                                   f"steps/s ÷ {names[0]}'s median"))[:panels]:
         ax.set_xticks(range(len(ks)))
         ax.set_xticklabels([f"{p}\n{fw} {mode}" for p, fw, mode in ks], fontsize=7, rotation=45, ha="right")
         ax.set_title(title, fontsize=10)
@@ -211,16 +222,16 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None, 
 
             raise UsageError(f"{p}: no results in it (an empty or just-started bench)")
     rows_per_new = [compare_pair(datas[0], d, th, modes) for d in datas[1:]]
-    if modes and not any(r.get("reward") or r.get("speed") for rows in rows_per_new for r in rows):
+    if modes and not any(r["verdict"] in VERDICTS for rows in rows_per_new for r in rows):
         from ..core.errors import UsageError
 
         raise UsageError(f"--modes {modes[0]} {modes[1]}: no program has {modes[0]} rows in BASE and "
-                         f"{modes[1]} rows in NEW")
+                         f"{modes[1]} rows in NEW to compare")
     md = markdown([str(p) for p in paths], datas, rows_per_new, th)
     if md_path:
         atomic_write_text(md_path, md + "\n")
     if png_path:
-        plot(paths, datas, png_path, th)
+        plot(paths, datas, png_path, th, modes)
     if json_path:
         atomic_write_text(json_path, dumps({"files": [str(p) for p in paths],
                                                  "labels": [label(d["meta"], [x["meta"] for x in datas])
