@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import episode_limit, keras2, make_session, old_gym_env
+from legacy_tf1.common import episode_limit, graph_callable, keras2, make_session, old_gym_env
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
@@ -151,7 +151,8 @@ class DQNAgent:
                 after = [tf.identity(v.read_value()) for v in self.params]
             self.sess.run(tf.variables_initializer(
                 [v for v in tf.global_variables() if not self.sess.run(tf.is_variable_initialized(v))]))
-            self._fast = self.sess.make_callable([loss] + after, [s, a, r, d, s2])
+            # TensorFlow's callable API (graph_callable): sess.make_callable with feeds is sess.run
+            self._fast = graph_callable(self.sess, [s, a, r, d, s2], [loss] + after)
 
     def fast_update(self, state, action, reward, next_state, done):
         """Target, update and new weights in one call: (loss, weights)."""
