@@ -46,13 +46,13 @@ CASES = {  # entry: (seeds, iterations override, level)
 }
 # Cases the CI seeds cannot decide, with the seeds per side that equivalence at the declared
 # margin needs by the spread of the committed runs with these seeds and settings
-# (results/reproduce; `tfrepro reproduce --resume` prints them). dqn-meertens:exercises at
-# 60,000 frames (results/meertens-60k, seeds 0-4) and dqn-pylessons:evaluated
-# (results/pylessons-evaluated, seeds 0-4) are equivalent at their margins already.
+# (results/reproduce at 30 lockstep seeds for pg-tang; results/reproduce's 30 fast seeds
+# for dqn-pylessons, whose CI runs keep 5). pg-geron (results/reproduce),
+# dqn-meertens:exercises at 60,000 frames (results/meertens-60k) and dqn-pylessons:evaluated
+# (results/pylessons-evaluated) are equivalent at their margins.
 TOO_FEW = {
-    "pg-tang": "collapse rates 2/8 and 1/8 need ~261 runs per side at 10 points; the rest ~56 seeds",
-    "pg-geron": "needs ~20 seeds per side at ±10",
-    "dqn-pylessons": "needs ~62 seeds per side at ±50",
+    "pg-tang": "collapsed 3/30 (TF1) and 2/30 (TF2); the rest need ~167 seeds per side at ±10",
+    "dqn-pylessons": "needs ~106 seeds per side at ±50",
 }
 
 
