@@ -39,13 +39,87 @@ def _time_lockstep(name, framework, seeds, iterations):
     return recs[0]["train_wall_s"], statistics.mean(r["train_env_steps"] for r in recs)
 
 
+def layer_sizes(cfg) -> tuple:
+    """The program's network, inputs to outputs: 4 -> hidden ... -> 2 (DQN) or 1 (policy)."""
+    hidden = cfg.hidden if isinstance(cfg.hidden, tuple) else (cfg.hidden,)
+    return (4,) + tuple(hidden) + ((2,) if hasattr(cfg, "batch_size") else (1,))
+
+
+def update_flops_per_step(cfg) -> float:
+    """The arithmetic an environment step costs, counted: 2 FLOPs per multiply-add of the
+    network's matmuls. DQN (one update per frame on a batch): online forward, target forward
+    on the next states, backward (twice the forward), and the greedy action's forward on one
+    state. Policy gradient: the action's forward on one state, and once per step in the
+    update, forward and backward (three forwards)."""
+    sizes = layer_sizes(cfg)
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if hasattr(cfg, "batch_size"):
+        return 2.0 * macs * (4 * cfg.batch_size + 1)
+    return 2.0 * macs * (1 + 3)
+
+
+def machine_gflops(repeats=5) -> float:
+    """This process's float32 matmul rate (GFLOP/s) on a 512 x 512 product, the best of a
+    few: an upper bound of what a small network's matmuls reach, so the arithmetic floor
+    derived from it is a lower bound."""
+    import time
+
+    import numpy as np
+
+    a = np.random.default_rng(0).random((512, 512), dtype=np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(20):
+            a @ a
+        best = min(best, (time.perf_counter() - t) / 20)
+    return 2 * 512 ** 3 / best / 1e9
+
+
+def env_floor_us(env_id, seeds=30, steps=3000) -> dict:
+    """What stepping CartPole alone costs per step: gymnasium's own environment (one
+    copy, random actions, reset when over) and the lockstep environment (``seeds`` seeds
+    at once, per seed)."""
+    import time
+
+    import numpy as np
+
+    from ..core.envs import make
+    from ..core.lockstep import LockstepCartPole
+
+    env, rng = make(env_id), np.random.default_rng(0)
+    env.reset(seed=0)
+    t = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
+        if terminated or truncated:
+            env.reset()
+    single = (time.perf_counter() - t) / steps * 1e6
+    lock = LockstepCartPole(env_id, 1, list(range(seeds)))
+    lock.reset()
+    actions = rng.integers(2, size=(steps, seeds, 1))
+    t = time.perf_counter()
+    for i in range(steps):
+        terminated, truncated = lock.step(actions[i])
+        over = terminated | truncated
+        if over.any():
+            lock.reset(over)
+        lock.observations()
+    return {"env_us_per_step": single, "lockstep_env_us_per_step": (time.perf_counter() - t) / steps / seeds * 1e6}
+
+
 def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, out=None, lockstep_seeds=30) -> int:
     rows = []
+    gflops = machine_gflops()
     for name in names:
         prog = programs.get(name)
+        cfg = prog.make_config(variant=prog.reproduce_variant)
+        floors = env_floor_us(cfg.env_id, max(lockstep_seeds, 1))
+        flops = update_flops_per_step(cfg)
         full = fast_iterations or DEFAULT_FAST_ITERATIONS.get(name) or getattr(prog.config(), prog.iterations_field)
         k_book = book_iterations or DEFAULT_BOOK_ITERATIONS.get(name, 3)
-        row = {"program": name, "fast_iterations": full, "book_iterations": k_book}
+        row = {"program": name, "fast_iterations": full, "book_iterations": k_book, **floors,
+               "update_flops_per_step": flops, "arithmetic_floor_us_per_step": flops / (gflops * 1e3)}
         for fw in programs.FRAMEWORKS:
             for mode, its in (("book", k_book), ("fast", full)):
                 _time_run(name, fw, mode, seed, WARMUP.get(name, 2))  # warm-up: kernels, imports
@@ -81,6 +155,15 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
             print(f"| {r['program']} | {fw} | {r[f'{fw}_book_us_per_step']:.1f} | "
                   f"{r[f'{fw}_fast_us_per_step']:.2f} | {r[f'{fw}_speedup']:.0f}× | "
                   f"{r[f'{fw}_fast_train_s']:.2f} | {r[f'{fw}_book_projected_s']:.0f} | {lock} |")
+    print()
+    print("| program | gymnasium env µs/step | lockstep env µs/step per seed | update FLOPs per step | "
+          "arithmetic floor µs/step |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['program']} | {r['env_us_per_step']:.1f} | {r['lockstep_env_us_per_step']:.2f} | "
+              f"{r['update_flops_per_step']:,.0f} | {r['arithmetic_floor_us_per_step']:.2f} |")
+    print(f"floors: the environment alone, and the update's FLOPs at this process's 512x512 float32 "
+          f"matmul rate ({gflops:.0f} GFLOP/s), both measured here")
     for r in rows:
         print(f"{r['program']}: TF2 fast / TF1 fast = {r['tf2_over_tf1_fast_time']:.2f} (train time), "
               f"{r['tf2_over_tf1_fast_per_step']:.2f} (per env step)")
@@ -88,6 +171,7 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
     print(f"medians of {repeats} repeats; book loops timed on: {book}; lockstep on {lockstep_seeds} seeds at once")
     if out:
         atomic_write_text(out, dumps({"schema": SCHEMA, "versions": versions(), "repeats": repeats, "seed": seed,
-                                           "lockstep_seeds": lockstep_seeds, "rows": rows}, indent=1))
+                                           "lockstep_seeds": lockstep_seeds, "matmul_gflops": gflops,
+                                           "rows": rows}, indent=1))
         print(f"wrote {out}")
     return 0
