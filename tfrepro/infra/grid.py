@@ -31,8 +31,14 @@ RUN_COST = {"dqn-pylessons": 20, "dqn-meertens": 10, "imitation-policy": 8, "pg-
 
 
 def mode_for(name, mode):
-    """``lockstep`` where the program has it, else ``fast``; other modes as asked."""
-    return mode if mode != "lockstep" or mode in programs.get(name).modes else "fast"
+    """``lockstep`` where the program has it and the gymnasium back end runs (lockstep
+    reproduces gymnasium's seeding; gym 0.21, the TF 1.15 image, seeds another way), else
+    ``fast``; other modes as asked."""
+    from ..core.envs import backend
+
+    if mode != "lockstep":
+        return mode
+    return mode if mode in programs.get(name).modes and backend() == "gymnasium" else "fast"
 
 
 def chunks(seeds, mode, workers):
