@@ -245,17 +245,23 @@ class LockstepPolicy(GraphProgram):
         self.batch_actions = tf.placeholder(tf.int64, shape=[K, None], name="batch_actions")
         self.batch_weights = tf.placeholder(tf.float32, shape=[K, None], name="batch_weights")
         self.batch_steps = tf.placeholder(tf.float32, shape=[K], name="batch_steps")
-        x = self.inputs
-        for scope, units, activation in (("dense", cfg.hidden, act), ("dense_1", 1, None)):
-            with tf.variable_scope(scope):
-                kernel = tf.get_variable("kernel", [K, int(x.shape[-1]), units], initializer=tf.zeros_initializer())
-                bias = tf.get_variable("bias", [K, units], initializer=tf.zeros_initializer())
-                x = tf.matmul(x, kernel) + bias[:, None, :]
-                x = activation(x) if activation is not None else x
+        x = self.stacked_logits(self.inputs, cfg.hidden, act)
         labels = 1.0 - tf.to_float(self.batch_actions)[..., None]
         xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=x)[..., 0]
         losses = tf.reduce_sum(self.batch_weights * xent, axis=1) / self.batch_steps
         self.fast_training_op = tf.train.AdamOptimizer(cfg.learning_rate).minimize(tf.reduce_sum(losses))
+
+    def stacked_logits(self, x, hidden, activation):
+        """The K policy networks (4 -> hidden -> 1 logit, the lone programs' variable names),
+        every variable stacked on a leading seed axis, on inputs (K, T, 4): logits (K, T, 1)."""
+        for scope, units, act in (("dense", hidden, activation), ("dense_1", 1, None)):
+            with tf.variable_scope(scope):
+                kernel = tf.get_variable("kernel", [self.K, int(x.shape[-1]), units],
+                                         initializer=tf.zeros_initializer())
+                bias = tf.get_variable("bias", [self.K, units], initializer=tf.zeros_initializer())
+                x = tf.matmul(x, kernel) + bias[:, None, :]
+                x = act(x) if act is not None else x
+        return x
 
     def fast_update(self, obs, actions, weights, steps):
         """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""

@@ -82,15 +82,8 @@ class LockstepImitation(LockstepPolicy):
         super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
 
     def build(self, cfg):
-        K = self.K
-        self.inputs = tf.placeholder(tf.float32, shape=[K, None, 4], name="inputs")
-        x = self.inputs
-        for scope, units, activation in (("dense", cfg.hidden, tf.nn.relu), ("dense_1", 1, None)):
-            with tf.variable_scope(scope):
-                kernel = tf.get_variable("kernel", [K, int(x.shape[-1]), units], initializer=tf.zeros_initializer())
-                bias = tf.get_variable("bias", [K, units], initializer=tf.zeros_initializer())
-                x = tf.matmul(x, kernel) + bias[:, None, :]
-                x = activation(x) if activation is not None else x
+        self.inputs = tf.placeholder(tf.float32, shape=[self.K, None, 4], name="inputs")
+        x = self.stacked_logits(self.inputs, cfg.hidden, tf.nn.relu)
         self.p_left = tf.nn.sigmoid(x)[:, 0, 0]
         y = tf.to_float(self.inputs[:, :, 2:3] < 0)  # the source's y_target: 1. if obs[2] < 0 else 0.
         cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x)

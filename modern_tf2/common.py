@@ -124,12 +124,16 @@ class LockstepPolicy:
         self.optimizer = type(optimizer).from_config(optimizer.get_config())
         self.optimizer.build(self.variables)
 
+    def logits(self, obs):
+        """The K policy networks on inputs (K, T, 4): logits (K, T, 1)."""
+        kernel, bias, out_kernel, out_bias = self.variables
+        hidden = self.activation(tf.matmul(obs, kernel) + bias[:, None, :])
+        return tf.matmul(hidden, out_kernel) + out_bias[:, None, :]
+
     @tf.function(reduce_retracing=True)
     def _fast_update(self, obs, actions, weights, steps):
-        kernel, bias, out_kernel, out_bias = self.variables
         with tf.GradientTape() as tape:
-            hidden = self.activation(tf.matmul(obs, kernel) + bias[:, None, :])
-            logits = tf.matmul(hidden, out_kernel) + out_bias[:, None, :]
+            logits = self.logits(obs)
             labels = 1.0 - tf.cast(actions, tf.float32)[..., None]
             xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)[..., 0]
             loss = tf.reduce_sum(tf.reduce_sum(weights * xent, axis=1) / steps)

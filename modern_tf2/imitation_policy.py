@@ -76,10 +76,9 @@ class LockstepImitation(LockstepPolicy):
 
     @tf.function(jit_compile=True, reduce_retracing=True)
     def _step(self, obs):
-        kernel, bias, out_kernel, out_bias = self.variables
         y = tf.cast(obs[:, :, 2:3] < 0, tf.float32)  # the source's y_target: 1. if obs[2] < 0 else 0.
         with tf.GradientTape() as tape:
-            logits = tf.matmul(tf.nn.relu(tf.matmul(obs, kernel) + bias[:, None, :]), out_kernel) + out_bias[:, None, :]
+            logits = self.logits(obs)
             cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
             loss = tf.reduce_sum(cross_entropy)
         p_left = tf.nn.sigmoid(logits)[:, 0, 0]  # from the weights before the update below
