@@ -81,15 +81,22 @@ def combine(verdicts) -> str:
     return "equivalent" if all(v == "equivalent" for v in verdicts) else "inconclusive"
 
 
+def seeds_to_decide(r: dict):
+    """The seeds per side an inconclusive reward verdict asks for (None if it says none);
+    with a collapse rate apart, both parts must decide: the larger need."""
+    need = r.get("seeds_needed")
+    if r.get("collapse") is not None:
+        need = max(x for x in (r["kept"].get("seeds_needed"), r["collapse"].get("seeds_needed"), 0)
+                   if x is not None) or need
+    return need
+
+
 def verdict_cell(r: dict) -> str:
     """Short text of a reward verdict: the word, and for inconclusive the seeds that would
     decide it."""
     v = r["verdict"]
     if v == "inconclusive":
-        need = r.get("seeds_needed")
-        if r.get("collapse") is not None:  # both parts must decide: the larger need
-            need = max(x for x in (r["kept"].get("seeds_needed"), r["collapse"].get("seeds_needed"), 0)
-                       if x is not None) or need
+        need = seeds_to_decide(r)
         n = max(r.get("n_base") or 0, r.get("n_new") or 0)
         at = f"inconclusive at {n} seed{'s' if n != 1 else ''}"
         return f"{at}, needs ~{need} per side" if need else at

@@ -8,7 +8,7 @@ import numpy as np
 from ..core.stats import median_iqr
 from ..core.verdicts import iqm
 from ..infra import programs
-from ..infra.judge import judge_rewards, verdict_cell
+from ..infra.judge import judge_rewards, seeds_to_decide, verdict_cell
 from ..infra.grid import matches, plot_curves, run_grid
 from ..infra.records import atomic_write_text, dumps
 
@@ -91,10 +91,7 @@ def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
         verdict = (row or {}).get("tf2_vs_tf1")
         if not verdict:
             raise UsageError(f"--full: {summary_path} has no verdict for {programs.entry_label(name, variant)}")
-        need = [verdict.get("seeds_needed")]
-        if verdict.get("collapse"):
-            need += [verdict["kept"].get("seeds_needed"), verdict["collapse"].get("seeds_needed")]
-        need = max([x for x in need if x] or [0])
+        need = (seeds_to_decide(verdict) if verdict["verdict"] == "inconclusive" else None) or 0
         plan[(name, variant)] = min(most, max(least, need, len(row["tf1"]["seeds"]), len(row["tf2"]["seeds"])))
     return plan
 
