@@ -32,8 +32,9 @@ def dense(x, units, activation=None, name=None):
 
 def make_session(graph, threads=1):
     """A session on ``graph``. One thread per pool by default: these networks have a few
-    dozen weights, so thread hand-offs cost more than they save. ``threads=0`` lets
-    TensorFlow choose, as eager TF2 does (for the 512-unit pylessons network)."""
+    dozen weights, so thread hand-offs cost more than they save. ``threads=0`` takes the
+    process's setting, as eager TF2 does (the package's policy: ``TF_NUM_INTRAOP_THREADS``
+    and ``TF_NUM_INTEROP_THREADS``, 1 unless set; for the 512-unit pylessons network)."""
     config = tf.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads)
     return tf.Session(graph=graph, config=config)
 

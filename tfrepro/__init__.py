@@ -19,9 +19,19 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 
 __version__ = "0.1.0"
+
+# TensorFlow's thread policy (docs/speed.md): one intra-op and one inter-op thread per
+# process unless the environment already says otherwise. Parallelism comes from worker
+# processes and lockstep batches; and a thread count is part of a run's numbers (Eigen
+# splits a matmul's sums by thread), so a fixed one makes runs repeatable across machines
+# with any number of cores. TensorFlow reads these when it starts: set before it is imported.
+THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+for _var in THREAD_VARS:
+    os.environ.setdefault(_var, "1")
 
 MOVED = {  # earlier flat module -> where it lives now
     **{m: "core." + m for m in ("errors", "configs", "envs", "policies", "replay", "returns",

@@ -43,6 +43,10 @@ def versions() -> dict:
         v = dist_version(dist) or (dist_version("tensorflow-cpu") if dist == "tensorflow" else None)
         if v:
             out[dist.replace("-", "_")] = v
+    # TensorFlow's threads per process (the package's policy: tfrepro/__init__.py): a run's
+    # numbers depend on it
+    out["tf_threads"] = "/".join(os.environ.get(v, "default") for v in ("TF_NUM_INTRAOP_THREADS",
+                                                                        "TF_NUM_INTEROP_THREADS"))
     return out
 
 
