@@ -175,6 +175,7 @@ def _missing(chain, api):
     return None
 
 
+@pytest.mark.xdist_group("tf115")  # the TF 1.15 wheel: one downloader (pytest -n)
 def test_tf1_forms_use_only_tf115_symbols():
     api = _v1_api(_tf115_wheel())
     assert {"placeholder", "Session", "get_variable", "train", "layers", "keras"} <= api[""]
@@ -193,6 +194,7 @@ def test_tf1_forms_use_only_tf115_symbols():
         assert _missing("keras." + chain, api) is None, chain
 
 
+@pytest.mark.xdist_group("tf115")  # the TF 1.15 wheel: one downloader (pytest -n)
 def test_the_api_check_catches_a_tf2_only_symbol():
     api = _v1_api(_tf115_wheel())
     assert _missing("train.AdamOptimizer", api) is None

@@ -76,8 +76,14 @@ def grids(tmp_path_factory):
     return get
 
 
+def _group(entry, *marks):
+    """Both tests of an entry share its runs (the module's ``grids``): under pytest-xdist's
+    ``--dist loadgroup`` they go to one worker, so that the runs are made once."""
+    return pytest.param(entry, marks=[pytest.mark.xdist_group(f"parity-{entry}"), *marks])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", list(CASES))
+@pytest.mark.parametrize("entry", [_group(e) for e in CASES])
 def test_learning_parity(entry, grids):
     records, scores, verdict = grids(entry)
     level = CASES[entry][2]
@@ -92,8 +98,8 @@ def test_learning_parity(entry, grids):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", [pytest.param(e, marks=pytest.mark.xfail(
-    strict=True, reason=f"inconclusive at {CASES[e][0]} seeds: {TOO_FEW[e]}")) if e in TOO_FEW else e
+@pytest.mark.parametrize("entry", [_group(e, pytest.mark.xfail(
+    strict=True, reason=f"inconclusive at {CASES[e][0]} seeds: {TOO_FEW[e]}")) if e in TOO_FEW else _group(e)
     for e in CASES])
 def test_learning_equivalent(entry, grids):
     _, scores, verdict = grids(entry)

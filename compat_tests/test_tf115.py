@@ -19,7 +19,7 @@ from tfrepro.infra.records import read_record
 PY37 = tf115_env.find_python37()
 # a Python 3.7 venv with TF 1.15 and gym 0.21, built (or found cached) by the first test: slow
 pytestmark = [pytest.mark.skipif(PY37 is None, reason="no Python 3.7 here (set TFREPRO_PYTHON37)"),
-              pytest.mark.slow]
+              pytest.mark.slow, pytest.mark.xdist_group("tf115")]  # one venv, one worker (pytest -n)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ wheel from ~/.cache/tfrepro/wheels when test_docker.py has downloaded it there.
 """
 from __future__ import annotations
 
+import fcntl
 import glob
 import hashlib
 import json
@@ -59,7 +60,9 @@ def pip_steps(dockerfile=DOCKERFILE):
 
 def image_env(extra=None):
     """The environment variables the image sets (ENV), with this checkout as /opt/tfrepro."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    # TF2_BEHAVIOR: importing TensorFlow 2.x sets it to 1 in its own process's environment, and
+    # TF 1.15 reads it: a child that inherited it would start in eager mode
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "TF2_BEHAVIOR"))}
     env.update(PYTHONPATH=str(ROOT), TFREPRO_GYM="gym", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1",
                TF_CPP_MIN_LOG_LEVEL="2", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.update(extra or {})
@@ -74,6 +77,15 @@ def ensure(python37, log=print):
     py = venv / "bin" / "python"
     if (venv / MARKER).exists():
         return py
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{key}.lock", "w") as lock:  # one builder at a time (pytest -n)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / MARKER).exists():
+            _build(venv, py, steps, python37, log)
+    return py
+
+
+def _build(venv, py, steps, python37, log):
     if venv.exists():
         shutil.rmtree(venv)  # an interrupted build
     log(f"building the TF 1.15 venv in {venv} (the pip steps of {DOCKERFILE.name})")
@@ -86,7 +98,6 @@ def ensure(python37, log=print):
         # before the COPY of the code, as in the image: no PYTHONPATH
         subprocess.run(cmd, check=True, env=image_env({"PYTHONPATH": ""}))
     (venv / MARKER).write_text(json.dumps({"steps": steps, "python": python37}))
-    return py
 
 
 if __name__ == "__main__":

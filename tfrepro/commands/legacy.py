@@ -1,27 +1,71 @@
 """``tfrepro legacy SCRIPT.py``: a TF1-era script run unchanged, in a fresh process, with shims for
-the script's own imports (``tfrepro.tools.legacy_boot``)."""
+the script's own imports (``tfrepro.tools.legacy``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
 
 from ..core.errors import UsageError
+from . import argtypes
+
+DESCRIPTION = """\
+Run SCRIPT.py, a TF1-era program (TensorFlow 1.x, Keras 2, gym <= 0.21, Python 2 or 3),
+unchanged, in a fresh process on today's TensorFlow. What the script and the modules next to
+it import: `tensorflow` is tf.compat.v1 in graph mode with tf.contrib's common subset (layers,
+slim, framework, distributions, rnn; TF 1.15 meanings); `keras` is Keras 2 building into TF1
+graphs (silent, fast predict/fit; lr= honoured); `gym` is gym 0.21's API over gymnasium
+(unwrapped, wrapper attributes, seed, spec, headless render, Monitor); Python 2 files are
+translated by 2to3's fixers (fissix) as they load; plt.show() never blocks. Nothing is
+installed or changed on disk. The exit code is the script's (2 for a name outside the shims
+or a missing module, in one line). docs/legacy.md lists what is covered."""
+
+
+def _positive(text):
+    v = argtypes.count(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {v} (must be >= 1)")
+    return v
 
 
 def add_parser(sub):
     p = sub.add_parser("legacy", help="run a TF1-era script unchanged on today's TensorFlow",
-                       description="Run SCRIPT.py as printed in a TF1-era book, unchanged, in a fresh "
-                       "process: `import tensorflow as tf` gives tf.compat.v1 in graph mode (tf.layers, "
-                       "tf.train optimizers, Session, FileWriter), `import gym` the gym 0.21 API over "
-                       "gymnasium, `import keras` Keras 2 (tf-keras) with lr= honoured and spaces in "
-                       "model names allowed; tabs mixed into indentation read as Python 2 read them, "
-                       "raw_input and xrange defined. The shims apply to the script (and modules next "
-                       "to it) only; nothing is installed. The exit code is the script's.")
-    p.add_argument("--report", action="store_true", help="list the shims the script used, at the end")
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--episodes", type=_positive, metavar="N",
+                   help="end the script cleanly after N episodes (counted at reset, over all its "
+                        "environments); exit 0")
+    p.add_argument("--seed", type=argtypes.seed, metavar="N",
+                   help="seed Python, NumPy, TensorFlow and every environment the script makes "
+                        "(the k-th gets N+k), so that two runs print the same")
+    p.add_argument("--record", metavar="DIR",
+                   help="write the frames the script renders, one GIF (or MP4) per episode, into DIR")
+    p.add_argument("--record-format", choices=("gif", "mp4"), default="gif", help="for --record (default gif)")
+    p.add_argument("--figures", metavar="DIR", help="save each figure to DIR when the script calls plt.show()")
+    p.add_argument("--report", action="store_true",
+                   help="at the end, a migration report: every TF1 / tf.contrib / Keras 2 / gym 0.21 / "
+                        "Python 2 construct the script ran, where (file:line), its TF2 / gymnasium "
+                        "form, and which change numbers (Markdown on stderr)")
+    p.add_argument("--json", action="store_true", help="the report as JSON (implies --report)")
+    p.add_argument("--report-out", metavar="FILE", help="write the report to FILE instead of stderr")
     p.add_argument("script", metavar="SCRIPT.py")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return p
+
+
+def _check_dir(path, flag):
+    """An output directory, checked before the script starts: one line naming it if it is
+    a file or cannot be made or written."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{flag} {path}: is not a directory")
+    parent = p
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot write in {parent}")
+    return str(p.resolve())
 
 
 def main(args) -> int:
@@ -32,14 +76,26 @@ def main(args) -> int:
         raise UsageError(f"{args.script}: no such script")
     if not args.script.endswith(".py"):
         raise UsageError(f"{args.script}: expected a Python script (.py)")
-    if importlib.util.find_spec("tf_keras") is None:
-        raise UsageError("legacy needs tf-keras (Keras 2) for tf.layers and standalone Keras code: "
-                         "pip install tf-keras")
+    for module, pip in (("tf_keras", "tf-keras"), ("tf_slim", "tf-slim"), ("fissix", "fissix"),
+                        ("imageio", "imageio")):
+        if importlib.util.find_spec(module) is None:
+            raise UsageError(f"legacy needs {pip}: pip install {pip}")
+    if args.record_format == "mp4" and args.record and importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
+    opts = {"episodes": args.episodes, "seed": args.seed, "record_format": args.record_format,
+            "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
+    if args.record:
+        opts["record"] = _check_dir(args.record, "--record")
+    if args.figures:
+        opts["figures"] = _check_dir(args.figures, "--figures")
+    if args.report_out:
+        opts["report_out"] = str(argtypes.check_out(args.report_out, flag="--report-out").resolve())
     from ..infra.checkout import ROOT
 
     root = str(ROOT)
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", MPLBACKEND="Agg",
+               TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                PYTHONPATH=os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x))
-    boot = "import sys, tfrepro.tools.legacy_boot as b; sys.exit(b.main())"
-    cmd = [sys.executable, "-c", boot] + (["--report"] if args.report else []) + [args.script] + args.args
+    boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+    cmd = [sys.executable, "-c", boot, "--options", json.dumps(opts), args.script] + args.args
     return subprocess.call(cmd, env=env)
