@@ -511,3 +511,79 @@ def test_contrib_subset_matches_real_tf115(tmp_path):
 
     assert comparable(ours.stdout) == comparable(real.stdout)
     assert len(comparable(real.stdout)) == 15
+
+
+ERA = """
+import time
+import numpy as np
+import gym
+from gym.wrappers import TimeLimit
+env = gym.make('CartPole-v1')
+env.seed(4)
+obs = env.reset()
+print("dtype=%s" % obs.dtype)
+print("obs=%r" % obs.tolist())
+short = TimeLimit(env.unwrapped, max_episode_steps=5)
+short.reset()
+n, done = 0, False
+while not done:
+    _, _, done, info = short.step(n % 2)
+    n += 1
+print("timelimit=%d %s" % (n, info["TimeLimit.truncated"]))
+x = np.zeros(3, dtype=np.float)
+print("aliases=%s %s %s %s" % (x.dtype, np.int(2.7), np.asscalar(np.array([5])), np.isnan(np.NaN)))
+t0 = time.clock()
+print("clock=%s" % (time.clock() >= t0))
+"""
+
+
+def test_era_names_that_later_releases_removed(tmp_path):
+    """CartPole's float64 state (gym 0.21 returned it as it was), gym's TimeLimit wrapper,
+    NumPy's removed aliases (np.float, np.int, np.asscalar, np.NaN) and time.clock."""
+    import gymnasium
+
+    proc = legacy(tmp_path, ERA, *REPORT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = lines(proc)
+    assert out["dtype"] == "float64"
+    obs = np.array(json.loads(out["obs"]))
+    want = gymnasium.make("CartPole-v1").reset(seed=4)[0]
+    assert np.allclose(obs, want, atol=1e-7) and np.array_equal(obs.astype(np.float32), want)
+    assert out["timelimit"] == "5 True"
+    assert out["aliases"] == "float64 2 5 True"
+    assert out["clock"] == "True"
+    ran = report(tmp_path)
+    assert {"np.float", "np.int", "np.asscalar", "np.NaN", "time.clock"} <= set(ran)
+    assert ran["np.float"]["where"] == ["script.py:18"] and "NumPy removed" in ran["np.float"]["tf2"]
+
+
+KERAS_NAMES = """
+import h5py
+import numpy as np
+from keras.models import Sequential
+from keras.layers import Dense
+m = Sequential()
+m.add(Dense(8, input_dim=4, activation='relu'))
+m.add(Dense(2))
+m.compile(loss='mse', optimizer='adam')
+print("names=%s %s" % (m.name, [layer.name for layer in m.layers]))
+m.save_weights("w.h5")
+with h5py.File("w.h5", "r") as f:
+    names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
+    weights = [w.decode() if isinstance(w, bytes) else w for w in f["dense_1"].attrs["weight_names"]]
+    print("h5=%s %s" % (names, weights))
+m2 = Sequential()
+m2.add(Dense(8, input_dim=4, activation='relu'))
+m2.add(Dense(2))
+m2.load_weights("w.h5")
+print("loaded=%s" % all(np.array_equal(a, b) for a, b in zip(m.get_weights(), m2.get_weights())))
+"""
+
+
+def test_standalone_keras_names_count_from_one_like_keras_224(tmp_path):
+    proc = legacy(tmp_path, KERAS_NAMES)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = lines(proc)
+    assert out["names"] == "sequential_1 ['dense_1', 'dense_2']"
+    assert out["h5"] == "['dense_1', 'dense_2'] ['dense_1/kernel:0', 'dense_1/bias:0']"  # as 2.2.4 wrote them
+    assert out["loaded"] == "True"

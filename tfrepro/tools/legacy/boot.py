@@ -148,6 +148,55 @@ def _matplotlib():
     matplotlib.pylab.show = show
 
 
+# -- names later Pythons and NumPys removed -------------------------------------------------------
+NUMPY_REMOVED = {  # name -> (value, what to write today)
+    "float": (float, "float"), "int": (int, "int"), "bool": (bool, "bool"), "object": (object, "object"),
+    "str": (str, "str"), "complex": (complex, "complex"), "long": (int, "int"), "unicode": (str, "str"),
+    "float_": ("float64", "np.float64"), "complex_": ("complex128", "np.complex128"),
+    "NaN": ("nan", "np.nan"), "NAN": ("nan", "np.nan"), "Inf": ("inf", "np.inf"), "Infinity": ("inf", "np.inf"),
+    "infty": ("inf", "np.inf"), "PINF": ("inf", "np.inf"), "NINF": (-float("inf"), "-np.inf"),
+    "product": ("prod", "np.prod"), "cumproduct": ("cumprod", "np.cumprod"), "alltrue": ("all", "np.all"),
+    "sometrue": ("any", "np.any"), "asscalar": (lambda a: a.item(), "a.item()"),
+}
+
+
+def _removed_names():
+    """NumPy's aliases removed in 1.24 and 2.0 (``np.float``, ``np.asscalar``, ``np.NaN``...) and
+    ``time.clock`` (removed in Python 3.8) answer again, each use noted for the report."""
+    import time
+
+    import numpy as np
+
+    from .report import MAP
+
+    props = {}
+    for name, (value, today) in NUMPY_REMOVED.items():
+        if name in vars(np) or hasattr(type(np), name):
+            continue
+        if isinstance(value, str) and value != "nan" and value != "inf":
+            value = getattr(np, value)
+        elif value in ("nan", "inf"):
+            value = float(value)
+        MAP[f"np.{name}"] = (f"{today} (NumPy removed np.{name})", None)
+
+        def get(self, _v=value, _n=name):
+            note(f"np.{_n}", "numpy")
+            return _v
+
+        props[name] = property(get)
+    if props:
+        np.__class__ = type("numpy", (type(np),), props)
+    if not hasattr(time, "clock"):
+        MAP["time.clock"] = ("time.process_time() (or time.perf_counter() for wall time; "
+                             "removed in Python 3.8)", None)
+
+        def clock():
+            note("time.clock", "python")
+            return time.process_time()  # what time.clock measured on Unix
+
+        time.clock = clock
+
+
 # -- seeding ---------------------------------------------------------------------------------------
 def _seed(seed):
     """``--seed``: Python's and NumPy's global generators, every TensorFlow graph's seed
@@ -202,6 +251,7 @@ def main(argv=None):
 
     quiet_tensorflow()  # TensorFlow's banner and C++ logs; the script's own output stays
     _matplotlib()
+    _removed_names()
     if OPTS.seed is not None:
         _seed(OPTS.seed)
     status = 0

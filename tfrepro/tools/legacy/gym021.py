@@ -16,7 +16,10 @@ What gym 0.21 did, and what this module does the same way:
 * ``close()``, context manager, ``gym.spec``, ``gym.spaces``, ``gym.Wrapper`` and the
   observation / action / reward wrappers of the old API, ``gym.wrappers.Monitor`` (videos
   of the cubic schedule's episodes, and its stats file), ``gym.logger``,
-  ``gym.undo_logger_setup()``, ``gym.utils.seeding.np_random`` (a ``RandomState``, as then).
+  ``gym.undo_logger_setup()``, ``gym.utils.seeding.np_random`` (a ``RandomState``, as then),
+  ``gym.wrappers.TimeLimit``;
+* CartPole's observations are its float64 state, as gym 0.21 returned them (gymnasium
+  returns the same numbers cast to float32).
 
 Anything else is named in one line (``tfrepro legacy: gym.X is not covered``). Every use
 is noted for ``--report`` where it ran.
@@ -83,6 +86,8 @@ class Env:
         object.__setattr__(self, "_env_id", env_id)
         object.__setattr__(self, "_limited", limited)
         object.__setattr__(self, "_inner", None)
+        # gym 0.21's CartPole returned its float64 state; gymnasium casts it to float32
+        object.__setattr__(self, "_float64", str(env_id).startswith("CartPole"))
 
     # gym.Env's attributes
     @property
@@ -164,7 +169,10 @@ class Env:
         target = self._genv if self._limited else self._genv.unwrapped
         obs, _info = target.reset(seed=seed, **kwargs)
         sh.episode += 1
-        return obs
+        return self._obs(obs)
+
+    def _obs(self, obs):
+        return np.array(self._genv.unwrapped.state, dtype=np.float64) if self._float64 else obs
 
     def step(self, action):
         note("env.step", "gym")
@@ -173,7 +181,7 @@ class Env:
         info = dict(info)
         if truncated and not terminated:
             info["TimeLimit.truncated"] = True
-        return obs, reward, bool(terminated or truncated), info
+        return self._obs(obs), reward, bool(terminated or truncated), info
 
     def render(self, mode="human", **kwargs):
         note("env.render", "gym", detail=mode)
@@ -315,6 +323,30 @@ class ActionWrapper(Wrapper):
         return self.env.step(self.action(action))
 
 
+class TimeLimit(Wrapper):
+    """gym 0.21's ``gym.wrappers.TimeLimit`` (what ``gym.make`` put around every registered env)."""
+
+    def __init__(self, env, max_episode_steps=None):
+        super().__init__(env)
+        if max_episode_steps is None and env.spec is not None:
+            max_episode_steps = env.spec.max_episode_steps
+        self._max_episode_steps = max_episode_steps
+        self._elapsed_steps = None
+
+    def step(self, action):
+        assert self._elapsed_steps is not None, "Cannot call env.step() before calling reset()"
+        obs, reward, done, info = self.env.step(action)
+        self._elapsed_steps += 1
+        if self._elapsed_steps >= self._max_episode_steps:
+            info["TimeLimit.truncated"] = not done
+            done = True
+        return obs, reward, done, info
+
+    def reset(self, **kwargs):
+        self._elapsed_steps = 0
+        return self.env.reset(**kwargs)
+
+
 def capped_cubic_video_schedule(episode_id):
     if episode_id < 1000:
         return int(round(episode_id ** (1.0 / 3))) ** 3 == episode_id
@@ -429,7 +461,7 @@ def module():
     gym.error = gymnasium.error
     gym.undo_logger_setup = lambda: None  # gym < 0.10's call; a no-op since
     wrappers = types.ModuleType("gym.wrappers")
-    wrappers.Monitor = Monitor
+    wrappers.Monitor, wrappers.TimeLimit = Monitor, TimeLimit
     wrappers.__getattr__ = _not_covered("gym.wrappers")
     monitoring = types.ModuleType("gym.wrappers.monitoring")
     wrappers.monitoring = monitoring

@@ -6,7 +6,8 @@
   eager tf-keras takes 20-40 ms and prints a progress bar.
 * The optimizers are tf-keras's legacy ones (Keras 2.2.4's algorithms) and take ``lr=``
   as 2.2.4 did (tf-keras's new optimizers silently ignore it).
-* Spaces in model and layer names become ``_`` (they break TF name scopes).
+* Spaces in model and layer names become ``_`` (they break TF name scopes); automatic names
+  count from 1 (``dense_1``), as Keras 2.2.4's did and its ``.h5`` files hold them.
 * ``predict`` on a NumPy array, and ``fit`` on NumPy arrays without callbacks, validation,
   weights or progress output, take a short path: the model's own predict and train
   functions (the graph calls ``predict`` and ``fit`` make), called per batch of
@@ -39,7 +40,13 @@ def _with_lr(cls):
     return Optimizer
 
 
-def _spaces_in_names():
+STANDALONE: list = []  # set when the script imports standalone ``keras`` (not tf.keras)
+
+
+def _names():
+    """Spaces in names become ``_``; with standalone ``keras``, automatic names count from 1
+    as Keras 2.2.4's did (``dense_1``, ``sequential_1``: the names its ``.h5`` files hold;
+    tf.keras counted from 0)."""
     from tf_keras.src.engine import base_layer, base_layer_v1, functional
 
     for base in (base_layer.Layer, base_layer_v1.Layer, functional.Functional):
@@ -47,6 +54,8 @@ def _spaces_in_names():
             if isinstance(name, str) and " " in name:
                 note("keras.name-with-spaces", "keras2")
                 name = name.replace(" ", "_")
+            if name is None and STANDALONE:
+                args, kwargs = (), dict(kwargs, zero_based=False)
             return _orig(self, name, *args, **kwargs)
 
         base._init_set_name = _init_set_name
@@ -69,10 +78,11 @@ _SHORT: list = []
 
 
 def short_paths():
-    """Install the short ``predict`` / ``fit`` paths (once)."""
+    """Install the naming rules and the short ``predict`` / ``fit`` paths (once)."""
     if _SHORT:
         return
     _SHORT.append(True)
+    _names()
     from tf_keras.src import callbacks as callbacks_module
     from tf_keras.src.engine import training_arrays_v1, training_utils_v1, training_v1
     from tf_keras.src.utils.mode_keys import ModeKeys
@@ -157,6 +167,7 @@ def short_paths():
 
 def keras():
     """The ``keras`` module a script imports (one per process)."""
+    STANDALONE[:] = [True]
     if not _KERAS:
         tensorflow()  # graph mode before the first model
         import tf_keras
@@ -165,7 +176,6 @@ def keras():
         names = ("SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl")
         optimizers = Traced(tf_keras.optimizers, "keras.optimizers", "keras2",
                             extra={n: _with_lr(getattr(legacy, n)) for n in names if hasattr(legacy, n)})
-        _spaces_in_names()
         short_paths()
         _KERAS.append(Traced(tf_keras, "keras", "keras2", extra={"optimizers": optimizers}))
     return _KERAS[0]
