@@ -98,6 +98,7 @@ env.close()
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_gym_021_semantics(tmp_path):
     import gymnasium
 
@@ -141,6 +142,7 @@ print("done")
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 @pytest.mark.parametrize("fmt", ["gif", "mp4"])
 def test_record_writes_one_file_per_rendered_episode(tmp_path, fmt):
     import imageio.v3 as iio
@@ -191,6 +193,7 @@ def _contrib_values(stdout):
     return {k: v for k, v in (ln.split("=", 1) for ln in stdout.splitlines() if "=" in ln)}
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_contrib_subset_has_tf115_names_and_formulas(tmp_path):
     proc = legacy(tmp_path, CONTRIB, *REPORT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -208,6 +211,7 @@ def test_contrib_subset_has_tf115_names_and_formulas(tmp_path):
     assert ran["tf.contrib.layers.xavier_initializer"]["where"] == ["script.py:10", "script.py:13"]
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_contrib_initializers_are_tf115s_formulas(tmp_path):
     """Bit for bit: contrib's truncated normal with the 1.3 factor, its uniform Xavier."""
     script = """
@@ -228,6 +232,7 @@ def test_contrib_initializers_are_tf115s_formulas(tmp_path):
     assert abs(float(lines(proc)["std"]) - 1.0029276 * np.sqrt(2 / 400)) < 2e-3  # effective std, measured
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_a_contrib_name_outside_the_subset_is_one_line(tmp_path):
     proc = legacy(tmp_path, "import tensorflow as tf\nprint('before')\ntf.contrib.seq2seq.BasicDecoder\n")
     assert proc.returncode == 2
@@ -272,6 +277,7 @@ def table():
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_python2_script_and_its_module_translated_when_they_load(tmp_path):
     proc = legacy(tmp_path, PY2, *REPORT, files={"helper2.py": HELPER2})
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -287,12 +293,14 @@ def test_python2_script_and_its_module_translated_when_they_load(tmp_path):
     assert (tmp_path / "script.py").read_text() == PY2  # the file is not touched
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_future_division_keeps_true_division(tmp_path):
     proc = legacy(tmp_path, "from __future__ import division\nprint 'x', 7 / 2\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "x 3.5"
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_python3_script_is_left_alone(tmp_path):
     proc = legacy(tmp_path, "long = 3\nprint(7 / 2, long)\n", *REPORT)
     assert proc.returncode == 0 and proc.stdout.strip() == "3.5 3"
@@ -333,6 +341,7 @@ a.fit(x[:1], y[:1], epochs=1, verbose=0)
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_keras2_in_a_tf1_graph_short_paths_are_the_long_ones(tmp_path):
     proc = legacy(tmp_path, KERAS, *REPORT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -348,6 +357,7 @@ def test_keras2_in_a_tf1_graph_short_paths_are_the_long_ones(tmp_path):
     assert ran["keras.model.fit"]["count"] == 3
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_plt_show_never_blocks_and_figures_on_request(tmp_path):
     script = """
     import matplotlib.pyplot as plt
@@ -366,6 +376,7 @@ def test_plt_show_never_blocks_and_figures_on_request(tmp_path):
     assert len(list((tmp_path / "figs").glob("*.png"))) >= 2
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_missing_module_is_one_line_with_its_pip_name(tmp_path):
     proc = legacy(tmp_path, "print('start')\nimport cv2\n")
     assert proc.returncode == 2
@@ -388,6 +399,7 @@ except Exception:
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_episodes_counts_resets_over_all_environments(tmp_path):
     proc = legacy(tmp_path, EPISODES, "--episodes", "7")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -409,6 +421,7 @@ with tf.Session() as s:
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_seed_makes_two_runs_print_the_same(tmp_path):
     one = legacy(tmp_path, SEEDED, "--seed", "11")
     two = legacy(tmp_path, SEEDED, "--seed", "11")
@@ -437,6 +450,7 @@ def test_record_into_a_file_is_refused_before_the_script_runs(tmp_path):
     assert (tmp_path / "taken").read_text() == "mine" and "never" not in proc.stdout
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_markdown_report_names_lines_and_number_changes(tmp_path):
     script = """
     import tensorflow as tf
@@ -457,6 +471,7 @@ def test_markdown_report_names_lines_and_number_changes(tmp_path):
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no legacy corpus at {CORPUS} (../shared/legacy-corpus)")
 @pytest.mark.parametrize("script", sorted(str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*.py"))
                          if CORPUS.is_dir() else [])
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_corpus_scripts_run_with_episodes(tmp_path, script):
     """Every script of other authors in the corpus (the ones that are programs: modules that
     another file imports are run through it) plays a few episodes and ends cleanly."""
@@ -537,6 +552,7 @@ print("clock=%s" % (time.clock() >= t0))
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_era_names_that_later_releases_removed(tmp_path):
     """CartPole's float64 state (gym 0.21 returned it as it was), gym's TimeLimit wrapper,
     NumPy's removed aliases (np.float, np.int, np.asscalar, np.NaN) and time.clock."""
@@ -580,6 +596,7 @@ print("loaded=%s" % all(np.array_equal(a, b) for a, b in zip(m.get_weights(), m2
 """
 
 
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_standalone_keras_names_count_from_one_like_keras_224(tmp_path):
     proc = legacy(tmp_path, KERAS_NAMES)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -587,3 +604,48 @@ def test_standalone_keras_names_count_from_one_like_keras_224(tmp_path):
     assert out["names"] == "sequential_1 ['dense_1', 'dense_2']"
     assert out["h5"] == "['dense_1', 'dense_2'] ['dense_1/kernel:0', 'dense_1/bias:0']"  # as 2.2.4 wrote them
     assert out["loaded"] == "True"
+
+
+ERA2 = """
+import numpy as np
+import gym
+import tensorflow as tf
+from keras.layers.core import Dense, Activation
+from keras.layers.normalization import BatchNormalization
+from keras.utils import np_utils
+from keras.engine.topology import Layer
+print("cat=%s" % np_utils.to_categorical([0, 1], 2).tolist())
+print("layers=%s %s" % (Dense.__name__, issubclass(Dense, Layer)))
+env = gym.make('CartPole-v0')
+env.reset()
+env.unwrapped.state = np.array([0.0, 0.0, 0.2, 0.0])
+obs, r, d, _ = env.step(1)
+print("state=%r" % obs.tolist())
+s = tf.placeholder(tf.float32, [None, 4])
+with tf.variable_scope('actor'):
+    probs = tf.layers.dense(tf.layers.dense(s, 8, tf.nn.relu), 2, tf.nn.softmax)
+with tf.variable_scope('critic'):
+    value = tf.layers.dense(tf.layers.dense(s, 8, tf.nn.relu), 1)
+actor = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope='actor')
+critic = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, 'critic')
+print("scopes=%s" % [v.op.name for v in actor + critic])
+"""
+
+
+@pytest.mark.slow  # a fresh process running TensorFlow
+def test_keras224_module_paths_env_state_and_scoped_networks(tmp_path):
+    import gymnasium
+
+    proc = legacy(tmp_path, ERA2)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = lines(proc)
+    assert out["cat"] == "[[1.0, 0.0], [0.0, 1.0]]" and out["layers"] == "Dense True"
+    g = gymnasium.make("CartPole-v0")
+    g.reset(seed=0)
+    g.unwrapped.state = np.array([0.0, 0.0, 0.2, 0.0])
+    g.step(1)
+    assert np.allclose(json.loads(out["state"]), g.unwrapped.state)  # the state the script set
+    # the names real TF 1.15 gives this graph (layer names count per variable scope)
+    assert out["scopes"] == str(["actor/dense/kernel", "actor/dense/bias", "actor/dense_1/kernel",
+                                 "actor/dense_1/bias", "critic/dense/kernel", "critic/dense/bias",
+                                 "critic/dense_1/kernel", "critic/dense_1/bias"])

@@ -56,9 +56,11 @@ TOO_FEW = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def grids(tmp_path_factory):
-    """Each case's runs, once for both tests (fresh processes, two at a time)."""
+    """Each case's runs, once for both tests (fresh processes, two at a time). Session scope:
+    under pytest-xdist a worker runs other modules' tests between an entry's two tests, and a
+    module-scoped cache would be dropped and the runs made again."""
     cache = {}
 
     def get(entry):

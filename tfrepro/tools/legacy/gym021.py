@@ -216,7 +216,9 @@ class Env:
         prop = getattr(type(self), name, None)
         if isinstance(prop, property) and prop.fset is not None:
             prop.fset(self, value)
-        else:
+        elif not self._limited:  # the environment itself: env.unwrapped.state = ... sets its state
+            setattr(self._genv.unwrapped, name, value)
+        else:  # a wrapper's own attribute, as gym's Wrapper kept it
             object.__setattr__(self, name, value)
 
     def __str__(self):

@@ -165,6 +165,33 @@ def short_paths():
     Model.predict, Model.fit = predict, fit
 
 
+# Keras 2.2.4's module paths that tf-keras flattened: ``from keras.layers.core import Dense``
+LAYER_MODULES = ("core", "convolutional", "convolutional_recurrent", "normalization", "advanced_activations",
+                 "recurrent", "pooling", "embeddings", "merge", "noise", "wrappers", "local", "cudnn_recurrent")
+
+
+def _keras224_paths(tf_keras):
+    """``keras.layers.<module>`` for Keras 2.2.4's layer modules (each the flat
+    ``keras.layers``), ``keras.utils.np_utils`` and ``keras.engine`` (``topology``,
+    ``training``)."""
+    import types
+
+    layers = Traced(tf_keras.layers, "keras.layers", "keras2",
+                    extra={m: Traced(tf_keras.layers, f"keras.layers.{m}", "keras2") for m in LAYER_MODULES})
+    np_utils = types.ModuleType("keras.utils.np_utils")
+    np_utils.to_categorical, np_utils.normalize = tf_keras.utils.to_categorical, tf_keras.utils.normalize
+    utils = Traced(tf_keras.utils, "keras.utils", "keras2", extra={"np_utils": np_utils})
+    engine = types.ModuleType("keras.engine")
+    engine.topology = types.ModuleType("keras.engine.topology")
+    engine.topology.Layer, engine.topology.InputSpec = tf_keras.layers.Layer, tf_keras.layers.InputSpec
+    engine.topology.Input = tf_keras.layers.Input
+    engine.training = types.ModuleType("keras.engine.training")
+    engine.training.Model = tf_keras.Model
+    engine.Layer, engine.InputSpec, engine.Input, engine.Model = (tf_keras.layers.Layer, tf_keras.layers.InputSpec,
+                                                                  tf_keras.layers.Input, tf_keras.Model)
+    return {"layers": layers, "utils": utils, "engine": Traced(engine, "keras.engine", "keras2")}
+
+
 def keras():
     """The ``keras`` module a script imports (one per process)."""
     STANDALONE[:] = [True]
@@ -177,7 +204,7 @@ def keras():
         optimizers = Traced(tf_keras.optimizers, "keras.optimizers", "keras2",
                             extra={n: _with_lr(getattr(legacy, n)) for n in names if hasattr(legacy, n)})
         short_paths()
-        _KERAS.append(Traced(tf_keras, "keras", "keras2", extra={"optimizers": optimizers}))
+        _KERAS.append(Traced(tf_keras, "keras", "keras2", extra={"optimizers": optimizers, **_keras224_paths(tf_keras)}))
     return _KERAS[0]
 
 
