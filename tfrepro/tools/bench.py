@@ -292,7 +292,7 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
             raise UsageError(f"{path} exists: --resume runs what it lacks (or choose another --out-dir)")
         data = load_results(path)
         if data["meta"].get("environment") != meta["environment"]:
-            raise UsageError(f"{path}: written by another environment ({data['meta']['versions']}); "
+            raise UsageError(f"{path}: written by another environment ({data['meta'].get('versions', 'versions not recorded')}); "
                              "cannot resume it here")
         if data["settings"].get("repeats") != settings["repeats"]:
             raise UsageError(f"{path}: written with {data['settings'].get('repeats')} repeats, not "
