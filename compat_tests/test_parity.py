@@ -30,12 +30,18 @@ margin (``tfrepro.infra.programs``; pg-tang's collapsed runs as a rate, apart):
 Seeds are fixed, so on one machine and one set of versions this test is deterministic;
 after an upgrade it is what catches a drift in learning.
 """
+import fcntl
+import json
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tfrepro.infra import programs
 from tfrepro.infra.grid import run_grid
 from tfrepro.infra.judge import judge_rewards, verdict_cell
+from tfrepro.infra.records import atomic_write_text
 
 CASES = {  # entry: (seeds, iterations override, level)
     "pg-tang": (30, None, programs.get("pg-tang").target),
@@ -63,14 +69,34 @@ def grids(tmp_path_factory):
     module-scoped cache would be dropped and the runs made again."""
     cache = {}
 
+    # Under pytest-xdist the two tests of an entry can still land on two workers (measured:
+    # dqn-pylessons's runs were made twice with --dist loadgroup): the runs' records are shared
+    # through this run's own directory, made once under a lock.
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    shared = Path(tmp_path_factory.getbasetemp()).parent / f"parity-{run_id}" if run_id else None
+
+    def make(entry, out):
+        n_seeds, iterations, _ = CASES[entry]
+        prog, variant = programs.parse_entry(entry)
+        # lockstep where the program has it (grid.mode_for), fast for the others
+        return run_grid([(prog.name, variant)], "lockstep", list(range(n_seeds)), out, workers=2,
+                        iterations=iterations)
+
     def get(entry):
         if entry not in cache:
-            n_seeds, iterations, _ = CASES[entry]
-            prog, variant = programs.parse_entry(entry)
-            out = tmp_path_factory.mktemp(entry.replace(":", "-"))
-            # lockstep where the program has it (grid.mode_for), fast for the others
-            records = sorted(run_grid([(prog.name, variant)], "lockstep", list(range(n_seeds)), out, workers=2,
-                                      iterations=iterations), key=lambda r: r["seed"])
+            name = entry.replace(":", "-")
+            if shared is None:
+                records = make(entry, tmp_path_factory.mktemp(name))
+            else:
+                shared.mkdir(exist_ok=True)
+                done = shared / f"{name}.json"
+                with open(shared / f"{name}.lock", "w") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    if not done.exists():
+                        records = make(entry, tmp_path_factory.mktemp(name))
+                        atomic_write_text(done, json.dumps(records))
+                    records = json.loads(done.read_text())
+            records = sorted(records, key=lambda r: (r["framework"], r["seed"]))
             scores = {fw: [r["eval_mean"] for r in records if r["framework"] == fw] for fw in programs.FRAMEWORKS}
             cache[entry] = records, scores, judge_rewards(entry, scores["tf1"], scores["tf2"])
         return cache[entry]
