@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .report import note
-from .tfshim import Traced, tensorflow
+from .tfshim import Traced, descend, tensorflow
 
 _KERAS: list = []
 
@@ -210,7 +210,4 @@ def keras():
 
 def keras_submodule(name):
     """``keras.layers``, ``keras.optimizers``...: the traced module for ``name``."""
-    mod = keras()
-    for part in name.split(".")[1:]:
-        mod = getattr(mod, part)
-    return mod
+    return descend(keras(), name)

@@ -155,9 +155,13 @@ def tensorflow():
     return _TF[0]
 
 
+def descend(top, name):
+    """``a.b.c`` from the traced top module ``a``: ``top.b.c``."""
+    for part in name.split(".")[1:]:
+        top = getattr(top, part)
+    return top
+
+
 def tensorflow_submodule(name):
     """``import tensorflow.contrib.layers`` and friends: the traced module for ``name``."""
-    mod = tensorflow()
-    for part in name.split(".")[1:]:
-        mod = getattr(mod, part)
-    return mod
+    return descend(tensorflow(), name)
