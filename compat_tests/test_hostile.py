@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from tfrepro import cli
 from tfrepro.core.errors import UsageError
 from tfrepro.infra.benchfile import SCHEMA, load_results
-from tfrepro.infra.records import SCHEMA as RECORD_SCHEMA, read_record
+from tfrepro.infra.records import SCHEMA as RECORD_SCHEMA, dumps, read_record
 
 SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=120,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -196,7 +196,51 @@ def test_bench_resume_on_malformed_results_files(engines, doc):
         assert code in (2, "reached")
 
 
-WORDS = ["run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "matrix", "legacy", "speed",
+def _summary():
+    """A reproduce summary.json of four records per form."""
+    from tfrepro.infra.summary import summarise
+
+    records = [dict(_record(), framework=fw, seed=s, eval_mean=190.0 + s + (fw == "tf2"))
+               for fw in ("tf1", "tf2") for s in range(4)]
+    return json.loads(dumps({"mode": "fast", "versions": {"tensorflow": "2.21.0"},
+                             "rows": summarise(records, [("pg-tang", None)]), "seeds": [0, 1, 2, 3]}))
+
+
+def _compare_doc():
+    """A compare.json of two bench files."""
+    from tfrepro.tools.compare import Thresholds, compare_pair
+
+    th = Thresholds()
+    return json.loads(dumps({"files": ["a.json", "b.json"], "labels": ["TF 2.20", "TF 2.21"],
+                             "thresholds": th.__dict__, "modes": None,
+                             "comparisons": [compare_pair(_bench_file(), _bench_file(5), th)]}))
+
+
+REPORTED = {"summary.json": _summary, "compare.json": _compare_doc, "runs/bench.json": _bench_file,
+            "runs/record.json": _record}
+
+
+@SETTINGS
+@given(name=st.sampled_from(sorted(REPORTED)), data=st.data())
+def test_report_on_malformed_results(name, data):
+    doc = data.draw(mutated(REPORTED[name]))
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "res" / "runs").mkdir(parents=True)
+        (root / "res" / name).write_bytes(doc)
+        (root / "page").mkdir()
+        (root / "page" / "index.html").write_text("the user's page\n")
+        for args in (["res"], [f"res/{name}"]):
+            code, _, _ = _check(["report", *args, "--out", "out"], root)
+            assert code in (0, 2)
+            if code == 0:
+                assert "tfrepro report" in (root / "out" / "index.html").read_text()
+            code, _, err = _check(["report", *args, "--out", "page"], root)
+            assert code == 2 and "refusing to replace" in err  # checked before any input is read
+        assert (root / "page" / "index.html").read_text() == "the user's page\n"
+
+
+WORDS = ["run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "matrix", "report", "legacy", "speed",
          "pg-tang", "pg-geron:notebook", "dqn-meertens", "basic-policy", "nope", "--seed", "--seeds",
          "--out", "--out-dir", "--iterations", "--mode", "book", "fast", "--framework", "tf1", "tf2",
          "--programs", "--workers", "--alpha", "--tf", "2.16", "2.21", "--suite", "quick", "full",
@@ -209,7 +253,7 @@ WORDS = ["run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "
 
 
 @SETTINGS
-@given(argv=st.tuples(st.sampled_from(WORDS[:10]), st.lists(st.sampled_from(WORDS) | st.text(max_size=6),
+@given(argv=st.tuples(st.sampled_from(WORDS[:11]), st.lists(st.sampled_from(WORDS) | st.text(max_size=6),
                                                             max_size=7)))
 def test_generated_argument_vectors(engines, argv):
     with tempfile.TemporaryDirectory() as d:

@@ -82,6 +82,22 @@ def load_model(path):
 
 
 
+def traced(function):
+    """``function`` (a ``tf.function``) called through its traced graph for each input
+    signature, kept: the same graph a plain call runs, without ``tf.function``'s per-call
+    dispatch (binding the arguments and matching them against its traces), which costs
+    about 0.4 ms for a method holding a 512-unit model: a fifth of pylessons' update."""
+    traces = {}
+
+    def call(*tensors):
+        key = tuple((tuple(t.shape), t.dtype) for t in tensors)
+        if key not in traces:
+            traces[key] = function.get_concrete_function(*tensors)
+        return traces[key](*tensors)
+
+    return call
+
+
 def tf1_optimizer_update(optimizer, model):
     """A compiled update applying a ``tf.compat.v1.train`` optimizer (e.g. AdamOptimizer
     with its epsilon 1e-8) to a Keras 3 model's variables: with it, the TF2 port's

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, episode_limit
+from modern_tf2.common import KerasProgram, episode_limit, traced
 from modern_tf2.tf1_rmsprop import Keras2RMSprop
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, make, q_trace_episode, run_episodes
@@ -61,6 +61,7 @@ class DQNAgent(KerasProgram):
         self.model = OurModel((self.state_size,), self.action_size, cfg, keras_rmsprop)
         self.optimizer = self.model.optimizer
         self.optimizer.build(self.model.trainable_variables)
+        self._fast_call = traced(self._fast_train)
 
     # -- the source's methods ----------------------------------------------
     def remember(self, state, action, reward, next_state, done):
@@ -124,7 +125,7 @@ class DQNAgent(KerasProgram):
 
     def fast_update(self, state, action, reward, next_state, done):
         """Target, update and new weights in one compiled call: (loss, weights)."""
-        loss, weights = self._fast_train(
+        loss, weights = self._fast_call(
             tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
             tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
         return float(loss), [w.numpy() for w in weights]

@@ -16,11 +16,17 @@ from . import commands
 from .core.errors import UsageError
 
 
+def one_line(text) -> str:
+    """``text`` with every character that is not printable (line breaks of any kind, control
+    characters: a user's file name may hold them) shown as its escape: errors stay one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit code 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def command_modules():
@@ -53,11 +59,11 @@ def main(argv=None) -> int:
     try:
         return args.main(args)
     except UsageError as e:
-        print(f"tfrepro {args.command}: error: {e}", file=sys.stderr)
+        print(f"tfrepro {args.command}: error: {one_line(e)}", file=sys.stderr)
         return 2
     except OSError as e:  # unwritable --out, full disk, ...: say which file
         where = f" {e.filename}:" if getattr(e, "filename", None) else ""
-        print(f"tfrepro {args.command}: error:{where} {e.strerror or e}", file=sys.stderr)
+        print(one_line(f"tfrepro {args.command}: error:{where} {e.strerror or e}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tfrepro: interrupted", file=sys.stderr)

@@ -34,6 +34,7 @@ def add_parser(sub):
 
 def main(args) -> int:
     from ..tools.compare import compare
+    from ..tools.report import check_page, write_report
 
     th = argtypes.thresholds(args)
     if args.new is None and not args.modes:
@@ -44,10 +45,12 @@ def main(args) -> int:
     if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
         raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
     out = Path(args.out_dir)
+    check_page(out)
     rows, md = compare([args.base, new], th, out / "compare.md", out / "compare.png",
                        out / "compare.json", modes=args.modes)
+    page = write_report([out / "compare.json"], out, title="tfrepro compare")
     print(md)
-    print(f"wrote {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
+    print(f"wrote {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}, {page}")
     worse = [r for r in rows[0] if r["verdict"] == "worse"]
     if worse:
         print("worse: " + ", ".join(f"{r['program']} {r['framework']} {r['mode']}" for r in worse),

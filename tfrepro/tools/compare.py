@@ -108,6 +108,40 @@ def _f(x, spec="+.1f"):
     return "–" if x is None else format(x, spec)
 
 
+def rows_table(rows) -> list[str]:
+    """The comparison table's lines for one NEW against BASE (``compare_pair``'s rows, as
+    ``compare.json`` keeps them)."""
+    lines = ["| program | framework | mode | reward BASE median [IQR] | reward NEW median [IQR] | "
+             "NEW-BASE mean [90% CI] (margin), IQM BASE → NEW, P(NEW better) | reward verdict | steps/s BASE | "
+             "steps/s NEW | speed ratio [95% CI] | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rw, sp = r.get("reward"), r.get("speed")
+        if rw and "diff_mean" in rw:
+            rb = f"{rw['base_median']:.1f} [{rw['base_q1']:.1f}, {rw['base_q3']:.1f}]"
+            rn = f"{rw['new_median']:.1f} [{rw['new_q1']:.1f}, {rw['new_q3']:.1f}]"
+            rd = (f"{rw['diff_mean']:+.1f} [{_f(rw['ci_low'])}, {_f(rw['ci_high'])}] "
+                  f"(±{rw['margin']:.3g}), {_f(rw.get('iqm_base'), '.1f')} → {_f(rw.get('iqm_new'), '.1f')}, "
+                  f"{_f(rw.get('prob_improvement'), '.2f')}")
+            rv = verdict_cell(rw) + (" (identical per seed)" if rw.get("identical_per_seed") else "")
+            if rw.get("collapse"):
+                c = rw["collapse"]
+                rv += (f"; collapsed {c['base'][0]}/{c['base'][1]} vs {c['new'][0]}/{c['new'][1]} "
+                       f"({c['verdict']}), the rest {verdict_cell(rw['kept'])}")
+        else:
+            rb = rn = rd = "–"
+            rv = rw["verdict"] if rw else "–"
+        if sp and "ratio" in sp:
+            sb, sn = f"{sp['base_median']:.0f}", f"{sp['new_median']:.0f}"
+            sd = f"{sp['ratio']:.2f} [{sp['ci_low']:.2f}, {sp['ci_high']:.2f}] ({sp['verdict']})"
+        else:
+            sb = sn = "–"
+            sd = sp["verdict"] if sp else "–"
+        mark = {"worse": "**worse**", "better": "better"}.get(r["verdict"], r["verdict"])
+        lines.append(f"| {r['program']} | {r['framework']} | {r['mode']} | {rb} | {rn} | {rd} | {rv} | "
+                     f"{sb} | {sn} | {sd} | {mark} |")
+    return lines
+
+
 def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
     metas = [d["meta"] for d in datas]
     lines = [f"BASE: {label(metas[0], metas)} ({paths[0]})"]
@@ -117,34 +151,7 @@ def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
     for (p, m), rows in zip(zip(paths[1:], metas[1:]), rows_per_new):
         if len(paths) > 2:
             lines += [f"### {label(m, metas)} against BASE", ""]
-        lines += ["| program | framework | mode | reward BASE median [IQR] | reward NEW median [IQR] | "
-                  "NEW-BASE mean [90% CI] (margin), IQM BASE → NEW, P(NEW better) | reward verdict | steps/s BASE | "
-                  "steps/s NEW | speed ratio [95% CI] | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            rw, sp = r.get("reward"), r.get("speed")
-            if rw and "diff_mean" in rw:
-                rb = f"{rw['base_median']:.1f} [{rw['base_q1']:.1f}, {rw['base_q3']:.1f}]"
-                rn = f"{rw['new_median']:.1f} [{rw['new_q1']:.1f}, {rw['new_q3']:.1f}]"
-                rd = (f"{rw['diff_mean']:+.1f} [{_f(rw['ci_low'])}, {_f(rw['ci_high'])}] "
-                      f"(±{rw['margin']:.3g}), {_f(rw.get('iqm_base'), '.1f')} → {_f(rw.get('iqm_new'), '.1f')}, "
-                      f"{_f(rw.get('prob_improvement'), '.2f')}")
-                rv = verdict_cell(rw) + (" (identical per seed)" if rw.get("identical_per_seed") else "")
-                if rw.get("collapse"):
-                    c = rw["collapse"]
-                    rv += (f"; collapsed {c['base'][0]}/{c['base'][1]} vs {c['new'][0]}/{c['new'][1]} "
-                           f"({c['verdict']}), the rest {verdict_cell(rw['kept'])}")
-            else:
-                rb = rn = rd = "–"
-                rv = rw["verdict"] if rw else "–"
-            if sp and "ratio" in sp:
-                sb, sn = f"{sp['base_median']:.0f}", f"{sp['new_median']:.0f}"
-                sd = f"{sp['ratio']:.2f} [{sp['ci_low']:.2f}, {sp['ci_high']:.2f}] ({sp['verdict']})"
-            else:
-                sb = sn = "–"
-                sd = sp["verdict"] if sp else "–"
-            mark = {"worse": "**worse**", "better": "better"}.get(r["verdict"], r["verdict"])
-            lines.append(f"| {r['program']} | {r['framework']} | {r['mode']} | {rb} | {rn} | {rd} | {rv} | "
-                         f"{sb} | {sn} | {sd} | {mark} |")
+        lines += rows_table(rows)
         lines.append("")
     return "\n".join(lines)
 

@@ -96,7 +96,10 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
            iterations=None, log=print, frameworks=None) -> int:
 
+    from .report import check_page
+
     out_dir = Path(out_dir)
+    check_page(out_dir)  # before any environment is built
     files = []
     for v in versions:
         py = ensure_env(v, Path(cache), log)
@@ -132,16 +135,19 @@ def report(files, thresholds=None, out_dir=Path("results/matrix")) -> int:
     """The matrix report (matrix.md, matrix.json, matrix.png, compare.md) from results files,
     the first being the base; exit code 1 when a version is worse than the first."""
     from .compare import Thresholds, compare
+    from .report import check_page, write_report
 
     out_dir = Path(out_dir)
+    check_page(out_dir)
     th = thresholds or Thresholds()
     rows, md = compare(files, th, out_dir / "compare.md", out_dir / "matrix.png", out_dir / "matrix.json")
     table = by_version(files, rows)
     from ..infra.records import atomic_write_text
 
     atomic_write_text(out_dir / "matrix.md", table + "\n\n" + md + "\n")
+    page = write_report([out_dir], out_dir, title="tfrepro matrix")
     print(table)
-    print(f"\nwrote {out_dir / 'matrix.md'}, {out_dir / 'matrix.json'}, {out_dir / 'matrix.png'}")
+    print(f"\nwrote {out_dir / 'matrix.md'}, {out_dir / 'matrix.json'}, {out_dir / 'matrix.png'}, {page}")
     return 1 if any(r["verdict"] == "worse" for rs in rows for r in rs) else 0
 
 
