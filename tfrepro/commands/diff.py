@@ -52,10 +52,13 @@ def add_parser(sub):
                    help="rung 5: equivalence margin in reward points (default: the program's declared one)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="rung 5: parallel runs, each in a fresh process (default: %(default)s)")
-    p.add_argument("--out-dir", default="results/diff", metavar="DIR",
-                   help="rung 5: records and curves go to DIR/PROGRAM (default: %(default)s)")
+    p.add_argument("--out-dir", metavar="DIR",
+                   help="rung 5: records and curves go to DIR/PROGRAM (default: a new folder "
+                   "results/diff-DATE-TIME; DIR/PROGRAM holding an earlier run needs --resume or --force)")
     p.add_argument("--resume", action="store_true", help="rung 5: reuse the records already in "
                    "DIR/PROGRAM/runs for the same runs and run only the missing")
+    p.add_argument("--force", action="store_true",
+                   help="rung 5: write into DIR/PROGRAM over an earlier run's results")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return p
 
@@ -86,8 +89,18 @@ def main(args) -> int:
         raise UsageError("--pilot takes at least 2 seeds per side")
     if args.seeds is None and (args.iterations is not None or args.resume):
         raise UsageError("--iterations and --resume apply to rung 5: give --seeds K as well")
-    if args.seeds is not None and Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
-        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    if args.resume and not args.out_dir:
+        raise UsageError("--resume continues an earlier run: give its --out-dir")
+    if args.force and args.seeds is None:
+        raise UsageError("--force applies to rung 5: give --seeds K as well")
+    if args.seeds is not None:
+        from ..infra.outdirs import check_results_dir, fresh
+
+        out_root = Path(args.out_dir) if args.out_dir else fresh("results/diff")
+        check_results_dir(out_root, force=True)  # only: not a file
+        for name, variant in entries:
+            check_results_dir(out_root / programs.entry_label(name, variant).replace(":", "-"),
+                              resume=args.resume, force=args.force)
     quiet_tensorflow()
     from ..tools.ladder import Rung, climb, climb_learning, climb_learning_auto, rungs_json, table
 
@@ -96,7 +109,7 @@ def main(args) -> int:
         rungs = climb(name, steps=args.steps, seed=args.seed, port_optimizer=args.port_optimizer)
         if args.seeds is not None:
             label = programs.entry_label(name, variant)
-            out_dir = Path(args.out_dir) / label.replace(":", "-")
+            out_dir = out_root / label.replace(":", "-")
             kw = dict(iterations=args.iterations, workers=args.workers, alpha=args.alpha,
                       margins=dict(args.margin or []))
             resume = dict(reuse=True) if args.resume else {}

@@ -31,7 +31,7 @@ def main(args) -> int:
     paths = args.paths or default_inputs()
     if not paths:
         raise UsageError("no results to report: give folders or files, or run tfrepro reproduce "
-                         "(it writes results/reproduce) first")
+                         "(it writes results/reproduce-DATE-TIME) first")
     page = write_report(paths, Path(args.out), force=args.force, title=args.title)
     print(f"wrote {page} ({len(paths)} input(s)); open it in a browser: file://{page.resolve()}")
     return 0

@@ -21,11 +21,14 @@ def add_parser(sub):
                    help="lockstep: the seeds of a program and form in one process, one batched update "
                    "for all (programs without it run fast); fast: seed after seed, a few per process; "
                    "book: the sources' loops (default: %(default)s)")
-    p.add_argument("--seeds", type=argtypes.seed_count, default=30, help="seeds 0..N-1 (default: %(default)s)")
+    p.add_argument("--seeds", type=argtypes.seed_count, metavar="N",
+                   help="seeds 0..N-1 for every program (default: the quick tier, each program at the "
+                   "seeds that fit in about 10 minutes on 2 cores: 30, and 8 for the two DQNs; the "
+                   "committed table is --seeds 30)")
     p.add_argument("--full", action="store_true",
                    help="seeds per program from the power calculation: as many per side as the verdict "
                    "of an earlier reproduction (--plan-from) asks for at the declared margin, at least "
-                   "--seeds, at most --max-seeds; writes to results/reproduce-full unless --out-dir")
+                   "--seeds (default 30), at most --max-seeds")
     p.add_argument("--plan-from", default="results/reproduce/summary.json", metavar="SUMMARY",
                    help="--full: the summary.json whose spreads set the seed counts (default: %(default)s)")
     p.add_argument("--max-seeds", type=argtypes.seed_count, default=300,
@@ -38,11 +41,14 @@ def add_parser(sub):
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="processes at once, each fresh (default: %(default)s)")
     p.add_argument("--out-dir", metavar="DIR",
-                   help="where records, table and plot go (default: results/reproduce, with --full "
-                   "results/reproduce-full)")
+                   help="where records, table, plot and index.html go (default: a new folder "
+                   "results/reproduce-DATE-TIME, with --full results/reproduce-full-DATE-TIME; a folder "
+                   "holding an earlier run needs --resume or --force)")
     p.add_argument("--resume", action="store_true", help="reuse the records already in DIR/runs for the "
                    "same runs (program, variant, form, mode, seed, length) and run only the missing; "
                    "with every record there, the table is rebuilt without training")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out-dir that holds an earlier run's results, over them")
     p.add_argument("--margin", type=argtypes.margin, action="append", metavar="[PROGRAM=]POINTS",
                    help="equivalence margin of the verdict column, in reward points (default: each "
                    "program's declared margin)")
@@ -50,22 +56,33 @@ def add_parser(sub):
 
 
 def main(args) -> int:
+    from ..infra.outdirs import check_results_dir, fresh
     from ..tools.reproduce import planned_seeds, reproduce
+    from ..tools.report import check_page
 
     names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
     entries = []
     for entry in names:
         prog, variant = programs.parse_entry(entry)
         entries.append((prog.name, variant))
-    out_dir = args.out_dir or ("results/reproduce-full" if args.full else "results/reproduce")
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise UsageError(f"--out-dir {out_dir}: exists and is not a directory")
-    seeds = list(range(args.seeds))
+    if args.resume and not args.out_dir:
+        raise UsageError("--resume continues an earlier run: give its --out-dir")
+    out_dir = Path(args.out_dir) if args.out_dir else fresh("results/reproduce-full" if args.full
+                                                            else "results/reproduce")
+    check_results_dir(out_dir, resume=args.resume, force=args.force)
+    check_page(out_dir, force=args.force)
     if args.full:
-        plan = planned_seeds(Path(args.plan_from), entries, args.seeds, args.max_seeds)
+        plan = planned_seeds(Path(args.plan_from), entries, args.seeds or 30, args.max_seeds)
         print("--full, seeds per side: " + ", ".join(f"{programs.entry_label(*e)} {n}" for e, n in plan.items()))
         seeds = {e: list(range(n)) for e, n in plan.items()}
+    elif args.seeds is not None:
+        seeds = list(range(args.seeds))
+    else:  # the quick tier
+        seeds = {e: list(range(programs.get(e[0]).quick_seeds)) for e in entries}
+        print("quick tier, seeds per form: " + ", ".join(f"{programs.entry_label(*e)} {len(s)}"
+                                                         for e, s in seeds.items())
+              + " (--seeds 30 for the committed table, --full for the power calculation's counts)")
     quiet_tensorflow()
     return reproduce(entries, mode=args.mode, seeds=seeds,
                      out_dir=Path(out_dir), workers=args.workers, iterations=args.iterations,
-                     margins=dict(args.margin or []), reuse=args.resume)
+                     margins=dict(args.margin or []), reuse=args.resume, force=args.force)

@@ -99,25 +99,76 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
                 else:
                     todo.append(s)
             jobs += [(n, v, fw, m, chunk, iterations) for chunk in chunks(todo, m, workers)]
-    jobs.sort(key=lambda job: -RUN_COST.get(job[0], 1) * len(job[4]))  # longest first
-    bar = tqdm(total=sum(len(job[4]) for job in jobs), desc=f"{desc} ({mode})", unit="run", file=sys.stderr)
+    jobs.sort(key=lambda job: -job_cost(job))  # longest first
+    progress = GridProgress(jobs, f"{desc} ({mode})")
 
     def on_done(job, recs):
         name, variant, fw, m, _, _ = job
         for rec in recs:  # each record lands as soon as its process ends: an interrupted grid keeps them
             write_record(record_path(runs_dir, name, variant, fw, m, rec["seed"]), rec)
             records.append(rec)
-        bar.set_postfix_str(f"{programs.entry_label(name, variant)} {fw} {m} "
-                            f"s{recs[0]['seed']}..{recs[-1]['seed']}: "
-                            f"median {float(np.median([r['eval_mean'] for r in recs])):.1f}")
-        bar.update(len(recs))
+        progress.done(job, f"median {float(np.median([r['eval_mean'] for r in recs])):.1f}")
 
     try:
-        run_each_fresh(run_chunk, jobs, workers, on_done,
+        run_each_fresh(run_chunk, jobs, workers, on_done, on_start=progress.start, on_tick=progress.tick,
                        died="a worker process died (killed?); the records of finished runs are kept")
     finally:
-        bar.close()
+        progress.close()
     return records
+
+
+def job_cost(job) -> float:
+    """A job's expected share of the grid's time: its runs times the program's relative cost."""
+    return RUN_COST.get(job[0], 1) * len(job[4])
+
+
+def job_label(job) -> str:
+    name, variant, fw, m, seeds, _ = job
+    seeds = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
+    return f"{programs.entry_label(name, variant)} {fw} {m} {seeds}"
+
+
+class GridProgress:
+    """One progress line for a grid across its worker processes: the runs done of all, the
+    share of the expected time done (each job weighted by ``job_cost``, so the time left
+    means something when a DQN run costs a hundred basic-policy runs), the time left, and
+    what each worker is running now (with its running time)."""
+
+    def __init__(self, jobs, desc):
+        import time
+
+        from tqdm import tqdm
+
+        self.time = time.monotonic
+        self.runs_total = sum(len(job[4]) for job in jobs)
+        self.runs_done, self.running, self.desc, self.last = 0, {}, desc, ""
+        self.bar = tqdm(total=round(sum(job_cost(j) for j in jobs), 3) or 1, file=sys.stderr,
+                        bar_format="{desc} {percentage:3.0f}%|{bar:20}| {elapsed} elapsed, ~{remaining} left{postfix}")
+        self._describe()
+
+    def _describe(self):
+        self.bar.set_description_str(f"{self.desc}: {self.runs_done}/{self.runs_total} runs", refresh=False)
+        now = self.time()
+        running = "; ".join(f"{job_label(j)} ({now - t0:.0f} s)" for j, t0 in self.running.items())
+        parts = (["running: " + running] if running else []) + (["last: " + self.last] if self.last else [])
+        self.bar.set_postfix_str(" | ".join(parts), refresh=True)
+
+    def start(self, job):
+        self.running[job] = self.time()
+        self._describe()
+
+    def tick(self):
+        self._describe()
+
+    def done(self, job, note=""):
+        self.running.pop(job, None)
+        self.runs_done += len(job[4])
+        self.bar.update(round(job_cost(job), 3))
+        self.last = f"{job_label(job)}: {note}" if note else job_label(job)
+        self._describe()
+
+    def close(self):
+        self.bar.close()
 
 
 def matches(record, name, variant):

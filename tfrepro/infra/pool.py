@@ -26,9 +26,11 @@ def _stop(executor):
     executor.shutdown(wait=False)
 
 
-def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (killed?)"):
+def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (killed?)", on_start=None,
+                   on_tick=None):
     """``fn(*job)`` for every tuple in ``jobs``, each in a fresh spawned process, at most
-    ``workers`` at a time; ``on_done(job, result)`` in this process as each one ends.
+    ``workers`` at a time; ``on_done(job, result)`` in this process as each one ends,
+    ``on_start(job)`` as each one starts, ``on_tick()`` about once a second (progress).
 
     A job that raises ends the whole run with its exception; a worker that dies without a
     result raises ``WorkerDied(died)``. On any way out (Ctrl-C and SIGTERM included) the
@@ -43,7 +45,12 @@ def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (kill
                 job = queue.pop(0)
                 executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
                 running[executor.submit(fn, *job)] = (executor, job)
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                if on_start is not None:
+                    on_start(job)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED,
+                               timeout=None if on_tick is None else 1.0)
+            if on_tick is not None:
+                on_tick()
             for fut in finished:
                 executor, job = running.pop(fut)
                 try:

@@ -31,6 +31,7 @@ class Program:
     # (imitation-policy), so that lockstep runs are compared with fast runs over seeds
     lockstep_replays_fast: bool = True
     in_reproduce: bool = True  # part of `tfrepro reproduce` by default
+    quick_seeds: int = 30  # seeds per form in reproduce's quick tier (its default: ~10 min on 2 cores)
     reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)
     logdir: bool = False  # writes TensorBoard summaries (--logdir)
     q_network: bool = False  # acts greedily on Q values (DQN) instead of sampling
@@ -98,7 +99,7 @@ PROGRAMS = {p.name: p for p in [
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
             modes=LOCKSTEP, iterations_field="frames", logdir=True, q_network=True, takeover=True,
-            reproduce_variant="exercises", margin=20.0,
+            reproduce_variant="exercises", margin=20.0, quick_seeds=8,
             margin_note="no source number: 10% of CartPole-v0's 200-step cap, about half the "
                         "seed-to-seed standard deviation of the exercises variant (~35)",
             variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
@@ -106,7 +107,7 @@ PROGRAMS = {p.name: p for p in [
     Program("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
             "pylessons, DQN CartPole (Keras 2.2.4 on TF 1.15)",
             "score 500 at episode 73; 16 of 20 test episodes at 500 (one run)",
-            target=400.0, iterations_field="episodes", q_network=True, margin=50.0,
+            target=400.0, iterations_field="episodes", q_network=True, margin=50.0, quick_seeds=8,
             margin_note="10% of CartPole-v1's 500 the source reaches, about half the "
                         "seed-to-seed standard deviation (~110)",
             variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED},

@@ -37,13 +37,13 @@ def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
 
 
 def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, margins=None,
-              reuse=False) -> int:
+              reuse=False, force=False) -> int:
     """``entries``: (program name, variant or None) pairs, as ``programs.parse_entry`` gives.
     ``seeds``: one list for all, or {(name, variant): list} (``--full``)."""
     from ..infra.records import versions
     from .report import check_page, write_report
 
-    check_page(out_dir)  # an index.html there that this package did not write: refuse before training
+    check_page(out_dir, force)  # an index.html there that this package did not write: refuse before training
     records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations, reuse=reuse)
     rows = summarise(records, entries, margins)
     vers = records[0]["versions"] if records else versions()
@@ -54,7 +54,7 @@ def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, m
                              "seeds": ({programs.entry_label(*e): s for e, s in seeds.items()}
                                        if isinstance(seeds, dict) else seeds)}, indent=1))
     png = plot_curves(records, entries, out_dir / "curves.png")
-    page = write_report([out_dir], out_dir, title="tfrepro reproduce")
+    page = write_report([out_dir], out_dir, force=force, title="tfrepro reproduce")
     print(md)
     print(f"wrote {out_dir / 'table.md'}, {out_dir / 'summary.json'}"
           + (f", {png}" if png else "") + f", {page} and {len(records)} records in {out_dir / 'runs'}")

@@ -1,0 +1,99 @@
+"""Tier 1 (tools): ``reproduce`` and ``diff --seeds`` never write over results already on
+disk unasked, and ``reproduce``'s default is the quick tier.
+
+A user's run lands in a new folder (``results/reproduce-DATE-TIME``); a folder that holds an
+earlier run's results needs ``--resume`` (reuse its runs) or ``--force`` (write over them),
+said in one line before any run starts. The runs themselves are stood in (``run_grid``
+returns synthetic records): what is tested is everything around them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfrepro.infra import programs
+from tfrepro.infra.records import SCHEMA, versions
+
+
+def _records(entries, seeds):
+    out = []
+    for (name, variant) in entries:
+        for fw in ("tf1", "tf2"):
+            for s in (seeds[(name, variant)] if isinstance(seeds, dict) else seeds):
+                g = np.random.default_rng([s, fw == "tf2"])
+                rewards = list(100 + g.normal(0, 5, 4))
+                out.append({"schema": SCHEMA, "program": name, "variant": variant or "book", "framework": fw,
+                            "mode": "fast", "seed": s, "env_id": "CartPole-v0", "eval_returns": rewards,
+                            "eval_mean": float(np.mean(rewards)), "train_returns": list(g.normal(50, 5, 20)),
+                            "env_steps": 10, "wall_s": 1.0, "versions": versions()})
+    return out
+
+
+@pytest.fixture
+def grid(monkeypatch):
+    """``run_grid`` stood in: records what it was asked to run."""
+    import tfrepro.tools.reproduce as rep
+
+    asked = []
+
+    def fake(entries, mode, seeds, out_dir, **kw):
+        asked.append({"entries": entries, "seeds": seeds, "out_dir": out_dir})
+        return _records(entries, seeds)
+
+    monkeypatch.setattr(rep, "run_grid", fake)
+    return asked
+
+
+def _one_line(proc, needle):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr
+
+
+def test_default_is_a_new_folder_each_time(cli_here, grid, tmp_path):
+    for _ in range(2):
+        proc = cli_here("reproduce", "--programs", "pg-geron", "--seeds", "3")
+        assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in (tmp_path / "results").iterdir())
+    assert len(made) == 2 and all(m.startswith("reproduce-") for m in made), made
+    for m in made:
+        assert (tmp_path / "results" / m / "summary.json").is_file()
+        assert (tmp_path / "results" / m / "index.html").is_file()
+
+
+def test_a_folder_with_results_needs_resume_or_force(cli_here, grid, tmp_path):
+    assert cli_here("reproduce", "--programs", "pg-geron", "--seeds", "3", "--out-dir", "rep").returncode == 0
+    before = (tmp_path / "rep" / "summary.json").read_bytes()
+    proc = cli_here("reproduce", "--programs", "pg-geron", "--seeds", "3", "--out-dir", "rep")
+    _one_line(proc, "--resume reuses its runs, --force writes over them")
+    assert (tmp_path / "rep" / "summary.json").read_bytes() == before and len(grid) == 1
+    assert cli_here("reproduce", "--programs", "pg-geron", "--seeds", "3", "--out-dir", "rep",
+                    "--force").returncode == 0
+    assert cli_here("reproduce", "--programs", "pg-geron", "--seeds", "3", "--out-dir", "rep",
+                    "--resume").returncode == 0
+
+
+def test_resume_needs_the_folder_it_continues(cli_here, grid):
+    _one_line(cli_here("reproduce", "--resume"), "give its --out-dir")
+    _one_line(cli_here("diff", "pg-geron", "--seeds", "2", "--resume"), "give its --out-dir")
+    assert not grid
+
+
+def test_diff_seeds_refuses_a_folder_with_results(cli_here, tmp_path):
+    runs = tmp_path / "d" / "pg-geron" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "pg-geron_tf1_fast_seed0.json").write_text("{}")
+    _one_line(cli_here("diff", "pg-geron", "--seeds", "2", "--out-dir", "d"), "--resume reuses its runs")
+    _one_line(cli_here("diff", "pg-geron", "--force"), "--force applies to rung 5")
+
+
+def test_quick_tier_is_the_default(cli_here, grid, tmp_path):
+    proc = cli_here("reproduce")
+    assert proc.returncode == 0, proc.stderr
+    seeds = grid[0]["seeds"]
+    want = {e: programs.get(e[0]).quick_seeds for e in seeds}
+    assert {e: len(s) for e, s in seeds.items()} == want
+    assert want[("dqn-pylessons", None)] == 8 and want[("dqn-meertens", "exercises")] == 8
+    assert want[("pg-tang", None)] == 30
+    assert "quick tier" in proc.stdout and "--seeds 30" in proc.stdout
+    out = tmp_path / grid[0]["out_dir"]
+    assert out.name.startswith("reproduce-") and (out / "summary.json").is_file()
