@@ -71,7 +71,7 @@ def load_model(path):
     if os.path.isdir(path):
         path = os.path.join(path, MODEL_NAME)
     if not os.path.exists(path):
-        raise UsageError("no Keras model at %s" % path)
+        raise UsageError("no Keras model at %s (tfrepro run PROGRAM --framework tf2 --save DIR writes one)" % path)
     if not zipfile.is_zipfile(path):
         raise UsageError("%s is not a .keras archive (truncated or another format)" % path)
     try:

@@ -70,7 +70,8 @@ def main(args) -> int:
     args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
     out = argtypes.check_out(args.out, force=args.force)
     if args.load and not Path(args.load).exists():
-        raise UsageError(f"--load {args.load}: no such file or directory")
+        raise UsageError(f"--load {args.load}: no such file or directory (--save DIR on an earlier run "
+                         "writes a checkpoint there)")
     if args.gif and Path(args.gif).is_dir():
         raise UsageError(f"--gif {args.gif}: is a directory")
     prog.make_config(env_id=args.env, iterations=args.iterations, variant=args.variant)  # validate

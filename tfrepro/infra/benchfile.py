@@ -3,6 +3,7 @@ that ``bench``, ``compare``, ``matrix`` and ``report`` show from it."""
 from __future__ import annotations
 
 import math
+import os
 
 from ..core.errors import UsageError
 from .records import read_json
@@ -67,6 +68,8 @@ def load_results(path) -> dict:
     field that ``compare``, ``matrix``, ``bench --resume`` or a table reads is checked for the
     type it needs; rewards and speeds must be finite numbers (NaN, infinity and booleans are
     refused, not compared)."""
+    if not os.path.lexists(path):
+        raise UsageError(f"{path}: no such file (tfrepro bench writes results files; its --out names one)")
     data = read_json(path)
     if not isinstance(data, dict):
         raise UsageError(f"{path}: not a bench results file (expected a JSON object)")

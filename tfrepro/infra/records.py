@@ -233,4 +233,6 @@ def check_output(path, flag="--out", force=False) -> tuple[Path, list[str]]:
 
 
 def read_record(path) -> dict:
+    if not os.path.lexists(path):
+        raise UsageError(f"{path}: no such file (tfrepro run PROGRAM --out FILE writes a result record)")
     return validate(read_json(path), str(path))

@@ -63,7 +63,7 @@ def inspect(path):
     if os.path.exists(path + ".index"):
         return "TF1 checkpoint (tf.train.Saver)", _tf1(path)
     if not os.path.exists(path):
-        raise UsageError("no checkpoint or model at %s" % path)
+        raise UsageError("no checkpoint or model at %s (tfrepro run PROGRAM --save DIR writes one)" % path)
     if is_h5(path):
         return "Keras 2 .h5 model", _h5(path)
     if zipfile.is_zipfile(path):
