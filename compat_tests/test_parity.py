@@ -16,7 +16,7 @@ DQN:
 * dqn-pylessons, the source's protocol (train until an episode scores 500, at most 1000
   episodes; test that model on 20 greedy episodes): every seed reaches 500. The test mean
   of that snapshot is not held to a level: over 16 runs it spreads from 213 to 500 (median
-  ~400; README), so a 5-seed median moves by 100 from chance alone;
+  ~400; docs/reproduce.md), so a 5-seed median moves by 100 from chance alone;
 * dqn-pylessons, ``evaluated`` (the source's advice to train on, until 10 greedy episodes
   average >= 475): median 20-episode test mean >= 400 (the issue's target);
 and for all, in the four words of ``tfrepro.core.verdicts`` at each program's declared

@@ -4,7 +4,7 @@ Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (gym 0.21
 toward the side the pole leans to; 500 episodes of at most 200 steps on CartPole-v1
 after one ``env.seed(42)``. The book printed 42.0, 8.64, 24, 68 (the notebook's run did
 not seed); gym's own RNG stream is gone from gymnasium, so ``env.seed(42)`` through the
-adapter gives other episodes than gym 0.21 did (see the README).
+adapter gives other episodes than gym 0.21 did (see docs/reproduce.md).
 
 ``book``: the printed loop through ``tfrepro.core.envs.OldGymAPI``; ``fast``: the same
 policy on 500 side-by-side episodes of the vector CartPole (other start states).
