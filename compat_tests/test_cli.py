@@ -231,7 +231,7 @@ def test_malformed_result_files(tmp_path):
     bad.write_text(json.dumps({"schema": "other/9"}))
     with pytest.raises(UsageError, match="schema"):
         read_record(bad)
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match=r"no such file \(tfrepro run PROGRAM --out FILE writes"):
         read_record(tmp_path / "absent.json")
 
 

@@ -107,7 +107,7 @@ PROGRAMS = {p.name: p for p in [
     Program("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
             "pylessons, DQN CartPole (Keras 2.2.4 on TF 1.15)",
             "score 500 at episode 73; 16 of 20 test episodes at 500 (one run)",
-            target=400.0, iterations_field="episodes", q_network=True, margin=50.0, quick_seeds=8,
+            target=400.0, iterations_field="episodes", q_network=True, margin=50.0, quick_seeds=6,
             margin_note="10% of CartPole-v1's 500 the source reaches, about half the "
                         "seed-to-seed standard deviation (~110)",
             variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED},
