@@ -345,3 +345,35 @@ def test_compare_modes_sets_one_mode_against_another(cli_here, tmp_path):
                          ([str(path)], "needs BASE and NEW")):
         proc = cli_here("compare", *args, "--out-dir", "cmp2")
         assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_matrix_never_removes_what_it_did_not_make(cli, tmp_path):
+    """A folder ``tf-VERSION`` of the user's in the cache: a version the index does not have is
+    refused before anything is touched, and a version it has is refused because the folder is
+    not one of the matrix's environments (no marker). The user's files stay as they were."""
+    cache = tmp_path / "cache"
+    for v in ("2.98", "2.20"):
+        (cache / f"tf-{v}").mkdir(parents=True)
+        (cache / f"tf-{v}" / "notes.txt").write_text("the user's own file\n")
+    proc = cli("matrix", "--tf", "2.98", "2.99", "--cache", cache, "--out-dir", "mx")
+    assert proc.returncode == 2 and "not on the package index" in proc.stderr, proc.stderr
+    proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--out-dir", "mx")
+    assert proc.returncode == 2 and "was not made by tfrepro matrix" in proc.stderr, proc.stderr
+    for v in ("2.98", "2.20"):
+        assert [p.name for p in (cache / f"tf-{v}").iterdir()] == ["notes.txt"]
+    assert not (cache / "tf-2.21").exists() and not (tmp_path / "mx").exists()
+
+
+def test_a_failed_environment_build_leaves_nothing(tmp_path, monkeypatch):
+    """The environment a failed build started is removed (it is the matrix's own)."""
+    import tfrepro.tools.matrix as matrix
+    from tfrepro.core.errors import UsageError
+
+    uv = tmp_path / "uv"  # makes the venv, then fails to install, as a missing wheel would
+    uv.write_text('#!/bin/sh\nif [ "$1" = venv ]; then for a; do last="$a"; done; mkdir -p "$last/bin"; exit 0; fi\n'
+                  'echo "No solution found when resolving dependencies" >&2; exit 1\n')
+    uv.chmod(0o755)
+    monkeypatch.setattr(matrix, "_uv", lambda: str(uv))
+    with pytest.raises(UsageError, match="building its environment failed: No solution found"):
+        matrix.ensure_env("2.20", tmp_path / "cache", log=lambda m: None)
+    assert list((tmp_path / "cache").iterdir()) == []

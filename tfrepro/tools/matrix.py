@@ -54,8 +54,39 @@ def _uv():
     return str(here) if here.exists() else None
 
 
+def published_versions(package="tensorflow"):
+    """The versions of ``package`` on the package index (``pip index versions``), or None when
+    the index cannot be asked (offline: the build then fails on its own, in one line)."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pip", "index", "versions", package],
+                              capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"^Available versions: (.*)$", proc.stdout, re.M)
+    return [v.strip() for v in m.group(1).split(",")] if proc.returncode == 0 and m else None
+
+
+def check_published(versions) -> None:
+    """Every asked version exists on the index (a release ``X.Y`` has some ``X.Y.*``): checked
+    before anything is built, removed or written."""
+    known = published_versions()
+    if known is None:
+        return
+    missing = [v for v in versions if not any(k == v or k.startswith(v + ".") for k in known)]
+    if missing:
+        raise UsageError(f"TensorFlow {', '.join(missing)}: not on the package index (it has "
+                         f"{known[-1]} to {known[0]})")
+
+
+def _ours(env: Path) -> bool:
+    """Whether ``env`` is an environment this command made (it carries the marker file)."""
+    return (env / MARKER).is_file()
+
+
 def ensure_env(version: str, cache: Path, log) -> Path:
-    """The Python of a ready environment for ``version`` (built on first use)."""
+    """The Python of a ready environment for ``version`` (built on first use). Only what this
+    command made is ever removed: a folder ``tf-VERSION`` in the cache without its marker is
+    refused, and a build that fails removes the environment it started."""
     reqs = requirements(version)
     env = cache / f"tf-{version}"
     py = env / "bin" / "python"
@@ -67,6 +98,9 @@ def ensure_env(version: str, cache: Path, log) -> Path:
                 return py
         except (OSError, json.JSONDecodeError):
             pass
+    if env.is_symlink() or (env.exists() and not _ours(env)):
+        raise UsageError(f"{env}: exists and was not made by tfrepro matrix (no {MARKER} in it); refusing "
+                         "to replace it (move it, or give another --cache)")
     if env.exists():
         shutil.rmtree(env)
     cache.mkdir(parents=True, exist_ok=True)
@@ -75,12 +109,18 @@ def ensure_env(version: str, cache: Path, log) -> Path:
               [uv, "pip", "install", "-q", "--python", str(py), *reqs]] if uv else
              [[sys.executable, "-m", "venv", str(env)],
               [str(py), "-m", "pip", "install", "-q", *reqs]])
-    for cmd in steps:
-        log(f"matrix: TF {version}: {' '.join(cmd[:3])} ...")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise UsageError(f"TF {version}: building its environment failed: {last}")
+    try:
+        for i, cmd in enumerate(steps):
+            log(f"matrix: TF {version}: {' '.join(cmd[:3])} ...")
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+                raise UsageError(f"TF {version}: building its environment failed: {last}")
+            if i == 0:  # made here: marked at once, so that it is ours to remove
+                marker.write_text(json.dumps({"building": want}))
+    except BaseException:  # the folder did not exist before this build: all of it is ours
+        shutil.rmtree(env, ignore_errors=True)
+        raise
     marker.write_text(json.dumps(want))
     return py
 
@@ -100,6 +140,7 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
 
     out_dir = Path(out_dir)
     check_page(out_dir)  # before any environment is built
+    check_published(versions)
     files = []
     for v in versions:
         py = ensure_env(v, Path(cache), log)
