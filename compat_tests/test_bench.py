@@ -1,6 +1,7 @@
 """``tfrepro bench`` and ``tfrepro compare``: the results schema, resume after a killed run,
 compare's verdicts on synthetic files with known differences, malformed inputs, and the
 Ray backend against the local one."""
+import contextlib
 import copy
 import json
 import os
@@ -377,3 +378,61 @@ def test_a_failed_environment_build_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="building its environment failed: No solution found"):
         matrix.ensure_env("2.20", tmp_path / "cache", log=lambda m: None)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def _descendants(pid: int) -> set:
+    """The pids of every process below ``pid`` (from /proc: Linux)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_workers_die_with_a_killed_bench(tmp_path):
+    """``kill -9`` of a running bench: its worker processes (and multiprocessing's resource
+    tracker) are gone within seconds, not left finishing their jobs and then blocking for
+    ever on a pipe to a dead parent; the results file stays valid for ``--resume``."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "tfrepro", "bench", "--programs", "pg-tang", "dqn-meertens",
+                             "--seeds", "2", "--no-speed", "--modes", "fast", "--out", "b.json"], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, workers = time.time() + 120, set()
+        while time.time() < deadline and len(workers) < 2:
+            workers = {p for p in _descendants(proc.pid)
+                       if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()} if proc.poll() is None else set()
+            time.sleep(0.5)
+        assert len(workers) >= 2, "bench started no workers"
+        everyone = _descendants(proc.pid)
+        time.sleep(3)  # the workers are past their initializer, into their jobs
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_alive(p) for p in everyone):
+            time.sleep(0.5)
+        assert not [p for p in everyone if _alive(p)], "processes of the bench outlived it"
+    finally:
+        for p in _descendants(proc.pid) | {proc.pid}:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
+    if (tmp_path / "b.json").exists():  # written atomically: valid whenever it is there
+        load_results(tmp_path / "b.json")

@@ -180,6 +180,14 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["reproduce", "--full", "--plan-from", "nope.json"], "cannot read it"),
     (["reproduce", "--full", "--plan-from", "file.txt"], "cannot read it"),
     (["run", "basic-policy", "--out", "/proc/no/such.json"], "/proc/no"),
+    # every output checked before any work, the user's path named
+    (["run", "basic-policy", "--gif", "file.txt", "--out", "x.json"], "--gif file.txt: exists and is not a file"),
+    (["run", "basic-policy", "--gif", "/proc/no/e.gif", "--out", "x.json"], "--gif /proc/no/e.gif"),
+    (["run", "basic-policy", "--gif", "x.json", "--out", "x.json"], "name the same file"),
+    (["run", "dqn-meertens", "--qplot", "file.txt", "--out", "x.json"], "--qplot file.txt: exists and is not"),
+    (["run", "dqn-meertens", "--logdir", "file.txt", "--out", "x.json"], "--logdir file.txt: exists and is not a directory"),
+    (["run", "pg-tang", "--save", "file.txt", "--out", "x.json"], "--save file.txt: exists and is not a directory"),
+    (["run", "pg-tang", "--save", "/proc/no/ckpt", "--out", "x.json"], "--save /proc/no/ckpt"),
 ])
 def test_bad_input_is_one_line_exit_2(cli_here, tmp_path, args, needle):
     (tmp_path / "file.txt").write_text("not a directory")

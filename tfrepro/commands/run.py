@@ -69,11 +69,22 @@ def main(args) -> int:
     prog = programs.get(args.program)
     args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
     out = argtypes.check_out(args.out, force=args.force)
+    # every other output too, before any work (the user's path named in the error)
+    from ..infra.records import check_output, check_output_dir, is_image
+
+    others = [str(Path(x).resolve()) for x in (args.out, args.gif, args.qplot) if x]
+    if len(set(others)) < len(others):
+        raise UsageError("--out, --gif and --qplot name the same file")
+    if args.gif:
+        check_output(args.gif, "--gif", force=args.force, ours=lambda p: is_image(p, "gif"))
+    if args.qplot:
+        check_output(args.qplot, "--qplot", force=args.force, ours=lambda p: is_image(p, "png"))
+    for flag, d in (("--save", args.save), ("--logdir", args.logdir)):
+        if d:
+            check_output_dir(d, flag)
     if args.load and not Path(args.load).exists():
         raise UsageError(f"--load {args.load}: no such file or directory (--save DIR on an earlier run "
                          "writes a checkpoint there)")
-    if args.gif and Path(args.gif).is_dir():
-        raise UsageError(f"--gif {args.gif}: is a directory")
     prog.make_config(env_id=args.env, iterations=args.iterations, variant=args.variant)  # validate
     if not prog.has_model and (args.save or args.load):
         raise UsageError(f"{prog.name} has no weights: --save and --load do not apply")

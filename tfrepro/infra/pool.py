@@ -9,6 +9,9 @@ from a job that raised.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -18,6 +21,33 @@ from ..core.errors import UsageError
 
 class WorkerDied(UsageError):
     """A worker process ended without a result (killed, out of memory)."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process as soon as the one that started it is gone, even
+    by ``kill -9`` (which leaves it no chance to stop its workers): on Linux the kernel's
+    parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), elsewhere a watchdog thread
+    that checks the parent's pid every second. Otherwise an orphaned worker finishes its job
+    and then blocks for ever on the pipe to its dead parent, holding its memory."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # 1: PR_SET_PDEATHSIG
+            if os.getppid() != parent_pid:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+    except (OSError, AttributeError, TypeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _stop(executor):
@@ -43,7 +73,8 @@ def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (kill
         while queue or running:
             while queue and len(running) < workers:
                 job = queue.pop(0)
-                executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+                executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=die_with_parent,
+                                               initargs=(os.getpid(),))
                 running[executor.submit(fn, *job)] = (executor, job)
                 if on_start is not None:
                     on_start(job)

@@ -191,7 +191,47 @@ def is_ours(path) -> bool:
 MAX_OURS_BYTES = 256 * 2**20
 
 
-def check_output(path, flag="--out", force=False) -> tuple[Path, list[str]]:
+IMAGE_MAGIC = {"png": (b"\x89PNG",), "gif": (b"GIF87a", b"GIF89a", b"\x89PNG")}
+
+
+def is_image(path, kind: str) -> bool:
+    """Whether ``path`` starts as an image of ``kind`` this package writes (``IMAGE_MAGIC``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(IMAGE_MAGIC[kind])
+
+
+def check_output_dir(path, flag) -> tuple[Path, list[str]]:
+    """Check an output directory before any work starts: (the path, the directories that
+    writing into it will create). Refused, as one UsageError naming the user's path: a file
+    (or anything else that is not a directory), or a place that cannot be written."""
+    p = Path(path)
+    where = f"{flag} {path}"
+    if str(path) == "":
+        raise UsageError(f"{flag}: give a directory")
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{where}: exists and is not a directory")
+    created, parent = [], p
+    while not parent.exists():
+        created.append(str(parent))
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{where}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
+    if created:  # probe: the first missing directory can be made here (and is removed again)
+        try:
+            os.mkdir(created[-1])
+            os.rmdir(created[-1])
+        except OSError as e:
+            raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
+    return p, created[::-1]
+
+
+def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list[str]]:
     """Check an output file path before any work starts: (the path, the directories that
     writing it will create). Refused, as one UsageError naming the user's path: a directory,
     anything that is not a regular file (a device, a pipe, a socket), a symbolic link or a
@@ -210,7 +250,7 @@ def check_output(path, flag="--out", force=False) -> tuple[Path, list[str]]:
         if not p.is_file():
             raise UsageError(f"{where}: is not a regular file (a device, pipe or socket); "
                              "refusing to replace it")
-        if not force and not is_ours(p):
+        if not force and not (ours or is_ours)(p):
             raise UsageError(f"{where}: exists and is not a file this package wrote; refusing to "
                              "replace it (--force replaces it)")
     created, parent = [], p.parent
