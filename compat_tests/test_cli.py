@@ -252,3 +252,13 @@ def test_record_round_trip(tmp_path):
     assert read_record(tmp_path / "r.json") == json.loads(json.dumps(rec))
     assert set(programs.PROGRAMS) == set(SMALL)
     assert not list(Path(tmp_path).glob(".*.tmp"))  # no temporary left behind
+
+
+def test_out_dash_is_standard_output(cli_here, tmp_path):
+    """``--out -``: the record on standard output (strict JSON, nothing else there), the
+    summary on standard error, and no file named ``-``."""
+    proc = cli_here("run", "basic-policy", "--out", "-")
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(proc.stdout)
+    assert rec["program"] == "basic-policy" and "eval mean" in proc.stderr
+    assert not (tmp_path / "-").exists()

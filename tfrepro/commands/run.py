@@ -58,7 +58,7 @@ def add_parser(sub):
                    "the source's)")
     p.add_argument("--out", metavar="FILE.json", required=True, help="result record to write (an "
                    "existing file is replaced only if this package wrote it; a missing directory is "
-                   "created)")
+                   "created; - writes it to standard output, the summary to standard error)")
     p.add_argument("--force", action="store_true", help="replace --out even if it is not a file "
                    "this package wrote")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -68,11 +68,11 @@ def add_parser(sub):
 def main(args) -> int:
     prog = programs.get(args.program)
     args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
-    out = argtypes.check_out(args.out, force=args.force)
+    out = None if args.out == "-" else argtypes.check_out(args.out, force=args.force)
     # every other output too, before any work (the user's path named in the error)
     from ..infra.records import check_output, check_output_dir, is_image
 
-    others = [str(Path(x).resolve()) for x in (args.out, args.gif, args.qplot) if x]
+    others = [str(Path(x).resolve()) for x in (args.out, args.gif, args.qplot) if x and x != "-"]
     if len(set(others)) < len(others):
         raise UsageError("--out, --gif and --qplot name the same file")
     if args.gif:
@@ -150,26 +150,37 @@ def _run_and_report(args, prog, out, load) -> int:
                          load=load, progress=progress, keep_weights=bool(args.gif),
                          logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin))
     weights = record.pop("_weights", None)
-    write_record(out, record)
-    print(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
-          f"eval mean {record['eval_mean']:.1f} (std {record['eval_std']:.1f}, min "
-          f"{record['eval_min']:.0f}, max {record['eval_max']:.0f}) over "
-          f"{len(record['eval_returns'])} episodes; source: {prog.number_for(args.variant)}")
+    say = print
+    if out is None:  # --out -: the record on standard output, the rest on standard error
+        import functools
+
+        from ..infra.records import dumps, validate
+
+        sys.stdout.write(dumps(validate(record, "record"), indent=1) + "\n")
+        sys.stdout.flush()
+        say = functools.partial(print, file=sys.stderr)
+    else:
+        write_record(out, record)
+    say(f"{prog.name} [{args.framework}, {args.mode}, seed {args.seed}, {record['env_id']}]: "
+        f"eval mean {record['eval_mean']:.1f} (std {record['eval_std']:.1f}, min "
+        f"{record['eval_min']:.0f}, max {record['eval_max']:.0f}) over "
+        f"{len(record['eval_returns'])} episodes; source: {prog.number_for(args.variant)}")
     if record["train_returns"]:
-        print(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
-              f"{record['train_wall_s']:.1f} s")
-    print(f"  wrote {out}")
+        say(f"  trained {record['train_env_steps']} env steps, {record['updates']} updates in "
+            f"{record['train_wall_s']:.1f} s")
+    if out is not None:
+        say(f"  wrote {out}")
     if record.get("takeover"):
         t = record["takeover"]
-        print(f"  takeover episode: {t['frames']} frames, {t['takeover_frames']} handled by "
-              f"{args.takeover}, {t['agent_frames']} by the agent; ended: {t['ended']}")
+        say(f"  takeover episode: {t['frames']} frames, {t['takeover_frames']} handled by "
+            f"{args.takeover}, {t['agent_frames']} by the agent; ended: {t['ended']}")
     if args.logdir:
-        print(f"  TensorBoard summaries in {args.logdir} (tensorboard --logdir {args.logdir})")
+        say(f"  TensorBoard summaries in {args.logdir} (tensorboard --logdir {args.logdir})")
     if args.qplot:
         from ..infra.render import save_q_plot
 
         save_q_plot(args.qplot, record["q_trace"], title=f"{prog.name} [{args.framework}]")
-        print(f"  wrote {args.qplot}")
+        say(f"  wrote {args.qplot}")
     if args.gif:
         from ..core.policies import basic_policy_batch, greedy_q_policy, sampling_policy
         from ..infra.render import episode_frames, save_gif
@@ -182,5 +193,5 @@ def _run_and_report(args, prog, out, load) -> int:
             policy = sampling_policy(weights, prog.form(args.framework).ACTIVATION)
         n = save_gif(args.gif, episode_frames(record["env_id"], policy, args.seed + 20_000,
                                               record["config"].get("max_steps") or None))
-        print(f"  wrote {args.gif} ({n} frames)")
+        say(f"  wrote {args.gif} ({n} frames)")
     return 0
