@@ -8,6 +8,7 @@ import pytest
 
 from modern_tf2 import pg_tang
 from modern_tf2.common import policy_model
+from tfrepro.core.errors import UsageError
 from tfrepro.infra import programs
 from tfrepro.tools.ladder import climb
 
@@ -129,6 +130,14 @@ def test_convert_round_trip(name, tmp_path):
         agent = getattr(prog.form(form), CLASSES[name])(cfg, 0)
         agent.restore(src)
         np.testing.assert_allclose(forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
+    # never over a model already there (unless --force), never into the source's own folder
+    before = sorted((p.name, p.read_bytes()) for p in (tmp_path / "tf2").iterdir())
+    with pytest.raises(UsageError, match="already holds a model.*--force"):
+        convert(name, tmp_path / "tf1", tmp_path / "tf2")
+    assert sorted((p.name, p.read_bytes()) for p in (tmp_path / "tf2").iterdir()) == before
+    with pytest.raises(UsageError, match="the source's own directory"):
+        convert(name, tmp_path / "tf1", tmp_path / "tf1")
+    assert convert(name, tmp_path / "tf1", tmp_path / "tf2", force=True)[1] == "tf1"
 
 
 @pytest.mark.slow

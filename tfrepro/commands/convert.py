@@ -15,7 +15,9 @@ def add_parser(sub):
     p.add_argument("program", metavar="PROGRAM")
     p.add_argument("src", metavar="CHECKPOINT", help="a --save directory, a checkpoint prefix, "
                    "a .keras or .h5 file")
-    p.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
+    p.add_argument("--out", metavar="DIR", required=True, help="directory to write into (not the "
+                   "source's own; one already holding a model needs --force)")
+    p.add_argument("--force", action="store_true", help="replace a model already in --out")
     return p
 
 
@@ -23,7 +25,7 @@ def main(args) -> int:
     quiet_tensorflow()
     from ..tools.convert import convert
 
-    path, world, diff = convert(programs.get(args.program).name, args.src, args.out)
+    path, world, diff = convert(programs.get(args.program).name, args.src, args.out, force=args.force)
     other = "tf2" if world == "tf1" else "tf1"
     print(f"{args.program}: {world} checkpoint {args.src} -> {other} {path}; outputs of both "
           f"forms on 64 observations differ by at most {diff:.3g}")

@@ -129,7 +129,14 @@ def _load_for(name, framework, path):
         (framework == "tf1" and kind.startswith("Keras .keras"))
     if not other:
         return path
-    converted, world, diff = convert(name, path, tempfile.mkdtemp(prefix="tfrepro-load-"))
+    tmp = tempfile.mkdtemp(prefix="tfrepro-load-")
+    try:
+        converted, world, diff = convert(name, path, tmp)
+    except BaseException:  # a failed conversion leaves no empty temporary directory behind
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     print(f"  --load {path}: a {world} checkpoint, converted for {framework} "
           f"(outputs differ by at most {diff:.3g})")
     return os.path.dirname(converted)

@@ -26,14 +26,32 @@ def source_world(name, src) -> str:
     raise UsageError(f"{src}: {kind} is not a checkpoint of {name}")  # pragma: no cover
 
 
-def convert(name, src, dst, seed=0):
+MODEL_FILES = ("model.keras", "model.ckpt.index", "checkpoint", "cartpole-dqn.h5")  # what a --save writes
+
+
+def check_destination(src, dst, force=False) -> None:
+    """Before any work: ``dst`` must not be the source's own folder (both forms would then sit
+    side by side and a later ``--load DIR`` would pick one), and a model already in it is
+    replaced only with ``force``."""
+    if os.path.exists(dst) and not os.path.isdir(dst):
+        raise UsageError(f"--out {dst}: exists and is not a directory")
+    src_dir = src if os.path.isdir(src) else os.path.dirname(os.path.abspath(src))
+    if os.path.isdir(dst) and os.path.samefile(src_dir, dst):
+        raise UsageError(f"--out {dst}: is the source's own directory; both forms would sit there and a "
+                         "later --load would pick one of them: give another directory")
+    there = [f for f in MODEL_FILES if os.path.exists(os.path.join(dst, f))]
+    if there and not force:
+        raise UsageError(f"--out {dst}: already holds a model ({', '.join(there)}); refusing to replace "
+                         "it (--force replaces it)")
+
+
+def convert(name, src, dst, seed=0, force=False):
     """Convert ``src`` into the other world's format under directory ``dst``.
     Returns (written path, source world, largest output difference)."""
     prog = programs.get(name)
     if not prog.has_model:
         raise UsageError(f"{name} has no weights: nothing to convert")
-    if os.path.exists(dst) and not os.path.isdir(dst):
-        raise UsageError(f"{dst}: exists and is not a directory")
+    check_destination(src, dst, force)
     world = source_world(name, src)
     cfg = prog.config()
     a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
