@@ -336,3 +336,19 @@ def test_run_out_creates_directories_saying_so_with_the_usual_mode(tmp_path):
         assert code == 0 and read_record(tmp_path / "notes.txt")["program"] == "basic-policy"
     finally:
         os.umask(old)
+
+
+def test_bench_resumes_only_what_this_machine_commit_and_suite_started(engines, tmp_path):
+    from tfrepro.tools.bench import machine_meta
+
+    doc = _bench_file()  # machine "m", commit "c"
+    (tmp_path / "res.json").write_text(json.dumps(doc))
+    argv = ["bench", "--programs", "pg-tang", "--seeds", "2", "--no-speed", "--resume", "--out", "res.json"]
+    code, _, err = _check(argv, tmp_path)
+    assert code == 2 and "started on machine 'm'" in err, err
+    meta = machine_meta()
+    doc["meta"].update(machine=meta["machine"], commit=meta["commit"], environment=meta["environment"])
+    doc["settings"]["suite"] = "full"
+    (tmp_path / "res.json").write_text(json.dumps(doc))
+    code, _, err = _check(argv, tmp_path)
+    assert code == 2 and "a full suite, not quick" in err, err

@@ -291,6 +291,13 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
         if not resume:
             raise UsageError(f"{path} exists: --resume runs what it lacks (or choose another --out-dir)")
         data = load_results(path)
+        for key in ("machine", "commit"):  # resume only what this machine and code started
+            if data["meta"].get(key) != meta[key]:
+                raise UsageError(f"{path}: started on {key} {str(data['meta'].get(key))[:60]!r}, this is "
+                                 f"{meta[key][:60]!r}: cannot resume it here (give another --out)")
+        if data["settings"].get("suite", suite) != suite:
+            raise UsageError(f"{path}: a {str(data['settings'].get('suite'))[:40]} suite, not {suite}: "
+                             "resume it with its own --suite (or give another --out)")
         if data["meta"].get("environment") != meta["environment"]:
             raise UsageError(f"{path}: written by another environment ({data['meta'].get('versions', 'versions not recorded')}); "
                              "cannot resume it here")
