@@ -352,3 +352,32 @@ def test_bench_resumes_only_what_this_machine_commit_and_suite_started(engines, 
     (tmp_path / "res.json").write_text(json.dumps(doc))
     code, _, err = _check(argv, tmp_path)
     assert code == 2 and "a full suite, not quick" in err, err
+
+
+def test_results_files_beyond_what_bench_writes_are_refused(engines, tmp_path):
+    """More seeds in one row than bench takes (10,000), or more than 1,000 timed repeats: one
+    line, before any statistics (whose bootstrap would otherwise grow with them)."""
+    doc = _bench_file()
+    doc["results"] += [dict(doc["results"][0], key=f"reward/p/tf2/fast/x{s}", seed=s) for s in range(10_001)]
+    (tmp_path / "big.json").write_text(json.dumps(doc))
+    code, _, err = _check(["compare", "big.json", "big.json", "--out-dir", "cmp"], tmp_path)
+    assert code == 2 and "more than 10000 seeds" in err, err
+    doc = _bench_file()
+    doc["results"][-1]["repeats"] = [{"steps_per_s": 1000.0}] * 1001
+    (tmp_path / "big.json").write_text(json.dumps(doc))
+    code, _, err = _check(["compare", "big.json", "big.json", "--out-dir", "cmp"], tmp_path)
+    assert code == 2 and "more than 1000 repeats" in err, err
+
+
+def test_probability_of_improvement_is_the_pairwise_count():
+    """From mid-ranks, as all pairs would count it (ties half), also batched as the bootstrap calls it."""
+    import numpy as np
+
+    from tfrepro.core.verdicts import prob_improvement
+
+    g = np.random.default_rng(3)
+    for n, m in ((1, 1), (2, 5), (30, 30), (64, 17)):
+        b, a = np.round(g.normal(size=(4, n)), 1), np.round(g.normal(size=(4, m)), 1)
+        pairs = [(x[:, None] > y[None, :]).mean() + 0.5 * (x[:, None] == y[None, :]).mean() for x, y in zip(b, a)]
+        np.testing.assert_allclose(prob_improvement(b, a), pairs, rtol=0, atol=1e-12)
+        assert prob_improvement(b[0], a[0]) == pytest.approx(pairs[0], abs=1e-12)

@@ -101,12 +101,17 @@ def iqm(x, axis=-1):
 
 
 def prob_improvement(b, a, axis=-1):
-    """P(a random NEW beats a random BASE), ties counted half (Mann-Whitney's U / (n m));
+    """P(a random NEW beats a random BASE), ties counted half: Mann-Whitney's U / (n m), from
+    mid-ranks (U = rank sum of NEW - n(n+1)/2 counts the pairs NEW > BASE and half the ties),
+    in O((n+m) log(n+m)) time and memory (all pairs would take n m per bootstrap resample);
     vectorised over leading axes for the bootstrap."""
+    from scipy.stats import rankdata
+
     b, a = np.moveaxis(np.asarray(b, float), axis, -1), np.moveaxis(np.asarray(a, float), axis, -1)
-    gt = (b[..., :, None] > a[..., None, :]).mean(axis=(-2, -1))
-    eq = (b[..., :, None] == a[..., None, :]).mean(axis=(-2, -1))
-    return gt + 0.5 * eq
+    n, m = b.shape[-1], a.shape[-1]
+    ranks = rankdata(np.concatenate([b, np.broadcast_to(a, b.shape[:-1] + (m,))], axis=-1), axis=-1)
+    u = ranks[..., :n].sum(axis=-1) - n * (n + 1) / 2
+    return u / (n * m)
 
 
 def _mean_diff(b, a, axis=-1):
@@ -122,8 +127,10 @@ def bootstrap_interval(samples, statistic, confidence=0.95, seed=0, n_resamples=
     if any(len(s) < 2 for s in samples) or all(np.ptp(s) == 0 for s in samples):
         value = float(statistic(*samples))
         return value, value
+    size = sum(len(s) for s in samples)  # resamples per batch: memory bounded whatever the seeds
     res = stats.bootstrap(samples, statistic, vectorized=True, paired=False, confidence_level=confidence,
-                          n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed))
+                          n_resamples=n_resamples, batch=max(1, min(n_resamples, 4_000_000 // max(size, 1))),
+                          method="percentile", rng=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

@@ -86,13 +86,29 @@ def load_results(path) -> dict:
     vers = data["meta"].get("versions", {})
     if not (isinstance(vers, dict) and all(isinstance(v, str) for v in vers.values())):
         raise UsageError(f"{path}: meta.versions must map names to version strings")
-    seen = {}
+    seen, rows = {}, {}
     for i, r in enumerate(data["results"]):
         _check_entry(path, i, r)
         if r["key"] in seen:
             raise UsageError(f"{path}: results[{i}] repeats the key of results[{seen[r['key']]}] ({r['key'][:80]})")
         seen[r["key"]] = i
+        row = (r["program"], r["framework"], r["mode"], r["kind"])
+        rows[row] = rows.get(row, 0) + 1
+        if r["kind"] == "reward" and rows[row] > MAX_SEEDS:
+            raise UsageError(f"{path}: more than {MAX_SEEDS} seeds in the row {' '.join(row[:3])[:80]}: not a "
+                             "results file of this package (bench takes at most that many)")
+        if r["kind"] == "speed" and len(r["repeats"]) > MAX_REPEATS:
+            raise UsageError(f"{where_of(path, i, r)}: more than {MAX_REPEATS} repeats: not a results file of "
+                             "this package")
     return data
+
+
+MAX_SEEDS = 10_000  # as the command line takes them (argtypes)
+MAX_REPEATS = 1_000
+
+
+def where_of(path, i, r) -> str:
+    return f"{path}: results[{i}] ({r['key'][:80]})"
 
 
 def row_program(result) -> str:
