@@ -114,3 +114,22 @@ def test_legacy_usage_errors(cli, tmp_path, args, needle):
     proc = cli("legacy", *args)
     assert proc.returncode == 2 and needle in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_script_killed_by_a_signal_is_named(cli, tmp_path):
+    """A script that ends by a signal: the signal named in one line, exit 128 + N as a shell
+    reports it (not 256 - N)."""
+    (tmp_path / "suicide.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    proc = cli("legacy", "suicide.py")
+    assert proc.returncode == 128 + 15, (proc.returncode, proc.stderr[-500:])
+    assert "suicide.py was killed by SIGTERM" in proc.stderr
+
+
+def test_inspect_and_compare_refuse_a_fifo_instead_of_blocking(cli_here, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    for args in (("inspect", "pipe"), ("compare", "pipe", "pipe", "--out-dir", "c")):
+        proc = cli_here(*args)
+        assert proc.returncode == 2 and "not a regular file" in proc.stderr, proc.stderr

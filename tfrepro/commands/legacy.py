@@ -98,4 +98,14 @@ def main(args) -> int:
                PYTHONPATH=os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x))
     boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
     cmd = [sys.executable, "-c", boot, "--options", json.dumps(opts), args.script] + args.args
-    return subprocess.call(cmd, env=env)
+    code = subprocess.call(cmd, env=env)
+    if code < 0:  # ended by a signal: say which, and exit as a shell would (128 + N)
+        import signal
+
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        print(f"tfrepro legacy: {args.script} was killed by {name}", file=sys.stderr)
+        return 128 - code
+    return code

@@ -147,6 +147,8 @@ def validate(record, where: str = "record") -> dict:
 def read_json(path):
     """A JSON file's content; unreadable, oversized, non-UTF-8 or invalid (e.g. truncated)
     files are one UsageError naming the file."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block the read for ever
+        raise UsageError(f"{path}: not a regular file ({'a directory' if os.path.isdir(path) else 'a pipe, device or socket'})")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_OURS_BYTES + 1)

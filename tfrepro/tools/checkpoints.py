@@ -64,6 +64,8 @@ def inspect(path):
         return "TF1 checkpoint (tf.train.Saver)", _tf1(path)
     if not os.path.exists(path):
         raise UsageError("no checkpoint or model at %s (tfrepro run PROGRAM --save DIR writes one)" % path)
+    if not os.path.isfile(path):  # a FIFO would block the first read for ever
+        raise UsageError("%s: not a regular file (a pipe, device or socket), not a checkpoint" % path)
     if is_h5(path):
         return "Keras 2 .h5 model", _h5(path)
     if zipfile.is_zipfile(path):
