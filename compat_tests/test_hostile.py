@@ -317,8 +317,8 @@ def test_run_out_never_replaces_what_is_not_ours(tmp_path, engines):
     (tmp_path / "link.json").symlink_to(tmp_path / "r.json")
     code, _, err = _check(["run", "basic-policy", "--out", "link.json"], tmp_path)
     assert code == 2 and "symbolic link" in err
-    code, _, err = _check(["run", "basic-policy", "--out", "x" * 250 + ".json"], tmp_path)
-    assert code == 2 and "file name too long" in err
+    code, _, err = _check(["run", "basic-policy", "--out", "x" * 251 + ".json"], tmp_path)
+    assert code == 2 and "file name too long (256 bytes; at most 255)" in err
 
 
 def test_run_out_creates_directories_saying_so_with_the_usual_mode(tmp_path):
@@ -331,6 +331,9 @@ def test_run_out_creates_directories_saying_so_with_the_usual_mode(tmp_path):
         # a record of ours is replaced; with --force anything regular is
         code, _, _ = _call(["run", "basic-policy", "--quiet", "--out", "new/dir/r.json"], tmp_path)
         assert code == 0
+        # the longest legal name (255 bytes) works: the temporary file's name is kept short
+        code, _, _ = _call(["run", "basic-policy", "--quiet", "--out", "x" * 250 + ".json"], tmp_path)
+        assert code == 0 and read_record(tmp_path / ("x" * 250 + ".json"))["program"] == "basic-policy"
         (tmp_path / "notes.txt").write_text("mine")
         code, _, _ = _call(["run", "basic-policy", "--quiet", "--force", "--out", "notes.txt"], tmp_path)
         assert code == 0 and read_record(tmp_path / "notes.txt")["program"] == "basic-policy"

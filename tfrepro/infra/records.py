@@ -66,7 +66,8 @@ def atomic_write_bytes(path, data: bytes) -> None:
     old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the temporary name: a short stem of the target's, so that any legal name (255 bytes) works
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _default_mode())  # as open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
@@ -85,7 +86,7 @@ def atomic_save(path, save) -> str:
     with the same suffix, which is then renamed over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=path.suffix[:16], dir=path.parent)
     os.fchmod(fd, _default_mode())
     os.close(fd)
     try:
@@ -269,8 +270,8 @@ def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list
             os.rmdir(created[-1])
         except OSError as e:
             raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
-    if len(p.name.encode()) > 255 - 16:  # the temporary file beside it adds a prefix and a suffix
-        raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 239)")
+    if len(p.name.encode()) > 255:
+        raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 255)")
     return p, created[::-1]
 
 
