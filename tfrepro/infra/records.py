@@ -245,6 +245,8 @@ def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list
     where = f"{flag} {path}"
     if str(path) in ("", "."):
         raise UsageError(f"{flag}: give a file name")
+    if len(p.name.encode()) > 255:
+        raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 255)")
     if p.is_symlink() and not force:
         raise UsageError(f"{where}: is a symbolic link; refusing to replace it (--force replaces the link)")
     if p.exists():
@@ -270,8 +272,6 @@ def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list
             os.rmdir(created[-1])
         except OSError as e:
             raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
-    if len(p.name.encode()) > 255:
-        raise UsageError(f"{where}: file name too long ({len(p.name.encode())} bytes; at most 255)")
     return p, created[::-1]
 
 
