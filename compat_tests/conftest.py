@@ -60,3 +60,26 @@ def obs_batch():
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+
+
+# The longest tests, measured (`--durations`, two xdist workers): started first, so that the
+# short ones fill the workers around them instead of one of them running alone at the end.
+LONGEST_FIRST = (
+    "test_parity.py::test_learning_parity[dqn-pylessons:evaluated]",
+    "test_parity.py::test_learning_parity[dqn-pylessons]",
+    "test_parity.py::test_learning_parity[dqn-meertens:exercises]",
+    "test_bench.py::test_matrix_orchestrates_bench_per_environment_and_reports",
+    "test_bench.py::test_bench_writes_a_versioned_results_file",
+    "test_determinism.py::test_same_seed_same_result[imitation-policy-tf2-book]",
+    "test_parity.py::test_learning_parity[pg-tang]",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def key(item):
+        tail = item.nodeid.split("/")[-1].split("@")[0]
+        return rank.get(tail, len(rank))
+
+    items.sort(key=key)  # stable: everything else keeps its order
