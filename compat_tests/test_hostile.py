@@ -384,3 +384,20 @@ def test_probability_of_improvement_is_the_pairwise_count():
         pairs = [(x[:, None] > y[None, :]).mean() + 0.5 * (x[:, None] == y[None, :]).mean() for x, y in zip(b, a)]
         np.testing.assert_allclose(prob_improvement(b, a), pairs, rtol=0, atol=1e-12)
         assert prob_improvement(b[0], a[0]) == pytest.approx(pairs[0], abs=1e-12)
+
+
+def test_a_failed_write_names_the_users_file_not_the_temporary_one(tmp_path, monkeypatch):
+    """A full disk at the end of a run: the error names the file asked for, and nothing of
+    the temporary file remains."""
+    import errno
+
+    from tfrepro.infra import records
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(records.os, "fsync", full)
+    with pytest.raises(OSError) as e:
+        records.atomic_write_text(tmp_path / "r.json", "{}")
+    assert e.value.filename == str(tmp_path / "r.json") and "No space" in e.value.strerror
+    assert list(tmp_path.iterdir()) == []

@@ -75,9 +75,11 @@ def atomic_write_bytes(path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, say: name the user's file, not the temporary one
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
 
 
@@ -92,6 +94,8 @@ def atomic_save(path, save) -> str:
     try:
         save(tmp)
         os.replace(tmp, path)
+    except OSError as e:  # name the user's file, not the temporary one
+        raise OSError(e.errno, e.strerror, str(path)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
