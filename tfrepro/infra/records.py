@@ -211,6 +211,27 @@ def is_image(path, kind: str) -> bool:
     return head.startswith(IMAGE_MAGIC[kind])
 
 
+def _missing_directories(directory: Path, where: str) -> list[str]:
+    """The directories, outermost first, that writing into ``directory`` will create; refused
+    as one UsageError when the nearest existing one is not a directory or cannot be written, or
+    the first missing one cannot be made there (probed: made and removed again)."""
+    created, parent = [], directory
+    while not parent.exists():
+        created.append(str(parent))
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{where}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
+    if created:
+        try:
+            os.mkdir(created[-1])
+            os.rmdir(created[-1])
+        except OSError as e:
+            raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
+    return created[::-1]
+
+
 def check_output_dir(path, flag) -> tuple[Path, list[str]]:
     """Check an output directory before any work starts: (the path, the directories that
     writing into it will create). Refused, as one UsageError naming the user's path: a file
@@ -221,21 +242,7 @@ def check_output_dir(path, flag) -> tuple[Path, list[str]]:
         raise UsageError(f"{flag}: give a directory")
     if p.exists() and not p.is_dir():
         raise UsageError(f"{where}: exists and is not a directory")
-    created, parent = [], p
-    while not parent.exists():
-        created.append(str(parent))
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"{where}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
-    if created:  # probe: the first missing directory can be made here (and is removed again)
-        try:
-            os.mkdir(created[-1])
-            os.rmdir(created[-1])
-        except OSError as e:
-            raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
-    return p, created[::-1]
+    return p, _missing_directories(p, where)
 
 
 def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list[str]]:
@@ -262,21 +269,7 @@ def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list
         if not force and not (ours or is_ours)(p):
             raise UsageError(f"{where}: exists and is not a file this package wrote; refusing to "
                              "replace it (--force replaces it)")
-    created, parent = [], p.parent
-    while not parent.exists():
-        created.append(str(parent))
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"{where}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{where}: cannot write in {parent} (permission denied)")
-    if created:  # probe: the first missing directory can be made here (and is removed again)
-        try:
-            os.mkdir(created[-1])
-            os.rmdir(created[-1])
-        except OSError as e:
-            raise UsageError(f"{where}: cannot create {created[-1]} ({e.strerror})") from None
-    return p, created[::-1]
+    return p, _missing_directories(p.parent, where)
 
 
 def read_record(path) -> dict:
