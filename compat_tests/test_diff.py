@@ -110,7 +110,7 @@ def test_inspect_bad_files(cli, tmp_path):
 
 
 @pytest.mark.parametrize("name", [n for n, p in programs.PROGRAMS.items() if p.has_model])
-def test_convert_round_trip(name, tmp_path):
+def test_convert_round_trip(name, tmp_path, cli_here):
     """TF1 checkpoint -> .keras -> TF1 checkpoint: the same outputs everywhere."""
     import numpy as np
 
@@ -138,6 +138,10 @@ def test_convert_round_trip(name, tmp_path):
     with pytest.raises(UsageError, match="the source's own directory"):
         convert(name, tmp_path / "tf1", tmp_path / "tf1")
     assert convert(name, tmp_path / "tf1", tmp_path / "tf2", force=True)[1] == "tf1"
+    for out, needle in (("tf2", "already holds a model"), ("tf1", "the source's own directory")):
+        proc = cli_here("convert", name, str(tmp_path / "tf1"), "--out", str(tmp_path / out))
+        assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert cli_here("convert", name, str(tmp_path / "tf1"), "--out", str(tmp_path / "tf2"), "--force").returncode == 0
 
 
 @pytest.mark.slow
