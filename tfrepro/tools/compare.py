@@ -144,13 +144,17 @@ def rows_table(rows) -> list[str]:
 
 def markdown(paths, datas, rows_per_new, th: Thresholds) -> str:
     metas = [d["meta"] for d in datas]
-    lines = [f"BASE: {label(metas[0], metas)} ({paths[0]})"]
-    for p, m in zip(paths[1:], metas[1:]):
-        lines.append(f"NEW: {label(m, metas)} ({p})")
+    return labelled_markdown(paths, [label(m, metas) for m in metas], rows_per_new, th)
+
+
+def labelled_markdown(paths, labels, rows_per_new, th: Thresholds) -> str:
+    """The comparison in Markdown from the files' labels (as ``compare.json`` keeps them)."""
+    lines = [f"BASE: {labels[0]} ({paths[0]})"]
+    lines += [f"NEW: {lab} ({p})" for lab, p in zip(labels[1:], paths[1:])]
     lines += ["", f"Thresholds: {th.header()}.", ""]
-    for (p, m), rows in zip(zip(paths[1:], metas[1:]), rows_per_new):
+    for lab, rows in zip(labels[1:], rows_per_new):
         if len(paths) > 2:
-            lines += [f"### {label(m, metas)} against BASE", ""]
+            lines += [f"### {lab} against BASE", ""]
         lines += rows_table(rows)
         lines.append("")
     return "\n".join(lines)

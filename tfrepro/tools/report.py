@@ -98,7 +98,7 @@ def _reproduce_section(path: Path, data, title) -> Section:
 
 
 def _compare_markdown(data) -> str:
-    from .compare import Thresholds, rows_table
+    from .compare import Thresholds, labelled_markdown
 
     labels, files, comparisons = data["labels"], data["files"], data["comparisons"]
     if not (isinstance(labels, list) and isinstance(files, list) and isinstance(comparisons, list)):
@@ -107,16 +107,9 @@ def _compare_markdown(data) -> str:
         raise ValueError(f"{len(files)} files, {len(labels)} labels, {len(comparisons)} comparisons")
     th = data.get("thresholds") or {}
     th = Thresholds(**{k: v for k, v in th.items() if k in Thresholds.__dataclass_fields__})
-    lines = [f"BASE: {labels[0]} ({files[0]})"]
-    lines += [f"NEW: {lab} ({f})" for lab, f in zip(labels[1:], files[1:])]
-    lines += ["", f"Thresholds: {th.header()}.", ""]
-    for lab, rows in zip(labels[1:], comparisons):
-        if len(files) > 2:
-            lines += [f"#### {lab} against BASE", ""]
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise TypeError("a comparison is not a list of rows")
-        lines += rows_table(rows) + [""]
-    return "\n".join(lines)
+    if not all(isinstance(rows, list) and all(isinstance(r, dict) for r in rows) for rows in comparisons):
+        raise TypeError("a comparison is not a list of rows")
+    return labelled_markdown(files, labels, comparisons, th)
 
 
 def _bench_section(path: Path, title=None) -> Section:
