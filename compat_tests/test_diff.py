@@ -109,17 +109,17 @@ def test_inspect_bad_files(cli, tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-@pytest.mark.parametrize("name", [n for n, p in programs.PROGRAMS.items() if p.has_model])
+@pytest.mark.parametrize("name", programs.names(lambda p: p.has_model))
 def test_convert_round_trip(name, tmp_path, cli_here):
     """TF1 checkpoint -> .keras -> TF1 checkpoint: the same outputs everywhere."""
     import numpy as np
 
-    from tfrepro.infra.twins import CLASSES, forward, make_pair, observations
+    from tfrepro.infra.twins import as_list, make_pair, observations
     from tfrepro.tools.convert import convert
 
     prog, cfg, a, _ = make_pair(name, seed=7)
     obs = observations()
-    want = forward(name, a, obs)
+    want = as_list(a.forward(obs))
     a.save(tmp_path / "tf1")
     a.close()
     path, world, diff = convert(name, tmp_path / "tf1", tmp_path / "tf2")
@@ -127,9 +127,9 @@ def test_convert_round_trip(name, tmp_path, cli_here):
     back, world, _ = convert(name, path, tmp_path / "tf1-again")
     assert world == "tf2"
     for form, src in (("tf2", path), ("tf1", tmp_path / "tf1-again")):
-        agent = getattr(prog.form(form), CLASSES[name])(cfg, 0)
-        agent.restore(src)
-        np.testing.assert_allclose(forward(name, agent, obs), want, rtol=1e-6, atol=1e-6)
+        with prog.make_agent(form, cfg, 0) as agent:
+            agent.restore(src)
+            np.testing.assert_allclose(as_list(agent.forward(obs)), want, rtol=1e-6, atol=1e-6)
     # never over a model already there (unless --force), never into the source's own folder
     before = sorted((p.name, p.read_bytes()) for p in (tmp_path / "tf2").iterdir())
     with pytest.raises(UsageError, match="already holds a model.*--force"):

@@ -10,6 +10,7 @@ import pytest
 from legacy_tf1 import dqn_meertens as m1
 from modern_tf2 import dqn_meertens as m2
 from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.protocol import Transitions
 from tfrepro.core.replay import bellman_targets
 
 
@@ -116,8 +117,8 @@ def test_book_and_fast_updates_agree(module, use_target, batch):
                   else a.target_values(nextstates) if use_target else a.q_values(nextstates))
         targets = bellman_targets(rewards, terminals, q_next, cfg.gamma)
         a.train_batch(states, actions, targets)
-        _, *rest = b.fast_update(states, actions, rewards, terminals, nextstates)
-        np.testing.assert_array_equal(rest[-1][0], b.weights()[0])  # the returned weights are the new ones
+        _, after = b.fast_update(Transitions(states, actions, rewards, terminals, nextstates))
+        np.testing.assert_array_equal(after[0], b.weights()[0])  # the returned weights are the new ones
     assert max(np.abs(x - y).max() for x, y in zip(a.weights(), w0)) > 1e-5
     for x, y in zip(a.weights(), b.weights()):
         np.testing.assert_allclose(x, y, atol=1e-7)

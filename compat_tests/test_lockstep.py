@@ -11,6 +11,7 @@ from tfrepro.core.envs import VecEpisodes, make
 from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, LockstepReplay, pad_batches,
                                    stacked_sampling_policy)
 from tfrepro.core.policies import sampling_policy
+from tfrepro.core.protocol import Steps, Transitions
 from tfrepro.core.replay import ReplayMemory
 from tfrepro.infra import programs
 from tfrepro.infra.runner import run_program, run_seeds
@@ -113,13 +114,12 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
                  g.random((2, B)).astype(np.float32), g.random((2, B)) < 0.2,
                  g.normal(size=(2, B, 4)).astype(np.float32))
         for _ in range(3):
-            losses, after = stacked.fast_update(*batch)
+            losses, after = stacked.fast_update(Transitions(*batch))
         for k, seed in enumerate(seeds):
             lone = module.DQN(cfg, seed)
             lone.sess.run(lone.sync_target) if framework == "tf1" else lone.sync_target()
             for _ in range(3):
-                loss, w = lone.fast_update(*(x[k] for x in batch))[::2] if framework == "tf1" \
-                    else lone.fast_update(*(x[k] for x in batch))
+                loss, w = lone.fast_update(Transitions(*(x[k] for x in batch)))
             assert abs(loss - losses[k]) < 1e-4 * max(1.0, abs(loss))
             for x, y in zip(w, after):
                 np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
@@ -147,7 +147,7 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
         for k, seed in enumerate(seeds):
             lone = lone_class(cfg, seed)
             for _ in range(3):
-                w = lone.fast_update(flats[k][0], flats[k][1], adv[k])
+                _, w = lone.fast_update(Steps(flats[k][0], flats[k][1], adv[k]))
             for x, y in zip(w, after):
                 np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
             lone.close()

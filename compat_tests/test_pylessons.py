@@ -15,8 +15,13 @@ from modern_tf2 import dqn_pylessons as p2
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.errors import UsageError
 from tfrepro.core.h5models import read_dense_model
+from tfrepro.core.protocol import Transitions
 from tfrepro.infra.records import read_record
 
+
+def source_order(batch):
+    """The source's argument order of ``book_update``: state, action, reward, next_state, done."""
+    return batch.states, batch.actions, batch.rewards, batch.next_states, batch.terminals
 
 @pytest.fixture(scope="module")
 def pair():
@@ -35,7 +40,7 @@ def batch():
     a = rng.integers(0, 2, 64)
     d = rng.random(64) < 0.2
     r = np.where(d, -100.0, 1.0).astype(np.float32)
-    return s, a, r, s2, d
+    return Transitions(s, a, r, d, s2)
 
 
 @pytest.fixture
@@ -135,12 +140,12 @@ def test_same_weights_after_updates(fresh, batch, mode):
     w0 = a.weights()
     for _ in range(4):
         if mode == "fast":
-            la, _ = a.fast_update(*batch)
-            lb, _ = b.fast_update(*batch)
+            la, _ = a.fast_update(batch)
+            lb, _ = b.fast_update(batch)
             assert la == pytest.approx(lb, rel=1e-5)
         else:
-            a.book_update(*batch)
-            b.book_update(*batch)
+            a.book_update(*source_order(batch))
+            b.book_update(*source_order(batch))
     moved = max(np.abs(x - y).max() for x, y in zip(a.weights(), w0))
     assert moved > 1e-4
     for x, y in zip(a.weights(), b.weights()):
@@ -152,9 +157,9 @@ def test_book_update_equals_fast_update(fresh, batch, side):
     """The source's predict/target rows/fit equals the in-graph target and update."""
     pick = (lambda a, b: a) if side == "tf1" else (lambda a, b: b)
     agent = pick(*fresh()[1:])
-    agent.book_update(*batch)
+    agent.book_update(*source_order(batch))
     after_book = agent.weights()
-    _, after_fast = pick(*fresh()[1:]).fast_update(*batch)
+    _, after_fast = pick(*fresh()[1:]).fast_update(batch)
     for x, y in zip(after_book, after_fast):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
 
@@ -167,11 +172,11 @@ def test_traced_fast_update_is_the_tf_function_bit_for_bit(fresh, batch):
 
     _, _, direct = fresh()
     _, _, dispatched = fresh()
-    s, a, r, s2, d = batch
+    s, a, r, d, s2 = batch
     args = [tf.constant(s, tf.float32), tf.constant(a, tf.int32), tf.constant(r, tf.float32),
             tf.constant(d.astype(np.float32)), tf.constant(s2, tf.float32)]
     for _ in range(3):
-        loss, after = direct.fast_update(*batch)
+        loss, after = direct.fast_update(batch)
         plain_loss, plain_after = dispatched._fast_train(*args)
         assert loss == float(plain_loss)
     for x, y in zip(after, plain_after):
@@ -182,11 +187,11 @@ def test_keras_loss_is_half_the_action_column_mse(fresh, batch):
     """Keras's "mse" on the target rows averages over both columns: half the squared
     Bellman error of the taken action, which is what both forms minimise."""
     cfg, a, b = fresh()
-    s, act, r, s2, d = batch
+    s, act, r, d, s2 = batch
     q, q2 = b.predict(s), b.predict(s2)
     y = np.where(d, r, r + cfg.gamma * q2.max(axis=1))
     expected = np.mean((y - q[np.arange(64), act]) ** 2) / 2
-    loss, _ = b.fast_update(*batch)
+    loss, _ = b.fast_update(batch)
     assert loss == pytest.approx(expected, rel=1e-5)
 
 

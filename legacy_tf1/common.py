@@ -9,6 +9,7 @@ import tensorflow.compat.v1 as tf
 from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
 from tfrepro.core.lockstep import initial_weights
+from tfrepro.core.protocol import AgentBase
 
 CKPT_NAME = "model.ckpt"
 
@@ -104,11 +105,17 @@ def graph_callable(sess, feeds, fetches, target=None):
     return lambda *arrays: call(*[np.asarray(a, d) for a, d in zip(arrays, dtypes)])
 
 
-class GraphProgram:
+class GraphProgram(AgentBase):
     """Owns a graph, its session and a Saver; subclasses build the graph in ``build``.
 
     ``weights()`` / ``set_weights()`` exchange the canonical list of NumPy arrays
     (hidden kernel, hidden bias, output kernel, output bias) with the TF2 forms.
+
+    The agent protocol (``tfrepro.core.protocol``) from what ``build`` sets: ``forward`` runs
+    ``self.outputs`` (a tensor or a list) on ``self.inputs``; ``loss_and_gradients`` and
+    ``fast_update`` feed a batch to ``self.feeds`` (placeholders in the batch's field order,
+    None for a field not used) and run ``self.loss``, its gradients and
+    ``self.fast_training_op``. A program overrides whichever it computes otherwise.
     """
 
     def __init__(self, cfg, seed: int):
@@ -176,6 +183,27 @@ class GraphProgram:
 
     def close(self):
         self.sess.close()
+
+    # the agent protocol's defaults ---------------------------------------
+    def forward(self, obs):
+        return self.sess.run(self.outputs, {self.inputs: np.asarray(obs, np.float32)})
+
+    def _feed(self, batch):
+        return {ph: np.asarray(x, ph.dtype.as_numpy_dtype) for ph, x in zip(self.feeds, batch) if ph is not None}
+
+    def loss_and_gradients(self, batch):
+        if not hasattr(self, "_gradients"):
+            with self.graph.as_default():
+                self._gradients = tf.gradients(self.loss, self.params)
+        loss, grads = self.sess.run([self.loss, self._gradients], self._feed(batch))
+        return float(loss), grads
+
+    def fast_update(self, batch):
+        if not hasattr(self, "_update"):
+            self._update = graph_callable(self.sess, [ph for ph in self.feeds if ph is not None],
+                                          [self.loss] + self.params_after, self.fast_training_op)
+        loss, *weights = self._update(*[x for ph, x in zip(self.feeds, batch) if ph is not None])
+        return float(loss), weights
 
 
 def op_error_line(e) -> str:

@@ -94,22 +94,27 @@ class DQN(GraphProgram):
     def q_values(self, states):
         return self.sess.run(self.predictedreward, {self.networkstate: states})
 
-    def fast_update(self, states, actions, rewards, terminals, nextstates, with_summary=True):
-        """Target, update and new weights in one call: (loss, summary or None, weights).
-        ``graph_callable`` skips ``sess.run``'s per-call fetch and feed bookkeeping, most of
-        the cost of a call on a network this small."""
+    forward = q_values
+
+    def fast_update(self, batch, with_summary=False):
+        """Target, update and new weights in one call on ``Transitions``: (loss, weights), and
+        with ``with_summary`` the loss summary in ``self.summary``. ``graph_callable`` skips
+        ``sess.run``'s per-call fetch and feed bookkeeping, most of the cost of a call on a
+        network this small."""
         if not hasattr(self, "_fast_calls"):
             feeds = [self.networkstate, self.networkaction, self.networkreward,
                      self.fast_terminal, self.fast_nextstate]
             base = [self.fast_loss] + list(self.params_after)
             self._fast_calls = (graph_callable(self.sess, feeds, base, self.fast_training_op),
                                 graph_callable(self.sess, feeds, base + [self.fast_summary], self.fast_training_op))
-        out = self._fast_calls[1 if with_summary else 0](states, actions, rewards, terminals, nextstates)
+        out = self._fast_calls[1 if with_summary else 0](*batch)
         n = len(self.params)
-        return out[0], (out[1 + n] if with_summary else None), out[1:1 + n]
+        self.summary = out[1 + n] if with_summary else None
+        return out[0], out[1:1 + n]
 
-    def loss_and_gradients(self, states, actions, rewards, terminals, nextstates):
-        """The fast update's loss and gradients on a batch, without updating."""
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        states, actions, rewards, terminals, nextstates = batch
         out = self.sess.run([self.fast_loss] + self.fast_grads, {
             self.networkstate: states, self.networkaction: actions, self.networkreward: rewards,
             self.fast_terminal: terminals.astype(np.float32), self.fast_nextstate: nextstates})
@@ -179,9 +184,9 @@ class LockstepDQN(GraphProgram):
         out = self._call(batch)
         return out[0], out[1:]
 
-    def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """``fast_update_packed`` on (K, B, ...) arrays."""
-        return self.fast_update_packed(pack_transitions(states, actions, rewards, terminals, nextstates))
+    def fast_update(self, batch):
+        """``fast_update_packed`` on ``Transitions`` of (K, B, ...) arrays."""
+        return self.fast_update_packed(pack_transitions(*batch))
 
     def sync_target(self):
         self.sess.run(self.sync_target_op)
@@ -231,12 +236,13 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
 
         # ---- learn once we have enough frames
         if len(memory) > cfg.learn_after:
-            states, actions, rewards, terminals, nextstates = memory.sample(cfg.batch_size)
+            batch = memory.sample(cfg.batch_size)
             if fast:
-                loss, summary, weights = agent.fast_update(
-                    states, actions, rewards, terminals, nextstates,
-                    with_summary=writer is not None and i_epoch % cfg.summary_every == 1)
+                loss, weights = agent.fast_update(
+                    batch, with_summary=writer is not None and i_epoch % cfg.summary_every == 1)
+                summary = agent.summary
             else:
+                states, actions, rewards, terminals, nextstates = batch
                 pred_reward = agent.sess.run(q_next, {agent.networkstate: nextstates})
                 targets = bellman_targets(rewards, terminals, pred_reward, cfg.gamma)
                 loss, summary = agent.train_batch(states, actions, targets)

@@ -47,6 +47,7 @@ from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
+from tfrepro.core.protocol import AgentBase
 from tfrepro.infra.records import atomic_save
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
 
@@ -67,7 +68,7 @@ def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig):
     return model
 
 
-class DQNAgent:
+class DQNAgent(AgentBase):
     def __init__(self, cfg: PylessonsDQNConfig, seed: int):
         self.cfg = cfg
         self.state_size, self.action_size = 4, 2
@@ -109,14 +110,18 @@ class DQNAgent:
         if len(self.memory) < self.cfg.train_start:
             return None
         # random.sample(self.memory, batch_size) and the per-row unpacking loop
-        state, action, reward, done, next_state = self.memory.sample(self.cfg.batch_size)
-        update = self.fast_update if fast else self.book_update
-        return update(state, action, reward, next_state, done)
+        batch = self.memory.sample(self.cfg.batch_size)
+        if fast:
+            return self.fast_update(batch)
+        state, action, reward, done, next_state = batch
+        return self.book_update(state, action, reward, next_state, done)
 
     # -- the two updates -----------------------------------------------------
     def predict(self, states):
         with self._keras():
             return self.model.predict(np.asarray(states, np.float32), verbose=0)
+
+    forward = predict
 
     def book_update(self, state, action, reward, next_state, done):
         """The source's replay body: two predicts, the target rows, one fit."""
@@ -154,15 +159,17 @@ class DQNAgent:
             # TensorFlow's callable API (graph_callable): sess.make_callable with feeds is sess.run
             self._fast = graph_callable(self.sess, [s, a, r, d, s2], [loss] + after)
 
-    def fast_update(self, state, action, reward, next_state, done):
-        """Target, update and new weights in one call: (loss, weights)."""
+    def fast_update(self, batch):
+        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
+        state, action, reward, done, next_state = batch
         if self._fast is None:
             self._build_fast()
         out = self._fast(state, action, reward, done.astype(np.float32), next_state)
         return out[0], out[1:]
 
-    def loss_and_gradients(self, state, action, reward, next_state, done):
-        """The fast update's loss and gradients on a batch, without updating."""
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        state, action, reward, done, next_state = batch
         if self._fast is None:
             self._build_fast()
         out = self._loss_grads(state, action, reward, done.astype(np.float32), next_state)

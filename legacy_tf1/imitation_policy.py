@@ -55,8 +55,12 @@ class ImitationPolicy(GraphProgram):
     def proba_left(self, obs):
         return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
 
-    def loss_and_gradients(self, obs):
-        """Mean cross-entropy against the basic policy's labels on a batch, and its gradients."""
+    forward = proba_left
+
+    def loss_and_gradients(self, batch):
+        """Mean cross-entropy against the basic policy's labels on a batch's states, and its
+        gradients."""
+        obs = batch.states
         y = (np.asarray(obs)[:, 2] < 0).astype(np.float32)[:, None]
         out = self.sess.run([self.mean_loss] + self.loss_grads, {self.inputs: obs, self.y: y})
         return float(out[0]), out[1:]
@@ -66,6 +70,12 @@ class ImitationPolicy(GraphProgram):
         a, _ = self.sess.run([self.action, self.training_op],
                              feed_dict={self.inputs: as_float_obs(obs), self.y: y_target})
         return a
+
+    def fast_update(self, batch):
+        """One ``train_step`` per state of the batch, in order; returns (None, the weights)."""
+        for obs in batch.states:
+            self.train_step(obs)
+        return None, self.weights()
 
 
 class LockstepImitation(LockstepPolicy):

@@ -79,6 +79,8 @@ class PolicyGradient(GraphProgram):
     def proba_left(self, obs):
         return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
 
+    forward = proba_left
+
     def step_gradients(self, obs, action=None):
         """One book step: sample an action and get its gradients in one sess.run.
         Feeding ``action`` overrides the sample (to replay a recorded episode)."""
@@ -99,11 +101,16 @@ class PolicyGradient(GraphProgram):
     def apply(self, grads):
         self.sess.run(self.training_op, dict(zip(self.gps, grads)))
 
-    def fast_update(self, obs, actions, weights):
-        """batch_gradient + apply in one sess.run; returns the updated weights."""
-        return self.sess.run([self.fast_training_op, self.params_after],
-                             {self.inputs: obs, self.batch_actions: actions,
-                              self.batch_weights: weights})[1]
+    def loss_and_gradients(self, batch):
+        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
+        return None, self.batch_gradient(*batch)
+
+    def fast_update(self, batch):
+        """batch_gradient + apply in one sess.run on ``Steps``; returns (None, the updated weights)."""
+        obs, actions, weights = batch
+        return None, self.sess.run([self.fast_training_op, self.params_after],
+                                   {self.inputs: obs, self.batch_actions: actions,
+                                    self.batch_weights: weights})[1]
 
 
 def train_book(agent: PolicyGradient, cfg, seed, progress):

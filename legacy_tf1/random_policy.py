@@ -34,6 +34,8 @@ class RandomPolicy(GraphProgram):
     def proba_left(self, obs):
         return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
 
+    forward = proba_left
+
 
 def play_book(agent, cfg, seed):
     env = old_gym_env(cfg.env_id)

@@ -5,11 +5,13 @@ import os
 import zipfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
 from tfrepro.core.lockstep import initial_weights
+from tfrepro.core.protocol import AgentBase
 from tfrepro.infra.records import atomic_save
 
 MODEL_NAME = "model.keras"
@@ -25,9 +27,14 @@ def policy_model(hidden: int, activation: str, output_activation=None, name="pol
     ], name=name)
 
 
-class KerasProgram:
+class KerasProgram(AgentBase):
     """Owns a Keras model and optimizer; ``weights()`` / ``set_weights()`` exchange the
-    canonical list [hidden kernel, hidden bias, output kernel, output bias]."""
+    canonical list [hidden kernel, hidden bias, output kernel, output bias].
+
+    The agent protocol (``tfrepro.core.protocol``) from ``self.model``, ``self.optimizer``
+    and ``self.loss(batch)`` (a tensor, computed under a tape): ``forward`` calls the model,
+    ``loss_and_gradients`` tapes the loss, ``fast_update`` applies its gradients in one
+    compiled call. A program overrides whichever it computes otherwise."""
 
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
@@ -62,8 +69,46 @@ class KerasProgram:
                              % (path, theirs, mine))
         self.set_weights([v.numpy() for v in loaded.trainable_variables])
 
-    def close(self):
-        pass
+    # the agent protocol's defaults ---------------------------------------
+    def forward(self, obs):
+        out = self.model(np.asarray(obs, np.float32))
+        return [o.numpy() for o in out] if isinstance(out, (list, tuple)) else out.numpy()
+
+    def use_optimizer(self, optimizer):
+        """Train with ``optimizer`` from now on (``diff``'s rung-4 pairing)."""
+        self.optimizer = optimizer
+        self.optimizer.build(self.model.trainable_variables)
+        self.__dict__.pop("_default_update", None)
+
+    @staticmethod
+    def _tensors(batch):
+        return type(batch)(*(tf.constant(x) for x in batch)) if isinstance(batch, tuple) else tf.constant(batch)
+
+    def loss_and_gradients(self, batch):
+        batch = self._tensors(batch)
+        with tf.GradientTape() as tape:
+            loss = self.loss(batch)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        return float(loss), [g.numpy() for g in grads]
+
+    def fast_update(self, batch):
+        if "_default_update" not in self.__dict__:
+            @tf.function
+            def update(batch):
+                with tf.GradientTape() as tape:
+                    loss = self.loss(batch)
+                grads = tape.gradient(loss, self.model.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+                return loss, [tf.identity(v) for v in self.model.trainable_variables]
+            self._default_update = update
+        loss, weights = self._default_update(self._tensors(batch))
+        return float(loss), [w.numpy() for w in weights]
+
+
+def adam_tf1_epsilon(cfg):
+    """Keras Adam with TF1's AdamOptimizer epsilon (1e-8; Keras's own is 1e-7): the TF2
+    optimizer that follows ``tf.train.AdamOptimizer(cfg.learning_rate)`` (rung 4's pairing)."""
+    return keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
 
 
 def load_model(path):
@@ -120,7 +165,7 @@ def stacked_variable(value, name, trainable=True):
     return tf.Variable(value, name=name, trainable=trainable)
 
 
-class LockstepPolicy:
+class LockstepPolicy(AgentBase):
     """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
     networks (4 -> hidden -> 1 logit) as stacked variables with a leading seed axis, and
     each seed's fast update in one compiled call: the program's own optimizer on the mean
@@ -171,6 +216,3 @@ class LockstepPolicy:
         agent = self.lone_class(self.cfg, 0)
         agent.set_weights([w[k] for w in self.weights()])
         return agent
-
-    def close(self):
-        pass

@@ -22,6 +22,7 @@ from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, initial_weights, meertens_results, pack_transitions
 from tfrepro.core.policies import mlp_q
+from tfrepro.core.protocol import AgentBase
 from tfrepro.core.envs import make
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
@@ -73,8 +74,9 @@ class DQN(KerasProgram):
         loss = self._train(states, actions, self._fast_targets(rewards, terminals, nextstates, use_target))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
 
-    def loss_and_gradients(self, states, actions, rewards, terminals, nextstates):
-        """The fast update's loss and gradients on a batch, without updating."""
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        states, actions, rewards, terminals, nextstates = batch
         targets = self._fast_targets(tf.constant(rewards, tf.float32), tf.constant(terminals.astype(np.float32)),
                                      tf.constant(nextstates, tf.float32), bool(self.cfg.target_sync_every))
         with tf.GradientTape() as tape:
@@ -86,14 +88,17 @@ class DQN(KerasProgram):
     def q_values(self, states):
         return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
 
+    forward = q_values
+
     def target_values(self, states):
         return self._target_q(tf.constant(np.asarray(states, np.float32))).numpy()
 
     def sync_target(self):
         self.target.set_weights(self.model.get_weights())
 
-    def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """Target, update and new weights in one compiled call: (loss, weights)."""
+    def fast_update(self, batch):
+        """Target, update and new weights in one compiled call on ``Transitions``: (loss, weights)."""
+        states, actions, rewards, terminals, nextstates = batch
         loss, weights = self._fast_train(
             tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
             tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
@@ -105,7 +110,7 @@ class DQN(KerasProgram):
                                  tf.constant(targets, tf.float32)))
 
 
-class LockstepDQN:
+class LockstepDQN(AgentBase):
     """``lockstep`` mode (not in the source): the fast update of K seeds' networks in one
     compiled call. Each seed's weights are one row of a (K, P) variable (P = 4·16 + 16 +
     ... + 2, the layers flattened in order), each layer a reshaped slice of it (W1 is
@@ -166,9 +171,9 @@ class LockstepDQN:
         flat = self._call(batch, self._use_target).numpy()
         return flat[:self.K], self._split(flat[self.K:].reshape(self.K, -1))
 
-    def fast_update(self, states, actions, rewards, terminals, nextstates):
-        """``fast_update_packed`` on (K, B, ...) arrays."""
-        return self.fast_update_packed(pack_transitions(states, actions, rewards, terminals, nextstates))
+    def fast_update(self, batch):
+        """``fast_update_packed`` on ``Transitions`` of (K, B, ...) arrays."""
+        return self.fast_update_packed(pack_transitions(*batch))
 
     def _split(self, theta):
         return [theta[:, a:b].reshape((self.K,) + tuple(shape)) for a, b, shape in self._layers]
@@ -184,9 +189,6 @@ class LockstepDQN:
         agent = DQN(self.cfg, 0)
         agent.set_weights([w[k] for w in self.weights()])
         return agent
-
-    def close(self):
-        pass
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
@@ -220,10 +222,11 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
         observation = newobservation
 
         if len(memory) > cfg.learn_after:
-            states, actions, rewards, terminals, nextstates = memory.sample(cfg.batch_size)
+            batch = memory.sample(cfg.batch_size)
             if fast:
-                loss, weights = agent.fast_update(states, actions, rewards, terminals, nextstates)
+                loss, weights = agent.fast_update(batch)
             else:
+                states, actions, rewards, terminals, nextstates = batch
                 targets = bellman_targets(rewards, terminals, q_next(nextstates), cfg.gamma)
                 loss = agent.train_batch(states, actions, targets)
             if i_epoch % 1000 == 1:

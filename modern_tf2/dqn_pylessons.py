@@ -80,13 +80,17 @@ class DQNAgent(KerasProgram):
     def replay(self, fast=False):
         if len(self.memory) < self.cfg.train_start:
             return None
-        state, action, reward, done, next_state = self.memory.sample(self.cfg.batch_size)
-        update = self.fast_update if fast else self.book_update
-        return update(state, action, reward, next_state, done)
+        batch = self.memory.sample(self.cfg.batch_size)
+        if fast:
+            return self.fast_update(batch)
+        state, action, reward, done, next_state = batch
+        return self.book_update(state, action, reward, next_state, done)
 
     # -- the two updates -----------------------------------------------------
     def predict(self, states):
         return self.model.predict(np.asarray(states, np.float32), verbose=0)
+
+    forward = predict
 
     def book_update(self, state, action, reward, next_state, done):
         target = self.predict(state)
@@ -116,15 +120,17 @@ class DQNAgent(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
 
-    def loss_and_gradients(self, state, action, reward, next_state, done):
-        """The fast update's loss and gradients on a batch, without updating."""
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        state, action, reward, done, next_state = batch
         loss, grads = self._loss_grads(
             tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
             tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
         return float(loss), [g.numpy() for g in grads]
 
-    def fast_update(self, state, action, reward, next_state, done):
-        """Target, update and new weights in one compiled call: (loss, weights)."""
+    def fast_update(self, batch):
+        """``Transitions`` -> target, update and new weights in one compiled call: (loss, weights)."""
+        state, action, reward, done, next_state = batch
         loss, weights = self._fast_call(
             tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
             tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))

@@ -44,9 +44,10 @@ class ImitationPolicy(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return a
 
-    def loss_and_gradients(self, obs):
-        """Mean cross-entropy against the basic policy's labels on a batch, and its gradients."""
-        obs = np.asarray(obs, np.float32)
+    def loss_and_gradients(self, batch):
+        """Mean cross-entropy against the basic policy's labels on a batch's states, and its
+        gradients."""
+        obs = np.asarray(batch.states, np.float32)
         y = tf.constant((obs[:, 2] < 0).astype(np.float32)[:, None])
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=self.model(obs)))
@@ -56,9 +57,17 @@ class ImitationPolicy(KerasProgram):
     def proba_left(self, obs):
         return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
 
+    forward = proba_left
+
     def train_step(self, obs):
         y_target = np.array([[1. if obs[2] < 0 else 0.]], np.float32)
         return self._train_step(tf.constant(as_float_obs(obs)), tf.constant(y_target)).numpy()
+
+    def fast_update(self, batch):
+        """One ``train_step`` per state of the batch, in order; returns (None, the weights)."""
+        for obs in batch.states:
+            self.train_step(obs)
+        return None, self.weights()
 
 
 class LockstepImitation(LockstepPolicy):

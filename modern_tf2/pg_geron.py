@@ -79,6 +79,8 @@ class PolicyGradient(KerasProgram):
     def proba_left(self, obs):
         return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
 
+    forward = proba_left
+
     def step_gradients(self, obs, action=None):
         a, grads = self.play_one_step_grads(np.asarray(obs, np.float32), action)
         return a.numpy().astype(np.int64), [g.numpy() for g in grads]
@@ -101,10 +103,16 @@ class PolicyGradient(KerasProgram):
     def apply(self, grads):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
 
-    def fast_update(self, obs, actions, weights):
+    def loss_and_gradients(self, batch):
+        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
+        return None, self.batch_gradient(*batch)
+
+    def fast_update(self, batch):
+        """batch_gradient + apply in one compiled call on ``Steps``; returns (None, the updated weights)."""
+        obs, actions, weights = batch
         out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
                                 tf.constant(weights, tf.float32))
-        return [w.numpy() for w in out]
+        return None, [w.numpy() for w in out]
 
 
 def play_one_step(env, obs, agent):

@@ -80,6 +80,8 @@ class PolicyGradient(KerasProgram):
     def proba_left(self, obs):
         return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
 
+    forward = proba_left
+
     def step_gradients(self, obs, action=None):
         """One book step: sample an action, then the gradients of its cross-entropy."""
         obs = tf.constant(as_float_obs(obs))
@@ -97,11 +99,16 @@ class PolicyGradient(KerasProgram):
     def apply(self, grads):
         self._apply([tf.constant(g, tf.float32) for g in grads])
 
-    def fast_update(self, obs, actions, weights):
-        """batch_gradient + apply in one compiled call; returns the updated weights."""
+    def loss_and_gradients(self, batch):
+        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
+        return None, self.batch_gradient(*batch)
+
+    def fast_update(self, batch):
+        """batch_gradient + apply in one compiled call on ``Steps``; returns (None, the updated weights)."""
+        obs, actions, weights = batch
         out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
                                 tf.constant(weights, tf.float32))
-        return [w.numpy() for w in out]
+        return None, [w.numpy() for w in out]
 
 
 def train_book(agent: PolicyGradient, cfg, seed, progress):

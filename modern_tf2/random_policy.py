@@ -33,6 +33,8 @@ class RandomPolicy(KerasProgram):
     def proba_left(self, obs):
         return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
 
+    forward = proba_left
+
 
 def play_book(agent, cfg, seed):
     env = make(cfg.env_id)

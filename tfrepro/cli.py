@@ -42,7 +42,12 @@ def build_parser(modules=None) -> Parser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name, module in (modules or command_modules()).items():
-        module.add_parser(sub).set_defaults(main=module.main)
+        sp = module.add_parser(sub)
+        sp.set_defaults(main=module.main)
+        if not any("--program-file" in a.option_strings for a in sp._actions):
+            sp.add_argument("--program-file", action="append", metavar="PAIR.py",
+                            help="also know the programs of this file (a ProgramSpec named PROGRAM or "
+                                 "PROGRAMS; docs/own-program.md); repeatable")
     return p
 
 
@@ -57,6 +62,12 @@ def main(argv=None) -> int:
     if args.command in ("reproduce", "bench", "matrix", "diff"):
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
+        from .infra import programs
+
+        if getattr(args, "program_file", None):
+            programs.use_program_files(args.program_file)
+        for name, problem in programs.problems().items():  # a broken plug-in: said, never fatal here
+            print(f"tfrepro: warning: plug-in {name} not loaded: {one_line(problem)}", file=sys.stderr)
         return args.main(args)
     except UsageError as e:
         print(f"tfrepro {args.command}: error: {one_line(e)}", file=sys.stderr)

@@ -27,9 +27,9 @@ def add_parser(sub):
                        "rung passes or is not judged, 1 when one fails. --explain lists the causes of drift "
                        "measured on this stack, each measured afresh.")
     p.add_argument("program", nargs="?", metavar="PROGRAM[:VARIANT]",
-                   help="one of: " + ", ".join(n for n, p in programs.PROGRAMS.items() if p.has_model)
-                   + " (the variant applies to rung 5; default: the one reproduce runs)")
-    p.add_argument("--all", action="store_true", help="every program with weights")
+                   help="one of: " + ", ".join(programs.names(lambda p: p.has_model))
+                   + ", or a program of --program-file (the variant applies to rung 5; default: the one reproduce runs)")
+    p.add_argument("--all", action="store_true", help="every program with weights (--program-file's too)")
     p.add_argument("--explain", action="store_true", help="measure and list the known causes of "
                    "drift between TF1 code and its TF2 port (no PROGRAM)")
     p.add_argument("--steps", type=argtypes.positive, default=10, help="optimizer steps for rung 4 "
@@ -75,9 +75,8 @@ def main(args) -> int:
         return explain(as_json=args.json)
     if args.all == bool(args.program):
         raise UsageError("give one PROGRAM, --all or --explain")
-    entries = ([(n, p.reproduce_variant) for n, p in programs.PROGRAMS.items() if p.has_model]
-               if args.all else [programs.parse_entry(args.program)])
-    entries = [(getattr(p, "name", p), v) for p, v in entries]
+    entries = ([(n, programs.get(n).reproduce_variant) for n in programs.names(lambda p: p.has_model)]
+               if args.all else [(p.name, v) for p, v in [programs.parse_entry(args.program)]])
     for name, _ in entries:
         if not programs.get(name).has_model:
             raise UsageError(f"{name} has no weights: nothing to diff")

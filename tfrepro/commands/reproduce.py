@@ -60,7 +60,7 @@ def main(args) -> int:
     from ..tools.reproduce import planned_seeds, reproduce
     from ..tools.report import check_page
 
-    names = args.programs or [n for n, p in programs.PROGRAMS.items() if p.in_reproduce]
+    names = args.programs or programs.names(lambda p: p.in_reproduce)
     entries = []
     for entry in names:
         prog, variant = programs.parse_entry(entry)

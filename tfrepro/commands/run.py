@@ -27,7 +27,8 @@ def add_parser(sub):
                        description="Run one program in its TF1 graph form (tf1) or TF2 port (tf2), "
                        "print a summary and write the result record (JSON).",
                        epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("program", metavar="PROGRAM", help="one of: " + ", ".join(programs.PROGRAMS))
+    p.add_argument("program", metavar="PROGRAM", help="one of: " + ", ".join(programs.names())
+                   + " (or a program of --program-file)")
     p.add_argument("--framework", choices=programs.FRAMEWORKS, default="tf2",
                    help="tf1: legacy_tf1 graph code; tf2: modern_tf2 port (default: %(default)s)")
     p.add_argument("--mode", choices=programs.MODES, default=None,
@@ -93,7 +94,9 @@ def main(args) -> int:
     if (args.qplot or args.takeover) and not prog.q_network:
         raise UsageError(f"{prog.name} has no Q values: --qplot and --takeover do not apply")
     if args.takeover and not prog.takeover:
-        raise UsageError(f"{prog.name} has no takeover mode (dqn-meertens has)")
+        raise UsageError(f"{prog.name} has no takeover mode")
+    if args.gif and prog.has_model and prog.numpy_policy is None:
+        raise UsageError(f"{prog.name} names no numpy_policy (weights -> policy) in its spec: --gif does not apply")
     quiet_tensorflow()
     load = _load_for(prog.name, args.framework, args.load) if args.load else None
     try:
@@ -189,15 +192,10 @@ def _run_and_report(args, prog, out, load) -> int:
         save_q_plot(args.qplot, record["q_trace"], title=f"{prog.name} [{args.framework}]")
         say(f"  wrote {args.qplot}")
     if args.gif:
-        from ..core.policies import basic_policy_batch, greedy_q_policy, sampling_policy
+        from ..core.policies import basic_policy_batch
         from ..infra.render import episode_frames, save_gif
 
-        if weights is None:
-            policy = basic_policy_batch
-        elif prog.q_network:
-            policy = greedy_q_policy(weights)
-        else:
-            policy = sampling_policy(weights, prog.form(args.framework).ACTIVATION)
+        policy = basic_policy_batch if weights is None else prog.hook("numpy_policy")(weights)
         n = save_gif(args.gif, episode_frames(record["env_id"], policy, args.seed + 20_000,
                                               record["config"].get("max_steps") or None))
         say(f"  wrote {args.gif} ({n} frames)")

@@ -37,9 +37,10 @@ def main(args) -> int:
     from ..tools.speed import speed
 
     for name in args.programs:
-        if programs.get(name).module not in ("pg_tang", "pg_geron", "dqn_meertens", "dqn_pylessons"):
-            raise UsageError(f"speed times the learning programs (pg-tang, pg-geron, dqn-meertens, "
-                             f"dqn-pylessons), not {name}")
+        prog = programs.get(name)
+        if not prog.timed or not {"book", "fast"} <= set(prog.modes):
+            timed = ", ".join(programs.names(lambda p: p.timed and {"book", "fast"} <= set(p.modes)))
+            raise UsageError(f"speed times the learning programs with a book and a fast loop ({timed}), not {name}")
     if args.out:
         argtypes.check_out(args.out, force=args.force)
     quiet_tensorflow()

@@ -1,6 +1,6 @@
 """Framework-free loops shared by the two forms of a program: the ``fast`` REINFORCE
 training loop and the vectorised evaluation. The framework is reached only through
-``agent.weights()`` and ``agent.fast_update(obs, actions, weights)``, which each form
+``agent.weights()`` and ``agent.fast_update(Steps(obs, actions, weights))``, which each form
 implements in its own idiom (one ``sess.run``; one ``tf.function`` call)."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from .envs import VecEpisodes, run_episodes
 from .policies import sampling_policy
+from .protocol import Steps
 
 
 def reinforce_fast(agent, cfg, seed, progress, rng, activation, episodes_per_update, advantages):
@@ -19,7 +20,7 @@ def reinforce_fast(agent, cfg, seed, progress, rng, activation, episodes_per_upd
     for _ in progress(range(cfg.iterations)):
         batch = venv.play(sampling_policy(weights, activation), rng)
         obs, actions = batch.flat()
-        weights = agent.fast_update(obs, actions, advantages(batch))
+        _, weights = agent.fast_update(Steps(obs, actions, advantages(batch)))
         returns += [float(r) for r in batch.returns]
     venv.close()
     return returns, venv.env_steps

@@ -56,3 +56,13 @@ def greedy_q_policy(weights):
     """Act like the DQN test play: argmax of the predicted Q values."""
     weights = [np.asarray(w, np.float32) for w in weights]
     return lambda obs, rng=None: np.argmax(mlp_q(weights, obs), axis=1).astype(np.int64)
+
+
+def relu_sampling(weights):
+    """``sampling_policy`` of a ReLU policy network (the programs' ``numpy_policy`` hook)."""
+    return sampling_policy(weights, "relu")
+
+
+def elu_sampling(weights):
+    """``sampling_policy`` of an ELU policy network (Géron's)."""
+    return sampling_policy(weights, "elu")

@@ -6,6 +6,8 @@ from collections import deque
 
 import numpy as np
 
+from .protocol import Transitions
+
 
 class ReplayMemory:
     """A bounded FIFO of transitions (state, action, reward, terminal, next_state).
@@ -28,12 +30,9 @@ class ReplayMemory:
         self.buffer.append((state, action, reward, terminal, next_state))
 
     def sample(self, batch_size: int):
-        """A batch as arrays: states (B, 4), actions (B,), rewards (B,), terminals (B,),
-        next_states (B, 4)."""
-        batch = self.rng.sample(self.buffer, batch_size)
-        s, a, r, t, s2 = zip(*batch)
-        return (np.asarray(s, np.float32), np.asarray(a, np.int64), np.asarray(r, np.float32),
-                np.asarray(t, bool), np.asarray(s2, np.float32))
+        """A batch as ``Transitions`` of arrays: states (B, 4), actions (B,), rewards (B,),
+        terminals (B,), next_states (B, 4)."""
+        return Transitions.of(self.rng.sample(self.buffer, batch_size))
 
 
 def bellman_targets(rewards, terminals, next_q, gamma: float) -> np.ndarray:

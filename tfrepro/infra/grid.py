@@ -25,15 +25,11 @@ def run_chunk(name, variant, framework, mode, seeds, iterations):
     return run_seeds(name, framework, mode, list(seeds), iterations=its, variant=variant)
 
 
-# Rough seconds of one job on the 2-core reference machine, two jobs at a time (from the
-# records' wall times of `reproduce --seeds 30`): the grid starts the longest jobs first so
-# that the workers finish together, and weighs its progress (and so the time left) by them.
-# Fast mode: seconds per run. Lockstep: (per process, per seed): most of a lockstep step's
-# cost is per call, whatever the number of seeds.
-FAST_SECONDS = {"dqn-pylessons": 37.0, "dqn-meertens": 90.0, "imitation-policy": 6.0, "pg-tang": 5.0,
-                "pg-geron": 3.0, "random-policy": 0.1, "basic-policy": 0.02}
-LOCKSTEP_SECONDS = {"dqn-meertens": (200.0, 8.0), "imitation-policy": (8.0, 0.5), "pg-tang": (10.0, 1.0),
-                    "pg-geron": (4.0, 0.4)}
+# Each program's ``Timing`` states the rough seconds of one job on the 2-core reference
+# machine, two jobs at a time (the built-ins': from the records' wall times of `reproduce
+# --seeds 30`): the grid starts the longest jobs first so that the workers finish together,
+# and weighs its progress (and so the time left) by them. Fast mode: seconds per run.
+# Lockstep: (per process, per seed): most of a lockstep step's cost is per call.
 PROCESS_SECONDS = 6.0  # a fresh process: Python, TensorFlow and the program imported
 
 
@@ -125,13 +121,15 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
 
 
 def job_cost(job) -> float:
-    """A job's expected seconds (``FAST_SECONDS``, ``LOCKSTEP_SECONDS``): for ordering the jobs
-    and weighing the progress; unknown programs count as a few seconds per run."""
+    """A job's expected seconds (the program's ``Timing.fast_seconds`` and
+    ``lockstep_seconds``): for ordering the jobs and weighing the progress; a program that
+    states none counts as a few seconds per run."""
     name, _, _, mode, seeds, _ = job
-    if mode == "lockstep" and name in LOCKSTEP_SECONDS:
-        fixed, per_seed = LOCKSTEP_SECONDS[name]
+    timing = programs.get(name).timing
+    if mode == "lockstep" and timing.lockstep_seconds:
+        fixed, per_seed = timing.lockstep_seconds
         return PROCESS_SECONDS + fixed + per_seed * len(seeds)
-    return PROCESS_SECONDS + FAST_SECONDS.get(name, 3.0) * len(seeds)
+    return PROCESS_SECONDS + timing.fast_seconds * len(seeds)
 
 
 def job_label(job) -> str:

@@ -1,113 +1,115 @@
-"""The registry: every program, where its two forms live, its config and the source's number."""
+"""The registry: the seven built-in programs, then users' own pairs (docs/own-program.md),
+each a ``tfrepro.core.protocol.ProgramSpec``.
+
+Where programs come from, in order: the built-ins below; the ``tfrepro.programs`` entry
+points of installed distributions; the files named by ``--program-file`` (passed to worker
+processes in ``TFREPRO_PROGRAM_FILES``). An entry point or file gives a ``ProgramSpec``, or
+a module holding ``PROGRAM`` (one) or ``PROGRAMS`` (a list). A broken plug-in never breaks
+the built-ins: its problem is raised, as one line, when its name is asked for."""
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field, fields, replace
+import importlib.util
+import os
+import sys
+from dataclasses import replace
 
 from ..core import configs
 from ..core.errors import UsageError
+from ..core.protocol import FRAMEWORKS, MODES, ProgramSpec, Timing, config_dict  # noqa: F401 (re-exported)
 
-FRAMEWORKS = ("tf1", "tf2")
-MODES = ("book", "fast", "lockstep")
-# book: the source's loop; fast: the same math with fewer framework calls; lockstep: the fast
-# runs of many seeds in one process, their updates in one batched call (same math per seed)
 LOCKSTEP = ("book", "fast", "lockstep")
-PACKAGES = {"tf1": "legacy_tf1", "tf2": "modern_tf2"}
+GROUP = "tfrepro.programs"  # the entry point group
+FILES_VAR = "TFREPRO_PROGRAM_FILES"  # os.pathsep-separated program files, for worker processes
+Program = ProgramSpec  # the earlier name
+
+ADAM_PAIRING = "tf.train.AdamOptimizer (epsilon 1e-8) against Keras Adam with TF1's epsilon 1e-8"
+ADAM_PORT_PAIRING = ("tf.train.AdamOptimizer (epsilon 1e-8) against the port's Keras Adam (Keras's "
+                     "default epsilon 1e-7)")
+ADAM = dict(tf2_optimizer="modern_tf2.common:adam_tf1_epsilon", pairing=ADAM_PAIRING,
+            port_pairing=ADAM_PORT_PAIRING)
 
 
-@dataclass(frozen=True)
-class Program:
-    name: str
-    module: str  # file name shared by legacy_tf1/ and modern_tf2/
-    config: type
-    source: str
-    source_number: str  # what the source reports, as text
-    target: float | None = None  # the level a parity test holds both forms to
-    iterations_field: str | None = None  # the config field --iterations sets
-    has_model: bool = True  # has weights: --save, --load, checkpoints
-    modes: tuple = ("book", "fast")  # the modes both forms implement
-    # lockstep: each seed draws what its lone fast run draws (its run is the lone run, float
-    # rounding of the batched ops apart); False where the lone run draws inside the framework
-    # (imitation-policy), so that lockstep runs are compared with fast runs over seeds
-    lockstep_replays_fast: bool = True
-    in_reproduce: bool = True  # part of `tfrepro reproduce` by default
-    quick_seeds: int = 30  # seeds per form in reproduce's quick tier (its default: ~10 min on 2 cores)
-    reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)
-    logdir: bool = False  # writes TensorBoard summaries (--logdir)
-    q_network: bool = False  # acts greedily on Q values (DQN) instead of sampling
-    takeover: bool = False  # supports --takeover (a helper answers when max Q drops)
-    variants: dict = field(default_factory=dict)
-    variant_numbers: dict = field(default_factory=dict)  # source's number per variant
-    # Equivalence margin (reward points): two sets of runs whose mean rewards differ by less
-    # are `equivalent` once a test says so. Declared here, beside the source's number, with
-    # the argument for it; never fitted to data. None: no declared margin.
-    margin: float | None = None
-    margin_note: str = ""
-    # Outcomes with two modes: runs scoring below this collapsed (a policy that always pushes
-    # one way scores ~9); their rate is compared on its own, at `rate_margin` (a difference
-    # of rates), and the means only over the runs that did not collapse.
-    collapse_below: float | None = None
-    rate_margin: float = 0.10
-
-    def number_for(self, variant=None) -> str:
-        return self.variant_numbers.get(variant, self.source_number)
-
-    def form(self, framework: str):
-        """The module of one form, imported on first use (TensorFlow loads here)."""
-        return importlib.import_module(f"{PACKAGES[framework]}.{self.module}")
-
-    def make_config(self, env_id=None, iterations=None, variant=None):
-        cfg = self.config()
-        if variant:
-            if variant not in self.variants:
-                raise UsageError(f"{self.name} has no variant {variant!r} "
-                                 f"(choose from: {', '.join(self.variants) or 'none'})")
-            cfg = replace(cfg, **self.variants[variant])
-        if env_id:
-            cfg = replace(cfg, env_id=env_id)
-        if iterations is not None:
-            if not self.iterations_field:
-                raise UsageError(f"{self.name} does not train: --iterations does not apply")
-            cfg = replace(cfg, **{self.iterations_field: iterations})
-        return cfg
+def builtin(name, module, config, source, source_number, **kw) -> ProgramSpec:
+    kw.setdefault("modes", ("book", "fast"))
+    return ProgramSpec(name, config, {"tf1": f"legacy_tf1.{module}", "tf2": f"modern_tf2.{module}"},
+                       source=source, source_number=source_number, in_reproduce=True, **kw)
 
 
-PROGRAMS = {p.name: p for p in [
-    Program("basic-policy", "basic_policy", configs.BasicPolicyConfig,
+BUILTINS = {p.name: p for p in [
+    builtin("basic-policy", "basic_policy", configs.BasicPolicyConfig,
             "Géron HOML ch. 18 (hard-coded policy)",
-            "41.698 (3rd-ed. notebook, reset(seed=episode)); 42.0 printed in 2nd ed.",
-            has_model=False, margin=2.1, margin_note="5% of the source's 41.698"),
-    Program("random-policy", "random_policy", configs.RandomPolicyConfig,
-            "Tang ch. CartPole, nn_random_policy.py", "20-something", has_model=True,
+            "41.698 (3rd-ed. notebook, reset(seed=episode)); 42.0 printed in 2nd ed.", timing=Timing(fast_seconds=0.02),
+            margin=2.1, margin_note="5% of the source's 41.698"),
+    builtin("random-policy", "random_policy", configs.RandomPolicyConfig,
+            "Tang ch. CartPole, nn_random_policy.py", "20-something", agent="RandomPolicy", outputs_label="action probabilities",
+            numpy_policy="tfrepro.core.policies:relu_sampling", timing=Timing(fast_seconds=0.1),
             margin=1.2, margin_note="5% of 24.5, the middle of the source's 'twenty-something'"),
-    Program("imitation-policy", "imitation_policy", configs.ImitationConfig,
+    builtin("imitation-policy", "imitation_policy", configs.ImitationConfig,
             "Tang ch. CartPole, nn_simple_policy.py", "42.3 and 44.3",
             modes=LOCKSTEP, lockstep_replays_fast=False, iterations_field="train_episodes", margin=2.2,
+            agent="ImitationPolicy", outputs_label="action probabilities", **ADAM,
+            record_batch="tfrepro.core.batches:observation_steps",
+            ladder_batches="tfrepro.core.batches:one_row_per_step",
+            numpy_policy="tfrepro.core.policies:relu_sampling",
+            timing=Timing(timed=False, fast_seconds=6.0, lockstep_seconds=(8.0, 0.5)),
             margin_note="5% of 43.3, the mean of the source's two runs (42.3 and 44.3)"),
-    Program("pg-tang", "pg_tang", configs.TangPGConfig,
+    builtin("pg-tang", "pg_tang", configs.TangPGConfig,
             "Tang ch. CartPole, policy gradient", "about 200 (199.9)", target=190.0,
             modes=LOCKSTEP, iterations_field="iterations", margin=10.0,
+            agent="PolicyGradient", outputs_label="action probabilities", **ADAM,
+            record_batch="tfrepro.core.batches:tang_steps", numpy_policy="tfrepro.core.policies:relu_sampling",
+            timing=Timing(fast_seconds=5.0, lockstep_seconds=(10.0, 1.0), bench_warmup=2,
+                          overrides={"test_episodes": 1},
+                          bench_iterations={("quick", "book"): 100, ("quick", "fast"): 300,
+                                            ("quick", "lockstep"): 100, ("full", "book"): 300,
+                                            ("full", "fast"): 1000, ("full", "lockstep"): 1000},
+                          speed_book_iterations=30, flops="policy"),
             margin_note="5% of the source's 200; collapsed runs (below 50) compared as a rate, at 10 points",
             collapse_below=50.0),
-    Program("pg-geron", "pg_geron", configs.GeronPGConfig,
+    builtin("pg-geron", "pg_geron", configs.GeronPGConfig,
             "Géron HOML 2nd ed. ch. 18, REINFORCE", "199.6 (2nd ed.), 190.3 (3rd ed.)",
             target=175.0, modes=LOCKSTEP, iterations_field="iterations", margin=10.0,
+            agent="PolicyGradient", outputs_label="action probabilities", **ADAM,
+            record_batch="tfrepro.core.batches:geron_steps", numpy_policy="tfrepro.core.policies:elu_sampling",
+            timing=Timing(fast_seconds=3.0, lockstep_seconds=(4.0, 0.4), bench_warmup=1,
+                          overrides={"eval_episodes": 1},
+                          bench_iterations={("quick", "book"): 10, ("quick", "fast"): 150,
+                                            ("quick", "lockstep"): 30, ("full", "book"): 30,
+                                            ("full", "fast"): 150, ("full", "lockstep"): 150},
+                          flops="policy"),
             margin_note="5% of the source's 199.6 (2nd ed.)",
             variants={"book": {}, "notebook": configs.GERON_NOTEBOOK},
             variant_numbers={"notebook": "no mean reported; one rendered test episode of 491 steps"}),
-    Program("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
+    builtin("dqn-meertens", "dqn_meertens", configs.MeertensDQNConfig,
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
             modes=LOCKSTEP, iterations_field="frames", logdir=True, q_network=True, takeover=True,
             reproduce_variant="exercises", margin=20.0, quick_seeds=8,
+            agent="DQN", outputs_label="Q values", numpy_policy="tfrepro.core.policies:greedy_q_policy",
+            pairing="tf.train.RMSPropOptimizer(1e-4) against modern_tf2.tf1_rmsprop.TF1RMSprop (TF1's "
+                    "RMSProp as a Keras 3 optimizer)", curve_unit="episode",
+            timing=Timing(fast_seconds=90.0, lockstep_seconds=(200.0, 8.0), bench_warmup=300,
+                          overrides={"learn_after": 100, "test_episodes": 1},
+                          bench_iterations={("quick", "book"): 3000, ("quick", "fast"): 3000,
+                                            ("quick", "lockstep"): 1000, ("full", "book"): 10000,
+                                            ("full", "fast"): 20000, ("full", "lockstep"): 20000},
+                          speed_book_iterations=1500, speed_fast_iterations=20_000, flops="q-batch"),
             margin_note="no source number: 10% of CartPole-v0's 200-step cap, about half the "
                         "seed-to-seed standard deviation of the exercises variant (~35)",
             variants={"book": {}, "exercises": configs.MEERTENS_EXERCISES},
             variant_numbers={"exercises": "none (the exercises are left to the reader)"}),
-    Program("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
+    builtin("dqn-pylessons", "dqn_pylessons", configs.PylessonsDQNConfig,
             "pylessons, DQN CartPole (Keras 2.2.4 on TF 1.15)",
             "score 500 at episode 73; 16 of 20 test episodes at 500 (one run)",
             target=400.0, iterations_field="episodes", q_network=True, margin=50.0, quick_seeds=6,
+            agent="DQNAgent", outputs_label="Q values", numpy_policy="tfrepro.core.policies:greedy_q_policy",
+            pairing="Keras 2's RMSprop (tf-keras legacy, in a TF1 graph) against "
+                    "modern_tf2.tf1_rmsprop.Keras2RMSprop",
+            tf1_checkpoint_kinds=("TF1", "Keras 2"), model_files=("cartpole-dqn.h5", "model.keras"),
+            timing=Timing(fast_seconds=37.0, bench_warmup=10, overrides={"train_start": 64, "test_episodes": 1},
+                          bench_iterations={("quick", "book"): 8, ("quick", "fast"): 30,
+                                            ("full", "book"): 25, ("full", "fast"): 60},
+                          speed_book_iterations=25, speed_fast_iterations=60, flops="q-batch"),
             margin_note="10% of CartPole-v1's 500 the source reaches, about half the "
                         "seed-to-seed standard deviation (~110)",
             variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED},
@@ -130,22 +132,147 @@ def entry_label(name: str, variant) -> str:
     return f"{name}:{variant}" if variant and variant != "book" else name
 
 
-def get(name: str) -> Program:
+PROGRAMS = BUILTINS  # the earlier name (the built-ins only; `registry()` has every program)
+
+_REGISTRY = {}  # cache: key -> (programs, problems)
+
+
+def _specs_of(obj, origin):
+    """The ProgramSpecs an entry point or a program file gives."""
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        found = getattr(obj, "PROGRAMS", None) or [getattr(obj, "PROGRAM", None)]
+        found = list(found.values()) if isinstance(found, dict) else list(found)
+    else:
+        found = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+    if not found or not all(isinstance(x, ProgramSpec) for x in found):
+        raise UsageError(f"{origin}: gives no ProgramSpec (a module needs PROGRAM = ProgramSpec(...) or "
+                         "PROGRAMS = [...])")
+    return [replace(x, origin=origin) if x.origin == "built-in" else x for x in found]
+
+
+def load_program_file(path):
+    """Import a program file under its own name, its directory first on ``sys.path`` (so that
+    the forms it names, beside it, import too); returns its ProgramSpecs."""
+    path = os.path.abspath(path)
+    if not os.path.isfile(path) or not path.endswith(".py"):
+        raise UsageError(f"--program-file {path}: no such Python file")
+    folder, stem = os.path.split(path[:-3])
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = sys.modules.get(stem)
+    if module is None or os.path.abspath(getattr(module, "__file__", "") or "") != path:
+        spec = importlib.util.spec_from_file_location(stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[stem] = module
+        try:
+            spec.loader.exec_module(module)
+        except UsageError:
+            raise
+        except Exception as e:  # a user's file: any error is theirs, reported in one line
+            del sys.modules[stem]
+            raise UsageError(f"--program-file {path}: {type(e).__name__}: {e}") from None
+    return _specs_of(module, f"file {path}")
+
+
+def _entry_points():
     try:
-        return PROGRAMS[name]
-    except KeyError:
-        raise UsageError(f"unknown program {name!r} (choose from: {', '.join(PROGRAMS)})") from None
+        from importlib.metadata import entry_points  # novermin (3.8+)
+    except ImportError:  # pragma: no cover - Python 3.7, the TF 1.15 image
+        try:
+            import pkg_resources
+        except ImportError:
+            return []
+        return list(pkg_resources.iter_entry_points(GROUP))
+    found = entry_points()
+    if hasattr(found, "select"):
+        return list(found.select(group=GROUP))
+    return list(found.get(GROUP, []))  # pragma: no cover - Python 3.8, 3.9
 
 
-def config_dict(cfg) -> dict:
-    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
+def program_files() -> list:
+    return [f for f in os.environ.get(FILES_VAR, "").split(os.pathsep) if f]
+
+
+def use_program_files(paths) -> None:
+    """``--program-file``: check the files and name them to this process and its workers."""
+    files = list(dict.fromkeys(os.path.abspath(p) for p in paths or []))
+    for f in files:
+        if not os.path.isfile(f):
+            raise UsageError(f"--program-file {f}: no such file")
+    os.environ[FILES_VAR] = os.pathsep.join(dict.fromkeys(program_files() + files))
+    registry()  # loads and checks them now: a bad file is an error before any work
+
+
+def registry() -> dict:
+    """name -> ProgramSpec: the built-ins, the entry points' programs, the files' programs.
+    An entry point's problem is recorded under its name (``problems()``) and raised when that
+    name is asked for; a program file's problem is raised at once (the user named the file)."""
+    key = os.environ.get(FILES_VAR, "")
+    if key in _REGISTRY:
+        return _REGISTRY[key][0]
+    found, problems = dict(BUILTINS), {}
+
+    def add(spec, origin):
+        spec.check()
+        if spec.name in found:
+            raise UsageError(f"program {spec.name!r} from {origin} clashes with the one from "
+                             f"{found[spec.name].origin}: rename one")
+        found[spec.name] = spec
+
+    for ep in _entry_points():
+        origin = f"entry point {ep.name} = {ep.value}"
+        try:
+            for spec in _specs_of(ep.load(), origin):
+                add(spec, origin)
+        except UsageError as e:
+            problems[ep.name] = str(e)
+        except Exception as e:  # an installed plug-in that fails to import: not the built-ins' problem
+            problems[ep.name] = f"{origin}: {type(e).__name__}: {e}"
+    for path in program_files():
+        for spec in load_program_file(path):
+            add(spec, spec.origin)
+    _REGISTRY[key] = (found, problems)
+    return found
+
+
+def problems() -> dict:
+    """entry point name -> its one-line problem (a plug-in that failed to load)."""
+    registry()
+    return _REGISTRY[os.environ.get(FILES_VAR, "")][1]
+
+
+def names(pred=None) -> list:
+    return [n for n, p in registry().items() if pred is None or pred(p)]
+
+
+_CHECKED = set()
+
+
+def get(name: str) -> ProgramSpec:
+    """The program ``name``; a plug-in's two forms are imported and checked against the
+    protocol on first use (one line naming what is missing)."""
+    progs = registry()
+    if name in progs:
+        spec = progs[name]
+        if spec.origin != "built-in" and name not in _CHECKED:
+            from .tfquiet import quiet_tensorflow
+
+            quiet_tensorflow()  # the forms import TensorFlow here
+            spec.check_forms()
+            _CHECKED.add(name)
+        return spec
+    if name in problems():
+        raise UsageError(problems()[name])
+    raise UsageError(f"unknown program {name!r} (choose from: {', '.join(progs)})") from None
 
 
 def margin_for(label: str):
     """(margin, note, collapse_below, rate_margin) of a row label NAME[:VARIANT][ (K it)], or
     None for a program without a declared margin."""
     name = label.split(" ")[0].split(":")[0]
-    prog = PROGRAMS.get(name)
+    prog = registry().get(name)
     if prog is None or prog.margin is None:
         return None
     return prog.margin, prog.margin_note, prog.collapse_below, prog.rate_margin

@@ -7,10 +7,6 @@ import numpy as np
 
 from . import programs
 
-CLASSES = {"random-policy": "RandomPolicy", "imitation-policy": "ImitationPolicy",
-           "pg-tang": "PolicyGradient", "pg-geron": "PolicyGradient", "dqn-meertens": "DQN",
-           "dqn-pylessons": "DQNAgent"}
-ADAM = ("imitation-policy", "pg-tang", "pg-geron")
 FORWARD_TOL = (1e-6, 1e-5)  # rtol, atol
 GRAD_TOL = (1e-5, 1e-6)
 WEIGHT_TOL = (1e-5, 1e-5)
@@ -31,36 +27,33 @@ def max_diff(xs, ys, rtol, atol):
 
 def observations(seed=1234, n=64):
     """A fixed batch of CartPole-like observations."""
-    rng = np.random.default_rng(seed)
-    return (rng.normal(size=(n, 4)) * [1.0, 1.0, 0.1, 1.0]).astype(np.float32)
+    from ..core.batches import fixed_observations
+
+    return fixed_observations(seed, n)
+
+
+def as_list(outputs):
+    """A forward pass's outputs as a list of arrays (one per head)."""
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
 def make_pair(name, seed=0, tf2_class=None, port_optimizer=False, tf2_optimizer=None):
-    """Both forms of ``name``, the TF2 one holding the TF1 one's initial weights.
-    ``tf2_class`` replaces the TF2 class (tests use it to plant a broken port). The Adam
-    ports get Keras Adam with TF1's epsilon unless ``port_optimizer``; ``tf2_optimizer``
-    (cfg -> Keras optimizer) replaces the TF2 form's optimizer (``diff --explain`` uses it
-    to measure what another optimizer does)."""
+    """Both forms' agents of program ``name``, the TF2 one holding the TF1 one's initial
+    weights. ``tf2_class`` replaces the TF2 class (tests use it to plant a broken port). The
+    TF2 form trains with the optimizer the spec pairs with TF1's (``tf2_optimizer`` hook, e.g.
+    Keras Adam with TF1's epsilon) unless ``port_optimizer``; a ``tf2_optimizer`` given here
+    (cfg -> Keras optimizer) replaces it (``diff --explain`` measures other optimizers so)."""
     prog = programs.get(name)
+    if not prog.has_model:
+        from ..core.errors import UsageError
+
+        raise UsageError(f"{name} has no weights: no agents to compare")
     cfg = prog.config()
-    a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
-    b = (tf2_class or getattr(prog.form("tf2"), CLASSES[name]))(cfg, seed + 1)
+    a = prog.make_agent("tf1", cfg, seed)
+    b = (tf2_class or prog.agent_class("tf2"))(cfg, seed + 1)
     if [tuple(w.shape) for w in a.weights()] == [tuple(w.shape) for w in b.weights()]:
         b.set_weights(a.weights())
-    if name in ADAM and not port_optimizer:
-        import keras
-
-        b.optimizer = keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
-        b.optimizer.build(b.model.trainable_variables)
-    if tf2_optimizer is not None:
-        b.optimizer = tf2_optimizer(cfg)
-        b.optimizer.build(b.model.trainable_variables)
+    optimizer = tf2_optimizer or (None if port_optimizer else prog.hook("tf2_optimizer"))
+    if optimizer is not None:
+        b.use_optimizer(optimizer(cfg))
     return prog, cfg, a, b
-
-
-def forward(name, agent, obs):
-    if name == "dqn-meertens":
-        return agent.q_values(obs)
-    if name == "dqn-pylessons":
-        return agent.predict(obs)
-    return agent.proba_left(obs)

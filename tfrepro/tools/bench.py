@@ -38,24 +38,17 @@ from ..infra.checkout import ROOT, git_commit
 from ..infra.grid import mode_for
 from ..infra.records import atomic_write_text, dumps, versions
 
-# Speed timings: iterations of each loop (fixed, so that repeats and versions compare) and
-# the config overrides that make every timed env step carry an update (DQNs).
-SPEED_ITERATIONS = {  # each timed repeat lasts about a second or more on this machine
-    "quick": {("pg-tang", "book"): 100, ("pg-tang", "fast"): 300, ("pg-geron", "book"): 10,
-              ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 3000, ("dqn-meertens", "fast"): 3000,
-              ("dqn-pylessons", "book"): 8, ("dqn-pylessons", "fast"): 30,
-              ("pg-tang", "lockstep"): 100, ("pg-geron", "lockstep"): 30, ("dqn-meertens", "lockstep"): 1000},
-    "full": {("pg-tang", "book"): 300, ("pg-tang", "fast"): 1000, ("pg-geron", "book"): 30,
-             ("pg-geron", "fast"): 150, ("dqn-meertens", "book"): 10000, ("dqn-meertens", "fast"): 20000,
-             ("dqn-pylessons", "book"): 25, ("dqn-pylessons", "fast"): 60,
-             ("pg-tang", "lockstep"): 1000, ("pg-geron", "lockstep"): 150, ("dqn-meertens", "lockstep"): 20000},
-}
+# Speed timings: the iterations of each loop (fixed, so that repeats and versions compare),
+# the warm-up and the config overrides that make every timed env step carry an update (DQNs)
+# are each program's ``Timing`` (tfrepro.core.protocol); each timed repeat of a built-in
+# lasts about a second or more on the 2-core reference machine.
 LOCKSTEP_SPEED_SEEDS = 30  # seeds per timed lockstep run (its steps/s: all seeds' steps over its time)
 SPEED_MODES = ("book", "fast", "lockstep")  # the loops timed per repeat (lockstep where a program has it)
-SPEED_WARMUP = {"pg-tang": 2, "pg-geron": 1, "dqn-meertens": 300, "dqn-pylessons": 10}
-SPEED_OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
-                   "dqn-pylessons": {"train_start": 64, "test_episodes": 1},
-                   "pg-tang": {"test_episodes": 1}, "pg-geron": {"eval_episodes": 1}}
+
+
+def speed_iterations(name, suite, mode) -> int:
+    prog = programs.get(name)
+    return prog.timing.bench_iterations_for(suite, mode, prog.config(), prog.iterations_field)
 
 SUITES = {
     # reward runs: (program[:variant], iterations or None for the program's own), lockstep
@@ -103,7 +96,7 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
             prog, variant = programs.parse_entry(entry)
             reward.append((programs.entry_label(prog.name, variant), own.get(prog.name)))
         names = [e.split(":")[0] for e, _ in reward]
-        speed_names = [n for n in names if n in SPEED_WARMUP]
+        speed_names = [n for n in names if programs.get(n).timed]
     if iterations is not None:  # quick looks: every training program's reward runs shortened
         reward = [(e, iterations if programs.get(e.split(":")[0]).iterations_field else None)
                   for e, _ in reward]
@@ -119,7 +112,7 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
-                    f"{n}/{m}": SPEED_ITERATIONS[suite][(n, m)] for n in speed_names for m in SPEED_MODES
+                    f"{n}/{m}": speed_iterations(n, suite, m) for n in speed_names for m in SPEED_MODES
                     if m in programs.get(n).modes}}
     return jobs, settings
 
@@ -176,9 +169,10 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
         rec = run_program(name, job.framework, job.mode, job.seed, iterations=job.iterations,
                           variant=variant or None)
         return _reward_result(job, rec)
-    its = SPEED_ITERATIONS[suite][(name, job.mode)]
-    over = SPEED_OVERRIDES.get(name)
-    _timed(name, job.framework, job.mode, 0, SPEED_WARMUP[name], over)  # warm-up: kernels, imports
+    its = speed_iterations(name, suite, job.mode)
+    timing = programs.get(name).timing
+    over = timing.overrides or None
+    _timed(name, job.framework, job.mode, 0, timing.bench_warmup, over)  # warm-up: kernels, imports
     samples = []
     for _ in range(repeats):  # the same seed each time: the same work, so only the time varies
         t, steps, updates = _timed(name, job.framework, job.mode, job.seed, its, over)
@@ -255,7 +249,8 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
         raise UsageError("--backend ray needs ray (pip install 'ray[default]')") from None
     started = not ray.is_initialized()
     if started:
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}}
+        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                            programs.FILES_VAR: os.environ.get(programs.FILES_VAR, "")}}  # --program-file
         ray.init(address=address, runtime_env=env, include_dashboard=False, log_to_driver=False,
                  **({} if address else {"num_cpus": workers}))
     # max_calls=1: every task in a fresh worker process, as with the local pool

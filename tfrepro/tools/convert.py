@@ -12,21 +12,24 @@ import os
 
 from ..core.errors import UsageError
 from ..infra import programs
-from ..infra.twins import CLASSES, FORWARD_TOL, forward, max_diff, observations
+from ..infra.twins import FORWARD_TOL, as_list, max_diff, observations
 from .checkpoints import inspect
 
 
 def source_world(name, src) -> str:
-    """'tf1' or 'tf2': which form wrote ``src``."""
+    """'tf1' or 'tf2': which form wrote ``src`` (the spec names the kinds its TF1 form writes:
+    a Saver checkpoint; dqn-pylessons' source saves a Keras 2 .h5)."""
     kind, _ = inspect(src)
-    if kind.startswith("TF1") or (name == "dqn-pylessons" and kind.startswith("Keras 2")):
+    if kind.startswith(tuple(programs.get(name).tf1_checkpoint_kinds)):
         return "tf1"
     if kind.startswith("Keras .keras") or kind.startswith("Keras 2"):
         return "tf2"
     raise UsageError(f"{src}: {kind} is not a checkpoint of {name}")  # pragma: no cover
 
 
-MODEL_FILES = ("model.keras", "model.ckpt.index", "checkpoint", "cartpole-dqn.h5")  # what a --save writes
+def model_files() -> tuple:
+    """What a ``--save`` of any program writes."""
+    return tuple(dict.fromkeys(f for p in programs.registry().values() for f in p.model_files))
 
 
 def check_destination(src, dst, force=False) -> None:
@@ -39,7 +42,7 @@ def check_destination(src, dst, force=False) -> None:
     if os.path.isdir(dst) and os.path.samefile(src_dir, dst):
         raise UsageError(f"--out {dst}: is the source's own directory; both forms would sit there and a "
                          "later --load would pick one of them: give another directory")
-    there = [f for f in MODEL_FILES if os.path.exists(os.path.join(dst, f))]
+    there = [f for f in model_files() if os.path.exists(os.path.join(dst, f))]
     if there and not force:
         raise UsageError(f"--out {dst}: already holds a model ({', '.join(there)}); refusing to replace "
                          "it (--force replaces it)")
@@ -54,9 +57,7 @@ def convert(name, src, dst, seed=0, force=False):
     check_destination(src, dst, force)
     world = source_world(name, src)
     cfg = prog.config()
-    a = getattr(prog.form("tf1"), CLASSES[name])(cfg, seed)
-    b = getattr(prog.form("tf2"), CLASSES[name])(cfg, seed)
-    try:
+    with prog.make_agent("tf1", cfg, seed) as a, prog.make_agent("tf2", cfg, seed) as b:
         if world == "tf1":
             a.restore(src)
             b.set_weights(a.weights())
@@ -64,11 +65,8 @@ def convert(name, src, dst, seed=0, force=False):
             b.restore(src)
             a.set_weights(b.weights())
         obs = observations()
-        diff, ok = max_diff([forward(name, a, obs)], [forward(name, b, obs)], *FORWARD_TOL)
+        diff, ok = max_diff(as_list(a.forward(obs)), as_list(b.forward(obs)), *FORWARD_TOL)
         if not ok:  # pragma: no cover - would mean the forms disagree (see `tfrepro diff`)
             raise UsageError(f"after conversion the two forms differ by {diff:.3g}: not written")
         path = (b if world == "tf1" else a).save(dst)
         return path, world, diff
-    finally:
-        if hasattr(a, "close"):
-            a.close()

@@ -46,8 +46,9 @@ def _rung4(name, **kw) -> float:
 
 
 def _adam_epsilon() -> Measurement:
-    from ..infra.twins import ADAM
+    from ..infra import programs
 
+    ADAM = programs.names(lambda p: p.in_reproduce and p.pairing == programs.ADAM_PAIRING)
     port = {n: _rung4(n, port_optimizer=True) for n in ADAM}
     matched = {n: _rung4(n) for n in ADAM}
     worst = max(port, key=port.get)
@@ -143,10 +144,8 @@ def _dense_init(seeds=30) -> Measurement:
     cfg = prog.config()
     tf1_k, tf2_k, same_seed, biases = [], [], [], 0.0
     for seed in range(seeds):
-        a = prog.form("tf1").PolicyGradient(cfg, seed)
-        b = prog.form("tf2").PolicyGradient(cfg, seed)
-        wa, wb = a.weights(), b.weights()
-        a.close()
+        with prog.make_agent("tf1", cfg, seed) as a, prog.make_agent("tf2", cfg, seed) as b:
+            wa, wb = a.weights(), b.weights()
         tf1_k.append(wa[0].ravel())
         tf2_k.append(wb[0].ravel())
         same_seed.append(float(np.abs(wa[0] - wb[0]).max()))

@@ -16,31 +16,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from ..core.stats import median_iqr
 from ..infra import programs
 from ..infra.judge import judge_rewards, verdict_cell
-from ..infra.twins import (
-    ADAM,
-    FORWARD_TOL,
-    GRAD_TOL,
-    WEIGHT_TOL,
-    forward,
-    make_pair,
-    max_diff,
-    observations,
-)
+from ..infra.twins import FORWARD_TOL, GRAD_TOL, WEIGHT_TOL, as_list, make_pair, max_diff, observations
 
-PAIRINGS = {
-    "adam-matched": "tf.train.AdamOptimizer (epsilon 1e-8) against Keras Adam with TF1's epsilon 1e-8",
-    "adam-port": "tf.train.AdamOptimizer (epsilon 1e-8) against the port's Keras Adam (Keras's default "
-                 "epsilon 1e-7)",
-    "dqn-meertens": "tf.train.RMSPropOptimizer(1e-4) against modern_tf2.tf1_rmsprop.TF1RMSprop (TF1's "
-                    "RMSProp as a Keras 3 optimizer)",
-    "dqn-pylessons": "Keras 2's RMSprop (tf-keras legacy, in a TF1 graph) against "
-                     "modern_tf2.tf1_rmsprop.Keras2RMSprop",
-}
 
 @dataclass
 class Rung:
@@ -53,81 +33,22 @@ class Rung:
     stats: dict | None = None  # rung 5: per-seed values and the comparison
 
 
-def _pg_batch(name, module, agent, cfg, seed):
-    from ..core.envs import VecEpisodes
-    from ..core.policies import sampling_policy
-    from ..core.returns import (
-        discount_and_normalize_rewards,
-        normalized_discounted_rewards,
-    )
-
-    venv = VecEpisodes(cfg.env_id, 3, seed=seed, max_steps=cfg.max_steps or None)
-    batch = venv.play(sampling_policy(agent.weights(), module.ACTIVATION), np.random.default_rng(seed))
-    rewards = batch.episode_rewards()
-    if name == "pg-tang":
-        weights = np.concatenate([normalized_discounted_rewards(r, cfg.discount_rate) for r in rewards])
-    else:
-        weights = np.concatenate(discount_and_normalize_rewards(rewards, cfg.discount_rate))
-    obs, actions = batch.flat()
-    return obs, actions, weights.astype(np.float32)
-
-
-def _dqn_batch(cfg, seed, n):
-    """A replay batch of transitions from random play (reward and terminal as the program
-    stores them)."""
-    from ..core.envs import make
-
-    rng = np.random.default_rng(seed)
-    env = make(cfg.env_id)
-    (obs, _), rows = env.reset(seed=seed), []
-    fail = getattr(cfg, "fail_reward", 0.0)
-    while len(rows) < n:
-        a = int(rng.integers(2))
-        nxt, r, term, trunc, _ = env.step(a)
-        done = term or trunc
-        rows.append((obs, a, fail if term else r, done, nxt))
-        obs = env.reset()[0] if done else nxt
-    s, a, r, d, s2 = (np.asarray(x) for x in zip(*rows))
-    return (s.astype(np.float32), a.astype(np.int64), r.astype(np.float32), d.astype(bool),
-            s2.astype(np.float32))
-
-
-def _loss_grads(name, agent, batch):
-    if name in ("pg-tang", "pg-geron"):
-        return None, agent.batch_gradient(*batch)
-    if name == "imitation-policy":
-        return agent.loss_and_gradients(batch)
-    if name == "dqn-meertens":
-        s, a, r, d, s2 = batch
-        return agent.loss_and_gradients(s, a, r, d, s2)
-    s, a, r, d, s2 = batch
-    return agent.loss_and_gradients(s, a, r, s2, d)
-
-
-def _steps(name, agent, batch, n):
-    for k in range(n):
-        if name in ("pg-tang", "pg-geron"):
-            agent.fast_update(*batch)
-        elif name == "imitation-policy":
-            agent.train_step(batch[k % len(batch)])  # one Adam step per observation, as trained
-        elif name == "dqn-meertens":
-            s, a, r, d, s2 = batch
-            agent.fast_update(s, a, r, d, s2, with_summary=False) if hasattr(agent, "graph") \
-                else agent.fast_update(s, a, r, d, s2)
-        else:
-            s, a, r, d, s2 = batch
-            agent.fast_update(s, a, r, s2, d)
+def _steps(spec, agent, batch, n):
+    for step in spec.hook("ladder_batches")(batch, n):
+        agent.fast_update(step)
     return agent.weights()
 
 
 def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_optimizer=None,
           pairing=None) -> list[Rung]:
-    """Rungs 1-4 for one program; each rung reports even when an earlier one failed."""
+    """Rungs 1-4 for one program, through the agent protocol only (``forward``,
+    ``loss_and_gradients``, ``fast_update`` and the spec's batch hooks); each rung reports
+    even when an earlier one failed."""
     prog, cfg, a, b = make_pair(name, seed, tf2_class, port_optimizer, tf2_optimizer)
-    pairing = pairing or PAIRINGS.get(("adam-port" if port_optimizer else "adam-matched")
-                                      if name in ADAM else name)
+    pairing = pairing or (prog.port_pairing if port_optimizer and prog.port_pairing else prog.pairing) \
+        or "each form's own optimizer"
     rungs = []
-    try:
+    with a, b:
         # 1. variables
         n1, n2 = a.variable_names(), b.variable_names()
         s1, s2 = [tuple(w.shape) for w in a.weights()], [tuple(w.shape) for w in b.weights()]
@@ -141,35 +62,27 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
         # 2. forward pass
         obs = observations()
         if same_shapes:
-            d, ok = max_diff([forward(name, a, obs)], [forward(name, b, obs)], *FORWARD_TOL)
-            what = "Q values" if prog.q_network else "action probabilities"
-            rungs.append(Rung(2, "forward pass", d, "rtol 1e-6, atol 1e-5", ok, f"{what} on 64 observations"))
+            d, ok = max_diff(as_list(a.forward(obs)), as_list(b.forward(obs)), *FORWARD_TOL)
+            rungs.append(Rung(2, "forward pass", d, "rtol 1e-6, atol 1e-5", ok,
+                              f"{prog.outputs_label} on {len(obs)} observations"))
         else:
             rungs.append(Rung(2, "forward pass", None, "rtol 1e-6, atol 1e-5", False, "weights do not map"))
         # 3 and 4
-        if not prog.iterations_field:
+        if not prog.trains:
             for k, rung in ((3, "loss and gradients"), (4, f"weights after {steps} steps")):
                 rungs.append(Rung(k, rung, None, "-", None, "no training in this program"))
             return rungs
-        if name in ("pg-tang", "pg-geron"):
-            batch = _pg_batch(name, prog.form("tf1"), a, cfg, seed + 3)
-            what = f"{len(batch[0])} recorded steps of 3 episodes"
-        elif name == "imitation-policy":
-            batch = obs
-            what = "64 observations, the basic policy's labels"
-        else:
-            batch = _dqn_batch(cfg, seed + 3, cfg.batch_size)
-            what = f"a replay batch of {cfg.batch_size} transitions"
+        batch, what = prog.hook("record_batch")(prog, cfg, a, seed + 3)
         if same_shapes:
-            l1, g1 = _loss_grads(name, a, batch)
-            l2, g2 = _loss_grads(name, b, batch)
+            l1, g1 = a.loss_and_gradients(batch)
+            l2, g2 = b.loss_and_gradients(batch)
             d, ok = max_diff(g1, g2, *GRAD_TOL)
             if l1 is not None:
                 dl, okl = max_diff([l1], [l2], *GRAD_TOL)
                 d, ok = max(d, dl), ok and okl
                 what += f"; loss {l1:.6g} / {l2:.6g}"
             rungs.append(Rung(3, "loss and gradients", d, "rtol 1e-5, atol 1e-6", ok, what))
-            w1, w2 = _steps(name, a, batch, steps), _steps(name, b, batch, steps)
+            w1, w2 = _steps(prog, a, batch, steps), _steps(prog, b, batch, steps)
             d, ok = max_diff(w1, w2, *WEIGHT_TOL)
             rungs.append(Rung(4, f"weights after {steps} steps", d, "rtol 1e-5, atol 1e-5", ok, pairing))
         else:
@@ -177,9 +90,6 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
             rungs.append(Rung(4, f"weights after {steps} steps", None, "rtol 1e-5, atol 1e-5", False,
                               "weights do not map"))
         return rungs
-    finally:
-        if hasattr(a, "close"):
-            a.close()
 
 
 def learning_rung(tf1_values, tf2_values, alpha=0.05, curves=None, label="", margins=None) -> Rung:

@@ -16,44 +16,48 @@ from ..infra.records import atomic_write_text, dumps, versions
 
 SCHEMA = "tfrepro.speed/1"
 
-DEFAULT_BOOK_ITERATIONS = {"pg-tang": 30, "pg-geron": 3, "dqn-meertens": 1500, "dqn-pylessons": 25}
-# DQNs: a fixed number of frames / episodes in both modes (a full fast run is long), and
-# learning from the first frames on, so that (nearly) every timed env step carries an update.
-DEFAULT_FAST_ITERATIONS = {"dqn-meertens": 20_000, "dqn-pylessons": 60}
-WARMUP = {"dqn-meertens": 300, "dqn-pylessons": 10}  # past the first updates
-OVERRIDES = {"dqn-meertens": {"learn_after": 100, "test_episodes": 1},
-             "dqn-pylessons": {"train_start": 64, "test_episodes": 1}}
+# Each program's ``Timing`` (tfrepro.core.protocol) sets the book loop's iterations, the fast
+# loop's (DQNs: a fixed number of frames / episodes in both modes, as a full fast run is long),
+# the warm-up and the config overrides (DQNs learn from the first frames on, so that nearly
+# every timed env step carries an update).
+
+
+def _overrides(name):
+    return programs.get(name).timing.overrides or None
 
 
 def _time_run(name, framework, mode, seed, iterations):
     from ..infra.runner import run_program
 
-    rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=OVERRIDES.get(name))
+    rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=_overrides(name))
     return rec["train_wall_s"], rec["train_env_steps"]
 
 
 def _time_lockstep(name, framework, seeds, iterations):
     from ..infra.runner import run_seeds
 
-    recs = run_seeds(name, framework, "lockstep", seeds, iterations=iterations, overrides=OVERRIDES.get(name))
+    recs = run_seeds(name, framework, "lockstep", seeds, iterations=iterations, overrides=_overrides(name))
     return recs[0]["train_wall_s"], statistics.mean(r["train_env_steps"] for r in recs)
 
 
-def layer_sizes(cfg) -> tuple:
-    """The program's network, inputs to outputs: 4 -> hidden ... -> 2 (DQN) or 1 (policy)."""
+def layer_sizes(cfg, kind="policy") -> tuple:
+    """The program's network, inputs to outputs: 4 -> hidden ... -> 2 (Q network) or 1 (policy)."""
     hidden = cfg.hidden if isinstance(cfg.hidden, tuple) else (cfg.hidden,)
-    return (4,) + tuple(hidden) + ((2,) if hasattr(cfg, "batch_size") else (1,))
+    return (4,) + tuple(hidden) + ((2,) if kind == "q-batch" else (1,))
 
 
-def update_flops_per_step(cfg) -> float:
+def update_flops_per_step(cfg, kind="policy"):
     """The arithmetic an environment step costs, counted: 2 FLOPs per multiply-add of the
     network's matmuls. DQN (one update per frame on a batch): online forward, target forward
     on the next states, backward (twice the forward), and the greedy action's forward on one
     state. Policy gradient: the action's forward on one state, and once per step in the
-    update, forward and backward (three forwards)."""
-    sizes = layer_sizes(cfg)
+    update, forward and backward (three forwards). None for a program that names no kind
+    (``Timing.flops``)."""
+    if kind is None:
+        return None
+    sizes = layer_sizes(cfg, kind)
     macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    if hasattr(cfg, "batch_size"):
+    if kind == "q-batch":
         return 2.0 * macs * (4 * cfg.batch_size + 1)
     return 2.0 * macs * (1 + 3)
 
@@ -115,14 +119,14 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
         prog = programs.get(name)
         cfg = prog.make_config(variant=prog.reproduce_variant)
         floors = env_floor_us(cfg.env_id, max(lockstep_seeds, 1))
-        flops = update_flops_per_step(cfg)
-        full = fast_iterations or DEFAULT_FAST_ITERATIONS.get(name) or getattr(prog.config(), prog.iterations_field)
-        k_book = book_iterations or DEFAULT_BOOK_ITERATIONS.get(name, 3)
+        flops = update_flops_per_step(cfg, prog.timing.flops)
+        full = fast_iterations or prog.timing.speed_fast_iterations or getattr(prog.config(), prog.iterations_field)
+        k_book = book_iterations or prog.timing.speed_book_iterations
         row = {"program": name, "fast_iterations": full, "book_iterations": k_book, **floors,
-               "update_flops_per_step": flops, "arithmetic_floor_us_per_step": flops / (gflops * 1e3)}
+               "update_flops_per_step": flops, "arithmetic_floor_us_per_step": None if flops is None else flops / (gflops * 1e3)}
         for fw in programs.FRAMEWORKS:
             for mode, its in (("book", k_book), ("fast", full)):
-                _time_run(name, fw, mode, seed, WARMUP.get(name, 2))  # warm-up: kernels, imports
+                _time_run(name, fw, mode, seed, prog.timing.bench_warmup)  # warm-up: kernels, imports
                 samples = [_time_run(name, fw, mode, seed + i, its) for i in range(repeats)]
                 us = [1e6 * t / max(s, 1) for t, s in samples]
                 row[f"{fw}_{mode}_us_per_step"] = statistics.median(us)
@@ -131,7 +135,7 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
                 row[f"{fw}_{mode}_steps"] = statistics.median(s for _, s in samples)
             if "lockstep" in prog.modes and lockstep_seeds:
                 seeds = [seed + i for i in range(lockstep_seeds)]
-                _time_lockstep(name, fw, seeds[:2], WARMUP.get(name, 2))
+                _time_lockstep(name, fw, seeds[:2], prog.timing.bench_warmup)
                 samples = [_time_lockstep(name, fw, [s + 1000 * i for s in seeds], full) for i in range(repeats)]
                 us = [1e6 * t / max(n, 1) for t, n in samples]
                 row[f"{fw}_lockstep_us_per_step"] = statistics.median(us)
@@ -161,7 +165,8 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['program']} | {r['env_us_per_step']:.1f} | {r['lockstep_env_us_per_step']:.2f} | "
-              f"{r['update_flops_per_step']:,.0f} | {r['arithmetic_floor_us_per_step']:.2f} |")
+              + ("– | – |" if r["update_flops_per_step"] is None else
+                 f"{r['update_flops_per_step']:,.0f} | {r['arithmetic_floor_us_per_step']:.2f} |"))
     print(f"floors: the environment alone, and the update's FLOPs at this process's 512x512 float32 "
           f"matmul rate ({gflops:.0f} GFLOP/s), both measured here")
     for r in rows:
