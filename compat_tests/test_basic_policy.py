@@ -1,4 +1,4 @@
-"""The hard-coded policy under both protocols, and the old-gym adapter."""
+"""Tier 1: The hard-coded policy under both protocols, and the old-gym adapter."""
 import numpy as np
 import pytest
 

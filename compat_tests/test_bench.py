@@ -1,4 +1,4 @@
-"""``tfrepro bench`` and ``tfrepro compare``: the results schema, resume after a killed run,
+"""Tier 8: ``tfrepro bench`` and ``tfrepro compare``: the results schema, resume after a killed run,
 compare's verdicts on synthetic files with known differences, malformed inputs, and the
 Ray backend against the local one."""
 import contextlib

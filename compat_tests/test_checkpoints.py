@@ -1,4 +1,4 @@
-"""Saver and .keras round trips: same action probabilities after restore, in a fresh
+"""Tier 3: Saver and .keras round trips: same action probabilities after restore, in a fresh
 graph and in a fresh process; mismatched and corrupt checkpoints rejected cleanly."""
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""Tier 3: the same seed twice gives the same result, per framework and mode; and the
+"""Tier 4: the same seed twice gives the same result, per framework and mode; and the
 CLI gives the same record in two fresh processes."""
 import json
 

@@ -1,4 +1,4 @@
-"""``tfrepro diff``: the migration ladder as a tool. Every program passes rungs 1-4 with the
+"""Tier 7: ``tfrepro diff``: the migration ladder as a tool. Every program passes rungs 1-4 with the
 matched optimizer pairing; the ports' own Keras Adam (epsilon 1e-7) is caught at rung 4; a
 deliberately broken port is caught at the right rung."""
 import json

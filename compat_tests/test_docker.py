@@ -1,4 +1,4 @@
-"""The Docker images, checked statically (no Docker engine runs where this is developed):
+"""Tier 9: The Docker images, checked statically (no Docker engine runs where this is developed):
 hadolint over every Dockerfile; the versions the images pin agree with requirements.txt;
 what the TF 1.15 image imports parses as Python 3.7; and every ``tf.*`` symbol the TF1
 forms use exists in the TF 1.15 wheel's own v1 API (the wheel is downloaded, not

@@ -1,4 +1,4 @@
-"""The README stays a front page, the docs/ pages stay whole and linked, and the docs site builds
+"""Tier 11: The README stays a front page, the docs/ pages stay whole and linked, and the docs site builds
 with --strict. Fast: no TensorFlow, one mkdocs build (skipped, saying so, without mkdocs)."""
 from __future__ import annotations
 
@@ -195,3 +195,30 @@ def test_the_docs_build_still_fails_on_broken_links(tmp_path):
         r = _mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
         assert r.returncode != 0, f"{target}: the strict build passed\n{r.stdout}{r.stderr}"
         assert target.split("#")[-1] in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_every_test_module_names_a_tier_of_the_docs_list():
+    """Each compat_tests module opens with ``Tier N`` where N is an item of docs/tests.md's
+    numbered list of tiers, and every tier there has at least one module."""
+    text = (ROOT / "docs" / "tests.md").read_text()
+    listed = {int(m) for m in re.findall(r"^(\d+)\. ", text, re.M)}
+    assert listed == set(range(1, max(listed) + 1)), sorted(listed)
+    seen = {}
+    for path in sorted((ROOT / "compat_tests").glob("test_*.py")):
+        first = path.read_text().split("\n", 1)[0]
+        m = re.match(r'"""Tier (\d+)\b', first)
+        assert m, f"{path.name}: its docstring does not open with 'Tier N': {first[:60]}"
+        assert int(m.group(1)) in listed, f"{path.name}: tier {m.group(1)} is not in docs/tests.md"
+        seen.setdefault(int(m.group(1)), []).append(path.name)
+    assert not listed - set(seen), f"tiers with no test module: {sorted(listed - set(seen))}"
+
+
+def test_the_project_speaks_of_itself_only():
+    """No page, test or module points to a design file that is not in the repository or to
+    the tracker's 'issue' for a fact: the thing itself is said."""
+    files = [README, *DOCS.glob("*.md"), *(ROOT / "compat_tests").glob("*.py"), *(ROOT / "tfrepro").rglob("*.py"),
+             *(ROOT / "legacy_tf1").glob("*.py"), *(ROOT / "modern_tf2").glob("*.py")]
+    pattern = re.compile(r"DESIGN\.md|\bthe issue\b|\bissue's\b", re.I)
+    hits = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files if p.name != "test_docs.py"
+            for m in pattern.finditer(p.read_text())]
+    assert not hits, hits

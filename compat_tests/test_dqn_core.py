@@ -1,4 +1,4 @@
-"""DQN pieces: Bellman targets (known answers), replay memory bounds, and the TF2
+"""Tier 6: DQN pieces: Bellman targets (known answers), replay memory bounds, and the TF2
 optimizer that reproduces TF1's RMSProp, against TF1 itself and against stock Keras."""
 import numpy as np
 import pytest

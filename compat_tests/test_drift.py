@@ -1,4 +1,4 @@
-"""``tfrepro diff --explain``: every listed cause of drift is measured afresh (through the CLI,
+"""Tier 7: ``tfrepro diff --explain``: every listed cause of drift is measured afresh (through the CLI,
 once for the module) and each has a test here that checks its measured size, so the list
 cannot say more than this stack shows. Also rung 5 (``diff --seeds K``)."""
 import json

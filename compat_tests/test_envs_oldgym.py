@@ -1,4 +1,4 @@
-"""The environment layer against the old gym API (gym <= 0.21), as the TF 1.15 image runs it.
+"""Tier 1: The environment layer against the old gym API (gym <= 0.21), as the TF 1.15 image runs it.
 
 Real gym 0.21 does not install on this Python, so these tests put a stand-in ``gym``
 module in ``sys.modules`` that speaks the old API the way gym 0.21 does: ``env.seed(n)``

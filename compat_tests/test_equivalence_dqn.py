@@ -1,4 +1,4 @@
-"""DQN, TF1 graph form against TF2 port, on one fixed batch with the same weights.
+"""Tier 6: DQN, TF1 graph form against TF2 port, on one fixed batch with the same weights.
 
 Tolerances: Q values and loss atol 1e-6 (float32, a few ulps); weights after 5 updates
 atol 1e-6 with TF1RMSprop (TF1's fused kernel rounds a few elements 1 ulp differently,

@@ -1,4 +1,4 @@
-"""Tier 1 (hostile input): generated malformed files and argument vectors, fed to the CLI
+"""Tier 11 (hostile input): generated malformed files and argument vectors, fed to the CLI
 in-process with every engine replaced by a stand-in that stops before real work.
 
 For every input: the exit code is 0, 1 or 2 (argparse's help and errors included), nothing

@@ -1,4 +1,4 @@
-"""Tier 0 (the house): the package's import graph, read with ``ast`` (nothing is imported).
+"""Tier 11 (the house): the package's import graph, read with ``ast`` (nothing is imported).
 
 Imports run one way, down: ``core`` (framework-free) <- ``infra`` (plumbing) <- the twins
 (``legacy_tf1``, ``modern_tf2``) <- ``tools`` (what subcommands drive) <- ``commands`` (one per

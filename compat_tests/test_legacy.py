@@ -1,4 +1,4 @@
-"""``tfrepro legacy SCRIPT.py``: TF1-era scripts, typed as printed (Tang, Meertens, pylessons,
+"""Tier 9: ``tfrepro legacy SCRIPT.py``: TF1-era scripts, typed as printed (Tang, Meertens, pylessons,
 with their Python 2 habits), run unchanged on today's TensorFlow; their printed results
 are checked for sense, and the shims apply to the script only."""
 import json

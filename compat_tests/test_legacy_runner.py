@@ -1,4 +1,4 @@
-"""``tfrepro legacy`` on scripts nobody here wrote: small scripts of our own, each exercising
+"""Tier 9: ``tfrepro legacy`` on scripts nobody here wrote: small scripts of our own, each exercising
 constructs of the TF1 era (gym 0.21 semantics, tf.contrib, Python 2, Keras 2 in TF1 graphs,
 matplotlib, missing modules, --episodes, --seed, --record, the migration report), run
 through the CLI; the corpus of other authors' scripts when ``../shared/legacy-corpus`` is

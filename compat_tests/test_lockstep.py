@@ -1,4 +1,4 @@
-"""Lockstep mode: many seeds in one process, one batched update per step for all of them.
+"""Tier 4: Lockstep mode: many seeds in one process, one batched update per step for all of them.
 Nothing but speed may change: the environment, the replay memory and the policies' random
 draws are each seed's own, exactly (checked against gymnasium's CartPole and the lone
 pieces); one batched update gives each seed the lone fast update's weights; a short lockstep

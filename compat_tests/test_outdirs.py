@@ -1,4 +1,4 @@
-"""Tier 1 (tools): ``reproduce`` and ``diff --seeds`` never write over results already on
+"""Tier 5 (tools): ``reproduce`` and ``diff --seeds`` never write over results already on
 disk unasked, and ``reproduce``'s default is the quick tier.
 
 A user's run lands in a new folder (``results/reproduce-DATE-TIME``); a folder that holds an

@@ -1,4 +1,4 @@
-"""pylessons DQN: the Keras 2 traps, TF1 (tf-keras in a TF1 graph) against TF2 (Keras 3)
+"""Tier 6: pylessons DQN: the Keras 2 traps, TF1 (tf-keras in a TF1 graph) against TF2 (Keras 3)
 on one fixed batch, book against fast, old .h5 models, determinism.
 
 Keras 2's RMSprop (tf-keras's legacy optimizer, as Keras 2.2.4 computed it) and Keras 3's

@@ -1,4 +1,4 @@
-"""The README's two fresh-machine commands stay true: the test command is the one CI runs."""
+"""Tier 11: The README's two fresh-machine commands stay true: the test command is the one CI runs."""
 import re
 
 from compat_tests.conftest import ROOT

@@ -1,4 +1,4 @@
-"""Tier 1 (tools): ``tfrepro report``, one self-contained HTML page from the results on disk.
+"""Tier 8 (tools): ``tfrepro report``, one self-contained HTML page from the results on disk.
 
 The inputs are made here, as the subcommands make them, from synthetic runs (no training):
 a reproduction (``tools.reproduce.reproduce`` with its runs stood in by records), a

@@ -1,4 +1,4 @@
-"""Real TF1: the legacy_tf1 programs on TensorFlow 1.15.0, Python 3.7 and gym 0.21, in the
+"""Tier 9: Real TF1: the legacy_tf1 programs on TensorFlow 1.15.0, Python 3.7 and gym 0.21, in the
 environment of docker/Dockerfile.tf1 (its pip steps replayed into a Python 3.7 venv by
 tf115_env.py, run with its ENV). No Docker engine runs here, so the image itself is not
 built; what it installs and runs is. Needs a Python 3.7 interpreter (pyenv's on the

@@ -1,4 +1,4 @@
-"""Tier 1 (known truth, no learning runs): the four verdicts on synthetic samples whose
+"""Tier 11 (known truth, no learning runs): the four verdicts on synthetic samples whose
 truth is known, their calibration over a few hundred simulated pairs, the seeds-needed
 figure against the textbook formula and against simulation, and the collapse-rate test on
 known counts."""

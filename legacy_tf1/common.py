@@ -185,13 +185,21 @@ class GraphProgram(AgentBase):
         self.sess.close()
 
     # the agent protocol's defaults ---------------------------------------
+    def _needs(self, method, *names):
+        missing = [n for n in names if getattr(self, n, None) is None]
+        if missing:
+            raise UsageError("%s.%s: set %s in build() or override %s (docs/own-program.md)"
+                             % (type(self).__name__, method, ", ".join("self." + n for n in missing), method))
+
     def forward(self, obs):
+        self._needs("forward", "inputs", "outputs")
         return self.sess.run(self.outputs, {self.inputs: np.asarray(obs, np.float32)})
 
     def _feed(self, batch):
         return {ph: np.asarray(x, ph.dtype.as_numpy_dtype) for ph, x in zip(self.feeds, batch) if ph is not None}
 
     def loss_and_gradients(self, batch):
+        self._needs("loss_and_gradients", "feeds", "loss")
         if not hasattr(self, "_gradients"):
             with self.graph.as_default():
                 self._gradients = tf.gradients(self.loss, self.params)
@@ -199,6 +207,7 @@ class GraphProgram(AgentBase):
         return float(loss), grads
 
     def fast_update(self, batch):
+        self._needs("fast_update", "feeds", "loss", "fast_training_op")
         if not hasattr(self, "_update"):
             self._update = graph_callable(self.sess, [ph for ph in self.feeds if ph is not None],
                                           [self.loss] + self.params_after, self.fast_training_op)

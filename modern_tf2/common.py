@@ -84,6 +84,12 @@ class KerasProgram(AgentBase):
     def _tensors(batch):
         return type(batch)(*(tf.constant(x) for x in batch)) if isinstance(batch, tuple) else tf.constant(batch)
 
+    def loss(self, batch):
+        """The loss of a batch (a tensor, under the caller's tape): a trainable program defines it,
+        or overrides ``loss_and_gradients`` and ``fast_update``."""
+        raise UsageError("%s: define loss(self, batch) or override loss_and_gradients and fast_update "
+                         "(docs/own-program.md)" % type(self).__name__)
+
     def loss_and_gradients(self, batch):
         batch = self._tensors(batch)
         with tf.GradientTape() as tape:

@@ -66,7 +66,10 @@ def main(argv=None) -> int:
 
         if getattr(args, "program_file", None):
             programs.use_program_files(args.program_file)
+        asked = {str(a).split(":")[0] for a in (sys.argv[1:] if argv is None else argv)}
         for name, problem in programs.problems().items():  # a broken plug-in: said, never fatal here
+            if name in asked:
+                continue  # asked for by name: its error is the one line
             print(f"tfrepro: warning: plug-in {name} not loaded: {one_line(problem)}", file=sys.stderr)
         return args.main(args)
     except UsageError as e:

@@ -216,10 +216,11 @@ class ProgramSpec:
         name = self.forms[framework]
         try:
             return importlib.import_module(name)
-        except ImportError as e:
-            if e.name and (name == e.name or name.startswith(e.name + ".")):
+        except Exception as e:  # a plug-in's import error is one line; a built-in's is a bug: raised
+            missing = isinstance(e, ImportError) and e.name and (name == e.name or name.startswith(e.name + "."))
+            if missing or self.origin != "built-in":
                 raise UsageError(f"{self.name} ({self.origin}): cannot import its {framework} form "
-                                 f"{name!r}: {e}") from None
+                                 f"{name!r}: {type(e).__name__}: {e}") from None
             raise
 
     def agent_class(self, framework: str):
@@ -305,6 +306,11 @@ class ProgramSpec:
                                     "restore", "close", "__enter__", "__exit__")
                         + (("loss_and_gradients", "fast_update") if self.trains else ())
                         if not callable(getattr(cls, m, None))]
+                defaults = [c for c in cls.__mro__ if c.__name__ == "KerasProgram"]
+                if self.trains and defaults and cls.loss is defaults[0].loss and (
+                        cls.loss_and_gradients is defaults[0].loss_and_gradients
+                        or cls.fast_update is defaults[0].fast_update):
+                    need.append("loss(self, batch)")
                 if need:
                     raise UsageError(f"{where}: {module.__name__}.{self.agent} lacks {', '.join(need)} "
                                      "(docs/own-program.md lists the agent protocol)")

@@ -219,8 +219,7 @@ def plot_curves(records, entries, path: Path):
             ax.plot(x, med, color=colour, label=f"{fw} median ({len(curves)} seeds)")
             ax.fill_between(x, q1, q3, color=colour, alpha=0.25, label=f"{fw} IQR")
         ax.set_title(programs.entry_label(name, variant))
-        ax.set_xlabel("iteration (smoothed)" if programs.get(name).iterations_field != "frames"
-                      else "episode (smoothed)")
+        ax.set_xlabel(f"{programs.get(name).curve_unit} (smoothed)")
         ax.set_ylabel("training return")
         ax.legend(fontsize=8)
     fig.tight_layout()

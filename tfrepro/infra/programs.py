@@ -152,6 +152,15 @@ def _specs_of(obj, origin):
     return [replace(x, origin=origin) if x.origin == "built-in" else x for x in found]
 
 
+def _source(obj):
+    import inspect
+
+    try:
+        return os.path.realpath(inspect.getfile(obj))
+    except (TypeError, OSError):
+        return None
+
+
 def load_program_file(path):
     """Import a program file under its own name, its directory first on ``sys.path`` (so that
     the forms it names, beside it, import too); returns its ProgramSpecs."""
@@ -162,7 +171,12 @@ def load_program_file(path):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     module = sys.modules.get(stem)
-    if module is None or os.path.abspath(getattr(module, "__file__", "") or "") != path:
+    there = os.path.abspath(getattr(module, "__file__", "") or "") if module is not None else None
+    if module is not None and there != path and there in program_files_loaded():
+        raise UsageError(f"--program-file {path}: another program file has the module name {stem!r} "
+                         f"({there}): rename one (its forms import it by that name)")
+    if module is None or there != path:
+        _LOADED.add(path)
         spec = importlib.util.spec_from_file_location(stem, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[stem] = module
@@ -174,6 +188,13 @@ def load_program_file(path):
             del sys.modules[stem]
             raise UsageError(f"--program-file {path}: {type(e).__name__}: {e}") from None
     return _specs_of(module, f"file {path}")
+
+
+_LOADED = set()
+
+
+def program_files_loaded() -> set:
+    return _LOADED
 
 
 def _entry_points():
@@ -216,6 +237,9 @@ def registry() -> dict:
 
     def add(spec, origin):
         spec.check()
+        same = found.get(spec.name)
+        if same is not None and same.origin != "built-in" and _source(same.config) == _source(spec.config):
+            return  # the same program twice (installed, and named by --program-file): one is enough
         if spec.name in found:
             raise UsageError(f"program {spec.name!r} from {origin} clashes with the one from "
                              f"{found[spec.name].origin}: rename one")

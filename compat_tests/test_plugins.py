@@ -1,0 +1,207 @@
+"""Tier 12: your own programs. `tfrepro new` writes a skeleton pair that passes `diff` and
+its own test; the worked actor-critic example (examples/a2c), found through its entry point,
+goes through every subcommand; broken plug-ins are one line each, exit 2, and never break the
+built-in programs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compat_tests.conftest import ROOT
+from tfrepro.infra import programs
+from tfrepro.infra.records import read_record
+from tfrepro.tools.new import new
+
+EXAMPLE = ROOT / "examples" / "a2c"
+
+
+def _tfrepro(*args, cwd, env=None, timeout=900):
+    return subprocess.run([sys.executable, "-m", "tfrepro", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _one_line(proc, *needles):
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _rungs(stdout):
+    data = json.loads(stdout)
+    return (data[0] if isinstance(data, list) else data)["rungs"]
+
+
+@pytest.fixture
+def skeleton(tmp_path):
+    new("my-prog", tmp_path / "mine")
+    return tmp_path / "mine"
+
+
+def test_new_writes_a_pair_that_passes_the_ladder(skeleton, tmp_path):
+    """The skeleton's two forms pass rungs 1-4 through the CLI, found by --program-file."""
+    assert sorted(p.name for p in skeleton.iterdir()) == ["my_prog_pair.py", "my_prog_tf1.py", "my_prog_tf2.py",
+                                                          "test_my_prog.py"]
+    proc = _tfrepro("diff", "my-prog", "--program-file", skeleton / "my_prog_pair.py", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rungs = _rungs(proc.stdout)
+    assert [r["passed"] for r in rungs] == [True, True, True, True]
+    assert rungs[2]["max_diff"] < 1e-6 and "Adam" in rungs[3]["detail"]
+
+
+def test_new_refuses_what_it_should(tmp_path, skeleton, cli_here):
+    before = {p.name: p.read_bytes() for p in skeleton.iterdir()}
+    for args, needle in ((["my-prog", "--dir", skeleton], "already holds"),
+                         (["pg-tang", "--dir", tmp_path / "x"], "built-in"),
+                         (["9lives", "--dir", tmp_path / "x"], "starts with a letter"),
+                         (["Bad Name", "--dir", tmp_path / "x"], "starts with a letter")):
+        _one_line(cli_here("new", *args), needle)
+    assert {p.name: p.read_bytes() for p in skeleton.iterdir()} == before  # untouched
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_new_skeleton_passes_its_own_test(skeleton):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(skeleton)],
+                          cwd=skeleton, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "3 passed" in proc.stdout
+
+
+# -- broken plug-ins: one line each, exit 2 ----------------------------------------------
+
+def _mutate(skeleton, file, old, new_text):
+    path = skeleton / file
+    text = path.read_text()
+    assert old in text, (file, old)
+    path.write_text(text.replace(old, new_text))
+
+
+BROKEN = {
+    "missing hook": ("my_prog_tf2.py", "    def loss(self, batch):", "    def loss_of(self, batch):",
+                     ["my-prog", "lacks loss(self, batch)"]),
+    "wrong signature": ("my_prog_tf1.py", "def run(cfg: Config, *, mode=\"fast\", seed=0, save=None, load=None, "
+                        "progress=None, rng=None):", "def run(cfg: Config, *, mode=\"fast\", seed=0):",
+                        ["my_prog_tf1.run does not take save, load, progress, rng"]),
+    "form import error": ("my_prog_tf2.py", "import keras\n", "import keras\nimport no_such_module_xyz\n",
+                          ["cannot import its tf2 form", "no_such_module_xyz"]),
+    "file import error": ("my_prog_pair.py", "from dataclasses import dataclass\n",
+                          "from dataclasses import dataclass\nimport no_such_module_xyz\n",
+                          ["--program-file", "ModuleNotFoundError", "no_such_module_xyz"]),
+    "name clash": ("my_prog_pair.py", 'name="my-prog"', 'name="pg-tang"',
+                   ["'pg-tang'", "clashes with the one from built-in"]),
+    "no spec": ("my_prog_pair.py", "PROGRAM = ProgramSpec(", "NOT_A_PROGRAM = ProgramSpec(",
+                ["gives no ProgramSpec"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_plugin_is_one_line(case, skeleton, tmp_path):
+    file, old, new_text, needles = BROKEN[case]
+    _mutate(skeleton, file, old, new_text)
+    proc = _tfrepro("diff", "my-prog", "--program-file", skeleton / "my_prog_pair.py", cwd=tmp_path)
+    _one_line(proc, *needles)
+
+
+def test_a_program_file_that_does_not_exist(tmp_path, cli_here):
+    _one_line(cli_here("run", "pg-tang", "--out", tmp_path / "r.json", "--program-file", tmp_path / "nope.py"),
+              "no such file")
+    assert not (tmp_path / "r.json").exists()
+
+
+def _fake_distribution(site: Path, name: str, entry_points: str) -> None:
+    """An installed distribution as importlib.metadata finds it: a .dist-info folder with its
+    METADATA and entry_points.txt, on sys.path."""
+    info = site / f"{name.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[tfrepro.programs]\n{entry_points}\n")
+
+
+def test_a_broken_entry_point_never_breaks_the_builtins(tmp_path):
+    site = tmp_path / "site"
+    _fake_distribution(site, "broken-plugin", "broken-one = no_such_package_xyz.pair:PROGRAM")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]))
+    proc = _tfrepro("run", "basic-policy", "--quiet", "--out", tmp_path / "b.json", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert read_record(tmp_path / "b.json")["program"] == "basic-policy"
+    warning = [ln for ln in proc.stderr.splitlines() if "broken-one" in ln]
+    assert len(warning) == 1 and "no_such_package_xyz" in warning[0], proc.stderr
+    _one_line(_tfrepro("run", "broken-one", "--out", "x.json", cwd=tmp_path, env=env), "broken-one",
+              "ModuleNotFoundError")
+
+
+def test_registry_reads_entry_points_and_files(tmp_path, monkeypatch, skeleton):
+    """In-process: an entry point of a fake distribution and a program file both register;
+    the same program named twice (installed and by file) is kept once."""
+    site = tmp_path / "site"
+    _fake_distribution(site, "a2c-example", "a2c-example = a2c_example.pair:PROGRAM")
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv(programs.FILES_VAR, "")
+    import importlib
+
+    importlib.invalidate_caches()
+    programs._REGISTRY.clear()
+    try:
+        programs.use_program_files([skeleton / "my_prog_pair.py", EXAMPLE / "a2c_example" / "pair.py"])
+        names = programs.names()
+        assert names[:7] == list(programs.BUILTINS) and names.count("a2c-example") == 1
+        assert "my-prog" in names
+        assert programs.get("a2c-example").origin.startswith("entry point a2c-example")
+        assert programs.get("my-prog").origin.startswith("file ")
+        assert programs.margin_for("my-prog (300 it)")[0] == 25.0  # compare/report find its margin
+    finally:
+        programs._REGISTRY.clear()
+
+
+# -- the worked example through its entry point: every subcommand ---------------------------
+
+@pytest.fixture(scope="module")
+def example_env(tmp_path_factory):
+    """The example as installed: its package on the path and a distribution declaring its
+    entry point (what `pip install -e examples/a2c` makes), in the environment of the CLI."""
+    site = tmp_path_factory.mktemp("site")
+    _fake_distribution(site, "tfrepro-a2c-example", "a2c-example = a2c_example.pair:PROGRAM")
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(EXAMPLE), str(ROOT)]))
+
+
+@pytest.mark.slow
+def test_the_example_through_every_subcommand(example_env, tmp_path):
+    def ok(*args, timeout=900):
+        proc = _tfrepro(*args, cwd=tmp_path, env=example_env, timeout=timeout)
+        assert proc.returncode == 0, (args, proc.stdout[-2000:], proc.stderr[-3000:])
+        return proc
+
+    run = ok("run", "--help").stdout
+    assert "a2c-example" in run  # listed among the programs
+    ok("run", "a2c-example", "--framework", "tf1", "--iterations", "40", "--save", "m1", "--quiet", "--out", "r1.json")
+    ok("run", "a2c-example", "--framework", "tf2", "--mode", "book", "--iterations", "5", "--quiet", "--out",
+       "r2.json")
+    assert read_record(tmp_path / "r1.json")["program"] == "a2c-example"
+    assert "TF1 checkpoint" in ok("inspect", "m1").stdout
+    ok("convert", "a2c-example", "m1", "--out", "m2")
+    ok("run", "a2c-example", "--load", "m2", "--iterations", "0", "--quiet", "--out", "r3.json")
+    rungs = _rungs(ok("diff", "a2c-example", "--json").stdout)
+    assert [r["passed"] for r in rungs] == [True, True, True, True]
+    proc = _tfrepro("diff", "a2c-example", "--port-optimizer", "--json", cwd=tmp_path, env=example_env)
+    assert proc.returncode == 1 and _rungs(proc.stdout)[3]["passed"] is False
+    ok("diff", "a2c-example", "--seeds", "2", "--iterations", "30", "--out-dir", "d5")
+    ok("bench", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--repeats", "1",
+       "--out", "b.json")
+    bench = json.loads((tmp_path / "b.json").read_text())
+    assert {r["program"] for r in bench["results"]} == {"a2c-example"}
+    assert {r["kind"] for r in bench["results"]} == {"reward", "speed"}
+    ok("compare", "b.json", "b.json", "--out-dir", "cmp")
+    ok("reproduce", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--out-dir", "rep")
+    assert "a2c-example" in (tmp_path / "rep" / "table.md").read_text()
+    ok("report", "rep", "--out", "page")
+    assert "a2c-example" in (tmp_path / "page" / "index.html").read_text()
+    ok("speed", "--programs", "a2c-example", "--book-iterations", "2", "--fast-iterations", "20", "--repeats", "1",
+       "--lockstep-seeds", "0")
