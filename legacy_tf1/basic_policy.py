@@ -1,13 +1,21 @@
-"""The hard-coded basic policy, on the old gym API (no framework).
+"""The hard-coded basic policy (no framework), TF1 graph form.
 
-Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (gym 0.21): push
-toward the side the pole leans to; 500 episodes of at most 200 steps on CartPole-v1
-after one ``env.seed(42)``. The book printed 42.0, 8.64, 24, 68 (the notebook's run did
-not seed); gym's own RNG stream is gone from gymnasium, so ``env.seed(42)`` through the
-adapter gives other episodes than gym 0.21 did (see docs/reproduce.md).
+Source: Aurélien Géron, *Hands-On Machine Learning*, ch. 18: push toward the side the
+pole leans to; 500 episodes of at most 200 steps on CartPole-v1. The 2nd edition (gym
+0.21) seeds once, ``env.seed(42)``, and printed 42.0, 8.64, 24, 68 (the notebook's run did
+not seed): the TF1 form ``legacy_tf1/basic_policy.py`` follows it. The 3rd-edition
+notebook seeds every episode, ``env.reset(seed=episode)``, which gives exactly mean
+41.698, std 8.389, min 24, max 63 on gymnasium: the TF2 port ``modern_tf2/basic_policy.py``
+follows it.
 
-``book``: the printed loop through ``tfrepro.core.envs.OldGymAPI``; ``fast``: the same
-policy on 500 side-by-side episodes of the vector CartPole (other start states).
+What the port changes: nothing in this form: ``book`` mode is the printed loop, on the old
+gym API through ``tfrepro.core.envs.OldGymAPI``.
+
+Deviations, each for a reason:
+* ``fast`` mode: the same policy on 500 side-by-side episodes of the vector CartPole
+  (other start states than ``book`` mode's).
+* gym's own RNG stream is gone from gymnasium, so ``env.seed(42)`` through the adapter
+  gives other episodes than gym 0.21 did (see docs/reproduce.md).
 """
 from __future__ import annotations
 

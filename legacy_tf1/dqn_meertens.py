@@ -1,4 +1,4 @@
-"""Deep Q-network for CartPole, TF1 graph form (as published).
+"""Deep Q-network for CartPole, TF1 graph form.
 
 Source: Roland Meertens, "Introduction to OpenAI gym part 2: building a deep q-network"
 (TF 1 graph, gym): placeholders for state, action and target; weights as raw
@@ -6,7 +6,12 @@ Source: Roland Meertens, "Introduction to OpenAI gym part 2: building a deep q-n
 ReLU except the last; Q(s, a) through a one-hot mask; mean squared error;
 ``tf.train.RMSPropOptimizer(1e-4)``; replay memory of 30,000; batch 32; gamma 0.9; reward
 0 on the terminal step; learning after 1000 frames; random actions for 300,001 frames; a
-``loss`` summary written with a ``FileWriter`` every 100 frames.
+``loss`` summary written with a ``FileWriter`` every 100 frames. The TF1 graph form (as
+published) is ``legacy_tf1/dqn_meertens.py``, the TF2 port ``modern_tf2/dqn_meertens.py``.
+
+What the port changes: nothing in this form, which keeps the source's framework:
+placeholders, raw ``tf.Variable`` weights, ``sess.run``, ``tf.train.Saver``,
+``tf.train.RMSPropOptimizer``, ``tf.summary.FileWriter``, gym's 4-tuple API.
 
 Deviations, each for a reason:
 * The published listing lost its indices in extraction (``tf.zeros()``, ``[var for var
@@ -16,10 +21,13 @@ Deviations, each for a reason:
   ``deque(maxlen=30000)`` keeps the same transitions (``tfrepro.core.replay.ReplayMemory``).
 * The Bellman target is computed by ``tfrepro.core.replay.bellman_targets`` (the source's
   per-row loop, vectorised; known-answer tested).
-* Variables are created layer by layer (W1, B1, W2, ...) with the source's names.
 * The exercises the source leaves to the reader are options: epsilon-greedy with linear
   annealing, and a target network synced every N frames (``MEERTENS_EXERCISES``).
 * The time limit ends an episode as a terminal state, as old gym's ``done`` did.
+* ``fast`` mode (not in the source): greedy actions from a NumPy copy of the weights, and
+  one call per frame for target, update and the new weights; ``lockstep`` mode: the fast
+  runs of several seeds, every variable stacked on a leading seed axis.
+* Variables are created layer by layer (W1, B1, W2, ...) with the source's names.
 """
 from __future__ import annotations
 
@@ -71,7 +79,7 @@ class DQN(GraphProgram):
         self.optimizer = rmsprop.minimize(self.loss)
 
         # ---- fast mode (not in the source): the Bellman target in the graph, so one
-        # sess.run per frame computes it, trains, and returns the new weights.
+        # call per frame computes it, trains, and returns the new weights.
         # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
         self.fast_nextstate = tf.placeholder(tf.float32, [None, 4], name="fast_nextstate")
         self.fast_terminal = tf.placeholder(tf.float32, [None], name="fast_terminal")
@@ -95,6 +103,9 @@ class DQN(GraphProgram):
         return self.sess.run(self.predictedreward, {self.networkstate: states})
 
     forward = q_values
+
+    def target_values(self, states):
+        return self.sess.run(self.target_q, {self.networkstate: states})
 
     def fast_update(self, batch, with_summary=False):
         """Target, update and new weights in one call on ``Transitions``: (loss, weights), and
@@ -130,9 +141,10 @@ class DQN(GraphProgram):
 class LockstepDQN(GraphProgram):
     """``lockstep`` mode (not in the source): the fast update of K seeds' networks in one
     graph, every variable stacked on a leading seed axis (W1 is (K, 4, 16)), so one
-    ``sess.run`` per frame updates all K. The loss is the sum of the K seeds' losses,
-    whose gradient with respect to seed k's slice is seed k's own gradient; RMSProp
-    works element by element. Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
+    ``sess.run`` per frame updates all K.
+    The loss is the sum of the K seeds' losses, whose gradient with respect to seed k's
+    weights is seed k's own gradient; RMSProp works element by element.
+    Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
 
     def __init__(self, cfg: MeertensDQNConfig, seeds):
         self.K = len(seeds)
@@ -200,8 +212,8 @@ class LockstepDQN(GraphProgram):
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
     """The source's frame loop. Returns (episode returns, frames, losses).
-    ``fast``: greedy actions from a NumPy copy of the weights, and one ``sess.run`` per
-    frame for target, update and the new weights (book: up to three)."""
+    ``fast``: greedy actions from a NumPy copy of the weights, and one call per frame for
+    target, update and the new weights (book: up to three)."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = old_gym_env(cfg.env_id)
@@ -211,7 +223,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
     if logdir:  # FileWriter refuses eager mode: create it inside the program's graph
         with agent.graph.as_default():
             writer = tf.summary.FileWriter(logdir, agent.graph)
-    q_next = agent.target_q if cfg.target_sync_every else agent.predictedreward
+    q_next = agent.target_values if cfg.target_sync_every else agent.q_values
     observation, episode_return, returns, losses, summary = env.reset(), 0.0, [], [], None
     frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
     for i_epoch in frames:
@@ -243,7 +255,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
                 summary = agent.summary
             else:
                 states, actions, rewards, terminals, nextstates = batch
-                pred_reward = agent.sess.run(q_next, {agent.networkstate: nextstates})
+                pred_reward = q_next(nextstates)
                 targets = bellman_targets(rewards, terminals, pred_reward, cfg.gamma)
                 loss, summary = agent.train_batch(states, actions, targets)
             if i_epoch % 1000 == 1:
@@ -277,22 +289,21 @@ def play(agent: DQN, cfg, seed, episodes):
 def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None,
         rng=None, logdir=None, takeover=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = DQN(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
-                                          mode=mode)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
-    handover = None
-    if takeover is not None:  # "team up with your robot": one more episode, with a helper
-        handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
-                                      margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
-    weights = agent.weights()
-    agent.close()
+    with DQN(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        t0 = time.perf_counter()
+        train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
+                                              mode=mode)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
+        handover = None
+        if takeover is not None:  # "team up with your robot": one more episode, with a helper
+            handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
+                                          margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
+        weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=eval_returns, env_steps=frames + int(sum(eval_returns)),
                 train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
@@ -300,9 +311,7 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
 
 
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds in one graph, one result per seed."""
-    agent = LockstepDQN(cfg, seeds)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds in one call per frame (TF1: one
+    graph; TF2: one compiled call), one result per seed."""
+    with LockstepDQN(cfg, seeds) as agent:
         return meertens_results(agent, cfg, seeds, progress=progress, save=save)
-    finally:
-        agent.close()

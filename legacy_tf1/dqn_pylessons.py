@@ -1,4 +1,4 @@
-"""Deep Q-learning for CartPole-v1, Keras 2 under TF1 graph execution (as published).
+"""Deep Q-learning for CartPole-v1, TF1 graph form.
 
 Source: pylessons, "DQN CartPole" (written for TensorFlow 1.15 and Keras 2.2.4): a
 functional Keras model 4-512-256-64-2 (ReLU, ``he_uniform``, linear outputs) named
@@ -8,17 +8,15 @@ transition once the memory holds more than 1000, down to 0.001; batch 64; per en
 ``model.predict`` on the batch's states and next states, the Bellman target written into
 the taken action's column, one ``model.fit``; reward -100 on failure except at the time
 limit; ``model.save("cartpole-dqn.h5")`` and stop when an episode scores 500; greedy test
-episodes of the saved model.
+episodes of the saved model. The TF1 graph form (as published) is
+``legacy_tf1/dqn_pylessons.py``, the TF2 port ``modern_tf2/dqn_pylessons.py``.
 
-Keras 2 here is tf-keras (the Keras 2 that TF 2.16+ no longer ships as ``tf.keras``),
-building into this program's own ``tf.Graph`` and session: TF1 graph execution, not
-eager. Deviations, each for a reason:
+What the port changes: nothing in this form, which keeps the source's Keras 2 under TF1
+graph execution, not eager: Keras 2 here is tf-keras (the Keras 2 that TF 2.16+ no longer
+ships as ``tf.keras``), building into this program's own ``tf.Graph`` and session; gym's
+4-tuple API.
 
-* Trap: tf-keras's default ``RMSprop`` is the new optimizer (Keras >= 2.11). It silently
-  drops ``lr=`` (the learning rate stays 0.001; ``compat_tests`` reads it back) and
-  cannot run in a TF1 graph at all (no ``get_updates``). Keras 2.2.4's RMSprop is
-  tf-keras's ``optimizers.legacy.RMSprop`` (accumulator from zeros, epsilon outside the
-  square root; Keras 3's RMSprop puts it inside), given ``learning_rate=``.
+Deviations, each for a reason:
 * ``fit(..., shuffle=False)``: the batch is one gradient step of 64 rows; shuffling would
   only reorder the rows inside it (and draw from NumPy's global RNG).
 * Trap: a model name with spaces ('CartPole DQN model') breaks ``predict`` in tf-keras
@@ -27,10 +25,17 @@ eager. Deviations, each for a reason:
   name it 'CartPole_DQN_model'.
 * ``self.env._max_episode_steps`` is private API; ``episode_limit(cfg)`` gives the same 500.
 * Rendering every frame is left out (``--gif`` renders a test episode instead).
-* The text mentions a Dropout layer; the code has none, and neither has this form.
-* ``fast`` mode (not in the source): the target is computed in the graph, so one
-  ``sess.run`` per env step replaces two ``predict`` calls and a ``fit``; the agent acts
-  from a NumPy copy of the weights that the same call returns.
+* The text mentions a Dropout layer; the code has none, and neither has either form.
+* ``fast`` mode (not in the source): the target is computed in the graph, so one call per
+  env step replaces two ``predict`` calls and a ``fit`` (a ``sess.run``; in the TF2 port
+  one ``tf.function`` with ``GradientTape``, the loss Keras's "mse" over the target rows,
+  as ``fit`` computes it); the agent acts from a NumPy copy of the weights that the same
+  call returns.
+* Trap: tf-keras's default ``RMSprop`` is the new optimizer (Keras >= 2.11). It silently
+  drops ``lr=`` (the learning rate stays 0.001; ``compat_tests`` reads it back) and
+  cannot run in a TF1 graph at all (no ``get_updates``). Keras 2.2.4's RMSprop is
+  tf-keras's ``optimizers.legacy.RMSprop`` (accumulator from zeros, epsilon outside the
+  square root; Keras 3's RMSprop puts it inside), given ``learning_rate=``.
 """
 from __future__ import annotations
 
@@ -48,8 +53,8 @@ from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
 from tfrepro.core.protocol import AgentBase
-from tfrepro.infra.records import atomic_save
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
+from tfrepro.infra.records import atomic_save
 
 MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
@@ -279,20 +284,18 @@ def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
 
 def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = DQNAgent(cfg, seed)
-    if load:
-        agent.restore(load)
-    evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
-    t0 = time.perf_counter()
-    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
-                                           on_step=evaluate)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
-    weights = agent.weights()
-    lr = agent.learning_rate()
-    agent.close()
+    with DQNAgent(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
+        t0 = time.perf_counter()
+        scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
+                                               on_step=evaluate)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
+        weights, lr = agent.weights(), agent.learning_rate()
     out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
                train_env_steps=steps, updates=updates, episodes_per_iteration=1,
                train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)

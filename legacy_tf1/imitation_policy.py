@@ -4,20 +4,26 @@ Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), C
 chapter, ``nn_simple_policy.py`` (TF 1.6, gym 0.10): 4 -> 4 ReLU -> 1 logit, target
 ``y = 1 if angle < 0 else 0`` (the basic policy's P(left)), sigmoid cross-entropy,
 ``tf.train.AdamOptimizer(0.01).minimize``, one training step per environment step over
-1000 episodes, then 1000 test episodes. The source reports 42.3 and 44.3.
+1000 episodes, then 1000 test episodes. The source reports 42.3 and 44.3. The TF1 graph
+form is ``legacy_tf1/imitation_policy.py``, the TF2 port ``modern_tf2/imitation_policy.py``.
+
+What the port changes: nothing in this form, which keeps the source's framework:
+placeholders, ``tf.multinomial`` action, ``minimize``, one ``sess.run`` per step,
+``tf.train.Saver``, gym's 4-tuple API.
 
 Deviations, each for a reason:
-* ``tf.layers.dense`` -> ``legacy_tf1.common.dense`` (same variables and math).
 * The printed listing is cut off after ``y_target = np.array([[1. if obs[2]``; the
   comparison ``< 0`` is the basic policy's, which the text says it imitates.
-* Acting and training share one ``sess.run``; the training op depends on the action op
-  so the action always comes from the weights *before* the step's update (without the
-  dependency TF may run them in either order, which is not repeatable).
+* Acting and training share one call per step (a ``sess.run``; in the TF2 port one
+  ``tf.function``); the training depends on the action so the action always comes from
+  the weights *before* the step's update (without the dependency TF may run them in
+  either order, which is not repeatable).
 * ``fast`` mode: training stays one update per step (each action depends on the update
   before it, so there is nothing to batch); the 1000 test episodes run side by side on
   the vector CartPole with actions from NumPy.
 * ``lockstep`` mode: the fast runs of many seeds, one update per step for all of them
   (``LockstepImitation``), actions drawn in NumPy: not each seed's lone draws.
+* ``tf.layers.dense`` -> ``legacy_tf1.common.dense`` (same variables and math).
 """
 from __future__ import annotations
 
@@ -80,13 +86,14 @@ class ImitationPolicy(GraphProgram):
 
 class LockstepImitation(LockstepPolicy):
     """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks in one graph, every
-    variable stacked on a leading seed axis, and one ``sess.run`` per environment step that
-    returns every seed's P(left) from its weights before the step and makes each seed's
-    Adam step on its own observation: the source's ``minimize(cross_entropy)`` per seed
-    (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect to
-    seed k's slice is seed k's own; Adam works element by element and every seed has made
-    the same number of steps). The labels are the source's, ``1 if angle < 0``, computed in
-    the graph. Actions are drawn outside (``tfrepro.core.lockstep.imitation_lockstep``)."""
+    variable stacked on a leading seed axis, and one ``sess.run`` per environment step
+    that returns every seed's P(left) from its weights before the step and makes each
+    seed's Adam step on its own observation: the source's ``minimize(cross_entropy)`` per
+    seed (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect
+    to seed k's slice is seed k's own; Adam works element by element and every seed has
+    made the same number of steps). The labels are the source's, ``1 if angle < 0``,
+    computed in the graph. Actions are drawn outside
+    (``tfrepro.core.lockstep.imitation_lockstep``)."""
 
     def __init__(self, cfg, seeds):
         super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
@@ -116,7 +123,8 @@ def train(agent, cfg, seed, progress):
     env.seed(seed)
     limit, returns, steps = episode_limit(cfg), [], 0
     for _ in progress(range(cfg.train_episodes)):
-        obs, rewards = env.reset(), 0
+        obs = env.reset()
+        rewards = 0
         while True:
             a = agent.train_step(obs)
             obs, reward, done, info = env.step(a[0][0])
@@ -133,7 +141,8 @@ def test_book(agent, cfg, seed):
     env.seed(seed + 10_000)
     limit, total_rewards, steps = episode_limit(cfg), [], 0
     for _ in range(cfg.test_episodes):
-        rewards, obs = 0, env.reset()
+        obs = env.reset()
+        rewards = 0
         while True:
             a = agent.sess.run(agent.action, feed_dict={agent.inputs: as_float_obs(obs)})
             obs, reward, done, info = env.step(a[0][0])
@@ -146,32 +155,29 @@ def test_book(agent, cfg, seed):
 
 
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the training of several seeds in one graph, one result per seed."""
-    agent = LockstepImitation(cfg, seeds)
-    try:
+    """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
+    graph; TF2: one compiled call), one result per seed."""
+    with LockstepImitation(cfg, seeds) as agent:
         return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
-    finally:
-        agent.close()
 
 
 def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = ImitationPolicy(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    train_returns, steps = train(agent, cfg, seed, progress)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    if mode == "book":
-        returns, eval_steps = test_book(agent, cfg, seed)
-    else:
-        returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
-                                            cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
-    weights = agent.weights()
-    agent.close()
+    with ImitationPolicy(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        t0 = time.perf_counter()
+        train_returns, steps = train(agent, cfg, seed, progress)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        if mode == "book":
+            returns, eval_steps = test_book(agent, cfg, seed)
+        else:
+            returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
+                                                cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
+        weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
                 env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

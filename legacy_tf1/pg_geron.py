@@ -1,23 +1,33 @@
-"""REINFORCE for CartPole (Géron), back-ported to a TF1 graph.
+"""REINFORCE for CartPole (Géron), TF1 graph form.
 
 Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (TF 2 / Keras,
-gym 0.21); the TF2 original is ``modern_tf2/pg_geron.py``. This back-port writes the same
-program the way the TF1 era did (and Géron's 1st edition did): placeholders, one
-``sess.run([action, gradients])`` per step, ``compute_gradients`` -> gradient
-placeholders -> ``apply_gradients``, ``tf.train.Saver``.
+gym 0.21), and its port to gymnasium's 5-tuple API in a TF 2.17 notebook (500-step
+episodes on CartPole-v1: ``--variant notebook``). The source is TF2: ``modern_tf2/pg_geron.py``
+is its port to Keras 3 and gymnasium, ``legacy_tf1/pg_geron.py`` its back-port to a TF1 graph.
 
-Math kept identical to the Keras program, so the two forms can be compared:
-* network Dense(5, elu) -> Dense(1, sigmoid), glorot-uniform kernels, zero biases;
-* ``action = uniform([1, 1]) > left_proba``; target ``1 - action``;
-* loss = what Keras 3's ``binary_crossentropy(y_target, left_proba)`` computes on the
+What the port changes: this form is a back-port. It writes the same program the way the
+TF1 era did (and Géron's 1st edition did): placeholders, one ``sess.run([action,
+gradients])`` per step, ``compute_gradients`` -> gradient placeholders ->
+``apply_gradients``, ``tf.train.Saver``, gym's 4-tuple API through
+``legacy_tf1.common.old_gym_env``. Math kept identical to the Keras program, so the two
+forms can be compared: network Dense(5, elu) -> Dense(1, sigmoid), glorot-uniform
+kernels, zero biases; ``action = uniform([1, 1]) > left_proba``; target ``1 - action``;
+the loss below; ``tf.train.AdamOptimizer(0.01)``.
+
+Deviations, each for a reason:
+* ``fast`` mode (not in the source): the 10 episodes of an update side by side on
+  gymnasium's vector CartPole, actions from a NumPy copy of the weights, one gradient
+  per update (one ``sess.run``; in the TF2 port one compiled gradient + Adam step).
+* The loss is what Keras 3's ``binary_crossentropy(y_target, left_proba)`` computes on the
   output of a ``Dense(1, activation="sigmoid")``: Keras finds the logits the sigmoid
   cached (``_keras_logits``) and uses ``sigmoid_cross_entropy_with_logits``, in eager
   mode and in ``tf.function`` alike. Its clipped formula (clip p to [1e-7, 1 - 1e-7])
   only applies to a probability that lost its logits. The two differ once the policy
-  saturates: the clip's gradient is zero there, the logits formula's is p - y;
-* ``tf.train.AdamOptimizer(0.01)``. Deviation: its epsilon is 1e-8 (Keras's is 1e-7).
-* ``fast`` mode (not in the source): 10 episodes side by side on gymnasium's vector
-  CartPole, actions from a NumPy copy of the weights, one gradient per update.
+  saturates: the clip's gradient is zero there, the logits formula's is p - y. Both
+  modes of the TF2 port hand ``binary_crossentropy`` the Dense layer's sigmoid output;
+  wrapping the probability (``tf.identity``, arithmetic) would silently switch it to
+  the clipped formula (tested). The TF1 form computes the logits formula.
+* ``tf.train.AdamOptimizer``'s epsilon is 1e-8 (Keras's is 1e-7).
 """
 from __future__ import annotations
 
@@ -149,16 +159,17 @@ def train_fast(agent, cfg, seed, progress, rng):
 
 
 def evaluate(agent, cfg, mode, seed, rng):
-    """Our protocol (the book only renders one episode): ``eval_episodes`` episodes of at
-    most ``max_steps`` steps, actions sampled as in training."""
+    """Our protocol: ``eval_episodes`` episodes of at most ``max_steps`` steps, actions
+    sampled as in training (the book's ``render_policy_net`` renders one episode)."""
     if mode == "fast":
         return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.eval_episodes,
                              seed + 10_000, cfg.max_steps, rng)
     env = old_gym_env(cfg.env_id)
     env.seed(seed + 10_000)
     totals, steps = [], 0
-    for _ in range(cfg.eval_episodes):
-        episode_rewards, obs = 0.0, env.reset()
+    for episode in range(cfg.eval_episodes):
+        episode_rewards = 0.0
+        obs = env.reset()
         for step in range(cfg.max_steps):
             action = agent.sess.run(agent.action, {agent.inputs: as_float_obs(obs)})
             obs, reward, done, info = env.step(int(action[0, 0]))
@@ -171,26 +182,27 @@ def evaluate(agent, cfg, mode, seed, rng):
 
 
 def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
-    """Train, save with ``tf.train.Saver``, restore into a fresh graph, evaluate."""
+    """Train, save (TF1: ``tf.train.Saver``; TF2: ``model.save(... .keras)``), restore into a
+    fresh agent, evaluate."""
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = PolicyGradient(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    train = train_book if mode == "book" else train_fast
-    args = (agent, cfg, seed, progress) if mode == "book" else (agent, cfg, seed, progress, rng)
-    train_returns, steps = train(*args)
-    train_wall = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_dir = save or os.path.join(tmp, "geron_pg")
-        agent.save(ckpt_dir)
-        agent.close()
+        with PolicyGradient(cfg, seed) as agent:
+            if load:
+                agent.restore(load)
+            t0 = time.perf_counter()
+            if mode == "book":
+                train_returns, steps = train_book(agent, cfg, seed, progress)
+            else:
+                train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+            train_wall = time.perf_counter() - t0
+            agent.save(ckpt_dir)
         agent = PolicyGradient(cfg, seed)
         agent.restore(ckpt_dir)
-    eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
-    weights = agent.weights()
-    agent.close()
+    with agent:
+        eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
+        weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
                 episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
@@ -198,11 +210,8 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds, their updates in one graph; one
-    result per seed."""
-    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
+    graph; TF2: one compiled call); one result per seed."""
+    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
                                  cfg.eval_episodes, progress=progress, save=save)
-    finally:
-        agent.close()

@@ -1,22 +1,27 @@
 """REINFORCE for CartPole, TF1 graph form.
 
 Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
-chapter, "Implementing a policy gradient in TensorFlow"; written for TF 1.6, gym 0.10.
-Placeholders, ``tf.multinomial`` action, ``compute_gradients`` -> one placeholder per
-gradient -> ``apply_gradients``, one episode per update, ``tf.train.Saver``.
+chapter, "Implementing a policy gradient in TensorFlow" (``nn_pg.py``); written for TF 1.6,
+gym 0.10. The TF1 graph form is ``legacy_tf1/pg_tang.py``, the TF2 port ``modern_tf2/pg_tang.py``.
+
+What the port changes: nothing in this form, which keeps the source's framework:
+placeholders, ``tf.multinomial`` action, ``compute_gradients`` -> one placeholder per
+gradient -> ``apply_gradients``, one ``sess.run([action, gs])`` per step, one episode per
+update, ``tf.train.Saver``, gym's 4-tuple API.
 
 Deviations, each for a reason:
+* A one-step episode has reward std 0; the source divides by it (NaN update). Both forms
+  apply a zero gradient instead (``tfrepro.core.returns.normalized_discounted_rewards``).
+* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one call
+  (a ``sess.run``; a compiled call in the TF2 port) computes the episode's mean
+  reward-weighted gradient as the gradient of one weighted loss and applies it with the
+  same Adam (same slots). Same gradient as the book loop (tested), one call per episode
+  instead of one per step.
 * ``tf.layers.dense`` -> ``legacy_tf1.common.dense`` (same variables and math; the
   original raises under Keras 3, see that helper).
 * ``g != None`` -> ``g is not None`` (same meaning; ``!=`` on a Tensor is elementwise in TF2).
-* A one-step episode has reward std 0; the source divides by it (NaN update). We apply
-  a zero gradient instead (``tfrepro.core.returns.normalized_discounted_rewards``).
 * The environment speaks the old gym API (``tfrepro.core.envs.make_old``): real gym 0.21 in the
   TF 1.15 image, gymnasium through the adapter ``tfrepro.core.envs.OldGymAPI`` elsewhere.
-* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one
-  ``sess.run`` computes the episode's mean reward-weighted gradient as the gradient of
-  one weighted loss and applies it with the same Adam (same slots). Same gradient as the
-  book loop (tested), one call per episode instead of one per step.
 """
 from __future__ import annotations
 
@@ -37,7 +42,8 @@ ACTIVATION = "relu"
 
 
 class PolicyGradient(GraphProgram):
-    """The graph of nn_pg.py, plus one batched-gradient op for fast mode."""
+    """nn_pg.py's network, 4 inputs -> 4 ReLU -> 1 logit (log-odds of action 0), and Adam;
+    plus one batched-gradient update for fast mode."""
 
     def build(self, cfg: TangPGConfig):
         num_inputs = 4  # env.observation_space.shape[0]
@@ -82,8 +88,8 @@ class PolicyGradient(GraphProgram):
     forward = proba_left
 
     def step_gradients(self, obs, action=None):
-        """One book step: sample an action and get its gradients in one sess.run.
-        Feeding ``action`` overrides the sample (to replay a recorded episode)."""
+        """One book step: sample an action and get the gradients of its cross-entropy.
+        Passing ``action`` overrides the sample (to replay a recorded episode)."""
         feed = {self.inputs: as_float_obs(obs)}
         if action is not None:
             feed[self.action] = [[action]]
@@ -141,10 +147,10 @@ def train_fast(agent: PolicyGradient, cfg, seed, progress, rng):
 
 
 def evaluate(cfg, checkpoint, mode, seed, rng):
-    """Restore the saved model in a separate graph and session, then test play."""
-    agent = PolicyGradient(cfg, seed)
-    agent.restore(checkpoint)
-    try:
+    """Restore the saved model into a fresh agent (TF1: a separate graph and session), then
+    test play."""
+    with PolicyGradient(cfg, seed) as agent:
+        agent.restore(checkpoint)
         if mode == "fast":
             return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.test_episodes,
                                  seed + 10_000, cfg.max_steps, rng)
@@ -163,28 +169,26 @@ def evaluate(cfg, checkpoint, mode, seed, rng):
                     break
             total_rewards.append(rewards)
         return np.array(total_rewards), steps
-    finally:
-        agent.close()
 
 
 def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
-    """Train, save with ``tf.train.Saver``, restore in a fresh graph and test play."""
+    """Train, save (TF1: ``tf.train.Saver``; TF2: ``model.save`` to .keras), restore into a
+    fresh agent and test play."""
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = PolicyGradient(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    if mode == "book":
-        train_returns, steps = train_book(agent, cfg, seed, progress)
-    else:
-        train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
-    train_wall = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_dir = save or os.path.join(tmp, "nnpg")
-        agent.save(ckpt_dir)
-        weights = agent.weights()
-        agent.close()
+        with PolicyGradient(cfg, seed) as agent:
+            if load:
+                agent.restore(load)
+            t0 = time.perf_counter()
+            if mode == "book":
+                train_returns, steps = train_book(agent, cfg, seed, progress)
+            else:
+                train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+            train_wall = time.perf_counter() - t0
+            agent.save(ckpt_dir)
+            weights = agent.weights()
         eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
@@ -192,11 +196,8 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds, their updates in one graph; one
-    result per seed."""
-    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
+    graph; TF2: one compiled call); one result per seed."""
+    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, 1, tang_advantages(cfg), cfg.test_episodes,
                                  progress=progress, save=save)
-    finally:
-        agent.close()

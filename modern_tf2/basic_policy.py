@@ -1,11 +1,19 @@
-"""The hard-coded basic policy, on gymnasium (no framework).
+"""The hard-coded basic policy (no framework), TF2 port.
 
-Source: Aurélien Géron, *Hands-On Machine Learning*, 3rd-edition notebook for ch. 18:
-``env.reset(seed=episode)`` for each of 500 episodes of at most 200 steps on
-CartPole-v1, which gives exactly mean 41.698, std 8.389, min 24, max 63 on gymnasium.
-Seed s plays episodes seeded ``s * 500 + episode`` (seed 0 is the book's protocol).
+Source: Aurélien Géron, *Hands-On Machine Learning*, ch. 18: push toward the side the
+pole leans to; 500 episodes of at most 200 steps on CartPole-v1. The 2nd edition (gym
+0.21) seeds once, ``env.seed(42)``, and printed 42.0, 8.64, 24, 68 (the notebook's run did
+not seed): the TF1 form ``legacy_tf1/basic_policy.py`` follows it. The 3rd-edition
+notebook seeds every episode, ``env.reset(seed=episode)``, which gives exactly mean
+41.698, std 8.389, min 24, max 63 on gymnasium: the TF2 port ``modern_tf2/basic_policy.py``
+follows it.
 
-``fast``: the same policy on 500 side-by-side episodes of the vector CartPole.
+What the port changes: gymnasium's API, seeded as the 3rd-edition notebook does.
+
+Deviations, each for a reason:
+* ``fast`` mode: the same policy on 500 side-by-side episodes of the vector CartPole
+  (other start states than ``book`` mode's).
+* Seed s plays episodes seeded ``s * 500 + episode`` (seed 0 is the book's protocol).
 """
 from __future__ import annotations
 

@@ -1,13 +1,35 @@
 """Deep Q-network for CartPole, TF2 port.
 
-Source: Roland Meertens, "Introduction to OpenAI gym part 2: building a deep q-network";
-the TF1 original is ``legacy_tf1/dqn_meertens.py`` (read its deviations). This port: a
-Keras 3 model 4-16-32-8-2 (ReLU but the last, kernels ``RandomNormal(stddev=0.35)``,
-zero biases), the update under ``tf.function`` with ``GradientTape``, ``tf.summary`` for
-TensorBoard, gymnasium's API.
+Source: Roland Meertens, "Introduction to OpenAI gym part 2: building a deep q-network"
+(TF 1 graph, gym): placeholders for state, action and target; weights as raw
+``tf.Variable``s from ``tf.random_normal(stddev=0.35)``, zero biases; 4-16-32-8-2 with
+ReLU except the last; Q(s, a) through a one-hot mask; mean squared error;
+``tf.train.RMSPropOptimizer(1e-4)``; replay memory of 30,000; batch 32; gamma 0.9; reward
+0 on the terminal step; learning after 1000 frames; random actions for 300,001 frames; a
+``loss`` summary written with a ``FileWriter`` every 100 frames. The TF1 graph form (as
+published) is ``legacy_tf1/dqn_meertens.py``, the TF2 port ``modern_tf2/dqn_meertens.py``.
 
-The optimizer is ``modern_tf2.tf1_rmsprop.TF1RMSprop``: stock Keras RMSprop is another
-algorithm (accumulator starts at zeros, not ones) and takes steps ~30x larger early on; ``keras_rmsprop=True`` uses it anyway, to measure the drift.
+What the port changes: only the framework: a Keras 3 model 4-16-32-8-2 (ReLU but the last,
+kernels ``RandomNormal(stddev=0.35)``, zero biases), the update under ``tf.function`` with
+``GradientTape``, ``tf.summary`` for TensorBoard, gymnasium's API.
+
+Deviations, each for a reason:
+* The published listing lost its indices in extraction (``tf.zeros()``, ``[var for var
+  in experiences]``); they are restored from the text: bias shapes 16, 32, 8, 2; the
+  batch's next states, states, actions and targets.
+* ``replay_memory = replay_memory[1:]`` copies 30,000 tuples per frame; a
+  ``deque(maxlen=30000)`` keeps the same transitions (``tfrepro.core.replay.ReplayMemory``).
+* The Bellman target is computed by ``tfrepro.core.replay.bellman_targets`` (the source's
+  per-row loop, vectorised; known-answer tested).
+* The exercises the source leaves to the reader are options: epsilon-greedy with linear
+  annealing, and a target network synced every N frames (``MEERTENS_EXERCISES``).
+* The time limit ends an episode as a terminal state, as old gym's ``done`` did.
+* ``fast`` mode (not in the source): greedy actions from a NumPy copy of the weights, and
+  one call per frame for target, update and the new weights; ``lockstep`` mode: the fast
+  runs of several seeds, every variable stacked on a leading seed axis.
+* The optimizer is ``modern_tf2.tf1_rmsprop.TF1RMSprop``: stock Keras RMSprop is another
+  algorithm (accumulator starts at zeros, not ones) and takes steps ~30x larger early on;
+  ``keras_rmsprop=True`` uses it anyway, to measure the drift.
 """
 from __future__ import annotations
 
@@ -20,10 +42,10 @@ import tensorflow as tf
 from modern_tf2.common import KerasProgram, episode_limit, stacked_variable
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, initial_weights, meertens_results, pack_transitions
+from tfrepro.core.envs import make
+from tfrepro.core.lockstep import PACKED, initial_weights, meertens_results, pack_transitions
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.protocol import AgentBase
-from tfrepro.core.envs import make
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
 
@@ -40,6 +62,7 @@ def q_network(cfg, name):
 
 class DQN(KerasProgram):
     def build(self, cfg: MeertensDQNConfig, keras_rmsprop: bool = False):
+        # ---- the variables of our network (and of the target network, an exercise)
         self.model = q_network(cfg, "meertens_dqn")
         self.target = q_network(cfg, "meertens_dqn_target")
         self.target.set_weights(self.model.get_weights())
@@ -57,6 +80,7 @@ class DQN(KerasProgram):
 
     @tf.function(reduce_retracing=True)
     def _train(self, states, actions, targets):
+        # ---- learning: Q(s, a) of the taken action against the Bellman target
         with tf.GradientTape() as tape:
             qreward = tf.reduce_sum(self.model(states) * tf.one_hot(actions, 2), axis=1)
             loss = tf.reduce_mean(tf.square(targets - qreward))
@@ -65,6 +89,8 @@ class DQN(KerasProgram):
         return loss
 
     def _fast_targets(self, rewards, terminals, nextstates, use_target):
+        # ---- fast mode (not in the source): the Bellman target in the graph, so one
+        # call per frame computes it, trains, and returns the new weights.
         # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
         next_q = self.target(nextstates) if use_target else self.model(nextstates)
         return tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=1))
@@ -73,6 +99,24 @@ class DQN(KerasProgram):
     def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
         loss = self._train(states, actions, self._fast_targets(rewards, terminals, nextstates, use_target))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    # -- the pieces the equivalence tests drive -------------------------------
+    def q_values(self, states):
+        return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
+
+    forward = q_values
+
+    def target_values(self, states):
+        return self._target_q(tf.constant(np.asarray(states, np.float32))).numpy()
+
+    def fast_update(self, batch):
+        """Target, update and new weights in one compiled call on ``Transitions``: (loss, weights)."""
+        states, actions, rewards, terminals, nextstates = batch
+        loss, weights = self._fast_train(
+            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
+            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
+            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
+        return float(loss), [w.numpy() for w in weights]
 
     def loss_and_gradients(self, batch):
         """The fast update's loss and gradients on ``Transitions``, without updating."""
@@ -84,30 +128,12 @@ class DQN(KerasProgram):
             loss = tf.reduce_mean(tf.square(targets - q))
         return float(loss), [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
-    # -- the pieces the equivalence tests drive -------------------------------
-    def q_values(self, states):
-        return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
-
-    forward = q_values
-
-    def target_values(self, states):
-        return self._target_q(tf.constant(np.asarray(states, np.float32))).numpy()
-
-    def sync_target(self):
-        self.target.set_weights(self.model.get_weights())
-
-    def fast_update(self, batch):
-        """Target, update and new weights in one compiled call on ``Transitions``: (loss, weights)."""
-        states, actions, rewards, terminals, nextstates = batch
-        loss, weights = self._fast_train(
-            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
-            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
-            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
-        return float(loss), [w.numpy() for w in weights]
-
     def train_batch(self, states, actions, targets):
         return float(self._train(tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
                                  tf.constant(targets, tf.float32)))
+
+    def sync_target(self):
+        self.target.set_weights(self.model.get_weights())
 
 
 class LockstepDQN(AgentBase):
@@ -115,9 +141,10 @@ class LockstepDQN(AgentBase):
     compiled call. Each seed's weights are one row of a (K, P) variable (P = 4·16 + 16 +
     ... + 2, the layers flattened in order), each layer a reshaped slice of it (W1 is
     (K, 4, 16)): one variable, one target and one RMSProp slot instead of eight of each,
-    since every captured variable costs the call time. The loss is the sum of the K seeds'
-    losses, whose gradient with respect to seed k's row is seed k's own gradient; RMSProp
-    works element by element, so a flat variable is updated as the layers would be.
+    since every captured variable costs the call time.
+    The loss is the sum of the K seeds' losses, whose gradient with respect to seed k's
+    weights is seed k's own gradient; RMSProp works element by element.
+    A flat variable is therefore updated as the layers would be.
     Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
 
     def __init__(self, cfg: MeertensDQNConfig, seeds):
@@ -140,8 +167,8 @@ class LockstepDQN(AgentBase):
     @staticmethod
     def _layout(x, params):
         for i in range(0, len(params) - 2, 2):
-            x = tf.nn.relu(tf.matmul(x, params[i]) + params[i + 1][:, None, :])
-        return tf.matmul(x, params[-2]) + params[-1][:, None, :]
+            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
+        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
 
     @tf.function(jit_compile=True, reduce_retracing=True)
     def _fast_train(self, batch, use_target):
@@ -192,19 +219,22 @@ class LockstepDQN(AgentBase):
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
+    """The source's frame loop. Returns (episode returns, frames, losses).
+    ``fast``: greedy actions from a NumPy copy of the weights, and one call per frame for
+    target, update and the new weights (book: up to three)."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = make(cfg.env_id)
     memory = ReplayMemory(cfg.memory, seed=seed)
     writer = tf.summary.create_file_writer(logdir) if logdir else None
     q_next = agent.target_values if cfg.target_sync_every else agent.q_values
-    (observation, _), episode_return, returns, losses = env.reset(seed=seed), 0.0, [], []
-    loss = None
+    (observation, _), episode_return, returns, losses, loss = env.reset(seed=seed), 0.0, [], [], None
     frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
     for i_epoch in frames:
+        # ---- select an action and perform it (epsilon-greedy is the exercise)
         eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
         if not cfg.epsilon_greedy or rng.random() < eps:
-            action = int(rng.integers(2))
+            action = int(rng.integers(2))  # env.action_space.sample()
         elif fast:
             action = int(np.argmax(mlp_q(weights, observation[None])[0]))
         else:
@@ -212,7 +242,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
         newobservation, reward, terminated, truncated, info = env.step(action)
         terminal = terminated or truncated
         episode_return += reward
-        if terminal:  # the source gives 0 reward on the step that ends the episode
+        if terminal:  # "I prefer that my agent gets 0 reward if it dies"
             reward = 0
         memory.append(observation, action, reward, terminal, newobservation)
         if terminal:
@@ -221,16 +251,18 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
             episode_return = 0.0
         observation = newobservation
 
+        # ---- learn once we have enough frames
         if len(memory) > cfg.learn_after:
             batch = memory.sample(cfg.batch_size)
             if fast:
                 loss, weights = agent.fast_update(batch)
             else:
                 states, actions, rewards, terminals, nextstates = batch
-                targets = bellman_targets(rewards, terminals, q_next(nextstates), cfg.gamma)
+                pred_reward = q_next(nextstates)
+                targets = bellman_targets(rewards, terminals, pred_reward, cfg.gamma)
                 loss = agent.train_batch(states, actions, targets)
             if i_epoch % 1000 == 1:
-                losses.append((i_epoch, loss))
+                losses.append((i_epoch, float(loss)))
         if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
             agent.sync_target()
         if writer is not None and loss is not None and i_epoch % cfg.summary_every == 1:
@@ -242,6 +274,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
 
 
 def play(agent: DQN, cfg, seed, episodes):
+    """Greedy test play; returns (returns, per-frame Q values of the first episode)."""
     env = make(cfg.env_id)
     limit, returns, first_q = episode_limit(cfg), [], []
     for ep in range(episodes):
@@ -260,31 +293,29 @@ def play(agent: DQN, cfg, seed, episodes):
 def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None,
         rng=None, logdir=None, takeover=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = DQN(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
-                                          mode=mode)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
-    handover = None
-    if takeover is not None:  # "team up with your robot": one more episode, with a helper
-        handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
-                                      margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
-    return dict(train_returns=train_returns, eval_returns=eval_returns,
-                env_steps=frames + int(sum(eval_returns)), train_env_steps=frames,
-                updates=max(0, frames - cfg.learn_after - 1), episodes_per_iteration=1,
-                train_wall_s=train_wall, weights=agent.weights(), q_trace=q_trace, losses=losses,
-                takeover=handover)
+    with DQN(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        t0 = time.perf_counter()
+        train_returns, frames, losses = train(agent, cfg, seed, rng, logdir=logdir, progress=progress,
+                                              mode=mode)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        eval_returns, q_trace = play(agent, cfg, seed, cfg.test_episodes)
+        handover = None
+        if takeover is not None:  # "team up with your robot": one more episode, with a helper
+            handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
+                                          margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
+        weights = agent.weights()
+    return dict(train_returns=train_returns, eval_returns=eval_returns, env_steps=frames + int(sum(eval_returns)),
+                train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
+                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
+                q_trace=q_trace, losses=losses, takeover=handover)
 
 
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds in one compiled call, one result per seed."""
-    agent = LockstepDQN(cfg, seeds)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds in one call per frame (TF1: one
+    graph; TF2: one compiled call), one result per seed."""
+    with LockstepDQN(cfg, seeds) as agent:
         return meertens_results(agent, cfg, seeds, progress=progress, save=save)
-    finally:
-        agent.close()

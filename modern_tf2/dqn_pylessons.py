@@ -1,21 +1,41 @@
-"""Deep Q-learning for CartPole-v1, TF2 port (Keras 3, gymnasium).
+"""Deep Q-learning for CartPole-v1, TF2 port.
 
-Source: pylessons, "DQN CartPole" (Keras 2.2.4 on TF 1.15); the TF1-graph form is
-``legacy_tf1/dqn_pylessons.py`` (read its deviations). This port: the same functional
-model 4-512-256-64-2 named 'CartPole_DQN_model' (Keras 3 refuses the source's spaces at
-``predict``), MSE, RMSprop with learning rate 0.00025, rho 0.95, epsilon 0.01 (Keras 3
-rejects ``lr=``), gymnasium's 5-tuple API.
+Source: pylessons, "DQN CartPole" (written for TensorFlow 1.15 and Keras 2.2.4): a
+functional Keras model 4-512-256-64-2 (ReLU, ``he_uniform``, linear outputs) named
+'CartPole DQN model', MSE, ``RMSprop(lr=0.00025, rho=0.95, epsilon=0.01)``; a
+``deque(maxlen=2000)`` memory; gamma 0.95; epsilon 1.0, times 0.999 per stored
+transition once the memory holds more than 1000, down to 0.001; batch 64; per env step
+``model.predict`` on the batch's states and next states, the Bellman target written into
+the taken action's column, one ``model.fit``; reward -100 on failure except at the time
+limit; ``model.save("cartpole-dqn.h5")`` and stop when an episode scores 500; greedy test
+episodes of the saved model. The TF1 graph form (as published) is
+``legacy_tf1/dqn_pylessons.py``, the TF2 port ``modern_tf2/dqn_pylessons.py``.
 
-The optimizer is ``modern_tf2.tf1_rmsprop.Keras2RMSprop``, Keras 2's update. Stock Keras 3
-``RMSprop`` is another algorithm: it divides by ``sqrt(ms + eps)`` where Keras 2 divided by
-``sqrt(ms) + eps``; with eps = 0.01 its steps are up to ten times smaller
-(``keras_rmsprop=True`` uses it anyway, to measure the drift).
+What the port changes: Keras 3 and gymnasium: the same functional model 4-512-256-64-2,
+MSE, RMSprop with learning rate 0.00025, rho 0.95, epsilon 0.01 (Keras 3 rejects
+``lr=``), gymnasium's 5-tuple API.
 
+Deviations, each for a reason:
+* ``fit(..., shuffle=False)``: the batch is one gradient step of 64 rows; shuffling would
+  only reorder the rows inside it (and draw from NumPy's global RNG).
+* Trap: a model name with spaces ('CartPole DQN model') breaks ``predict`` in tf-keras
+  eager and in Keras 3, and calling the model on a new tensor in a TF1 graph ("not a
+  valid root scope name"; the book's graph-mode ``predict`` still worked). Both forms
+  name it 'CartPole_DQN_model'.
+* ``self.env._max_episode_steps`` is private API; ``episode_limit(cfg)`` gives the same 500.
+* Rendering every frame is left out (``--gif`` renders a test episode instead).
+* The text mentions a Dropout layer; the code has none, and neither has either form.
+* ``fast`` mode (not in the source): the target is computed in the graph, so one call per
+  env step replaces two ``predict`` calls and a ``fit`` (a ``sess.run``; in the TF2 port
+  one ``tf.function`` with ``GradientTape``, the loss Keras's "mse" over the target rows,
+  as ``fit`` computes it); the agent acts from a NumPy copy of the weights that the same
+  call returns.
+* The optimizer is ``modern_tf2.tf1_rmsprop.Keras2RMSprop``, Keras 2's update. Stock Keras 3
+  ``RMSprop`` is another algorithm: it divides by ``sqrt(ms + eps)`` where Keras 2 divided by
+  ``sqrt(ms) + eps``; with eps = 0.01 its steps are up to ten times smaller
+  (``keras_rmsprop=True`` uses it anyway, to measure the drift).
 * ``book`` mode is the source's loop: ``model.predict`` to act, two ``predict`` calls and
   one ``fit`` per env step. Keras 3 costs milliseconds per call here.
-* ``fast`` mode: the target and the update in one ``tf.function`` with ``GradientTape``
-  (the loss is Keras's "mse" over the target rows, as ``fit`` computes it); the agent acts
-  from a NumPy copy of the weights that the same call returns.
 * ``--load`` takes this port's ``.keras`` or a Keras 2 ``.h5`` (the source's format,
   read with h5py: Keras 3 cannot load such files as they are); ``--save`` writes ``.keras``.
 """
@@ -36,19 +56,19 @@ from tfrepro.core.h5models import check_architecture, is_h5, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
 
-MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model'
+MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
 
 
 def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig, keras_rmsprop=False):
-    X_input = keras.Input(input_shape)
+    X_input = keras.layers.Input(input_shape)
     X = X_input
     for units in cfg.hidden:  # 512, 256, 64
         X = keras.layers.Dense(units, activation="relu", kernel_initializer="he_uniform")(X)
     X = keras.layers.Dense(action_space, activation="linear", kernel_initializer="he_uniform")(X)
-    model = keras.Model(inputs=X_input, outputs=X, name=MODEL_NAME)
+    model = keras.models.Model(inputs=X_input, outputs=X, name=MODEL_NAME)
     rmsprop = keras.optimizers.RMSprop if keras_rmsprop else Keras2RMSprop
-    model.compile(loss="mse", metrics=["accuracy"],
-                  optimizer=rmsprop(learning_rate=cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon))
+    optimizer = rmsprop(learning_rate=cfg.learning_rate, rho=cfg.rho, epsilon=cfg.rms_epsilon)
+    model.compile(loss="mse", optimizer=optimizer, metrics=["accuracy"])
     return model
 
 
@@ -56,8 +76,8 @@ class DQNAgent(KerasProgram):
     def build(self, cfg: PylessonsDQNConfig, keras_rmsprop: bool = False):
         self.state_size, self.action_size = 4, 2
         self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
-        self.gamma = cfg.gamma
-        self.epsilon = cfg.epsilon
+        self.gamma = cfg.gamma  # discount rate
+        self.epsilon = cfg.epsilon  # exploration rate
         self.model = OurModel((self.state_size,), self.action_size, cfg, keras_rmsprop)
         self.optimizer = self.model.optimizer
         self.optimizer.build(self.model.trainable_variables)
@@ -72,14 +92,15 @@ class DQNAgent(KerasProgram):
 
     def act(self, state, rng, weights=None):
         if rng.random() <= self.epsilon:
-            return int(rng.integers(self.action_size))
-        if weights is not None:
+            return int(rng.integers(self.action_size))  # random.randrange(self.action_size)
+        if weights is not None:  # fast mode: the NumPy copy of the weights
             return int(np.argmax(mlp_q(weights, state)))
         return int(np.argmax(self.predict(state)))
 
     def replay(self, fast=False):
         if len(self.memory) < self.cfg.train_start:
             return None
+        # random.sample(self.memory, batch_size) and the per-row unpacking loop
         batch = self.memory.sample(self.cfg.batch_size)
         if fast:
             return self.fast_update(batch)
@@ -93,6 +114,7 @@ class DQNAgent(KerasProgram):
     forward = predict
 
     def book_update(self, state, action, reward, next_state, done):
+        """The source's replay body: two predicts, the target rows, one fit."""
         target = self.predict(state)
         target_next = self.predict(next_state)
         for i in range(len(action)):
@@ -120,6 +142,14 @@ class DQNAgent(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss, [tf.identity(v) for v in self.model.trainable_variables]
 
+    def fast_update(self, batch):
+        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
+        state, action, reward, done, next_state = batch
+        loss, weights = self._fast_call(
+            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
+            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
+        return float(loss), [w.numpy() for w in weights]
+
     def loss_and_gradients(self, batch):
         """The fast update's loss and gradients on ``Transitions``, without updating."""
         state, action, reward, done, next_state = batch
@@ -128,14 +158,7 @@ class DQNAgent(KerasProgram):
             tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
         return float(loss), [g.numpy() for g in grads]
 
-    def fast_update(self, batch):
-        """``Transitions`` -> target, update and new weights in one compiled call: (loss, weights)."""
-        state, action, reward, done, next_state = batch
-        loss, weights = self._fast_call(
-            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
-            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
-        return float(loss), [w.numpy() for w in weights]
-
+    # -- weights and files ----------------------------------------------------
     def learning_rate(self):
         return float(np.array(self.optimizer.learning_rate))
 
@@ -199,7 +222,7 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=N
 
 def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
     """``DQNAgent.test``: greedy episodes; returns (scores, Q values of the first episode)."""
-    if mode == "fast":
+    if mode == "fast":  # the same greedy policy, played on the vector env from NumPy weights
         weights = agent.weights()
         returns, _ = run_episodes(greedy_q_policy(weights), cfg.env_id, episodes,
                                   seed=seed + 10_000, max_steps=cfg.max_steps)
@@ -224,21 +247,21 @@ def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
 
 def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = DQNAgent(cfg, seed)
-    if load:
-        agent.restore(load)
-    evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
-    t0 = time.perf_counter()
-    scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
-                                           on_step=evaluate)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
+    with DQNAgent(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
+        t0 = time.perf_counter()
+        scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
+                                               on_step=evaluate)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
+        weights, lr = agent.weights(), agent.learning_rate()
     out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
                train_env_steps=steps, updates=updates, episodes_per_iteration=1,
-               train_wall_s=train_wall, weights=agent.weights(), solved_episode=solved,
-               learning_rate=agent.learning_rate())
+               train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
     out["q_trace"] = q_trace
     if evaluate is not None:
         out["evaluations"] = evaluate.history

@@ -1,10 +1,30 @@
 """A neural network trained to imitate the hard-coded policy, TF2 port.
 
-Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow*, ``nn_simple_policy.py``;
-the TF1 original is ``legacy_tf1/imitation_policy.py`` (read its deviations). Keras 3
-model 4 -> 4 ReLU -> 1 logit, ``tf.GradientTape`` + Keras Adam(0.01) per step under
-``tf.function`` (the port of one ``sess.run`` per step), gymnasium's API.
-Keras Adam's epsilon is 1e-7 where TF1's is 1e-8.
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
+chapter, ``nn_simple_policy.py`` (TF 1.6, gym 0.10): 4 -> 4 ReLU -> 1 logit, target
+``y = 1 if angle < 0 else 0`` (the basic policy's P(left)), sigmoid cross-entropy,
+``tf.train.AdamOptimizer(0.01).minimize``, one training step per environment step over
+1000 episodes, then 1000 test episodes. The source reports 42.3 and 44.3. The TF1 graph
+form is ``legacy_tf1/imitation_policy.py``, the TF2 port ``modern_tf2/imitation_policy.py``.
+
+What the port changes: only the framework: a Keras 3 model 4 -> 4 ReLU -> 1 logit,
+``tf.GradientTape`` + Keras Adam(0.01) per step under ``tf.function`` (the port of one
+``sess.run`` per step), ``tf.random.categorical`` in place of ``tf.multinomial``,
+``model.save(.keras)``, gymnasium's API.
+
+Deviations, each for a reason:
+* The printed listing is cut off after ``y_target = np.array([[1. if obs[2]``; the
+  comparison ``< 0`` is the basic policy's, which the text says it imitates.
+* Acting and training share one call per step (a ``sess.run``; in the TF2 port one
+  ``tf.function``); the training depends on the action so the action always comes from
+  the weights *before* the step's update (without the dependency TF may run them in
+  either order, which is not repeatable).
+* ``fast`` mode: training stays one update per step (each action depends on the update
+  before it, so there is nothing to batch); the 1000 test episodes run side by side on
+  the vector CartPole with actions from NumPy.
+* ``lockstep`` mode: the fast runs of many seeds, one update per step for all of them
+  (``LockstepImitation``), actions drawn in NumPy: not each seed's lone draws.
+* Keras Adam's epsilon is 1e-7 where TF1's is 1e-8.
 """
 from __future__ import annotations
 
@@ -44,6 +64,11 @@ class ImitationPolicy(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return a
 
+    def proba_left(self, obs):
+        return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
+
+    forward = proba_left
+
     def loss_and_gradients(self, batch):
         """Mean cross-entropy against the basic policy's labels on a batch's states, and its
         gradients."""
@@ -54,14 +79,9 @@ class ImitationPolicy(KerasProgram):
         grads = tape.gradient(loss, self.model.trainable_variables)
         return float(loss), [g.numpy() for g in grads]
 
-    def proba_left(self, obs):
-        return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
-
-    forward = proba_left
-
     def train_step(self, obs):
-        y_target = np.array([[1. if obs[2] < 0 else 0.]], np.float32)
-        return self._train_step(tf.constant(as_float_obs(obs)), tf.constant(y_target)).numpy()
+        y_target = np.array([[1. if obs[2] < 0 else 0.]])
+        return self._train_step(tf.constant(as_float_obs(obs)), tf.constant(y_target, tf.float32)).numpy()
 
     def fast_update(self, batch):
         """One ``train_step`` per state of the batch, in order; returns (None, the weights)."""
@@ -72,11 +92,13 @@ class ImitationPolicy(KerasProgram):
 
 class LockstepImitation(LockstepPolicy):
     """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks as stacked variables
-    with a leading seed axis, and one compiled call per environment step that returns every
-    seed's P(left) from its weights before the step and makes each seed's Adam step on its
-    own observation (the loss is the sum of the K seeds' cross-entropies, whose gradient
-    with respect to seed k's slice is seed k's own; Adam works element by element and every
-    seed has made the same number of steps). Actions are drawn outside
+    with a leading seed axis, and one compiled call per environment step
+    that returns every seed's P(left) from its weights before the step and makes each
+    seed's Adam step on its own observation: the source's ``minimize(cross_entropy)`` per
+    seed (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect
+    to seed k's slice is seed k's own; Adam works element by element and every seed has
+    made the same number of steps). The labels are the source's, ``1 if angle < 0``,
+    computed in the graph. Actions are drawn outside
     (``tfrepro.core.lockstep.imitation_lockstep``)."""
 
     def __init__(self, cfg, seeds):
@@ -142,28 +164,29 @@ def test_book(agent, cfg, seed):
 
 
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the training of several seeds in one compiled call per step, one
-    result per seed."""
-    return imitation_results(LockstepImitation(cfg, seeds), cfg, seeds, ACTIVATION, progress=progress, save=save)
+    """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
+    graph; TF2: one compiled call), one result per seed."""
+    with LockstepImitation(cfg, seeds) as agent:
+        return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 
 def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = ImitationPolicy(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    train_returns, steps = train(agent, cfg, seed, progress)
-    train_wall = time.perf_counter() - t0
-    if save:
-        agent.save(save)
-    if mode == "book":
-        returns, eval_steps = test_book(agent, cfg, seed)
-    else:
-        returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
-                                            cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
-    weights = agent.weights()
+    with ImitationPolicy(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        t0 = time.perf_counter()
+        train_returns, steps = train(agent, cfg, seed, progress)
+        train_wall = time.perf_counter() - t0
+        if save:
+            agent.save(save)
+        if mode == "book":
+            returns, eval_steps = test_book(agent, cfg, seed)
+        else:
+            returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
+                                                cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
+        weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
                 env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
                 episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

@@ -1,25 +1,33 @@
-"""REINFORCE for CartPole (Géron), TF2 / Keras 3 / gymnasium.
+"""REINFORCE for CartPole (Géron), TF2 port.
 
 Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (TF 2 / Keras,
 gym 0.21), and its port to gymnasium's 5-tuple API in a TF 2.17 notebook (500-step
-episodes on CartPole-v1: ``--variant notebook``). The TF1 back-port is
-``legacy_tf1/pg_geron.py``.
+episodes on CartPole-v1: ``--variant notebook``). The source is TF2: ``modern_tf2/pg_geron.py``
+is its port to Keras 3 and gymnasium, ``legacy_tf1/pg_geron.py`` its back-port to a TF1 graph.
 
-``book`` mode is the printed loop: ``play_one_step`` opens one eager ``GradientTape``
-per step, ``play_multiple_episodes`` collects the per-step gradients, and each
-variable's gradient is ``tf.reduce_mean`` of final_reward * gradient over every step.
+What the port changes: Keras 3 and gymnasium in place of the book's Keras 2 and gym 0.21
+(the last three deviations below). ``book`` mode is the printed loop: ``play_one_step``
+opens one eager ``GradientTape`` per step, ``play_multiple_episodes`` collects the
+per-step gradients, and each variable's gradient is ``tf.reduce_mean`` of final_reward *
+gradient over every step.
 
 Deviations, each for a reason:
+* ``fast`` mode (not in the source): the 10 episodes of an update side by side on
+  gymnasium's vector CartPole, actions from a NumPy copy of the weights, one gradient
+  per update (one ``sess.run``; in the TF2 port one compiled gradient + Adam step).
+* The loss is what Keras 3's ``binary_crossentropy(y_target, left_proba)`` computes on the
+  output of a ``Dense(1, activation="sigmoid")``: Keras finds the logits the sigmoid
+  cached (``_keras_logits``) and uses ``sigmoid_cross_entropy_with_logits``, in eager
+  mode and in ``tf.function`` alike. Its clipped formula (clip p to [1e-7, 1 - 1e-7])
+  only applies to a probability that lost its logits. The two differ once the policy
+  saturates: the clip's gradient is zero there, the logits formula's is p - y. Both
+  modes of the TF2 port hand ``binary_crossentropy`` the Dense layer's sigmoid output;
+  wrapping the probability (``tf.identity``, arithmetic) would silently switch it to
+  the clipped formula (tested). The TF1 form computes the logits formula.
 * ``keras.optimizers.Adam(lr=0.01)`` -> ``Adam(0.01)``: Keras 3 rejects ``lr``.
 * ``input_shape=[4]`` on the first Dense -> ``keras.Input((4,))`` (Keras 3 style).
 * gymnasium: ``reset()`` -> ``(obs, info)``, ``step()`` -> 5 values, seeding by
   ``reset(seed=...)`` instead of ``env.seed``; ``done = terminated or truncated``.
-* ``fast`` mode (not in the source): the 10 episodes of an update side by side on the
-  vector CartPole, actions from NumPy, one compiled gradient + Adam step per update.
-  Both modes hand ``binary_crossentropy`` the Dense layer's sigmoid output, so Keras 3
-  uses the cached logits (``sigmoid_cross_entropy_with_logits``) in both; wrapping the
-  probability (``tf.identity``, arithmetic) would silently switch it to the clipped
-  formula, whose gradient vanishes once the policy saturates (tested).
 """
 from __future__ import annotations
 
@@ -43,6 +51,7 @@ ACTIVATION = "elu"
 
 class PolicyGradient(KerasProgram):
     def build(self, cfg: GeronPGConfig):
+        # ---- network: Dense(5, elu) -> Dense(1, sigmoid) = P(action 0 = left)
         self.model = policy_model(cfg.hidden, "elu", "sigmoid", name="geron_policy")
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(self.model.trainable_variables)
@@ -50,6 +59,7 @@ class PolicyGradient(KerasProgram):
 
     def play_one_step_grads(self, obs, action=None):
         """The body of the book's ``play_one_step`` (eager), optionally replaying ``action``."""
+        # ---- play_one_step: action, target and loss of one step
         with tf.GradientTape() as tape:
             left_proba = self.model(obs[np.newaxis])
             if action is None:
@@ -63,6 +73,7 @@ class PolicyGradient(KerasProgram):
 
     @tf.function(reduce_retracing=True)
     def _batch_grads(self, obs, actions, weights):
+        # ---- fast mode: mean over all steps of final_reward * step gradient, as one loss
         with tf.GradientTape() as tape:
             left_proba = self.model(obs)  # unwrapped: Keras finds its logits, as in eager
             y_target = 1.0 - tf.cast(actions, tf.float32)[:, None]
@@ -86,6 +97,7 @@ class PolicyGradient(KerasProgram):
         return a.numpy().astype(np.int64), [g.numpy() for g in grads]
 
     def book_gradient(self, all_final_rewards, all_grads):
+        """The book's mean over every step of every episode of final_reward * gradient."""
         all_mean_grads = []
         for var_index in range(len(self.model.trainable_variables)):
             mean_grads = tf.reduce_mean(
@@ -158,7 +170,7 @@ def train_fast(agent, cfg, seed, progress, rng):
 
 def evaluate(agent, cfg, mode, seed, rng):
     """Our protocol: ``eval_episodes`` episodes of at most ``max_steps`` steps, actions
-    sampled as in training (``render_policy_net`` does the same for one episode)."""
+    sampled as in training (the book's ``render_policy_net`` renders one episode)."""
     if mode == "fast":
         return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.eval_episodes,
                              seed + 10_000, cfg.max_steps, rng)
@@ -181,25 +193,27 @@ def evaluate(agent, cfg, mode, seed, rng):
 
 
 def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
-    """Train, ``model.save(... .keras)``, load it back into a fresh model, evaluate."""
+    """Train, save (TF1: ``tf.train.Saver``; TF2: ``model.save(... .keras)``), restore into a
+    fresh agent, evaluate."""
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = PolicyGradient(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    if mode == "book":
-        train_returns, steps = train_book(agent, cfg, seed, progress)
-    else:
-        train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
-    train_wall = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_dir = save or os.path.join(tmp, "geron_pg")
-        agent.save(ckpt_dir)
+        with PolicyGradient(cfg, seed) as agent:
+            if load:
+                agent.restore(load)
+            t0 = time.perf_counter()
+            if mode == "book":
+                train_returns, steps = train_book(agent, cfg, seed, progress)
+            else:
+                train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+            train_wall = time.perf_counter() - t0
+            agent.save(ckpt_dir)
         agent = PolicyGradient(cfg, seed)
         agent.restore(ckpt_dir)
-    eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
-    weights = agent.weights()
+    with agent:
+        eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
+        weights = agent.weights()
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
                 episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
@@ -207,11 +221,8 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds, their updates in one compiled call; one
-    result per seed."""
-    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
+    graph; TF2: one compiled call); one result per seed."""
+    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
                                  cfg.eval_episodes, progress=progress, save=save)
-    finally:
-        agent.close()

@@ -1,19 +1,26 @@
 """REINFORCE for CartPole, TF2 port.
 
 Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
-chapter; the TF1 original is ``legacy_tf1/pg_tang.py``. This port keeps its math and
-loop and changes only the framework: eager Keras 3 model, ``tf.GradientTape`` per step
-in place of ``sess.run([action, gs])``, ``optimizer.apply_gradients`` in place of the
-gradient placeholders, ``model.save(.keras)`` in place of ``tf.train.Saver``, gymnasium's
-5-tuple API in place of gym's 4-tuple.
+chapter, "Implementing a policy gradient in TensorFlow" (``nn_pg.py``); written for TF 1.6,
+gym 0.10. The TF1 graph form is ``legacy_tf1/pg_tang.py``, the TF2 port ``modern_tf2/pg_tang.py``.
+
+What the port changes: only the framework (the math and the loop are the TF1 form's): an
+eager Keras 3 model, ``tf.GradientTape`` per step in place of ``sess.run([action, gs])``,
+``optimizer.apply_gradients`` in place of the gradient placeholders, ``model.save(.keras)``
+in place of ``tf.train.Saver``, gymnasium's 5-tuple API in place of gym's 4-tuple.
 
 Deviations, each for a reason:
+* A one-step episode has reward std 0; the source divides by it (NaN update). Both forms
+  apply a zero gradient instead (``tfrepro.core.returns.normalized_discounted_rewards``).
+* ``fast`` mode (not in the source): act from a NumPy copy of the weights, then one call
+  (a ``sess.run``; a compiled call in the TF2 port) computes the episode's mean
+  reward-weighted gradient as the gradient of one weighted loss and applies it with the
+  same Adam (same slots). Same gradient as the book loop (tested), one call per episode
+  instead of one per step.
 * The per-step tape runs under ``tf.function``: a ``sess.run`` is a compiled graph call,
   so this is the like-for-like port (eager per step costs ~10x more, for nothing).
 * Keras Adam keeps its own epsilon (1e-7); TF1's AdamOptimizer uses 1e-8. The
   equivalence tests pin it to 1e-8 where they compare weights bit for bit.
-* One-step episodes apply a zero gradient (the source divides by a zero std).
-* ``fast`` mode as in the TF1 form: act from NumPy, one gradient per episode.
 """
 from __future__ import annotations
 
@@ -36,15 +43,17 @@ ACTIVATION = "relu"
 
 
 class PolicyGradient(KerasProgram):
-    """4 inputs -> 4 ReLU -> 1 logit (log-odds of action 0), Adam."""
+    """nn_pg.py's network, 4 inputs -> 4 ReLU -> 1 logit (log-odds of action 0), and Adam;
+    plus one batched-gradient update for fast mode."""
 
     def build(self, cfg: TangPGConfig):
+        # ---- network: 4 inputs -> 4 ReLU -> 1 logit = log-odds of action 0 (left)
         self.model = policy_model(cfg.hidden, "relu", None, name="tang_policy")
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(self.model.trainable_variables)
 
     @tf.function(reduce_retracing=True)
-    def _sample(self, obs):
+    def action(self, obs):
         p = tf.nn.sigmoid(self.model(obs))
         return tf.random.categorical(tf.math.log(tf.concat([p, 1 - p], 1)), 1)
 
@@ -52,6 +61,7 @@ class PolicyGradient(KerasProgram):
     def _xent_grads(self, obs, action):
         with tf.GradientTape() as tape:
             logits = self.model(obs)
+            # ---- loss: pretend the sampled action was right; the return decides later
             prob_action_0 = tf.cast(1 - action, tf.float32)
             cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(
                 logits=logits, labels=prob_action_0)
@@ -59,6 +69,7 @@ class PolicyGradient(KerasProgram):
 
     @tf.function(reduce_retracing=True)
     def _batch_grads(self, obs, actions, weights):
+        # ---- fast mode: mean_k(nd_k * grad_k) as the gradient of one weighted loss
         with tf.GradientTape() as tape:
             logits = self.model(obs)
             labels = tf.cast(1 - actions, tf.float32)[:, None]
@@ -73,6 +84,7 @@ class PolicyGradient(KerasProgram):
     @tf.function(reduce_retracing=True)
     def _fast_update(self, obs, actions, weights):
         grads = self._batch_grads(obs, actions, weights)
+        # the same Adam (same slots) applied straight to that gradient: one call per update
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return [tf.identity(v) for v in self.model.trainable_variables]
 
@@ -83,12 +95,14 @@ class PolicyGradient(KerasProgram):
     forward = proba_left
 
     def step_gradients(self, obs, action=None):
-        """One book step: sample an action, then the gradients of its cross-entropy."""
+        """One book step: sample an action and get the gradients of its cross-entropy.
+        Passing ``action`` overrides the sample (to replay a recorded episode)."""
         obs = tf.constant(as_float_obs(obs))
-        a = self._sample(obs) if action is None else tf.constant([[action]], tf.int64)
+        a = self.action(obs) if action is None else tf.constant([[action]], tf.int64)
         return a.numpy(), [g.numpy() for g in self._xent_grads(obs, a)]
 
     def book_gradient(self, rewards_weights, grads):
+        """``np.mean([grads[k][i] * nd[k] for k ...], axis=0)`` per variable, as printed."""
         return [np.mean([grads[k][i] * r for k, r in enumerate(rewards_weights)], axis=0)
                 for i in range(len(self.model.trainable_variables))]
 
@@ -138,45 +152,47 @@ def train_fast(agent: PolicyGradient, cfg, seed, progress, rng):
 
 
 def evaluate(cfg, checkpoint, mode, seed, rng):
-    """Load the saved model into a fresh program, then test play."""
-    agent = PolicyGradient(cfg, seed)
-    agent.restore(checkpoint)
-    if mode == "fast":
-        return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.test_episodes,
+    """Restore the saved model into a fresh agent (TF1: a separate graph and session), then
+    test play."""
+    with PolicyGradient(cfg, seed) as agent:
+        agent.restore(checkpoint)
+        if mode == "fast":
+            return evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.test_episodes,
                                  seed + 10_000, cfg.max_steps, rng)
-    env = make(cfg.env_id)
-    limit, total_rewards, steps = episode_limit(cfg), [], 0
-    for ep in range(cfg.test_episodes):
-        rewards = 0
-        obs, info = env.reset(seed=seed + 10_000 if ep == 0 else None)
-        while True:
-            a = agent._sample(tf.constant(as_float_obs(obs)))
-            obs, reward, terminated, truncated, info = env.step(int(a[0][0]))
-            rewards += reward
-            steps += 1
-            if terminated or truncated or rewards >= limit:
-                break
-        total_rewards.append(rewards)
-    return np.array(total_rewards), steps
+        env = make(cfg.env_id)
+        limit, total_rewards, steps = episode_limit(cfg), [], 0
+        for ep in range(cfg.test_episodes):
+            rewards = 0
+            obs, info = env.reset(seed=seed + 10_000 if ep == 0 else None)
+            while True:
+                a = agent.action(tf.constant(as_float_obs(obs)))
+                obs, reward, terminated, truncated, info = env.step(int(a[0][0]))
+                rewards += reward
+                steps += 1
+                if terminated or truncated or rewards >= limit:
+                    break
+            total_rewards.append(rewards)
+        return np.array(total_rewards), steps
 
 
 def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
-    """Train, ``model.save`` to .keras, load it into a fresh model and test play."""
+    """Train, save (TF1: ``tf.train.Saver``; TF2: ``model.save`` to .keras), restore into a
+    fresh agent and test play."""
     progress = progress or (lambda it: it)
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = PolicyGradient(cfg, seed)
-    if load:
-        agent.restore(load)
-    t0 = time.perf_counter()
-    if mode == "book":
-        train_returns, steps = train_book(agent, cfg, seed, progress)
-    else:
-        train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
-    train_wall = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_dir = save or os.path.join(tmp, "nnpg")
-        agent.save(ckpt_dir)
-        weights = agent.weights()
+        with PolicyGradient(cfg, seed) as agent:
+            if load:
+                agent.restore(load)
+            t0 = time.perf_counter()
+            if mode == "book":
+                train_returns, steps = train_book(agent, cfg, seed, progress)
+            else:
+                train_returns, steps = train_fast(agent, cfg, seed, progress, rng)
+            train_wall = time.perf_counter() - t0
+            agent.save(ckpt_dir)
+            weights = agent.weights()
         eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
     return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
                 env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
@@ -184,11 +200,8 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
-    """``lockstep`` mode: the fast runs of several seeds, their updates in one compiled call; one
-    result per seed."""
-    agent = LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
-    try:
+    """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
+    graph; TF2: one compiled call); one result per seed."""
+    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, 1, tang_advantages(cfg), cfg.test_episodes,
                                  progress=progress, save=save)
-    finally:
-        agent.close()

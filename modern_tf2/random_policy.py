@@ -1,10 +1,18 @@
 """An untrained neural-network policy, TF2 port.
 
-Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow*, ``nn_random_policy.py``;
-the TF1 original is ``legacy_tf1/random_policy.py``. Keras 3 model 4 -> 4 ReLU -> 1
-sigmoid; ``tf.random.categorical`` replaces ``tf.multinomial``; gymnasium's API.
-``book``: one compiled call per step (the port of one ``sess.run`` per step).
-``fast``: 1000 episodes side by side, actions from NumPy.
+Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
+chapter, ``nn_random_policy.py`` (TF 1.6, gym 0.10): 4 inputs -> 4 ReLU -> 1 sigmoid,
+``tf.multinomial(tf.log([p, 1 - p]))``, 1000 episodes on CartPole-v0. The source reports
+"around 20-something". The TF1 graph form is ``legacy_tf1/random_policy.py``, the TF2
+port ``modern_tf2/random_policy.py``.
+
+What the port changes: only the framework: a Keras 3 model 4 -> 4 ReLU -> 1 sigmoid;
+``tf.random.categorical`` replaces ``tf.multinomial``; one compiled call per step in
+``book`` mode (the port of one ``sess.run`` per step); gymnasium's API.
+
+Deviations, each for a reason:
+* ``fast`` mode: the 1000 episodes side by side on the vector CartPole with actions from
+  a NumPy copy of the (untrained) weights.
 """
 from __future__ import annotations
 
@@ -55,18 +63,18 @@ def play_book(agent, cfg, seed):
 
 def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, progress=None, rng=None):
     rng = rng if rng is not None else np.random.default_rng(seed)
-    agent = RandomPolicy(cfg, seed)
-    if load:
-        agent.restore(load)
-    if save:
-        agent.save(save)
-    t0 = time.perf_counter()
-    if mode == "book":
-        returns, steps = play_book(agent, cfg, seed)
-    else:
-        returns, steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.episodes,
-                                       seed, cfg.max_steps, rng)
-    weights = agent.weights()
+    with RandomPolicy(cfg, seed) as agent:
+        if load:
+            agent.restore(load)
+        if save:
+            agent.save(save)
+        t0 = time.perf_counter()
+        if mode == "book":
+            returns, steps = play_book(agent, cfg, seed)
+        else:
+            returns, steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.episodes,
+                                           seed, cfg.max_steps, rng)
+        weights = agent.weights()
     return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
                 train_env_steps=0, updates=0, episodes_per_iteration=1,
                 train_wall_s=0.0, eval_wall_s=time.perf_counter() - t0, weights=weights)
