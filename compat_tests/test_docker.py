@@ -250,7 +250,8 @@ def test_todays_image_holds_what_the_tests_read():
         if line.startswith("COPY "):
             copied.update(line.split()[1:-1])
     needed = {"README.md", "requirements.txt", "pyproject.toml", "tfrepro", "legacy_tf1", "modern_tf2",
-              "compat_tests", "docker", ".ci", ".dockerignore", "docs", "mkdocs.yml", "mkdocs_hooks.py"}
+              "compat_tests", "docker", ".ci", ".dockerignore", "docs", "mkdocs.yml", "mkdocs_hooks.py",
+              "examples"}
     left_out = {"results"}  # not in the image on purpose: the tests that read it skip, saying so
     read = set(re.findall(r'ROOT / "([\w.-]+)"', "".join(p.read_text() for p in (ROOT / "compat_tests").glob("*.py"))))
     assert read <= needed | left_out, read - needed - left_out  # a test reads a path this list does not know

@@ -85,5 +85,9 @@ PROGRAM = ProgramSpec(
     margin_note="no source number: 10% of CartPole-v1's 500-step cap, as for dqn-pylessons; "
                 "one-step actor-critic ends anywhere from ~100 to 500 by seed, so a tighter "
                 "margin would ask for hundreds of seeds per side",
-    timing=Timing(fast_seconds=5.0),  # measured: 3.5 s (tf1), 5.1 s (tf2) per run record, 2000 updates
+    # fast_seconds measured: 3.5 s (tf1), 5.1 s (tf2) per run record, 2000 updates. bench times
+    # each loop for about a second or more: the TF2 book loop (one eager call per step) runs
+    # ~250 steps/s, 20 updates of 32 steps ~2.6 s; the fast loops ~9,000-18,000 steps/s
+    timing=Timing(fast_seconds=5.0, bench_iterations={("quick", "book"): 20, ("quick", "fast"): 1000,
+                                                      ("full", "book"): 60, ("full", "fast"): 2000}),
 )
