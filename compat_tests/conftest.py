@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -48,6 +49,62 @@ def cli_here(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(["tfrepro", *map(str, args)], code, out.getvalue(), err.getvalue())
 
     return run
+
+
+class Pair(NamedTuple):
+    """Both forms' agents of one program, the TF2 one holding the TF1 one's initial weights."""
+    name: str
+    spec: object  # its ProgramSpec
+    cfg: object
+    a: object  # the TF1 form's agent
+    b: object  # the TF2 form's agent
+    tf1: object  # the TF1 form's module
+    tf2: object
+
+
+def make_pair(name, cfg=None, tf1_seed=0, tf2_seed=1, matched_optimizer=False) -> Pair:
+    """The one way the tests build a program's two agents (the registry names the class):
+    ``matched_optimizer`` gives the TF2 agent the optimizer its spec pairs with TF1's (the
+    ladder's rung 4); otherwise it keeps the port's own."""
+    from tfrepro.infra import programs
+
+    spec = programs.get(name)
+    cfg = cfg if cfg is not None else spec.config()
+    a, b = spec.make_agent("tf1", cfg, tf1_seed), spec.make_agent("tf2", cfg, tf2_seed)
+    b.set_weights(a.weights())
+    if matched_optimizer and spec.tf2_optimizer:
+        b.use_optimizer(spec.hook("tf2_optimizer")(cfg))
+    return Pair(name, spec, cfg, a, b, spec.form("tf1"), spec.form("tf2"))
+
+
+def _with_model():
+    from tfrepro.infra import programs
+
+    return programs.names(lambda p: p.has_model)
+
+
+@pytest.fixture(params=_with_model())
+def pair(request):
+    """Every program with weights (a module narrows it with ``indirect`` parametrisation)."""
+    p = make_pair(request.param)
+    with p.a, p.b:
+        yield p
+
+
+@pytest.fixture
+def pair_factory():
+    """``make_pair`` for tests that need fresh agents several times; all closed at the end."""
+    made = []
+
+    def make(name, **kw):
+        p = make_pair(name, **kw)
+        made.append(p)
+        return p
+
+    yield make
+    for p in made:
+        p.a.close()
+        p.b.close()
 
 
 @pytest.fixture

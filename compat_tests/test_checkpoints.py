@@ -14,19 +14,21 @@ from modern_tf2 import pg_geron as geron2
 from modern_tf2 import pg_tang as tang2
 from tfrepro.core.configs import GeronPGConfig, TangPGConfig
 from tfrepro.core.errors import UsageError
+from tfrepro.infra import programs
 
-CASES = {"tang": (tang1, tang2, TangPGConfig(iterations=5)),
-         "geron": (geron1, geron2, GeronPGConfig(iterations=3))}
+# every program with weights that trains, a few iterations each (the registry names its agent)
+SMALL = {"imitation-policy": 3, "pg-tang": 5, "pg-geron": 3, "dqn-meertens": 1100, "dqn-pylessons": 3}
+TRAINED = programs.names(lambda p: p.has_model and p.trains)
 
 RESTORE_SNIPPET = """
 import json, sys, numpy as np
 from tfrepro.infra.tfquiet import quiet_tensorflow; quiet_tensorflow()
-from tfrepro.core.configs import {cfg}
-from {pkg} import {mod} as m
-agent = m.PolicyGradient({cfg}(), 99)
-agent.restore(sys.argv[1])
-obs = np.array(json.loads(sys.argv[2]), np.float32)
-print(json.dumps(agent.proba_left(obs).tolist()))
+from tfrepro.infra import programs
+spec = programs.get(sys.argv[1])
+agent = spec.make_agent(sys.argv[2], spec.config(), 99)
+agent.restore(sys.argv[3])
+obs = np.array(json.loads(sys.argv[4]), np.float32)
+print(json.dumps(np.asarray(agent.forward(obs)).tolist()))
 """
 
 
@@ -38,32 +40,29 @@ def _trained(module, cfg, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("name", TRAINED)
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
-def test_round_trip_fresh_graph_and_fresh_process(case, framework, tmp_path, obs_batch):
-    m1, m2, cfg = CASES[case]
-    module = m1 if framework == "tf1" else m2
-    ckpt = _trained(module, cfg, tmp_path)
+def test_round_trip_fresh_graph_and_fresh_process(name, framework, tmp_path, obs_batch):
+    spec = programs.get(name)
+    cfg = spec.make_config(iterations=SMALL.get(name, 3))
+    ckpt = _trained(spec.form(framework), cfg, tmp_path)
     # the trained weights as the run left them: restore once, as reference
-    ref = module.PolicyGradient(cfg, 7)
-    ref.restore(ckpt)
-    expected = ref.proba_left(obs_batch)
-    other = module.PolicyGradient(cfg, 8)  # another init, then restored: must match exactly
-    assert not np.array_equal(other.proba_left(obs_batch), expected)
-    other.restore(ckpt)
-    np.testing.assert_array_equal(other.proba_left(obs_batch), expected)
-    snippet = RESTORE_SNIPPET.format(cfg=type(cfg).__name__, pkg=module.__name__.split(".")[0],
-                                     mod=module.__name__.split(".")[1])
-    proc = subprocess.run([sys.executable, "-c", snippet, str(ckpt), json.dumps(obs_batch.tolist())],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    with spec.make_agent(framework, cfg, 7) as ref, spec.make_agent(framework, cfg, 8) as other:
+        ref.restore(ckpt)
+        expected = np.asarray(ref.forward(obs_batch))
+        # another init, then restored: must match exactly
+        assert not np.array_equal(np.asarray(other.forward(obs_batch)), expected)
+        other.restore(ckpt)
+        np.testing.assert_array_equal(np.asarray(other.forward(obs_batch)), expected)
+    proc = subprocess.run([sys.executable, "-c", RESTORE_SNIPPET, name, framework, str(ckpt),
+                           json.dumps(obs_batch.tolist())], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     np.testing.assert_array_equal(np.array(json.loads(proc.stdout.splitlines()[-1]), np.float32), expected)
 
 
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 def test_other_architecture_is_rejected(framework, tmp_path):
-    m1, m2, _ = CASES["tang"]
-    module = m1 if framework == "tf1" else m2
+    module = tang1 if framework == "tf1" else tang2
     ckpt = _trained(module, TangPGConfig(iterations=2), tmp_path)
     geron = (geron1 if framework == "tf1" else geron2).PolicyGradient(GeronPGConfig(), 0)
     with pytest.raises(UsageError, match="shape"):

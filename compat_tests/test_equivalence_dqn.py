@@ -10,6 +10,7 @@ import pytest
 from legacy_tf1 import dqn_meertens as m1
 from modern_tf2 import dqn_meertens as m2
 from tfrepro.core.configs import MeertensDQNConfig
+from compat_tests.conftest import make_pair
 from tfrepro.core.protocol import Transitions
 from tfrepro.core.replay import bellman_targets
 
@@ -27,13 +28,13 @@ def batch():
 
 
 def _pair(keras_rmsprop=False):
-    cfg = MeertensDQNConfig()
-    a = m1.DQN(cfg, 0)
-    b = m2.DQN(cfg, 1)
+    """dqn-meertens' two agents (conftest.make_pair); ``keras_rmsprop``: the TF2 agent rebuilt
+    with stock Keras RMSprop in place of the port's TF1RMSprop, the TF1 weights copied in."""
+    p = make_pair("dqn-meertens")
     if keras_rmsprop:
-        b.build(cfg, keras_rmsprop=True)
-    b.set_weights(a.weights())
-    return cfg, a, b
+        p.b.build(p.cfg, keras_rmsprop=True)
+        p.b.set_weights(p.a.weights())
+    return p.cfg, p.a, p.b
 
 
 def test_variables_map_by_name_and_shape():

@@ -13,34 +13,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from legacy_tf1 import pg_geron as geron1
-from legacy_tf1 import pg_tang as tang1
-from modern_tf2 import pg_geron as geron2
-from modern_tf2 import pg_tang as tang2
 from modern_tf2.common import tf1_optimizer_update
-from tfrepro.core.configs import GeronPGConfig, TangPGConfig
 from tfrepro.core.envs import VecEpisodes
 from tfrepro.core.policies import sampling_policy
+from tfrepro.infra import programs
 from tfrepro.core.returns import (
     discount_and_normalize_rewards,
     normalized_discounted_rewards,
 )
 
-PROGRAMS = {
-    "pg-tang": (tang1, tang2, TangPGConfig()),
-    "pg-geron": (geron1, geron2, GeronPGConfig()),
-}
 TF1_NAMES = ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
 TF2_SUFFIXES = ["hidden/kernel", "hidden/bias", "output/kernel", "output/bias"]
-
-
-@pytest.fixture(params=list(PROGRAMS))
-def pair(request):
-    m1, m2, cfg = PROGRAMS[request.param]
-    a, b = m1.PolicyGradient(cfg, 0), m2.PolicyGradient(cfg, 1)
-    b.set_weights(a.weights())  # same weights in both forms
-    yield request.param, m1, m2, cfg, a, b
-    a.close()
+# the REINFORCE programs: their agents expose the book's per-step gradients
+REINFORCE = [n for n in programs.names(lambda p: p.has_model)
+             if hasattr(programs.get(n).agent_class("tf1"), "step_gradients")]
+on_reinforce = pytest.mark.parametrize("pair", REINFORCE, indirect=True)
 
 
 def _episodes(agent, module, cfg, n, seed=3):
@@ -56,21 +43,24 @@ def _weights_for(name, batch, cfg):
     return discount_and_normalize_rewards(rewards, cfg.discount_rate)
 
 
+@on_reinforce
 def test_rung1_variables_map_one_to_one(pair):
-    _, _, _, _, a, b = pair
+    a, b = pair.a, pair.b
     assert a.variable_names() == TF1_NAMES
     names2 = b.variable_names()
     assert [n.split("/", 1)[1] for n in names2] == TF2_SUFFIXES
     assert [w.shape for w in a.weights()] == [w.shape for w in b.weights()]
 
 
+@on_reinforce
 def test_rung2_same_action_probabilities(pair, obs_batch):
-    _, _, _, _, a, b = pair
+    a, b = pair.a, pair.b
     np.testing.assert_allclose(a.proba_left(obs_batch), b.proba_left(obs_batch), rtol=1e-6, atol=1e-6)
 
 
+@on_reinforce
 def test_rung3_same_per_step_gradients_on_a_recorded_episode(pair):
-    name, m1, _, cfg, a, b = pair
+    m1, cfg, a, b = pair.tf1, pair.cfg, pair.a, pair.b
     batch = _episodes(a, m1, cfg, 2)
     obs, actions = batch.flat()
     for t in range(0, len(obs), 7):
@@ -81,10 +71,11 @@ def test_rung3_same_per_step_gradients_on_a_recorded_episode(pair):
             np.testing.assert_allclose(x, y, atol=1e-6)
 
 
+@on_reinforce
 def test_rung3_same_update_gradient_book_and_fast(pair):
     """The book's mean of reward-weighted per-step gradients equals the fast mode's one
     gradient of the weighted loss, in each framework and across the two."""
-    name, m1, _, cfg, a, b = pair
+    name, m1, cfg, a, b = pair.name, pair.tf1, pair.cfg, pair.a, pair.b
     batch = _episodes(a, m1, cfg, 1 if name == "pg-tang" else cfg.episodes_per_update)
     weights = _weights_for(name, batch, cfg)
     obs, actions = batch.flat()
@@ -113,8 +104,9 @@ def _grad_sequence(a, m1, cfg, name, steps=5):
     return out
 
 
+@on_reinforce
 def test_rung4_tf1_optimizer_under_tf_function_is_bit_exact(pair):
-    name, m1, _, cfg, a, b = pair
+    name, m1, cfg, a, b = pair.name, pair.tf1, pair.cfg, pair.a, pair.b
     grads = _grad_sequence(a, m1, cfg, name)
     update = tf1_optimizer_update(tf.compat.v1.train.AdamOptimizer(cfg.learning_rate), b.model)
     w0 = a.weights()
@@ -126,10 +118,11 @@ def test_rung4_tf1_optimizer_under_tf_function_is_bit_exact(pair):
     assert max(np.abs(x - y).max() for x, y in zip(a.weights(), w0)) > 1e-3  # the updates are real
 
 
+@on_reinforce
 def test_rung4_keras_adam_with_tf1_epsilon_within_tolerance(pair):
     import keras
 
-    name, m1, m2, cfg, a, b = pair
+    name, m1, cfg, a, b = pair.name, pair.tf1, pair.cfg, pair.a, pair.b
     grads = _grad_sequence(a, m1, cfg, name)
     w0 = a.weights()
     b.optimizer = keras.optimizers.Adam(cfg.learning_rate, epsilon=1e-8)
@@ -143,15 +136,16 @@ def test_rung4_keras_adam_with_tf1_epsilon_within_tolerance(pair):
     assert drift <= 1e-5
 
 
+@on_reinforce
 def test_effective_learning_rates_read_back(pair):
-    name, _, _, cfg, a, b = pair
+    cfg, a, b = pair.cfg, pair.a, pair.b
     assert float(b.optimizer.learning_rate.numpy()) == pytest.approx(cfg.learning_rate)
     with a.graph.as_default():
         lr = [op for op in a.graph.get_operations() if op.name.endswith("Adam/learning_rate")]
     assert lr and a.sess.run(lr[0].outputs[0]) == pytest.approx(cfg.learning_rate)
 
 
-def test_keras_bce_uses_cached_logits_and_tf1_matches_it():
+def test_keras_bce_uses_cached_logits_and_tf1_matches_it(pair_factory):
     """Keras 3's binary_crossentropy on a Dense(sigmoid) output uses the logits the
     sigmoid cached, in eager mode (the book) and in tf.function (fast) alike; the TF1
     back-port uses sigmoid_cross_entropy_with_logits to match. A probability that lost
@@ -159,8 +153,8 @@ def test_keras_bce_uses_cached_logits_and_tf1_matches_it():
     its gradient vanishes where the book's is p - y = 1."""
     import keras
 
-    cfg = GeronPGConfig()
-    a, b = geron1.PolicyGradient(cfg, 0), geron2.PolicyGradient(cfg, 0)
+    p = pair_factory("pg-geron")
+    a, b = p.a, p.b
     w = a.weights()
     w[3] = np.array([30.0], np.float32)  # P(left) = sigmoid(30) = 1.0 in float32
     a.set_weights(w)

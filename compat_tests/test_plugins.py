@@ -203,5 +203,19 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
     assert "a2c-example" in (tmp_path / "rep" / "table.md").read_text()
     ok("report", "rep", "--out", "page")
     assert "a2c-example" in (tmp_path / "page" / "index.html").read_text()
+    from tfrepro.tools.matrix import MARKER, requirements
+
+    for v in ("2.20", "2.21"):  # two stand-in environments: this interpreter (as test_bench's matrix test)
+        (tmp_path / "cache" / f"tf-{v}" / "bin").mkdir(parents=True)
+        py = tmp_path / "cache" / f"tf-{v}" / "bin" / "python"
+        py.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        py.chmod(0o755)
+        (tmp_path / "cache" / f"tf-{v}" / MARKER).write_text(json.dumps(
+            {"requirements": requirements(v), "python": sys.version.split()[0]}))
+    proc = _tfrepro("matrix", "--tf", "2.20", "2.21", "--cache", "cache", "--programs", "a2c-example", "--seeds",
+                    "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--out-dir", "mx",
+                    cwd=tmp_path, env=example_env)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a verdict says worse (2 seeds, timings)
+    assert "a2c-example" in (tmp_path / "mx" / "matrix.md").read_text()
     ok("speed", "--programs", "a2c-example", "--book-iterations", "2", "--fast-iterations", "20", "--repeats", "1",
        "--lockstep-seeds", "0")

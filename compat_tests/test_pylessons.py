@@ -15,6 +15,7 @@ from modern_tf2 import dqn_pylessons as p2
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.errors import UsageError
 from tfrepro.core.h5models import read_dense_model
+from compat_tests.conftest import make_pair
 from tfrepro.core.protocol import Transitions
 from tfrepro.infra.records import read_record
 
@@ -25,11 +26,10 @@ def source_order(batch):
 
 @pytest.fixture(scope="module")
 def pair():
-    cfg = PylessonsDQNConfig()
-    a = p1.DQNAgent(cfg, 0)
-    b = p2.DQNAgent(cfg, 1)
-    yield cfg, a, b
-    a.close()
+    """dqn-pylessons' two agents (conftest.make_pair)."""
+    p = make_pair("dqn-pylessons")
+    with p.a, p.b:
+        yield p.cfg, p.a, p.b
 
 
 @pytest.fixture
@@ -44,20 +44,14 @@ def batch():
 
 
 @pytest.fixture
-def fresh():
+def fresh(pair_factory):
     """New agents on both sides (fresh optimizers), the TF1 weights in the TF2 model."""
-    made = []
 
     def make():
-        cfg = PylessonsDQNConfig()
-        a, b = p1.DQNAgent(cfg, 0), p2.DQNAgent(cfg, 1)
-        b.set_weights(a.weights())
-        made.append(a)
-        return cfg, a, b
+        p = pair_factory("dqn-pylessons")
+        return p.cfg, p.a, p.b
 
-    yield make
-    for a in made:
-        a.close()
+    return make
 
 
 # -- the traps ------------------------------------------------------------------

@@ -22,7 +22,7 @@ import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, NamedTuple
+from typing import Any, List, NamedTuple
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Steps(NamedTuple):
     weights: np.ndarray  # (T,) float32
 
 
-Weights = list[np.ndarray]
+Weights = List[np.ndarray]  # typing.List: the TF 1.15 image runs Python 3.7
 
 
 @runtime_checkable
