@@ -219,3 +219,16 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
     assert "a2c-example" in (tmp_path / "mx" / "matrix.md").read_text()
     ok("speed", "--programs", "a2c-example", "--book-iterations", "2", "--fast-iterations", "20", "--repeats", "1",
        "--lockstep-seeds", "0")
+
+
+def test_a_bad_program_file_is_not_left_named(tmp_path, monkeypatch):
+    """In-process: a file that fails to load raises one UsageError and leaves the process's
+    list of program files as it was (its workers never see it)."""
+    from tfrepro.core.errors import UsageError
+
+    monkeypatch.setenv(programs.FILES_VAR, "")
+    bad = tmp_path / "bad_pair.py"
+    bad.write_text("def broken(:\n")
+    with pytest.raises(UsageError, match="SyntaxError"):
+        programs.use_program_files([bad])
+    assert os.environ[programs.FILES_VAR] == ""

@@ -222,8 +222,16 @@ def use_program_files(paths) -> None:
     for f in files:
         if not os.path.isfile(f):
             raise UsageError(f"--program-file {f}: no such file")
+    before = os.environ.get(FILES_VAR)
     os.environ[FILES_VAR] = os.pathsep.join(dict.fromkeys(program_files() + files))
-    registry()  # loads and checks them now: a bad file is an error before any work
+    try:
+        registry()  # loads and checks them now: a bad file is an error before any work
+    except BaseException:
+        if before is None:  # a bad file is not left named to this process
+            del os.environ[FILES_VAR]
+        else:
+            os.environ[FILES_VAR] = before
+        raise
 
 
 def registry() -> dict:
