@@ -1,0 +1,239 @@
+"""Tier 9: The Docker images built and run, with Docker or podman: docker/build-local makes local
+stand-ins for the public bases (Debian bookworm's minimal system and pyenv's CPython 3.11.7 /
+3.7.16) and builds tfrepro:tf2.21 and tfrepro:tf1.15 from the unchanged Dockerfiles (inputs
+unchanged: nothing rebuilt); today's image runs a short `tfrepro reproduce` into a mounted
+folder the host reads, and a bounded set of the fast tests; the TF 1.15 image benches every
+legacy_tf1 program in book and fast mode on TF 1.15.0 / gym 0.21.0 into a mounted folder, and
+the host reads its records and `tfrepro compare`s them with the same bench on TF 2.21; the
+compose file's tensorboard service starts and answers on localhost:6006. Where no engine can
+start a container, every test here skips with one line saying why."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tfrepro.infra import programs
+from tfrepro.infra.records import read_json, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "docker" / "build-local"
+TF2, TF1 = "localhost/tfrepro:tf2.21", "localhost/tfrepro:tf1.15"
+BASES = ("localhost/tfrepro-base:py3.11.7-bookworm", "localhost/tfrepro-base:py3.7.16-bookworm")
+# The fast tests run inside today's image: the not-slow tests of these modules (tiers 1-3, 5, 6, 8
+# and 11: known answers, the equivalence ladder, checkpoints, the CLI, DQN, verdicts, the README),
+# offline (--network none). The whole not-slow tier passes there too (382 tests), in 8 min on one
+# process: too long for CI (docs/docker.md).
+FAST_MODULES = ["test_returns.py", "test_basic_policy.py", "test_layers.py", "test_equivalence_pg.py",
+                "test_checkpoints.py", "test_cli.py", "test_dqn_core.py", "test_verdicts.py", "test_readme.py"]
+# one container job at a time (pytest -n): they share the engine, the images and port 6006
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("images")]
+
+
+def _last_line(text, default="(no message)"):
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else default
+
+
+def _probe_image(engine, env, tmp):
+    """A one-binary image (this host's /usr/bin/true and the libraries it loads), imported
+    from a tarball: whether a container starts needs no registry, no network, no build."""
+    true = shutil.which("true") or "/usr/bin/true"
+    libs = re.findall(r"(/\S+) \(0x", subprocess.run(["ldd", true], capture_output=True, text=True).stdout)
+    tar = Path(tmp) / "probe.tar"
+    with tarfile.open(tar, "w") as t:
+        for p in [true, *libs]:
+            t.add(os.path.realpath(p), arcname=p.lstrip("/"))
+    with open(tar, "rb") as f:
+        proc = subprocess.run([engine, "import", "-", "localhost/tfrepro-probe:latest"], stdin=f,
+                              capture_output=True, text=True, env=env, timeout=120)
+    return proc if proc.returncode else None
+
+
+@functools.lru_cache(maxsize=None)
+def _engine():
+    """(engine, env, None) when docker or podman starts a container here, else (None, None, why)."""
+    if shutil.which("docker") is None and shutil.which("podman") is None:
+        return None, None, "neither docker nor podman is installed"
+    proc = subprocess.run([str(BUILD), "--print-engine"], capture_output=True, text=True, timeout=60)
+    if proc.returncode:
+        return None, None, _last_line(proc.stderr)
+    engine, conf = (proc.stdout.splitlines() + ["", ""])[:2]
+    env = dict(os.environ, **({"CONTAINERS_CONF": conf} if conf else {}))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        failed = _probe_image(engine, env, tmp)
+    if failed:
+        return None, None, f"{engine} import failed: {_last_line(failed.stderr)}"
+    proc = subprocess.run([engine, "run", "--rm", "--network", "none", "localhost/tfrepro-probe:latest", "/usr/bin/true"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    subprocess.run([engine, "rmi", "-f", "localhost/tfrepro-probe:latest"], capture_output=True, env=env)
+    if proc.returncode:
+        return None, None, f"{engine} cannot start a container here: {_last_line(proc.stderr)}"
+    return engine, env, None
+
+
+@pytest.fixture(scope="module")
+def engine():
+    name, env, why = _engine()
+    if name is None:
+        pytest.skip(f"no container runtime: {why}")
+
+    def run(image, *cmd, mounts=(), workdir=None, network="none", timeout=900):
+        argv = [name, "run", "--rm", "--network", network]
+        for host, inside in mounts:
+            argv += ["-v", f"{host}:{inside}"]
+        if workdir:
+            argv += ["-w", workdir]
+        return subprocess.run([*argv, image, *map(str, cmd)], capture_output=True, text=True, env=env,
+                              timeout=timeout)
+
+    run.name, run.env = name, env
+    return run
+
+
+@pytest.fixture(scope="module")
+def images(engine):
+    """docker/build-local, as CI runs it (cached: seconds when its inputs are unchanged)."""
+    t0 = time.monotonic()
+    proc = subprocess.run([str(BUILD)], capture_output=True, text=True, env=engine.env, timeout=3600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    print(f"build-local: {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    return engine
+
+
+def _json_line(proc):
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_build_local_builds_both_images_and_rebuilds_nothing_unchanged(images):
+    t0 = time.monotonic()
+    proc = subprocess.run([str(BUILD)], capture_output=True, text=True, env=images.env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kept = re.findall(r"(\S+): inputs unchanged", proc.stderr)
+    assert sorted(kept) == sorted([*BASES, "tfrepro:tf2.21", "tfrepro:tf1.15"]), proc.stderr
+    assert time.monotonic() - t0 < 120
+    probe = ("import json, sys, platform; import tensorflow as tf; from tfrepro.core import envs; "
+             "print(json.dumps([platform.python_version(), tf.__version__, envs.backend(), "
+             "open('/etc/debian_version').read().strip()]))")
+    py, tf, backend, debian = _json_line(images(TF2, "python", "-c", probe))
+    req = (ROOT / "requirements.txt").read_text()
+    assert py == "3.11.7" and debian.startswith("12")
+    assert tf == re.search(r"^tensorflow==(\S+)", req, re.M).group(1) and backend == "gymnasium"
+    probe37 = probe.replace("print(json.dumps([", "import gym; print(json.dumps([gym.__version__, ")
+    gym, py, tf, backend, debian = _json_line(images(TF1, "python", "-c", probe37))
+    assert (py, tf, gym, backend) == ("3.7.16", "1.15.0", "0.21.0", "gym") and debian.startswith("12")
+    for image in (TF2, TF1):
+        proc = images(image, "python", "-m", "pip", "check")
+        assert proc.returncode == 0, (image, proc.stdout + proc.stderr)
+
+
+def test_todays_image_reproduces_a_subset_into_a_mounted_folder(images, tmp_path):
+    """`tfrepro reproduce` as a user runs the image (results mounted at /work/results): a short
+    subset, 3 seeds per side; the host reads the table and every record."""
+    proc = images(TF2, "tfrepro", "reproduce", "--programs", "pg-tang", "--seeds", "3",
+                  "--iterations", "5", "--out-dir", "/work/results/reproduce",
+                  mounts=[(tmp_path, "/work/results")])
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    out = tmp_path / "reproduce"
+    summary = read_json(out / "summary.json")
+    assert "pg-tang" in json.dumps(summary)
+    records = sorted((out / "runs").rglob("*.json"))
+    assert len(records) == 2 * 3, [r.name for r in records]  # forms x seeds
+    for r in records:
+        rec = validate(read_json(r), str(r))
+        assert rec["versions"]["python"] == "3.11.7" and rec["versions"]["tensorflow"].startswith("2.21")
+    assert (out / "index.html").exists() and list(out.glob("*.png"))
+
+
+def test_fast_tests_pass_inside_todays_image(images):
+    """A bounded set of the not-slow tests, run where the image keeps the checkout (/opt/tfrepro)."""
+    proc = images(TF2, "python", "-m", "pytest", *[f"compat_tests/{m}" for m in FAST_MODULES], "-m", "not slow",
+                  "-q", "-p", "no:cacheprovider", workdir="/opt/tfrepro", timeout=900)
+    tail = proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    assert re.search(r"\b\d+ passed\b", proc.stdout) and " failed" not in proc.stdout.splitlines()[-1], tail
+
+
+def test_tf115_image_benches_every_legacy_program_and_the_host_compares(images, tmp_path, cli):
+    """Every legacy_tf1 program, book and fast mode, seed 0, 3 iterations, through `tfrepro bench`
+    in the TF 1.15 image (results mounted); the host reads every record (TF 1.15.0, gym 0.21.0,
+    Python 3.7.16), runs the same bench on TF 2.21 and `compare` pairs every row (one seed a
+    side decides nothing: the rows are there, each with a verdict; test_tf115.py compares 3+3
+    seeds of pg-tang, docs/docker.md 10-50). With 2 seeds this took 10 min here, with 1 seed 5."""
+    names = list(programs.PROGRAMS)
+    args = ["bench", "--programs", *names, "--frameworks", "tf1", "--modes", "book", "fast", "--seeds", "1",
+            "--iterations", "3", "--no-speed", "--workers", "2"]
+    proc = images(TF1, "python", "-m", "tfrepro", *args, "--out", "/work/results/tf115.json",
+                  mounts=[(tmp_path, "/work/results")], timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    bench = read_json(tmp_path / "tf115.json")
+    v = bench["meta"]["versions"]
+    assert (v["python"], v["tensorflow"], v["gym"]) == ("3.7.16", "1.15.0", "0.21.0") and "gymnasium" not in v
+    done = set()
+    for res in bench["results"]:
+        rec = validate(res["record"], res["key"])
+        assert rec["versions"]["tensorflow"] == "1.15.0" and rec["versions"]["gym"] == "0.21.0"
+        assert rec["framework"] == "tf1" and 8 <= rec["eval_mean"] <= 500
+        done.add((rec["program"], rec["mode"], rec["seed"]))
+    assert done == {(n, m, 0) for n in names for m in ("book", "fast")}
+
+    proc = cli(*args, "--out", tmp_path / "tf221.json", timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = cli("compare", tmp_path / "tf115.json", tmp_path / "tf221.json", "--out-dir", tmp_path / "cmp")
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "BASE: TF 1.15.0 / gym 0.21.0" in md and "NEW: TF 2.21" in md and "/ gymnasium 1." in md
+    verdicts = tuple(f"| {v} |" for v in ("equivalent", "inconclusive", "worse", "better"))
+    for name in names:
+        for mode in ("book", "fast"):
+            row = [ln for ln in md.splitlines() if re.match(rf"\| {re.escape(name)}\b[^|]* \| tf1 \| {mode} \|", ln)]
+            assert len(row) == 1 and row[0].endswith(verdicts), (name, mode, md)
+
+
+def _compose(engine):
+    """The compose command that works here: docker compose, podman compose or podman-compose."""
+    for cmd in ([engine.name, "compose"], ["podman-compose"] if engine.name == "podman" else None):
+        if cmd and shutil.which(cmd[0]):
+            if subprocess.run([*cmd, "version"], capture_output=True, env=engine.env).returncode == 0:
+                return cmd
+    return None
+
+
+def test_compose_tensorboard_answers_on_localhost(images):
+    compose = _compose(images)
+    if compose is None:
+        pytest.skip(f"no compose for {images.name} here (docker compose, podman compose or podman-compose)")
+    base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-test"]
+    up = subprocess.run([*base, "up", "-d", "tensorboard"], capture_output=True, text=True, env=images.env,
+                        timeout=600)
+    try:
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+        status, deadline = None, time.monotonic() + 90
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # localhost, never a proxy
+        while time.monotonic() < deadline:
+            try:
+                with direct.open("http://localhost:6006/", timeout=5) as r:
+                    status = r.status
+                    break
+            except OSError as e:
+                status = repr(e)
+                time.sleep(2)
+        assert status == 200, status
+    finally:
+        down = subprocess.run([*base, "down", "-v"], capture_output=True, text=True, env=images.env, timeout=300)
+        if compose[0] == "podman-compose":  # it leaves the project's network behind
+            subprocess.run(["podman", "network", "rm", "tfrepro-test_default"], capture_output=True, env=images.env)
+    assert down.returncode == 0, down.stderr[-2000:]
