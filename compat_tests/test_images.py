@@ -14,9 +14,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -70,8 +72,6 @@ def _engine():
         return None, None, _last_line(proc.stderr)
     engine, conf = (proc.stdout.splitlines() + ["", ""])[:2]
     env = dict(os.environ, **({"CONTAINERS_CONF": conf} if conf else {}))
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         failed = _probe_image(engine, env, tmp)
     if failed:
@@ -231,6 +231,10 @@ def test_compose_tensorboard_answers_on_localhost(images):
     if compose is None:
         pytest.skip(f"no compose for {images.name} here (docker compose, podman compose or podman-compose)")
     base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-test"]
+    subprocess.run([*base, "down", "-v"], capture_output=True, env=images.env, timeout=300)  # an earlier run's
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 6006)) == 0:
+            pytest.skip("port 6006 is taken on this host (another TensorBoard?): the compose service needs it")
     up = subprocess.run([*base, "up", "-d", "tensorboard"], capture_output=True, text=True, env=images.env,
                         timeout=600)
     try:
