@@ -122,8 +122,7 @@ def read_json(path):
 # The longest tests, measured (`--durations`, two xdist workers): started first, so that the
 # short ones fill the workers around them instead of one of them running alone at the end.
 LONGEST_FIRST = (
-    "test_parity.py::test_learning_parity[dqn-pylessons:evaluated]",
-    "test_parity.py::test_learning_parity[dqn-pylessons]",
+    "test_parity.py::test_learning_parity[dqn-pylessons:evaluated+dqn-pylessons]",
     "test_parity.py::test_learning_parity[dqn-meertens:exercises]",
     "test_bench.py::test_matrix_orchestrates_bench_per_environment_and_reports",
     "test_bench.py::test_bench_writes_a_versioned_results_file",

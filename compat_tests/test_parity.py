@@ -27,7 +27,9 @@ margin (``tfrepro.infra.programs``; pg-tang's collapsed runs as a rate, apart):
   case ``inconclusive`` (``TOO_FEW``, with the seeds per side the committed runs' spread asks
   for) the test ends as an expected failure once parity has passed; the day more seeds
   decide it, it fails for real, and the case must leave ``TOO_FEW``.
-Both in one test per entry, ``test_learning_parity``, on one set of runs.
+Both in one test per group of entries, ``test_learning_parity``, on one set of runs: the
+two dqn-pylessons entries differ in their stopping rule alone, and one training run per
+seed gives both their records.
 Seeds are fixed, so on one machine and one set of versions this test is deterministic;
 after an upgrade it is what catches a drift in learning.
 """
@@ -58,37 +60,53 @@ TOO_FEW = {
 }
 
 
-def _runs(entry, out):
-    """The entry's runs (fresh processes, two at a time), its scores per framework and the
-    verdict of TF2 against TF1."""
-    n_seeds, iterations, _ = CASES[entry]
-    prog, variant = programs.parse_entry(entry)
+# Entries judged on one set of runs: dqn-pylessons's two variants differ in their stopping
+# rule alone, so one training run per seed gives both records (``ProgramSpec.shared_runs``;
+# each the record of that variant's own run, bit for bit: test_pylessons.py).
+GROUPS = [("pg-tang",), ("pg-geron",), ("dqn-meertens:exercises",), ("dqn-pylessons:evaluated", "dqn-pylessons")]
+assert sorted(e for g in GROUPS for e in g) == sorted(CASES)
+
+
+def _runs(group, out):
+    """The group's runs (fresh processes, two at a time); per entry, its records, its scores
+    per framework and the verdict of TF2 against TF1."""
+    n_seeds, iterations, _ = CASES[group[0]]
+    assert all(CASES[e][:2] == (n_seeds, iterations) for e in group)
+    entries = [programs.parse_entry(e) for e in group]
     # lockstep where the program has it (grid.mode_for), fast for the others
-    records = run_grid([(prog.name, variant)], "lockstep", list(range(n_seeds)), out, workers=2,
-                       iterations=iterations)
-    records = sorted(records, key=lambda r: (r["framework"], r["seed"]))
-    scores = {fw: [r["eval_mean"] for r in records if r["framework"] == fw] for fw in programs.FRAMEWORKS}
-    return records, scores, judge_rewards(entry, scores["tf1"], scores["tf2"])
+    records = run_grid([(prog.name, variant) for prog, variant in entries], "lockstep", list(range(n_seeds)),
+                       out, workers=2, iterations=iterations)
+    result = {}
+    for entry, (prog, variant) in zip(group, entries):
+        recs = sorted((r for r in records if r["program"] == prog.name and r["variant"] == (variant or "book")),
+                      key=lambda r: (r["framework"], r["seed"]))
+        assert len(recs) == 2 * n_seeds, (entry, len(recs))
+        scores = {fw: [r["eval_mean"] for r in recs if r["framework"] == fw] for fw in programs.FRAMEWORKS}
+        result[entry] = recs, scores, judge_rewards(entry, scores["tf1"], scores["tf2"])
+    return result
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", list(CASES))
-def test_learning_parity(entry, tmp_path):
-    """Parity, then equivalence, on one set of runs (one test per entry: two tests sharing
-    runs landed on both xdist workers, one idling minutes for the other's runs)."""
-    records, scores, verdict = _runs(entry, tmp_path)
-    level = CASES[entry][2]
-    med = {fw: float(np.median(v)) for fw, v in scores.items()}
-    msg = f"{entry}: {scores} medians {med}; {verdict_cell(verdict)} ({verdict['margin_source']})"
-    if entry.startswith("dqn-pylessons"):  # every seed meets its stopping rule within 1000 episodes
-        assert all(r["solved_episode"] is not None for r in records), \
-            (msg, [(r["framework"], r["seed"], r["solved_episode"]) for r in records])
-    assert verdict["verdict"] not in ("worse", "better"), msg
-    if level is not None:
-        assert med["tf1"] >= level and med["tf2"] >= level, msg
-    # equivalence: where the seeds CI affords cannot decide (TOO_FEW), the case is reported as
-    # an expected failure, and fails for real the day it is decided: then it must leave TOO_FEW
-    if entry in TOO_FEW:
-        assert verdict["verdict"] != "equivalent", f"{entry} is now equivalent: remove it from TOO_FEW ({msg})"
-        pytest.xfail(f"inconclusive at {CASES[entry][0]} seeds: {TOO_FEW[entry]}")
-    assert verdict["verdict"] == "equivalent", msg
+@pytest.mark.parametrize("group", GROUPS, ids="+".join)
+def test_learning_parity(group, tmp_path):
+    """Parity, then equivalence, on one set of runs per group (one test per group: two tests
+    sharing runs landed on both xdist workers, one idling minutes for the other's runs).
+    Entries that CI's seeds cannot decide (``TOO_FEW``) are judged last."""
+    results = _runs(group, tmp_path)
+    for entry in sorted(group, key=lambda e: e in TOO_FEW):
+        records, scores, verdict = results[entry]
+        level = CASES[entry][2]
+        med = {fw: float(np.median(v)) for fw, v in scores.items()}
+        msg = f"{entry}: {scores} medians {med}; {verdict_cell(verdict)} ({verdict['margin_source']})"
+        if entry.startswith("dqn-pylessons"):  # every seed meets its stopping rule within 1000 episodes
+            assert all(r["solved_episode"] is not None for r in records), \
+                (msg, [(r["framework"], r["seed"], r["solved_episode"]) for r in records])
+        assert verdict["verdict"] not in ("worse", "better"), msg
+        if level is not None:
+            assert med["tf1"] >= level and med["tf2"] >= level, msg
+        # equivalence: where the seeds CI affords cannot decide (TOO_FEW), the case is reported
+        # as an expected failure, and fails for real the day it is decided: then it must leave TOO_FEW
+        if entry in TOO_FEW:
+            assert verdict["verdict"] != "equivalent", f"{entry} is now equivalent: remove it from TOO_FEW ({msg})"
+            pytest.xfail(f"inconclusive at {CASES[entry][0]} seeds: {TOO_FEW[entry]}")
+        assert verdict["verdict"] == "equivalent", msg

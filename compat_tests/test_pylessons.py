@@ -350,3 +350,88 @@ def test_tf1_and_tf2_runs_start_identically():
         finally:
             module.DQNAgent.__init__ = original
     assert outs[0]["train_returns"][:12] == outs[1]["train_returns"][:12]
+
+
+# Short runs in which both stopping rules can fire: updates from 64 stored transitions on
+# batches of 16, 40 episodes, the source's rule at an episode of exactly 14 steps, greedy
+# evaluations every 100 steps (passing at a mean of 25 in one case, never in the other).
+SHORT = dict(train_start=64, batch_size=16, eval_episodes=2, test_episodes=2, episodes=40)
+
+
+def _out(module, cfg, seed, also=None):
+    from tfrepro.core.seeding import seed_everything
+
+    out = module.run(cfg, mode="fast", seed=seed, rng=seed_everything(seed), also=also)
+    out.pop("finished_at")
+    return out
+
+
+def _assert_same_run(a, b):
+    weights_a, weights_b = a.pop("weights"), b.pop("weights")
+    for k in ("train_wall_s",):
+        a.pop(k), b.pop(k)
+    assert a == b
+    for x, y in zip(weights_a, weights_b):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threshold", [25.0, 500.0], ids=["evaluation-passes", "budget-ends-it"])
+@pytest.mark.parametrize("module", [p1, p2], ids=["tf1", "tf2"])
+def test_one_run_serving_both_rules_is_each_variants_own_run(module, threshold):
+    """One run of the ``evaluated`` variant that also serves the source's stopping rule
+    (``run(..., also=...)``, as ``runner.run_shared`` calls it: training goes on until both
+    rules have fired) gives each variant the outputs of its own run, bit for bit: the same
+    episodes, test episodes, evaluations and weights, whichever rule fires first, and when
+    one never does (the budget ends it)."""
+    from dataclasses import replace
+
+    book = PylessonsDQNConfig(**SHORT, solved_score=14, eval_threshold=threshold)
+    evaluated = replace(book, solved_score=0, eval_every=100)
+    fired = []
+    for seed in (0, 1, 2):
+        shared = _out(module, evaluated, seed, also=book)
+        shared_book = shared.pop("also")
+        shared_book.pop("finished_at")
+        assert "evaluations" not in shared_book and shared["evaluations"]
+        fired.append((shared_book["solved_episode"] is not None, shared["solved_episode"] is not None))
+        _assert_same_run(shared, _out(module, evaluated, seed))
+        _assert_same_run(shared_book, _out(module, book, seed))
+    # the cases the test is for: the source's rule fired, and the evaluation passed or never did
+    assert any(book_fired for book_fired, _ in fired), fired
+    assert any(ev for _, ev in fired) == (threshold < 500), fired
+
+
+def test_a_shared_run_needs_variants_that_differ_in_their_stopping_rule_alone():
+    from tfrepro.core.replay import shared_config
+
+    cfg = PylessonsDQNConfig()
+    with pytest.raises(ValueError, match="differ in gamma"):
+        shared_config(cfg, PylessonsDQNConfig(gamma=0.9, solved_score=0, eval_every=1000))
+    both = shared_config(PylessonsDQNConfig(solved_score=0, eval_every=1000), cfg)
+    assert (both.solved_score, both.eval_every) == (500, 1000)
+
+
+def test_the_grid_runs_the_two_variants_once(tmp_path):
+    """``run_grid`` plans one run per seed and form for both dqn-pylessons entries (each
+    giving both records), and a lone run where one entry's record is already there."""
+    from tfrepro.infra.grid import plan_jobs, record_path
+    from tfrepro.infra.records import write_record
+    from tfrepro.infra.runner import _record
+
+    entries = [("dqn-pylessons", "evaluated"), ("dqn-pylessons", None), ("pg-geron", None)]
+    jobs, reused = plan_jobs(entries, "lockstep", [0, 1, 2], tmp_path, workers=2)
+    pyl = [j for j in jobs if j[0] == "dqn-pylessons"]
+    assert reused == [] and {(j[1], j[3], j[6]) for j in pyl} == {("evaluated", "fast", True)}
+    assert sorted((j[2], s) for j in pyl for s in j[4]) == [(fw, s) for fw in ("tf1", "tf2") for s in (0, 1, 2)]
+    assert {j[6] for j in jobs if j[0] == "pg-geron"} == {False}
+    # seed 1's book record (TF1) is there: its evaluated run is a lone one, nothing else changes
+    cfg = PylessonsDQNConfig()
+    out = dict(train_returns=[10.0], eval_returns=[9.0], env_steps=19, solved_episode=0)
+    write_record(record_path(tmp_path, "dqn-pylessons", None, "tf1", "fast", 1),
+                 _record("dqn-pylessons", "tf1", "fast", 1, None, cfg, out, 1.0, False))
+    jobs, reused = plan_jobs(entries[:2], "lockstep", [0, 1, 2], tmp_path, workers=2, reuse=True)
+    assert [r["seed"] for r in reused] == [1]
+    runs = sorted((j[1], j[2], s, j[6]) for j in jobs for s in j[4])
+    assert runs == sorted([("evaluated", fw, s, not (fw, s) == ("tf1", 1)) for fw in ("tf1", "tf2")
+                           for s in (0, 1, 2)])

@@ -53,7 +53,7 @@ from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
 from tfrepro.core.protocol import AgentBase
-from tfrepro.core.replay import GreedyEvaluation, ReplayMemory
+from tfrepro.core.replay import GreedyEvaluation, ReplayMemory, SharedRun, shared_config, stop_rule
 from tfrepro.infra.records import atomic_save
 
 MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
@@ -217,11 +217,14 @@ class DQNAgent(AgentBase):
         self.sess.close()
 
 
-def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None):
+def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None, stop=None):
     """``DQNAgent.run``: episodes until one scores ``solved_score`` (then save and stop) or
     the budget ends. Returns (scores, env steps, updates, solved episode or None).
     ``on_step(steps, weights)``, if given, is called after every env step (the
-    ``evaluated`` variant's greedy evaluation); returning True stops training there."""
+    ``evaluated`` variant's greedy evaluation); returning True stops training there.
+    ``stop(rule, scores, steps, updates, episode)``, if given, is asked at each stopping
+    point (rule "solved": an episode scored ``solved_score``; "evaluated": ``on_step`` said
+    so) whether training ends there: one run serving both rules (``SharedRun``)."""
     fast = mode == "fast"
     weights = agent.weights() if fast else None
     env = old_gym_env(cfg.env_id)
@@ -246,14 +249,15 @@ def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=N
             steps += 1
             if done:
                 scores.append(i)
-                if i == cfg.solved_score:
+                if i == cfg.solved_score and (stop is None or stop("solved", scores, steps, updates, e)):
                     return scores, steps, updates, e
             out = agent.replay(fast=fast)
             if len(agent.memory) >= cfg.train_start:
                 updates += 1
                 if fast:
                     weights = out[1]
-            if on_step is not None and on_step(steps, weights if fast else agent.weights()):
+            if on_step is not None and on_step(steps, weights if fast else agent.weights()) \
+                    and (stop is None or stop("evaluated", scores, steps, updates, e)):
                 return scores, steps, updates, e
     return scores, steps, updates, None
 
@@ -282,24 +286,40 @@ def test(agent: DQNAgent, cfg, seed, episodes, mode="book"):
     return scores, first_q
 
 
-def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None):
+def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, progress=None, rng=None,
+        also=None):
+    """``also``: the config of a variant that differs from ``cfg`` in its stopping rule
+    alone (``shared_config``): one training run then serves both, each variant's outputs
+    those of its own run (``SharedRun``); the other variant's under ``"also"``."""
     rng = rng if rng is not None else np.random.default_rng(seed)
+    run_cfg = shared_config(cfg, also) if also is not None else cfg
     with DQNAgent(cfg, seed) as agent:
         if load:
             agent.restore(load)
-        evaluate = GreedyEvaluation(cfg, seed) if cfg.eval_every else None
+        evaluate = GreedyEvaluation(run_cfg, seed) if run_cfg.eval_every else None
         t0 = time.perf_counter()
-        scores, steps, updates, solved = train(agent, cfg, seed, rng, progress=progress, mode=mode,
-                                               on_step=evaluate)
-        train_wall = time.perf_counter() - t0
-        if save:
-            agent.save(save)
-        eval_returns, q_trace = test(agent, cfg, seed, cfg.test_episodes, mode=mode)
-        weights, lr = agent.weights(), agent.learning_rate()
-    out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
-               train_env_steps=steps, updates=updates, episodes_per_iteration=1,
-               train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
-    out["q_trace"] = q_trace
-    if evaluate is not None:
-        out["evaluations"] = evaluate.history
-    return out
+
+        def finish(rule, scores, steps, updates, solved):
+            """The outputs of the run of ``rule``'s variant, stopped here."""
+            c = also if also is not None and rule == stop_rule(also) else cfg
+            train_wall = time.perf_counter() - t0
+            if save and c is cfg:
+                agent.save(save)
+            eval_returns, q_trace = test(agent, c, seed, c.test_episodes, mode=mode)
+            weights, lr = agent.weights(), agent.learning_rate()
+            out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
+                       train_env_steps=steps, updates=updates, episodes_per_iteration=1,
+                       train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
+            out["q_trace"] = q_trace
+            if c.eval_every:
+                out["evaluations"] = [list(h) for h in evaluate.history]
+            out["finished_at"] = time.perf_counter()
+            return out
+
+        if also is None:
+            return finish(None, *train(agent, cfg, seed, rng, progress=progress, mode=mode, on_step=evaluate))
+        shared = SharedRun(finish)
+        scores, steps, updates, _ = train(agent, run_cfg, seed, rng, progress=progress, mode=mode,
+                                          on_step=evaluate, stop=shared)
+        outs = shared.end(scores, steps, updates)
+    return dict(outs[stop_rule(cfg)], also=outs[stop_rule(also)])

@@ -175,6 +175,9 @@ class ProgramSpec:
     q_network: bool = False  # acts greedily on Q values instead of sampling
     takeover: bool = False  # supports --takeover
     variants: dict = field(default_factory=dict)  # name -> config overrides
+    # variant -> the variant whose record a run of it also gives (its ``run(..., also=cfg)``):
+    # two variants that differ in their stopping rule alone, served by one training run
+    shared_runs: dict = field(default_factory=dict)
     # Equivalence margin (reward points), declared with its argument, never fitted to data
     margin: float | None = None
     margin_note: str = ""

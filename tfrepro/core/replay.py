@@ -64,6 +64,8 @@ class GreedyEvaluation:
         self.history, self.passed_at = [], None
 
     def __call__(self, steps, weights) -> bool:
+        if self.passed_at is not None:  # passed: stays passed (a run serving two rules goes on)
+            return True
         if steps % self.cfg.eval_every:
             return False
         from .envs import run_episodes
@@ -77,3 +79,51 @@ class GreedyEvaluation:
             self.passed_at = int(steps)
             return True
         return False
+
+
+STOP_FIELDS = ("solved_score", "eval_every")  # the pylessons DQN's two stopping rules
+
+
+def shared_config(own, also):
+    """The config of one training run serving two variants of the pylessons DQN that differ
+    only in their stopping rule: the source's (stop at the first episode scoring
+    ``solved_score``) and the ``evaluated`` one (stop when a greedy evaluation every
+    ``eval_every`` env steps passes). Until a rule stops, the run is each variant's own: the
+    evaluations draw nothing from the training's streams."""
+    from dataclasses import asdict, replace
+
+    a, b = asdict(own), asdict(also)
+    differ = sorted(k for k in a if a[k] != b[k] and k not in STOP_FIELDS)
+    if differ:
+        raise ValueError(f"one run cannot serve both variants: they differ in {', '.join(differ)}")
+    return replace(own, **{k: a[k] or b[k] for k in STOP_FIELDS})
+
+
+class SharedRun:
+    """The ``stop`` hook of a training loop that serves two stopping rules ("solved",
+    "evaluated"): at a rule's first stopping point, ``finish(rule, scores, steps, updates,
+    episode)`` records what that rule's own run returns there (its test episodes on the
+    weights of that moment); training goes on, as the other rule's own run does, until
+    both have stopped. ``end`` finishes the rules the budget ended first, as their own runs
+    end."""
+
+    RULES = ("solved", "evaluated")
+
+    def __init__(self, finish):
+        self.finish, self.outs = finish, {}
+
+    def __call__(self, rule, scores, steps, updates, episode) -> bool:
+        if rule not in self.outs:
+            self.outs[rule] = self.finish(rule, list(scores), steps, updates, episode)
+        return len(self.outs) == len(self.RULES)
+
+    def end(self, scores, steps, updates):
+        for rule in self.RULES:
+            if rule not in self.outs:
+                self.outs[rule] = self.finish(rule, list(scores), steps, updates, None)
+        return self.outs
+
+
+def stop_rule(cfg) -> str:
+    """The stopping rule of a pylessons DQN config that has one of them (``SharedRun``)."""
+    return "evaluated" if cfg.eval_every else "solved"

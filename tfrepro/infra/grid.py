@@ -12,9 +12,10 @@ from .pool import run_each_fresh
 from .records import write_record
 
 
-def run_chunk(name, variant, framework, mode, seeds, iterations):
+def run_chunk(name, variant, framework, mode, seeds, iterations, shared=False):
     """Worker body: the runs of ``seeds`` in one fresh process, one record per seed: in
-    lockstep, all together; in the other modes one after another (``runner.run_seeds``)."""
+    lockstep, all together; in the other modes one after another (``runner.run_seeds``).
+    ``shared``: each run also gives the record of the variant that shares its runs."""
     from .runner import run_seeds
     from .tfquiet import quiet_tensorflow
 
@@ -22,7 +23,7 @@ def run_chunk(name, variant, framework, mode, seeds, iterations):
 
     prog = programs.get(name)
     its = iterations if (iterations is not None and prog.iterations_field) else None
-    return run_seeds(name, framework, mode, list(seeds), iterations=its, variant=variant)
+    return run_seeds(name, framework, mode, list(seeds), iterations=its, variant=variant, shared=shared)
 
 
 # Each program's ``Timing`` states the rough seconds of one job on the 2-core reference
@@ -79,36 +80,50 @@ def _reusable(path: Path, name, variant, framework, mode, seed, iterations):
     return rec
 
 
-def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce", reuse=False):
-    """``entries``: (program name, variant or None) pairs. Each run's record lands in
-    ``out_dir/runs`` as soon as its process ends. ``mode`` ``lockstep`` runs the programs
-    that have it in lockstep and the others fast. ``reuse``: a record already there for the
-    same run (program, variant, form, mode, seed, training length) is taken instead of
-    running again (``diff --seeds auto`` extends its pilot this way). ``seeds``: one list for
-    every entry, or a dict {(name, variant): list} (``reproduce --full``)."""
-    from tqdm import tqdm
-
-    runs_dir = out_dir / "runs"
+def plan_jobs(entries, mode, seeds, runs_dir: Path, workers=2, iterations=None, reuse=False):
+    """``run_grid``'s jobs, (name, variant, framework, mode, seeds, iterations, shared), and
+    the records it reuses."""
     jobs, records = [], []
+    todo = {}
     for n, v in entries:
         m = mode_for(n, mode)
         for fw in programs.FRAMEWORKS:
-            todo = []
+            todo[n, v, fw] = []
             for s in (seeds[(n, v)] if isinstance(seeds, dict) else seeds):
                 old = _reusable(record_path(runs_dir, n, v, fw, m, s), n, v, fw, m, s, iterations) \
                     if reuse else None
                 if old is not None:
                     records.append(old)
                 else:
-                    todo.append(s)
-            jobs += [(n, v, fw, m, chunk, iterations) for chunk in chunks(todo, m, workers)]
+                    todo[n, v, fw].append(s)
+    for (n, v, fw), own in todo.items():
+        m = mode_for(n, mode)
+        also = programs.get(n).shared_runs.get(v or "book") if m != "lockstep" else None
+        both = [s for s in own if s in todo.get((n, _variant(also), fw), ())] if also else []
+        jobs += [(n, v, fw, m, chunk, iterations, True) for chunk in chunks(both, m, workers)]
+        rest = [s for s in own if s not in both and not _served(todo, n, v, fw, s, m)]
+        jobs += [(n, v, fw, m, chunk, iterations, False) for chunk in chunks(rest, m, workers)]
+    return jobs, records
+
+
+def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, desc="reproduce", reuse=False):
+    """``entries``: (program name, variant or None) pairs. Each run's record lands in
+    ``out_dir/runs`` as soon as its process ends. ``mode`` ``lockstep`` runs the programs
+    that have it in lockstep and the others fast. ``reuse``: a record already there for the
+    same run (program, variant, form, mode, seed, training length) is taken instead of
+    running again (``diff --seeds auto`` extends its pilot this way). ``seeds``: one list for
+    every entry, or a dict {(name, variant): list} (``reproduce --full``). Two entries whose
+    variants differ in their stopping rule alone (``ProgramSpec.shared_runs``) share their
+    runs: one training run per seed gives both records."""
+    runs_dir = out_dir / "runs"
+    jobs, records = plan_jobs(entries, mode, seeds, runs_dir, workers, iterations, reuse)
     jobs.sort(key=lambda job: -job_cost(job))  # longest first
     progress = GridProgress(jobs, f"{desc} ({mode})")
 
     def on_done(job, recs):
-        name, variant, fw, m, _, _ = job
+        name, _, fw, m, _, _, _ = job
         for rec in recs:  # each record lands as soon as its process ends: an interrupted grid keeps them
-            write_record(record_path(runs_dir, name, variant, fw, m, rec["seed"]), rec)
+            write_record(record_path(runs_dir, name, _variant(rec["variant"]), fw, m, rec["seed"]), rec)
             records.append(rec)
         progress.done(job, f"median {float(np.median([r['eval_mean'] for r in recs])):.1f}")
 
@@ -120,11 +135,27 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
     return records
 
 
+def _variant(label):
+    """A record's variant as the entries name it: None for the book's."""
+    return None if label in (None, "book") else label
+
+
+def _served(todo, name, variant, framework, seed, mode) -> bool:
+    """Whether another entry's shared runs give this run's record."""
+    if mode == "lockstep":
+        return False
+    for (n, v, fw), own in todo.items():
+        if (n, fw) == (name, framework) and v != variant and seed in own \
+                and programs.get(n).shared_runs.get(v or "book") == (variant or "book"):
+            return True
+    return False
+
+
 def job_cost(job) -> float:
     """A job's expected seconds (the program's ``Timing.fast_seconds`` and
     ``lockstep_seconds``): for ordering the jobs and weighing the progress; a program that
     states none counts as a few seconds per run."""
-    name, _, _, mode, seeds, _ = job
+    name, _, _, mode, seeds = job[:5]
     timing = programs.get(name).timing
     if mode == "lockstep" and timing.lockstep_seconds:
         fixed, per_seed = timing.lockstep_seconds
@@ -133,9 +164,12 @@ def job_cost(job) -> float:
 
 
 def job_label(job) -> str:
-    name, variant, fw, m, seeds, _ = job
+    name, variant, fw, m, seeds, _, shared = job
     seeds = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
-    return f"{programs.entry_label(name, variant)} {fw} {m} {seeds}"
+    label = programs.entry_label(name, variant)
+    if shared:
+        label += "+" + programs.entry_label(name, programs.get(name).shared_runs[variant or "book"])
+    return f"{label} {fw} {m} {seeds}"
 
 
 class GridProgress:

@@ -112,7 +112,7 @@ BUILTINS = {p.name: p for p in [
                           speed_book_iterations=25, speed_fast_iterations=60, flops="q-batch"),
             margin_note="10% of CartPole-v1's 500 the source reaches, about half the "
                         "seed-to-seed standard deviation (~110)",
-            variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED},
+            variants={"book": {}, "evaluated": configs.PYLESSONS_EVALUATED}, shared_runs={"evaluated": "book"},
             variant_numbers={"evaluated": "none (the source advises training on after the first 500)"}),
 ]}
 

@@ -38,14 +38,38 @@ def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=No
     return _record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights)
 
 
+def run_shared(name, framework, mode="fast", seed=0, iterations=None, variant=None, keep_weights=False,
+               overrides=None) -> list:
+    """One training run serving ``variant`` and the variant whose record it also gives
+    (``ProgramSpec.shared_runs``: the two differ in their stopping rule alone): the two
+    records, each what that variant's own run gives (its ``wall_s`` up to its end)."""
+    prog, cfg = _setup(name, framework, mode, None, iterations, variant, overrides)
+    also_variant = prog.shared_runs.get(variant or "book")
+    if also_variant is None:
+        raise programs.UsageError(f"{programs.entry_label(name, variant)}: no variant shares its runs")
+    also_cfg = _setup(name, framework, mode, None, iterations, also_variant, overrides)[1]
+    rng = seed_everything(seed)
+    t0 = time.perf_counter()
+    out = prog.form(framework).run(cfg, mode=mode, seed=seed, rng=rng, also=also_cfg)
+    also = out.pop("also")
+    return [_record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights),
+            _record(name, framework, mode, seed, also_variant, also_cfg, also, also["finished_at"] - t0,
+                    keep_weights)]
+
+
 def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, variant=None, save=None,
-              progress=None, keep_weights=False, overrides=None) -> list:
+              progress=None, keep_weights=False, overrides=None, shared=False) -> list:
     """One record per seed. ``lockstep``: every seed in one lockstep run (the program's
     ``run_lockstep``); each record's ``wall_s`` is the run's time shared out over the seeds,
     and ``lockstep`` says how many seeds ran together and how long. Other modes: the seeds
     one after another in this process (each as ``run_program`` runs it). ``save``: one
-    directory per seed, or None."""
+    directory per seed, or None. ``shared``: each seed's run also gives the record of the
+    variant ``ProgramSpec.shared_runs`` names (``run_shared``)."""
     seeds = [int(s) for s in seeds]
+    if shared:  # each seed's run serves two variants (``run_shared``): two records per seed
+        return [rec for s in seeds for rec in run_shared(name, framework, mode, s, iterations=iterations,
+                                                         variant=variant, keep_weights=keep_weights,
+                                                         overrides=overrides)]
     if mode != "lockstep":
         return [run_program(name, framework, mode, s, env_id=env_id, iterations=iterations, variant=variant,
                             save=save[i] if save else None, progress=progress, keep_weights=keep_weights,
