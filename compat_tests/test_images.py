@@ -38,7 +38,8 @@ BASES = ("localhost/tfrepro-base:py3.11.7-bookworm", "localhost/tfrepro-base:py3
 # (382 tests), in 8 min on one process: too long for CI (docs/docker.md).
 FAST_MODULES = ["test_returns.py", "test_basic_policy.py", "test_layers.py", "test_equivalence_pg.py",
                 "test_checkpoints.py", "test_cli.py", "test_dqn_core.py", "test_verdicts.py", "test_readme.py"]
-# one container job at a time (pytest -n): they share the engine, the images and port 6006
+# meant for one worker (pytest -n); with pytest 9.2 + pytest-xdist 3.8 no xdist_group binds (nodeids come
+# from Node._id, xdist rewrites _nodeid), and these tests are safe side by side: builds take a lock
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("images")]
 
 
