@@ -131,13 +131,25 @@ LONGEST_FIRST = (
 )
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own (it marks the groups)
 def pytest_collection_modifyitems(config, items):
+    # pytest-xdist 3.8 puts a test's ``xdist_group`` into ``item._nodeid`` ("id@group"), which
+    # pytest 9 no longer reads (its node ids live in ``item._id``): without this, --dist
+    # loadgroup spreads a group over both workers
+    for item in items:
+        grouped = getattr(item, "_nodeid", None)
+        if grouped and grouped != item.nodeid:
+            from _pytest.nodeid import coerce_node_id
+
+            item._id = coerce_node_id(grouped)
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
 
     def key(item):
         tail = item.nodeid.split("/")[-1].split("@")[0]
         if tail.startswith("test_tf115.py"):  # one xdist group, run in order on one worker: early
             return len(rank) - 0.5
+        if tail.startswith("test_images.py"):  # one group, after those: .ci/run's image build goes on meanwhile
+            return len(rank) - 0.25
         return rank.get(tail, len(rank))
 
     items.sort(key=key)  # stable: everything else keeps its order

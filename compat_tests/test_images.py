@@ -38,8 +38,8 @@ BASES = ("localhost/tfrepro-base:py3.11.7-bookworm", "localhost/tfrepro-base:py3
 # (382 tests), in 8 min on one process: too long for CI (docs/docker.md).
 FAST_MODULES = ["test_returns.py", "test_basic_policy.py", "test_layers.py", "test_equivalence_pg.py",
                 "test_checkpoints.py", "test_cli.py", "test_dqn_core.py", "test_verdicts.py", "test_readme.py"]
-# meant for one worker (pytest -n); with pytest 9.2 + pytest-xdist 3.8 no xdist_group binds (nodeids come
-# from Node._id, xdist rewrites _nodeid), and these tests are safe side by side: builds take a lock
+# one worker (pytest -n; conftest.py makes xdist_group bind under pytest 9); the builds take a lock
+# all the same
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("images")]
 
 
