@@ -5,7 +5,8 @@ unchanged: nothing rebuilt); today's image runs a short `tfrepro reproduce` into
 folder the host reads, and a bounded set of the fast tests; the TF 1.15 image benches every
 legacy_tf1 program in book and fast mode on TF 1.15.0 / gym 0.21.0 into a mounted folder, and
 the host reads its records and `tfrepro compare`s them with the same bench on TF 2.21; the
-compose file's tensorboard service starts and answers on localhost:6006. Where no engine can
+compose file's services start their own commands, and its tensorboard service answers on
+localhost:6006. Where no engine can
 start a container, every test here skips with one line saying why."""
 from __future__ import annotations
 
@@ -256,3 +257,29 @@ def test_compose_tensorboard_answers_on_localhost(images):
         if compose[0] == "podman-compose":  # it leaves the project's network behind
             subprocess.run(["podman", "network", "rm", "tfrepro-test_default"], capture_output=True, env=images.env)
     assert down.returncode == 0, down.stderr[-2000:]
+
+
+def test_every_compose_service_starts_its_own_command(images):
+    """Each service of compose.yaml starts with the compose tool, in its image, with its
+    volumes and working folder, and runs its own command (asked for ``--help``, so that it
+    ends at once and writes nothing): the entry points resolve inside the images."""
+    import yaml
+
+    compose = _compose(images)
+    if compose is None:
+        pytest.skip(f"no compose for {images.name} here (docker compose, podman compose or podman-compose)")
+    base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-services"]
+    services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    assert len(services) >= 6
+    try:
+        for name, service in services.items():
+            cmd = [*service["command"], "--help"]
+            proc = subprocess.run([*base, "run", "--rm", name, *cmd], capture_output=True, text=True,
+                                  env=images.env, timeout=600)
+            assert proc.returncode == 0 and "usage" in proc.stdout.lower(), \
+                (name, proc.stdout[-1500:], proc.stderr[-1500:])
+    finally:
+        subprocess.run([*base, "down", "-v"], capture_output=True, env=images.env, timeout=300)
+        if compose[0] == "podman-compose":  # it leaves the project's network behind
+            subprocess.run(["podman", "network", "rm", "tfrepro-services_default"], capture_output=True,
+                           env=images.env)
