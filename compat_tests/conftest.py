@@ -148,7 +148,7 @@ def pytest_collection_modifyitems(config, items):
         tail = item.nodeid.split("/")[-1].split("@")[0]
         if tail.startswith("test_tf115.py"):  # one xdist group, run in order on one worker: early
             return len(rank) - 0.5
-        if tail.startswith("test_images.py"):  # one group, after those: .ci/run's image build goes on meanwhile
+        if tail.startswith("test_images.py"):  # after those: .ci/run's image build goes on meanwhile
             return len(rank) - 0.25
         return rank.get(tail, len(rank))
 

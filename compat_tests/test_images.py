@@ -39,9 +39,10 @@ BASES = ("localhost/tfrepro-base:py3.11.7-bookworm", "localhost/tfrepro-base:py3
 # (382 tests), in 8 min on one process: too long for CI (docs/docker.md).
 FAST_MODULES = ["test_returns.py", "test_basic_policy.py", "test_layers.py", "test_equivalence_pg.py",
                 "test_checkpoints.py", "test_cli.py", "test_dqn_core.py", "test_verdicts.py", "test_readme.py"]
-# one worker (pytest -n; conftest.py makes xdist_group bind under pytest 9); the builds take a lock
-# all the same
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("images")]
+# Not an xdist group: pytest-xdist starts its groups first (the largest first), and on a fresh
+# machine a worker would sit waiting for .ci/run's image build; the tests are safe side by side
+# (the builds take a lock), and conftest.py starts them after the longest tests.
+pytestmark = [pytest.mark.slow]
 
 
 def _last_line(text, default="(no message)"):
