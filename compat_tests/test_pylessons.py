@@ -355,7 +355,7 @@ def test_tf1_and_tf2_runs_start_identically():
 # Short runs in which both stopping rules can fire: updates from 64 stored transitions on
 # batches of 16, 40 episodes, the source's rule at an episode of exactly 14 steps, greedy
 # evaluations every 100 steps (passing at a mean of 25 in one case, never in the other).
-SHORT = dict(train_start=64, batch_size=16, eval_episodes=2, test_episodes=2, episodes=40)
+RULES_SHORT = dict(train_start=64, batch_size=16, eval_episodes=2, test_episodes=2, episodes=40)
 
 
 def _out(module, cfg, seed, also=None):
@@ -386,7 +386,7 @@ def test_one_run_serving_both_rules_is_each_variants_own_run(module, threshold):
     one never does (the budget ends it)."""
     from dataclasses import replace
 
-    book = PylessonsDQNConfig(**SHORT, solved_score=14, eval_threshold=threshold)
+    book = PylessonsDQNConfig(**RULES_SHORT, solved_score=14, eval_threshold=threshold)
     evaluated = replace(book, solved_score=0, eval_every=100)
     fired = []
     for seed in (0, 1, 2):
