@@ -267,6 +267,11 @@ def test_plan_of_the_suites():
     jobs, _ = plan("full", seeds=range(10))
     assert {j.program for j in jobs if j.kind == "reward"} >= {"dqn-meertens:exercises", "dqn-pylessons:evaluated"}
     assert len({j.key for j in jobs}) == len(jobs)
+    jobs, settings = plan("quick", programs_=["pg-tang", "basic-policy"], seeds=[0], rewards=False,
+                          speed_modes=("fast", "lockstep"))  # --speed-modes: those loops, where a program has them
+    assert sorted((j.program, j.framework, j.mode) for j in jobs) == [
+        ("pg-tang", fw, m) for fw in ("tf1", "tf2") for m in ("fast", "lockstep")]
+    assert sorted(settings["speed_iterations"]) == ["pg-tang/fast", "pg-tang/lockstep"]
 
 
 @pytest.mark.slow
@@ -300,10 +305,14 @@ def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
         (cache / f"tf-{v}" / MARKER).write_text(json.dumps(
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--programs", "pg-geron", "--seeds", "2",
-               "--iterations", "5", "--repeats", "2", "--frameworks", "tf1", "--out-dir", "mx", timeout=900)
+               "--iterations", "5", "--repeats", "2", "--frameworks", "tf1", "--speed-modes", "fast",
+               "--out-dir", "mx", timeout=900)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     out = tmp_path / "mx"
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["tf-2.20.json", "tf-2.21.json"]
+    for f in (out / "runs").iterdir():  # --speed-modes reached bench: the fast loop alone is timed
+        speed = [(r["framework"], r["mode"]) for r in load_results(f)["results"] if r["kind"] == "speed"]
+        assert speed == [("tf1", "fast")], speed
     table = (out / "matrix.md").read_text()
     # bench's default: lockstep (pg-geron has it)
     rows = [ln for ln in table.splitlines() if ln.startswith("| pg-geron (5 it) | tf1 | lockstep | TF ")]

@@ -7,6 +7,11 @@ import pytest
 from tfrepro.infra.runner import run_program
 
 SMALL_ITERATIONS = {"imitation-policy": 4, "pg-tang": 6, "pg-geron": 2, "dqn-meertens": 1300}
+# fewer evaluation episodes than the sources' (their count does not change what is tested: every
+# episode is seeded from the run's seed); imitation-policy's 1000 test episodes took minutes in
+# TF2 book mode, one Keras call per step
+FEWER_EVAL = {"imitation-policy": {"test_episodes": 50}, "pg-tang": {"test_episodes": 20},
+              "pg-geron": {"eval_episodes": 20}}
 
 
 def _key(rec):
@@ -24,10 +29,11 @@ CASES = [pytest.param(*c, marks=pytest.mark.slow) if c[2] == "book" else c for c
 
 @pytest.mark.parametrize("name,framework,mode", CASES)
 def test_same_seed_same_result(name, framework, mode):
-    its = SMALL_ITERATIONS.get(name)
-    a = run_program(name, framework, mode, seed=5, iterations=its)
-    b = run_program(name, framework, mode, seed=5, iterations=its)
-    c = run_program(name, framework, mode, seed=6, iterations=its)
+    its, over = SMALL_ITERATIONS.get(name), FEWER_EVAL.get(name)
+    a = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
+    b = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
+    c = run_program(name, framework, mode, seed=6, iterations=its, overrides=over)
+    assert len(a["eval_returns"]) == (next(iter(over.values())) if over else len(a["eval_returns"]))
     assert _key(a) == _key(b)
     assert _key(a) != _key(c)  # and the seed matters
 
@@ -52,3 +58,29 @@ def test_cli_same_record_in_fresh_processes(cli, tmp_path):
     for volatile in ("wall_s", "train_wall_s", "created", "command"):
         a.pop(volatile), b.pop(volatile)
     assert a == b
+
+
+@pytest.mark.slow
+def test_a_run_gives_the_same_record_after_other_runs_in_its_worker():
+    """``reproduce``, ``diff --seeds`` and ``bench`` run many learning runs per worker process
+    (``infra.pool.run_in_workers``): a run's record must not depend on what its process ran
+    before. Two one-worker pools run TF1 runs and TF2 runs in opposite orders, so that each
+    run is once the first of a fresh process and once after the other form's runs (tf-keras
+    sessions, Keras 3 state, a lockstep run)."""
+    from tfrepro.infra.grid import run_chunk
+    from tfrepro.infra.pool import run_in_workers
+
+    tf1 = [("dqn-pylessons", None, "tf1", "fast", (1,), 60, False),
+           ("pg-geron", None, "tf1", "lockstep", (2, 3), 3, False)]
+    tf2 = [("dqn-pylessons", None, "tf2", "fast", (1,), 60, False),
+           ("imitation-policy", None, "tf2", "fast", (4,), 30, False)]
+
+    def records(jobs):
+        out = {}
+        run_in_workers(run_chunk, jobs, 1, lambda job, recs: out.setdefault(job, [_key(r) for r in recs]))
+        return out
+
+    first_tf1, first_tf2 = records(tf1 + tf2), records(tf2 + tf1)
+    assert first_tf1 == first_tf2
+    for job in (tf1[0], tf2[0]):  # the DQN runs went past the replay memory's 1000 frames: they updated
+        assert sum(first_tf1[job][0][1]) > 1000, first_tf1[job][0][1]

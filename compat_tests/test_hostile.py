@@ -36,6 +36,7 @@ class Reached(Exception):
 @pytest.fixture
 def engines(monkeypatch):
     """Every engine the subcommands drive replaced by one that raises ``Reached``."""
+    import tfrepro.infra.grid
     import tfrepro.infra.pool
     import tfrepro.infra.runner
     import tfrepro.tools.bench
@@ -54,7 +55,8 @@ def engines(monkeypatch):
                       (tfrepro.tools.ladder, "climb"), (tfrepro.tools.drift, "explain"),
                       (tfrepro.tools.convert, "convert"), (tfrepro.tools.checkpoints, "inspect"),
                       (tfrepro.tools.matrix, "matrix"), (tfrepro.tools.speed, "speed"),
-                      (tfrepro.infra.pool, "run_each_fresh"), (subprocess, "call")):
+                      (tfrepro.infra.pool, "run_each_fresh"), (tfrepro.infra.pool, "run_in_workers"),
+                      (tfrepro.infra.grid, "run_in_workers"), (subprocess, "call")):
         monkeypatch.setattr(mod, name, reached)
     for module in cli.command_modules().values():
         if hasattr(module, "quiet_tensorflow"):

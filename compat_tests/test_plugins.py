@@ -194,7 +194,7 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
     assert proc.returncode == 1 and _rungs(proc.stdout)[3]["passed"] is False
     ok("diff", "a2c-example", "--seeds", "2", "--iterations", "30", "--out-dir", "d5")
     ok("bench", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--repeats", "1",
-       "--out", "b.json")
+       "--speed-modes", "fast", "--out", "b.json")  # every loop is timed by `speed` below
     bench = json.loads((tmp_path / "b.json").read_text())
     assert {r["program"] for r in bench["results"]} == {"a2c-example"}
     assert {r["kind"] for r in bench["results"]} == {"reward", "speed"}
@@ -213,7 +213,8 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
         (tmp_path / "cache" / f"tf-{v}" / MARKER).write_text(json.dumps(
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = _tfrepro("matrix", "--tf", "2.20", "2.21", "--cache", "cache", "--programs", "a2c-example", "--seeds",
-                    "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--out-dir", "mx",
+                    "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--speed-modes", "fast",
+                    "--out-dir", "mx",
                     cwd=tmp_path, env=example_env)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a verdict says worse (2 seeds, timings)
     assert "a2c-example" in (tmp_path / "mx" / "matrix.md").read_text()

@@ -13,7 +13,8 @@ def add_parser(sub):
     p = sub.add_parser("bench", help="rewards and speed of the suite, into one results file",
                        description="Run a suite over programs x frameworks x modes x seeds: reward "
                        "runs (lockstep mode where the program has it, else fast; every seed) and speed "
-                       "timings (book, fast and lockstep loops, warm-up excluded, repeated, each alone in a fresh process), into one JSON results "
+                       "timings (book, fast and lockstep loops, or those of --speed-modes; warm-up "
+                       "excluded, repeated, each alone in a fresh process), into one JSON results "
                        "file per (machine, environment, commit) under --out-dir, rewritten "
                        "atomically after every finished job. `tfrepro compare` reads two of them.",
                        epilog="Suites: quick = pg-tang, pg-geron, imitation-policy over 30 seeds + "
@@ -31,7 +32,10 @@ def add_parser(sub):
     p.add_argument("--modes", nargs="+", choices=programs.MODES, default=["lockstep"],
                    help="modes of the reward runs (default: lockstep, which runs fast for programs "
                    "without it; book loops are slow: Géron's takes ~13 min per run; the speed "
-                   "timings always cover every mode)")
+                   "timings cover --speed-modes)")
+    p.add_argument("--speed-modes", nargs="+", choices=programs.MODES, default=list(programs.MODES),
+                   metavar="MODE", help="the loops timed, each where the program has it: book, fast, "
+                   "lockstep (default: all three)")
     p.add_argument("--no-speed", action="store_true", help="reward runs only")
     p.add_argument("--no-reward", action="store_true", help="speed timings only")
     p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job (default: the suite's)")
@@ -68,7 +72,7 @@ def main(args) -> int:
     path = bench(args.suite, args.programs, args.seeds, args.out_dir, args.workers, args.resume,
                  args.backend, args.address, speed=not args.no_speed, rewards=not args.no_reward,
                  frameworks=args.frameworks, repeats=args.repeats, out=args.out,
-                 iterations=args.iterations, modes=args.modes)
+                 iterations=args.iterations, modes=args.modes, speed_modes=args.speed_modes)
     print(summary_table(load_results(path)))
     print(f"wrote {path}")
     return 0

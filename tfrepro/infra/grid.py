@@ -1,4 +1,4 @@
-"""A grid of runs (programs x both forms x seeds), in fresh processes, and the learning
+"""A grid of runs (programs x both forms x seeds), in worker processes, and the learning
 curves of its records: what ``reproduce`` and ``diff --seeds`` (rung 5) share."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from . import programs
-from .pool import run_each_fresh
+from .pool import run_in_workers
 from .records import write_record
 
 
 def run_chunk(name, variant, framework, mode, seeds, iterations, shared=False):
-    """Worker body: the runs of ``seeds`` in one fresh process, one record per seed: in
+    """Worker body: the runs of ``seeds`` in one worker process, one record per seed: in
     lockstep, all together; in the other modes one after another (``runner.run_seeds``).
     ``shared``: each run also gives the record of the variant that shares its runs."""
     from .runner import run_seeds
@@ -31,7 +31,7 @@ def run_chunk(name, variant, framework, mode, seeds, iterations, shared=False):
 # --seeds 30`): the grid starts the longest jobs first so that the workers finish together,
 # and weighs its progress (and so the time left) by them. Fast mode: seconds per run.
 # Lockstep: (per process, per seed): most of a lockstep step's cost is per call.
-PROCESS_SECONDS = 6.0  # a fresh process: Python, TensorFlow and the program imported
+PROCESS_SECONDS = 6.0  # a job's fixed cost (a worker's first job imports Python's modules and TensorFlow)
 
 
 def mode_for(name, mode):
@@ -46,9 +46,8 @@ def mode_for(name, mode):
 
 
 def chunks(seeds, mode, workers):
-    """Seeds per process: every seed of a lockstep run together (up to 64); in the other
-    modes about a quarter of them per process (fewer TensorFlow imports, progress still
-    moving)."""
+    """Seeds per job: every seed of a lockstep run together (up to 64); in the other modes
+    about a quarter of them per job (the workers finish together, progress still moving)."""
     seeds = list(seeds)
     size = 64 if mode == "lockstep" else max(1, -(-len(seeds) // (2 * max(1, workers))))
     return [tuple(seeds[i:i + size]) for i in range(0, len(seeds), size)]
@@ -128,7 +127,7 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
         progress.done(job, f"median {float(np.median([r['eval_mean'] for r in recs])):.1f}")
 
     try:
-        run_each_fresh(run_chunk, jobs, workers, on_done, on_start=progress.start, on_tick=progress.tick,
+        run_in_workers(run_chunk, jobs, workers, on_done, on_start=progress.start, on_tick=progress.tick,
                        died="a worker process died (killed?); the records of finished runs are kept")
     finally:
         progress.close()

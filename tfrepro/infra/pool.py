@@ -1,10 +1,16 @@
-"""Each job in a fresh process: the one process pool that ``reproduce`` and ``bench`` share.
+"""The process pool that ``reproduce``, ``diff --seeds`` and ``bench`` share: learning runs
+in a few long-lived worker processes, timings each in a fresh one.
 
-TensorFlow keeps global state (graphs, the Keras backend, thread pools) and timings need a
-cold, identical start, so no process ever runs two jobs. A job gets its own one-worker
-``ProcessPoolExecutor`` (spawned, never forked), at most ``workers`` at once. This is what
+TensorFlow keeps global state (graphs, the Keras backend, thread pools). A learning run does
+not depend on it: every program builds its own graph or model and seeds everything it draws
+from at its start, so a run gives the same record whether its process ran other runs before
+it (``run_in_workers``: ``workers`` spawned processes, each taking the next job; tested in
+``test_determinism.py`` and ``test_bench.py``) or none. What a long-lived worker saves is
+the import of TensorFlow, several seconds per job. A timing needs a cold, identical start,
+so no process ever runs two of them (``run_each_fresh``): a job gets its own one-worker
+``ProcessPoolExecutor`` (spawned, never forked), at most ``workers`` at once; this is what
 ``max_tasks_per_child=1`` gives on Python 3.11, written so that it also runs on the
-Python 3.7 of the TF 1.15 image, and it keeps ``BrokenProcessPool`` to tell a killed worker
+Python 3.7 of the TF 1.15 image. Both keep ``BrokenProcessPool`` to tell a killed worker
 from a job that raised.
 """
 from __future__ import annotations
@@ -66,15 +72,28 @@ def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (kill
     result raises ``WorkerDied(died)``. On any way out (Ctrl-C and SIGTERM included) the
     workers still running are terminated, not waited for.
     """
+    _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh=True)
+
+
+def run_in_workers(fn, jobs, workers, on_done, died="a worker process died (killed?)", on_start=None,
+                   on_tick=None):
+    """As ``run_each_fresh``, but in ``workers`` long-lived spawned processes, each taking the
+    next job as it finishes one (TensorFlow imported once per worker, not once per job)."""
+    _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh=False)
+
+
+def _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
     ctx = get_context("spawn")
     queue = list(jobs)
     running = {}  # future -> (its executor, job)
+    shared = None if fresh else ProcessPoolExecutor(max_workers=max(1, min(workers, len(queue))), mp_context=ctx,
+                                                    initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         while queue or running:
-            while queue and len(running) < workers:
+            while queue and len(running) < workers:  # submitted = started: no job waits inside an executor
                 job = queue.pop(0)
-                executor = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=die_with_parent,
-                                               initargs=(os.getpid(),))
+                executor = shared or ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=die_with_parent,
+                                                         initargs=(os.getpid(),))
                 running[executor.submit(fn, *job)] = (executor, job)
                 if on_start is not None:
                     on_start(job)
@@ -89,9 +108,14 @@ def run_each_fresh(fn, jobs, workers, on_done, died="a worker process died (kill
                 except BrokenProcessPool:
                     raise WorkerDied(died) from None
                 finally:
-                    executor.shutdown(wait=True)
+                    if fresh:
+                        executor.shutdown(wait=True)
                 on_done(job, result)
     except BaseException:
-        for executor, _ in running.values():
+        for executor in {id(e): e for e, _ in running.values()}.values():
             _stop(executor)
+        if shared is not None:
+            _stop(shared)
         raise
+    if shared is not None:
+        shared.shutdown(wait=True)

@@ -1,12 +1,13 @@
 """``tfrepro bench``: rewards and speed of the programs on this machine and stack, into one
 results file per (machine, environment, commit) that ``tfrepro compare`` reads.
 
-Two kinds of job, each in a fresh process (TensorFlow state never leaks between jobs):
+Two kinds of job:
 
 * reward runs: one program, one form, one mode (fast unless ``modes`` says otherwise: a
   book run of Géron's program alone takes about 13 minutes), one seed, to completion; the result record
   plus its throughput (training env steps and updates per second) and wall time. They run
-  ``--workers`` at a time, so their throughput is indicative only;
+  in ``--workers`` long-lived processes (``infra.pool.run_in_workers``: a run's record does
+  not depend on what its process ran before), so their throughput is indicative only;
 * speed timings: one (program, form, mode) per process, run alone, after the reward runs:
   a warm-up run (graph building, tracing, first kernels) that is not counted, then
   ``repeats`` timed runs of a fixed length and the same seed (the same work each time);
@@ -82,8 +83,9 @@ class Job:
 
 
 def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None, speed=True,
-         rewards=True, iterations=None, modes=("lockstep",)) -> tuple[list[Job], dict]:
-    """The jobs of a suite (or of the named programs with the suite's settings)."""
+         rewards=True, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES) -> tuple[list[Job], dict]:
+    """The jobs of a suite (or of the named programs with the suite's settings); speed
+    timings of the loops in ``speed_modes`` (each where the program has it)."""
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
     spec = SUITES[suite]
@@ -108,12 +110,12 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
             for m in modes for s in seeds if mode_for(e.split(":")[0], m) in programs.get(e.split(":")[0]).modes))
     if speed:
         jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
-                 for mode in SPEED_MODES if mode in programs.get(n).modes]
+                 for mode in SPEED_MODES if mode in speed_modes and mode in programs.get(n).modes]
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
                     f"{n}/{m}": speed_iterations(n, suite, m) for n in speed_names for m in SPEED_MODES
-                    if m in programs.get(n).modes}}
+                    if m in speed_modes and m in programs.get(n).modes}}
     return jobs, settings
 
 
@@ -130,7 +132,7 @@ def _reward_result(job: Job, rec) -> dict:
 
 
 def run_jobs(jobs, repeats: int = 3, suite: str = "quick") -> list:
-    """Worker body (a fresh process per call): one job, or the reward jobs of one lockstep run
+    """Worker body (speed timings: a fresh process per call): one job, or the reward jobs of one lockstep run
     (same program, form and length; their seeds together). One result per job."""
     from ..infra.tfquiet import quiet_tensorflow
 
@@ -234,12 +236,14 @@ def _save(path, data):
 # ---- backends ------------------------------------------------------------------------
 
 def _local(jobs, workers, repeats, suite, on_done):
-    from ..infra.pool import run_each_fresh
+    """Reward runs in ``workers`` long-lived processes; each speed timing in a fresh one."""
+    from ..infra.pool import run_each_fresh, run_in_workers
 
-    run_each_fresh(run_jobs, [(group, repeats, suite) for group in batches(jobs)], workers,
-                   lambda args, results: [on_done(j, r) for j, r in zip(args[0], results)],
-                   died="a worker process died (killed?); every finished job is kept: "
-                        "run again with --resume for the rest")
+    run = run_each_fresh if any(j.kind == "speed" for j in jobs) else run_in_workers
+    run(run_jobs, [(group, repeats, suite) for group in batches(jobs)], workers,
+        lambda args, results: [on_done(j, r) for j, r in zip(args[0], results)],
+        died="a worker process died (killed?); every finished job is kept: "
+             "run again with --resume for the rest")
 
 
 def _ray(jobs, workers, repeats, suite, on_done, address=None):
@@ -273,11 +277,11 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
 
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
           resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
-          repeats=None, out=None, iterations=None, modes=("lockstep",)) -> Path:
+          repeats=None, out=None, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES) -> Path:
     from tqdm import tqdm
 
     jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
-                          iterations, modes)
+                          iterations, modes, speed_modes)
     if repeats:
         settings["repeats"] = repeats
     meta = machine_meta()
