@@ -199,11 +199,11 @@ def test_compare_uses_the_programs_declared_margin_and_collapse_rates():
     assert rw["verdict"] == "inconclusive"
 
 
-def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
+def test_compare_cli_exit_codes_and_outputs(cli_here, tmp_path):
     (tmp_path / "base.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED)))
     (tmp_path / "same.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED, tf="2.16.2")))
     (tmp_path / "worse.json").write_text(json.dumps(_synthetic([r * 0.5 for r in BASE_REWARD], BASE_SPEED)))
-    proc = cli("compare", "base.json", "same.json", "--out-dir", "c1")
+    proc = cli_here("compare", "base.json", "same.json", "--out-dir", "c1")
     assert proc.returncode == 0, proc.stderr
     assert "Thresholds: reward: TOST at alpha 0.05" in proc.stdout
     assert "TF 2.16.2" in proc.stdout and "| p | tf2 | fast |" in proc.stdout
@@ -212,7 +212,7 @@ def test_compare_cli_exit_codes_and_outputs(cli, tmp_path):
     assert row["verdict"] == "equivalent" and row["reward"]["verdict"] == "equivalent"
     assert row["speed"]["verdict"] == "equivalent"
     assert (tmp_path / "c1" / "compare.md").read_text().count("| p |") == 1
-    proc = cli("compare", "base.json", "worse.json", "--out-dir", "c2")
+    proc = cli_here("compare", "base.json", "worse.json", "--out-dir", "c2")
     assert proc.returncode == 1 and "**worse**" in proc.stdout and "worse: p tf2 fast" in proc.stderr
 
 

@@ -52,10 +52,12 @@ def test_help_on_every_subcommand(cli, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
-def test_run_every_program_fast(cli, tmp_path, framework):
+def test_run_every_program_fast(cli_here, tmp_path, framework):
+    """Through the CLI's main in this process (a fresh process per run, as a user starts it,
+    is test_cli_same_record_in_fresh_processes's and the error tests' part)."""
     for name, extra in SMALL.items():
         out = tmp_path / f"{name}.json"
-        proc = cli("run", name, "--framework", framework, "--quiet", "--out", out, *extra)
+        proc = cli_here("run", name, "--framework", framework, "--quiet", "--out", out, *extra)
         assert proc.returncode == 0, proc.stderr[-3000:]
         rec = read_record(out)
         assert rec["schema"] == SCHEMA and rec["program"] == name and rec["framework"] == framework
@@ -65,10 +67,10 @@ def test_run_every_program_fast(cli, tmp_path, framework):
 
 
 @pytest.mark.slow
-def test_run_book_mode_and_options(cli, tmp_path):
+def test_run_book_mode_and_options(cli_here, tmp_path):
     out = tmp_path / "g.json"
-    proc = cli("run", "pg-geron", "--framework", "tf2", "--mode", "book", "--iterations", "1",
-               "--variant", "notebook", "--seed", "3", "--save", "ck", "--gif", "g.gif", "--out", out)
+    proc = cli_here("run", "pg-geron", "--framework", "tf2", "--mode", "book", "--iterations", "1",
+                    "--variant", "notebook", "--seed", "3", "--save", "ck", "--gif", "g.gif", "--out", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = read_json(out)
     assert rec["mode"] == "book" and rec["config"]["max_steps"] == 500 and rec["seed"] == 3
@@ -80,18 +82,18 @@ def test_run_book_mode_and_options(cli, tmp_path):
         assert im.n_frames > 5
     assert (tmp_path / "ck" / "model.keras").exists()
     # evaluate the saved model without training
-    proc = cli("run", "pg-geron", "--framework", "tf2", "--load", "ck", "--iterations", "0",
-               "--out", "e.json")
+    proc = cli_here("run", "pg-geron", "--framework", "tf2", "--load", "ck", "--iterations", "0",
+                    "--out", "e.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert read_json(tmp_path / "e.json")["train_returns"] == []
 
 
 @pytest.mark.slow
-def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli, tmp_path):
-    proc = cli("run", "dqn-meertens", "--framework", "tf2", "--iterations", "1300", "--variant",
-               "exercises", "--logdir", "tb", "--qplot", "q.png", "--save", "ck", "--quiet",
-               "--gif", "d.gif",
-               "--out", "d.json")
+def test_dqn_run_writes_tensorboard_qplot_and_checkpoint(cli_here, tmp_path):
+    proc = cli_here("run", "dqn-meertens", "--framework", "tf2", "--iterations", "1300", "--variant",
+                    "exercises", "--logdir", "tb", "--qplot", "q.png", "--save", "ck", "--quiet",
+                    "--gif", "d.gif",
+                    "--out", "d.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = read_json(tmp_path / "d.json")
     assert rec["mode"] == "fast" and rec["config"]["epsilon_greedy"] is True

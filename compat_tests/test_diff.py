@@ -14,8 +14,8 @@ from tfrepro.tools.ladder import climb
 
 
 @pytest.mark.slow
-def test_diff_all_passes_every_rung(cli):
-    proc = cli("diff", "--all", "--json")
+def test_diff_all_passes_every_rung(cli_here):
+    proc = cli_here("diff", "--all", "--json")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     results = json.loads(proc.stdout)
     assert [r["program"] for r in results] == [n for n, p in programs.PROGRAMS.items() if p.has_model]
@@ -29,9 +29,9 @@ def test_diff_all_passes_every_rung(cli):
 
 
 @pytest.mark.slow
-def test_diff_table_and_exit_code_on_the_ports_own_adam(cli):
+def test_diff_table_and_exit_code_on_the_ports_own_adam(cli_here):
     """Keras Adam's epsilon (1e-7) against TF1's (1e-8): same gradients, other weights."""
-    proc = cli("diff", "pg-geron", "--port-optimizer")
+    proc = cli_here("diff", "pg-geron", "--port-optimizer")
     assert proc.returncode == 1, proc.stderr[-2000:]
     rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
     assert [r.split("|")[5].strip() for r in rows] == ["pass", "pass", "pass", "FAIL"]
@@ -70,10 +70,10 @@ def test_a_broken_port_is_caught_at_the_right_rung(broken, first_failing):
 
 
 @pytest.mark.slow
-def test_inspect_lists_variables_of_all_three_formats(cli, tmp_path):
+def test_inspect_lists_variables_of_all_three_formats(cli_here, tmp_path):
     for fw in ("tf1", "tf2"):
-        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
-                   "--save", fw, "--out", f"{fw}.json").returncode == 0
+        assert cli_here("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
+                        "--save", fw, "--out", f"{fw}.json").returncode == 0
     import tf_keras as K
 
     m = K.Sequential([K.layers.Input((4,)), K.layers.Dense(3, name="hidden"), K.layers.Dense(2, name="out")])
@@ -84,14 +84,14 @@ def test_inspect_lists_variables_of_all_three_formats(cli, tmp_path):
         "old.h5": ("Keras 2 .h5 model", {"hidden/kernel:0": [4, 3], "out/bias:0": [2]}),
     }
     for path, (kind, variables) in expect.items():
-        proc = cli("inspect", path, "--json")
+        proc = cli_here("inspect", path, "--json")
         assert proc.returncode == 0, proc.stderr[-2000:]
         out = json.loads(proc.stdout)
         assert out["kind"].startswith(kind)
         found = {v["name"]: v["shape"] for v in out["variables"]}
         assert all(found[k] == v for k, v in variables.items()), found
         assert {v["dtype"] for v in out["variables"]} == {"float32"}
-    table = cli("inspect", "tf1").stdout
+    table = cli_here("inspect", "tf1").stdout
     assert "| dense/kernel | [4, 4] | float32 |" in table and "14 variables" in table
 
 
@@ -156,17 +156,17 @@ def test_convert_errors_write_nothing(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_run_loads_a_checkpoint_of_the_other_world(cli, tmp_path):
+def test_run_loads_a_checkpoint_of_the_other_world(cli_here, tmp_path):
     """A TF1-trained policy evaluated by the TF2 port, and the reverse: the same weights and
     the same seed give the same evaluation episodes as in the form that trained them."""
     for fw in ("tf1", "tf2"):
-        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "20", "--quiet",
-                   "--save", f"ck-{fw}", "--out", f"train-{fw}.json").returncode == 0
+        assert cli_here("run", "pg-tang", "--framework", fw, "--iterations", "20", "--quiet",
+                        "--save", f"ck-{fw}", "--out", f"train-{fw}.json").returncode == 0
     evals = {}
     for trained in ("tf1", "tf2"):
         for fw in ("tf1", "tf2"):
-            proc = cli("run", "pg-tang", "--framework", fw, "--load", f"ck-{trained}", "--iterations", "0",
-                       "--seed", "4", "--quiet", "--out", f"e-{trained}-{fw}.json")
+            proc = cli_here("run", "pg-tang", "--framework", fw, "--load", f"ck-{trained}", "--iterations", "0",
+                            "--seed", "4", "--quiet", "--out", f"e-{trained}-{fw}.json")
             assert proc.returncode == 0, proc.stderr[-2000:]
             assert ("converted for" in proc.stdout) == (trained != fw)
             evals[trained, fw] = json.loads((tmp_path / f"e-{trained}-{fw}.json").read_text())["eval_returns"]
@@ -189,14 +189,14 @@ def _missing_variable_checkpoint(prefix):
 
 
 @pytest.mark.slow
-def test_convert_truncated_corrupt_and_incomplete_checkpoints(cli, tmp_path):
+def test_convert_truncated_corrupt_and_incomplete_checkpoints(cli, cli_here, tmp_path):
     """Each bad input: exit 2, one line naming the problem, nothing written, the source
     files untouched."""
     import shutil
 
-    for fw in ("tf1", "tf2"):
-        assert cli("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
-                   "--save", fw, "--out", f"{fw}.json").returncode == 0
+    for fw in ("tf1", "tf2"):  # the checkpoints, in this process; each bad input in a fresh one
+        assert cli_here("run", "pg-tang", "--framework", fw, "--iterations", "2", "--quiet",
+                        "--save", fw, "--out", f"{fw}.json").returncode == 0
     data = next((tmp_path / "tf1").glob("model.ckpt.data-*")).name
     for bad in ("truncated", "corrupt", "badindex"):
         shutil.copytree(tmp_path / "tf1", tmp_path / bad)

@@ -82,8 +82,8 @@ def test_cause_clipped_bce(explained):
 
 
 @pytest.mark.slow
-def test_explain_as_text(cli):
-    proc = cli("diff", "--explain")
+def test_explain_as_text(cli_here):
+    proc = cli_here("diff", "--explain")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("   measured: ") == len(drift.CAUSES)
     assert "WARNING" not in proc.stderr

@@ -250,14 +250,14 @@ def test_h5_reader_gets_the_keras2_weights(tmp_path):
         np.testing.assert_array_equal(x, y)
 
 
-def test_load_h5_evaluate_and_convert_through_the_cli(cli, tmp_path, obs_batch):
+def test_load_h5_evaluate_and_convert_through_the_cli(cli_here, tmp_path, obs_batch):
     """``run --load MODEL.h5 --iterations 0``: no training, the test episodes, and
     ``--save`` converts to .keras; both forms then predict the same Q values."""
     h5 = tmp_path / "cartpole-dqn.h5"
     weights = _keras2_h5(h5)
     out = tmp_path / "eval.json"
-    proc = cli("run", "dqn-pylessons", "--framework", "tf2", "--load", h5, "--iterations", "0",
-               "--save", "converted", "--out", out)
+    proc = cli_here("run", "dqn-pylessons", "--framework", "tf2", "--load", h5, "--iterations", "0",
+                    "--save", "converted", "--out", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = read_record(out)
     assert rec["train_returns"] == [] and rec["updates"] == 0 and len(rec["eval_returns"]) == 20
