@@ -81,25 +81,25 @@ def test_every_legacy_program_runs_unchanged_on_tf115(tf115, tmp_path, name):
         assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
 
 
-def test_checkpoints_cross_between_tf115_and_tf221(tf115, tmp_path, cli):
+def test_checkpoints_cross_between_tf115_and_tf221(tf115, tmp_path, cli_here):
     """A Saver checkpoint written on TF 1.15 loads in the compat.v1 form on TF 2.21 and converts
     to the TF2 port's .keras; one written on TF 2.21 loads on TF 1.15; pylessons's Keras .h5
     from TF 1.15's Keras loads on TF 2.21 in both forms."""
     proc = tf115("run", "pg-tang", "--framework", "tf1", "--mode", "fast", "--iterations", "5",
                  "--save", tmp_path / "ck115", "--out", tmp_path / "a.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = cli("run", "pg-tang", "--framework", "tf1", "--iterations", "0", "--load", tmp_path / "ck115",
-               "--out", tmp_path / "b.json")
+    proc = cli_here("run", "pg-tang", "--framework", "tf1", "--iterations", "0", "--load", tmp_path / "ck115",
+                    "--out", tmp_path / "b.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = cli("convert", "pg-tang", tmp_path / "ck115", "--out", tmp_path / "k")
+    proc = cli_here("convert", "pg-tang", tmp_path / "ck115", "--out", tmp_path / "k")
     assert proc.returncode == 0, proc.stderr[-3000:]
     keras_file = next((tmp_path / "k").glob("*.keras"))
-    proc = cli("run", "pg-tang", "--framework", "tf2", "--iterations", "0", "--load", keras_file,
-               "--out", tmp_path / "c.json")
+    proc = cli_here("run", "pg-tang", "--framework", "tf2", "--iterations", "0", "--load", keras_file,
+                    "--out", tmp_path / "c.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    proc = cli("run", "pg-geron", "--framework", "tf1", "--iterations", "2", "--save", tmp_path / "ck221",
-               "--out", tmp_path / "d.json")
+    proc = cli_here("run", "pg-geron", "--framework", "tf1", "--iterations", "2", "--save", tmp_path / "ck221",
+                    "--out", tmp_path / "d.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     proc = tf115("run", "pg-geron", "--framework", "tf1", "--iterations", "0", "--load", tmp_path / "ck221",
                  "--out", tmp_path / "e.json", cwd=tmp_path)
@@ -116,12 +116,12 @@ def test_checkpoints_cross_between_tf115_and_tf221(tf115, tmp_path, cli):
     assert proc.returncode == 0, proc.stderr[-3000:]
     h5 = tmp_path / "py115" / "cartpole-dqn.h5"
     for fw in ("tf1", "tf2"):
-        proc = cli("run", "dqn-pylessons", "--framework", fw, "--iterations", "0", "--load", h5,
-                   "--out", tmp_path / f"h-{fw}.json")
+        proc = cli_here("run", "dqn-pylessons", "--framework", fw, "--iterations", "0", "--load", h5,
+                        "--out", tmp_path / f"h-{fw}.json")
         assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_compare_tf115_against_compat_v1(tf115, tmp_path, cli):
+def test_compare_tf115_against_compat_v1(tf115, tmp_path, cli_here):
     """The same bench on TF 1.15 and on TF 2.21 (compat.v1), then `compare`: the rows pair up.
     On TF 1.15 bench's default mode, lockstep, runs fast (lockstep needs gymnasium's
     seeding); on TF 2.21 fast is asked for, so that like meets like."""
@@ -129,9 +129,9 @@ def test_compare_tf115_against_compat_v1(tf115, tmp_path, cli):
             "--no-speed"]
     proc = tf115(*args, "--out", tmp_path / "tf115.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = cli(*args, "--modes", "fast", "--out", tmp_path / "tf221.json")
+    proc = cli_here(*args, "--modes", "fast", "--out", tmp_path / "tf221.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = cli("compare", tmp_path / "tf115.json", tmp_path / "tf221.json", "--out-dir", tmp_path / "cmp")
+    proc = cli_here("compare", tmp_path / "tf115.json", tmp_path / "tf221.json", "--out-dir", tmp_path / "cmp")
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert "BASE: TF 1.15.0 / gym 0.21.0" in md and "NEW: TF 2.21" in md and "/ gymnasium 1." in md

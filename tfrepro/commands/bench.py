@@ -40,7 +40,7 @@ def add_parser(sub):
     p.add_argument("--no-reward", action="store_true", help="speed timings only")
     p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job (default: the suite's)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
-                   help="reward runs at a time, each in a fresh process; speed timings always run "
+                   help="worker processes for the reward runs (each takes the next run); speed timings always run "
                    "one at a time (default: %(default)s)")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: a process pool; ray: Ray tasks (default: %(default)s)")

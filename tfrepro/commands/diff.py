@@ -51,7 +51,7 @@ def add_parser(sub):
     p.add_argument("--margin", type=argtypes.margin, action="append", metavar="[PROGRAM=]POINTS",
                    help="rung 5: equivalence margin in reward points (default: the program's declared one)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
-                   help="rung 5: parallel runs, each in a fresh process (default: %(default)s)")
+                   help="rung 5: worker processes running the runs (default: %(default)s)")
     p.add_argument("--out-dir", metavar="DIR",
                    help="rung 5: records and curves go to DIR/PROGRAM (default: a new folder "
                    "results/diff-DATE-TIME; DIR/PROGRAM holding an earlier run needs --resume or --force)")
