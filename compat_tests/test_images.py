@@ -263,7 +263,9 @@ def test_compose_tensorboard_answers_on_localhost(images):
 def test_every_compose_service_starts_its_own_command(images):
     """Each service of compose.yaml starts with the compose tool, in its image, with its
     volumes and working folder, and runs its own command (asked for ``--help``, so that it
-    ends at once and writes nothing): the entry points resolve inside the images."""
+    ends at once and writes nothing): the entry points resolve inside the images.
+    ``--no-deps``: without it podman-compose 1.0.3's ``run`` first starts every service of
+    the file in the background (a whole reproduction, the whole test suite, two benches)."""
     import yaml
 
     compose = _compose(images)
@@ -275,10 +277,13 @@ def test_every_compose_service_starts_its_own_command(images):
     try:
         for name, service in services.items():
             cmd = [*service["command"], "--help"]
-            proc = subprocess.run([*base, "run", "--rm", name, *cmd], capture_output=True, text=True,
+            proc = subprocess.run([*base, "run", "--rm", "--no-deps", name, *cmd], capture_output=True, text=True,
                                   env=images.env, timeout=600)
             assert proc.returncode == 0 and "usage" in proc.stdout.lower(), \
                 (name, proc.stdout[-1500:], proc.stderr[-1500:])
+            ps = subprocess.run([images.name, "ps", "-q", "--filter", "label=com.docker.compose.project=tfrepro-services"],
+                                capture_output=True, text=True, env=images.env)
+            assert ps.stdout.strip() == "", f"{name}: other services were started: {ps.stdout}"
     finally:
         subprocess.run([*base, "down", "-v"], capture_output=True, env=images.env, timeout=300)
         if compose[0] == "podman-compose":  # it leaves the project's network behind
