@@ -20,7 +20,8 @@ from tfrepro.tools.bench import plan
 from tfrepro.tools.compare import Thresholds, compare_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast")
+TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast",
+        "--speed-modes", "fast", "lockstep", "--speed-iterations", "20")  # _timed's two paths, short
 
 
 def _only(tmp_path):
@@ -43,7 +44,7 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
     assert meta["versions"]["tensorflow"] in path.name
     kinds = sorted((r["kind"], r["framework"], r["mode"]) for r in data["results"])
     assert kinds == sorted([("reward", fw, "fast") for fw in ("tf1", "tf2") for _ in range(2)]
-                           + [("speed", fw, m) for fw in ("tf1", "tf2") for m in ("book", "fast", "lockstep")])
+                           + [("speed", fw, m) for fw in ("tf1", "tf2") for m in ("fast", "lockstep")])
     for r in data["results"]:
         if r["kind"] == "reward":  # raw per-seed values and the whole record, throughput, wall time
             assert r["record"]["eval_mean"] == r["eval_mean"] and r["record"]["config"]["iterations"] == 20
@@ -52,6 +53,8 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
             assert len(r["repeats"]) == 2 and all(s["steps_per_s"] > 0 for s in r["repeats"])
             assert r["steps_per_s_min"] <= r["steps_per_s_median"] <= r["steps_per_s_max"]
             assert r.get("lockstep_seeds") == (30 if r["mode"] == "lockstep" else None)
+            assert r["iterations"] == 20 and r["key"].endswith("/it20")  # --speed-iterations
+            assert all(s["updates"] == 20 * (30 if r["mode"] == "lockstep" else 1) for s in r["repeats"])
     # round trip: what load_results accepts survives being written back and read again
     again = tmp_path / "again.json"
     again.write_text(json.dumps(data))
@@ -272,6 +275,10 @@ def test_plan_of_the_suites():
     assert sorted((j.program, j.framework, j.mode) for j in jobs) == [
         ("pg-tang", fw, m) for fw in ("tf1", "tf2") for m in ("fast", "lockstep")]
     assert sorted(settings["speed_iterations"]) == ["pg-tang/fast", "pg-tang/lockstep"]
+    jobs, settings = plan("quick", programs_=["pg-tang"], rewards=False, speed_its=7)  # --speed-iterations
+    assert {j.iterations for j in jobs} == {7} and set(settings["speed_iterations"].values()) == {7}
+    assert {j.key for j in jobs} == {f"speed/pg-tang/{fw}/{m}/it7" for fw in ("tf1", "tf2")
+                                     for m in ("book", "fast", "lockstep")}
 
 
 @pytest.mark.slow

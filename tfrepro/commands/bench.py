@@ -36,6 +36,8 @@ def add_parser(sub):
     p.add_argument("--speed-modes", nargs="+", choices=programs.MODES, default=list(programs.MODES),
                    metavar="MODE", help="the loops timed, each where the program has it: book, fast, "
                    "lockstep (default: all three)")
+    p.add_argument("--speed-iterations", type=argtypes.positive, metavar="K", help="time loops of K "
+                   "iterations (quick looks; default: each program's own length, about a second or more)")
     p.add_argument("--no-speed", action="store_true", help="reward runs only")
     p.add_argument("--no-reward", action="store_true", help="speed timings only")
     p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job (default: the suite's)")
@@ -72,7 +74,8 @@ def main(args) -> int:
     path = bench(args.suite, args.programs, args.seeds, args.out_dir, args.workers, args.resume,
                  args.backend, args.address, speed=not args.no_speed, rewards=not args.no_reward,
                  frameworks=args.frameworks, repeats=args.repeats, out=args.out,
-                 iterations=args.iterations, modes=args.modes, speed_modes=args.speed_modes)
+                 iterations=args.iterations, modes=args.modes, speed_modes=args.speed_modes,
+                 speed_its=args.speed_iterations)
     print(summary_table(load_results(path)))
     print(f"wrote {path}")
     return 0

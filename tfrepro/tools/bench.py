@@ -76,16 +76,18 @@ class Job:
 
     @property
     def key(self) -> str:
+        its = "" if self.iterations is None else f"/it{self.iterations}"
         if self.kind == "reward":
-            its = "" if self.iterations is None else f"/it{self.iterations}"
             return f"reward/{self.program}{its}/{self.framework}/{self.mode}/seed{self.seed}"
-        return f"speed/{self.program}/{self.framework}/{self.mode}"
+        return f"speed/{self.program}/{self.framework}/{self.mode}{its}"  # speed: iterations set by --speed-iterations
 
 
 def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None, speed=True,
-         rewards=True, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES) -> tuple[list[Job], dict]:
+         rewards=True, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES,
+         speed_its=None) -> tuple[list[Job], dict]:
     """The jobs of a suite (or of the named programs with the suite's settings); speed
-    timings of the loops in ``speed_modes`` (each where the program has it)."""
+    timings of the loops in ``speed_modes`` (each where the program has it), of each
+    program's own length or ``speed_its`` iterations."""
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
     spec = SUITES[suite]
@@ -109,13 +111,15 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
             Job("reward", e, fw, mode_for(e.split(":")[0], m), s, it) for e, it in reward for fw in frameworks
             for m in modes for s in seeds if mode_for(e.split(":")[0], m) in programs.get(e.split(":")[0]).modes))
     if speed:
-        jobs += [Job("speed", n, fw, mode, 0) for n in speed_names for fw in frameworks
+        jobs += [Job("speed", n, fw, mode, 0, speed_its if programs.get(n).iterations_field else None)
+                 for n in speed_names for fw in frameworks
                  for mode in SPEED_MODES if mode in speed_modes and mode in programs.get(n).modes]
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
                 "repeats": spec["repeats"], "speed_iterations": {
-                    f"{n}/{m}": speed_iterations(n, suite, m) for n in speed_names for m in SPEED_MODES
-                    if m in speed_modes and m in programs.get(n).modes}}
+                    f"{n}/{m}": (speed_its if speed_its and programs.get(n).iterations_field
+                                 else speed_iterations(n, suite, m))
+                    for n in speed_names for m in SPEED_MODES if m in speed_modes and m in programs.get(n).modes}}
     return jobs, settings
 
 
@@ -171,7 +175,7 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
         rec = run_program(name, job.framework, job.mode, job.seed, iterations=job.iterations,
                           variant=variant or None)
         return _reward_result(job, rec)
-    its = speed_iterations(name, suite, job.mode)
+    its = job.iterations or speed_iterations(name, suite, job.mode)
     timing = programs.get(name).timing
     over = timing.overrides or None
     _timed(name, job.framework, job.mode, 0, timing.bench_warmup, over)  # warm-up: kernels, imports
@@ -277,11 +281,12 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
 
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
           resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
-          repeats=None, out=None, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES) -> Path:
+          repeats=None, out=None, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES,
+          speed_its=None) -> Path:
     from tqdm import tqdm
 
     jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
-                          iterations, modes, speed_modes)
+                          iterations, modes, speed_modes, speed_its)
     if repeats:
         settings["repeats"] = repeats
     meta = machine_meta()
