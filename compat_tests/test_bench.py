@@ -20,7 +20,7 @@ from tfrepro.tools.bench import plan
 from tfrepro.tools.compare import Thresholds, compare_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast",
+TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast", "--workers", "1",
         "--speed-modes", "fast", "lockstep", "--speed-iterations", "20")  # _timed's two paths, short
 
 
@@ -313,7 +313,7 @@ def test_matrix_orchestrates_bench_per_environment_and_reports(cli, tmp_path):
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = cli("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--programs", "pg-geron", "--seeds", "2",
                "--iterations", "5", "--repeats", "2", "--frameworks", "tf1", "--speed-modes", "fast",
-               "--out-dir", "mx", timeout=900)
+               "--workers", "1", "--out-dir", "mx", timeout=900)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     out = tmp_path / "mx"
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["tf-2.20.json", "tf-2.21.json"]

@@ -192,14 +192,15 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
     assert [r["passed"] for r in rungs] == [True, True, True, True]
     proc = _tfrepro("diff", "a2c-example", "--port-optimizer", "--json", cwd=tmp_path, env=example_env)
     assert proc.returncode == 1 and _rungs(proc.stdout)[3]["passed"] is False
-    ok("diff", "a2c-example", "--seeds", "2", "--iterations", "30", "--out-dir", "d5")
+    ok("diff", "a2c-example", "--seeds", "2", "--iterations", "30", "--workers", "1", "--out-dir", "d5")
     ok("bench", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--repeats", "1",
-       "--speed-modes", "fast", "--out", "b.json")  # every loop is timed by `speed` below
+       "--speed-modes", "fast", "--workers", "1", "--out", "b.json")  # every loop is timed by `speed` below
     bench = json.loads((tmp_path / "b.json").read_text())
     assert {r["program"] for r in bench["results"]} == {"a2c-example"}
     assert {r["kind"] for r in bench["results"]} == {"reward", "speed"}
     ok("compare", "b.json", "b.json", "--out-dir", "cmp")
-    ok("reproduce", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--out-dir", "rep")
+    ok("reproduce", "--programs", "a2c-example", "--seeds", "2", "--iterations", "30", "--workers", "1",
+       "--out-dir", "rep")
     assert "a2c-example" in (tmp_path / "rep" / "table.md").read_text()
     ok("report", "rep", "--out", "page")
     assert "a2c-example" in (tmp_path / "page" / "index.html").read_text()
@@ -214,7 +215,7 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = _tfrepro("matrix", "--tf", "2.20", "2.21", "--cache", "cache", "--programs", "a2c-example", "--seeds",
                     "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--speed-modes", "fast",
-                    "--out-dir", "mx",
+                    "--workers", "1", "--out-dir", "mx",
                     cwd=tmp_path, env=example_env)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a verdict says worse (2 seeds, timings)
     assert "a2c-example" in (tmp_path / "mx" / "matrix.md").read_text()
