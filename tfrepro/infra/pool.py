@@ -112,10 +112,8 @@ def _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
                         executor.shutdown(wait=True)
                 on_done(job, result)
     except BaseException:
-        for executor in {id(e): e for e, _ in running.values()}.values():
+        for executor in [shared] if shared is not None else [e for e, _ in running.values()]:
             _stop(executor)
-        if shared is not None:
-            _stop(shared)
         raise
     if shared is not None:
         shared.shutdown(wait=True)
