@@ -214,7 +214,7 @@ def test_the_example_through_every_subcommand(example_env, tmp_path):
         (tmp_path / "cache" / f"tf-{v}" / MARKER).write_text(json.dumps(
             {"requirements": requirements(v), "python": sys.version.split()[0]}))
     proc = _tfrepro("matrix", "--tf", "2.20", "2.21", "--cache", "cache", "--programs", "a2c-example", "--seeds",
-                    "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--speed-modes", "fast",
+                    "2", "--iterations", "30", "--repeats", "1", "--frameworks", "tf1", "--no-speed",
                     "--workers", "1", "--out-dir", "mx",
                     cwd=tmp_path, env=example_env)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a verdict says worse (2 seeds, timings)

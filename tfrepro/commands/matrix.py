@@ -30,6 +30,7 @@ def add_parser(sub):
     p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job")
     p.add_argument("--speed-modes", nargs="+", choices=programs.MODES, metavar="MODE",
                    help="the loops timed: book, fast, lockstep (default: all three)")
+    p.add_argument("--no-speed", action="store_true", help="reward runs only")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1))
     p.add_argument("--cache", metavar="DIR", help="where the environments live (default: "
                    "~/.cache/tfrepro/matrix)")
@@ -67,4 +68,4 @@ def main(args) -> int:
     return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
                   Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
                   th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),
-                  frameworks=args.frameworks, speed_modes=args.speed_modes)
+                  frameworks=args.frameworks, speed_modes=args.speed_modes, speed=not args.no_speed)

@@ -134,7 +134,7 @@ def env_versions(py: Path) -> dict:
 
 def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
-           iterations=None, log=print, frameworks=None, speed_modes=None) -> int:
+           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True) -> int:
 
     from .report import check_page
 
@@ -160,6 +160,8 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
             args += ["--frameworks", *frameworks]
         if speed_modes:
             args += ["--speed-modes", *speed_modes]
+        if not speed:
+            args.append("--no-speed")
         if out.exists():
             if not resume:
                 raise UsageError(f"{out} exists: --resume completes it (or choose another --out-dir)")
