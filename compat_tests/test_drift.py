@@ -16,6 +16,11 @@ from tfrepro.tools.ladder import learning_rung
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# The tests of the module's `explained` run on one xdist worker: one `diff --explain` per
+# suite run (~40 s), not one per worker.
+EXPLAIN = pytest.mark.xdist_group("explain")
+
+
 @pytest.fixture(scope="module")
 def explained(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -28,6 +33,7 @@ def explained(tmp_path_factory):
     return {c["key"]: c for c in out["causes"]}
 
 
+@EXPLAIN
 @pytest.mark.slow
 def test_every_cause_has_its_test_and_a_number(explained):
     tested = {n[len("test_cause_"):].replace("_", "-") for n in globals() if n.startswith("test_cause_")}
@@ -36,6 +42,7 @@ def test_every_cause_has_its_test_and_a_number(explained):
         assert isinstance(c["size"], float) and c["measured"] and c["unit"], c
 
 
+@EXPLAIN
 def test_cause_adam_epsilon(explained):
     v = explained["adam-epsilon"]["values"]
     # Keras's 1e-7 breaks rung 4's tolerance on every Adam program; TF1's 1e-8 meets it
@@ -44,28 +51,33 @@ def test_cause_adam_epsilon(explained):
     assert v["keras_epsilon_1e-7"]["pg-geron"] > 100 * WEIGHT_TOL[1]
 
 
+@EXPLAIN
 def test_cause_tf1_rmsprop(explained):
     v = explained["tf1-rmsprop"]["values"]
     assert v["keras_rmsprop"] > 100 * WEIGHT_TOL[1] and v["tf1_rmsprop_port"] < 1e-8, v
 
 
+@EXPLAIN
 def test_cause_keras3_rmsprop(explained):
     v = explained["keras3-rmsprop"]["values"]
     assert v["keras3_rmsprop"] > 100 * WEIGHT_TOL[1] and v["keras2_rmsprop_port"] <= WEIGHT_TOL[1], v
 
 
+@EXPLAIN
 def test_cause_tfkeras_lr(explained):
     v = explained["tfkeras-lr"]["values"]
     assert v["learning_rate_read_back"] == pytest.approx(0.001)
     assert v["step_ratio"] == pytest.approx(4.0, rel=1e-3)  # four times the printed rate
 
 
+@EXPLAIN
 def test_cause_nadam(explained):
     v = explained["nadam"]["values"]
     # Nadam moves the weights away from the TF1 Adam run by more than Adam's epsilon does
     assert v["nadam"] > 100 * WEIGHT_TOL[1] and v["nadam"] > v["keras_adam"], v
 
 
+@EXPLAIN
 def test_cause_dense_init(explained):
     v = explained["dense-init"]["values"]
     assert v["same_seed_max_diff_median"] > 0.2  # the same seed draws other weights ...
@@ -74,6 +86,7 @@ def test_cause_dense_init(explained):
     assert v["largest_bias"] == 0.0
 
 
+@EXPLAIN
 def test_cause_clipped_bce(explained):
     v = explained["clipped-bce"]["values"]
     assert 15.0 < v["gradient_dies_at_logit"] < 17.5  # where 1 - sigmoid(z) passes 1e-7
