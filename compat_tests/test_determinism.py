@@ -33,7 +33,8 @@ def test_same_seed_same_result(name, framework, mode):
     a = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
     b = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
     c = run_program(name, framework, mode, seed=6, iterations=its, overrides=over)
-    assert len(a["eval_returns"]) == (next(iter(over.values())) if over else len(a["eval_returns"]))
+    if over:  # the shortened evaluation took effect
+        assert len(a["eval_returns"]) == next(iter(over.values()))
     assert _key(a) == _key(b)
     assert _key(a) != _key(c)  # and the seed matters
 
