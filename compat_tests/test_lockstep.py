@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from tfrepro.core.envs import VecEpisodes, make
-from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, LockstepReplay, pad_batches,
+from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, pad_batches,
                                    stacked_sampling_policy)
 from tfrepro.core.policies import sampling_policy
 from tfrepro.core.protocol import Steps, Transitions
-from tfrepro.core.replay import ReplayMemory
 from tfrepro.infra import programs
 from tfrepro.infra.runner import run_program, run_seeds
 
@@ -65,24 +64,6 @@ def test_lockstep_episodes_are_each_seeds_vec_episodes(env_id, n, max_steps):
             assert np.array_equal(b.alive, batches[k].alive)
             assert np.array_equal(b.returns, batches[k].returns)
     assert lock.env_steps.tolist() == [venv.env_steps for venv, _ in lone]
-
-
-def test_lockstep_replay_samples_what_each_seeds_memory_samples():
-    seeds, capacity = [0, 5, 9], 50
-    lock, lone = LockstepReplay(capacity, seeds), [ReplayMemory(capacity, s) for s in seeds]
-    g = np.random.default_rng(0)
-    for frame in range(300):  # wraps around the capacity six times
-        s, s2 = g.normal(size=(3, 4)).astype(np.float32), g.normal(size=(3, 4)).astype(np.float32)
-        a, r, t = g.integers(2, size=3), g.normal(size=3).astype(np.float32), g.random(3) < 0.1
-        lock.append(s, a, r, t, s2)
-        for k, memory in enumerate(lone):
-            memory.append(s[k], a[k], r[k], t[k], s2[k])
-        if len(lock) >= 32:
-            batch = lock.sample(32)
-            for k, memory in enumerate(lone):
-                for x, y in zip(batch, memory.sample(32)):
-                    assert np.array_equal(x[k], y), frame
-    assert len(lock) == capacity
 
 
 def test_pad_batches():

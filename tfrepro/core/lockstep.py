@@ -21,7 +21,6 @@ import numpy as np
 
 from .envs import EpisodeBatch, backend, episode_limit, gym_module
 from .errors import UsageError
-from .replay import linear_epsilon
 
 
 def seed_generator(seed):
@@ -268,30 +267,27 @@ class SampleStream:
                 break
             width *= 2
         out = cand[valid & (count <= k)].reshape(K, k)
-        used = np.argmax(count == k, axis=1) + 1
+        used = (count < k).sum(axis=1) + 1  # outputs up to the k-th kept one
         srt = np.sort(out, axis=1)
-        repeats = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
-        if len(repeats):  # a position drawn twice (rare for large n): redo those seeds' rows
-            out[repeats], used[repeats] = self._without_repeats(repeats, n, k, bits, width)
+        for row in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
+            # a position drawn twice (rare for large n): that seed's row by the set algorithm
+            out[row], used[row] = self._set_sample(row, n, k, bits)
         self.pos += used
         return out
 
-    def _without_repeats(self, rows, n, k, bits, width):
-        """``random.sample``'s set algorithm for the seeds in ``rows``: an output is kept if
-        below n and not kept before. Returns (positions (R, k), outputs used (R,))."""
-        while True:
-            raw = self._window(width)[rows]
-            cand = raw >> (32 - bits)
-            # each row's repeats: a stable sort leaves a value's first occurrence first
-            order = np.argsort(cand, axis=1, kind="stable")
-            srt = np.take_along_axis(cand, order, axis=1)
-            repeat = np.zeros_like(cand, dtype=bool)
-            np.put_along_axis(repeat, order[:, 1:], srt[:, 1:] == srt[:, :-1], axis=1)
-            keep = (cand < n) & ~repeat
-            count = np.cumsum(keep, axis=1)
-            if (count[:, -1] >= k).all():
-                return cand[keep & (count <= k)].reshape(len(rows), k), np.argmax(count == k, axis=1) + 1
-            width *= 2
+    def _set_sample(self, row, n, k, bits):
+        """``random.sample``'s set algorithm on seed ``row``'s next outputs: an output is kept
+        if below n and not kept before. Returns (positions (k,), outputs used)."""
+        shift, kept, seen, i = 32 - bits, [], set(), 0
+        while len(kept) < k:
+            if self.pos[row] + i >= self.raw.shape[1]:
+                self._window(i + 4 * k)  # more outputs (the row's unconsumed ones kept in order)
+            r = int(self.raw[row, self.pos[row] + i]) >> shift
+            i += 1
+            if r < n and r not in seen:
+                seen.add(r)
+                kept.append(r)
+        return kept, i
 
 
 # a transition's place in a packed row: state (4), action, reward, terminal, next state (4)
@@ -306,53 +302,6 @@ def pack_transitions(states, actions, rewards, terminals, next_states) -> np.nda
                            np.asarray(rewards, np.float32)[..., None],
                            np.asarray(terminals, np.float32)[..., None],
                            np.asarray(next_states, np.float32)], axis=-1)
-
-
-def unpack_transitions(packed):
-    """``pack_transitions`` undone: (states, actions (int), rewards, terminals (bool), next states)."""
-    return (packed[..., PACKED["states"]], packed[..., PACKED["actions"]].astype(np.int64),
-            packed[..., PACKED["rewards"]], packed[..., PACKED["terminals"]] > 0.5,
-            packed[..., PACKED["next_states"]])
-
-
-class LockstepReplay:
-    """K replay memories of one capacity in one array, filled one transition per seed per
-    frame. Seed k samples exactly the transitions ``replay.ReplayMemory(capacity,
-    seed_k).sample`` picks (``SampleStream``): ``random.sample`` chooses positions from the
-    population's length alone, oldest first, as in the deque. A transition is one packed
-    float32 row (``PACKED``), so that a batch of all seeds is one gather and one array for
-    the framework to take in."""
-
-    def __init__(self, capacity: int, seeds, obs_dim: int = 4):
-        if obs_dim != 4:
-            raise ValueError("LockstepReplay packs CartPole transitions (4 observations)")
-        self.K, self.capacity = len(seeds), int(capacity)
-        self.stream = SampleStream(seeds)
-        self.data = np.zeros((self.K * self.capacity, PACKED_WIDTH), np.float32)
-        self.size, self.head = 0, 0  # every seed holds the same number of transitions
-        self._rows = np.arange(self.K)[:, None]
-
-    def __len__(self):
-        return self.size
-
-    def append(self, states, actions, rewards, terminals, next_states):
-        """One transition per seed: arrays with a leading axis of K."""
-        self.data[self._rows[:, 0] * self.capacity + self.head] = pack_transitions(
-            states, actions, rewards, terminals, next_states)
-        self.head = (self.head + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def sample_packed(self, batch_size: int) -> np.ndarray:
-        """Per seed, ``batch_size`` transitions without replacement, in the order of
-        ``ReplayMemory.sample``'s: one packed array (K, B, 11)."""
-        picks = self.stream.sample(self.size, batch_size)
-        flat = (self._rows * self.capacity + (self.head - self.size + picks) % self.capacity).ravel()
-        return self.data.take(flat, axis=0).reshape(self.K, batch_size, PACKED_WIDTH)
-
-    def sample(self, batch_size: int):
-        """``sample_packed`` unpacked: (states, actions, rewards, terminals, next states),
-        each with leading axes (K, B)."""
-        return unpack_transitions(self.sample_packed(batch_size))
 
 
 def initial_weights(lone_class, cfg, seeds):
@@ -384,58 +333,6 @@ def stacked_mlp_q(weights, obs) -> np.ndarray:
     return x @ weights[-2] + weights[-1][:, None, :]
 
 
-def meertens_lockstep(agent, cfg, seeds, progress=None):
-    """Meertens's ``fast`` frame loop (``legacy_tf1/dqn_meertens.py``'s ``train``) for K
-    seeds at once. Seed k draws exactly what the lone run of seed k draws: its actions
-    from ``default_rng(seed)``, its start states from the environment's generator, its
-    batches from ``random.Random(seed)``. ``agent`` holds K stacked networks:
-    ``weights()`` (arrays with a leading axis of K), ``fast_update_packed(batch)`` on a
-    packed (K, B, 11) batch (``PACKED``) -> (losses (K,), weights),
-    and ``sync_target()``. Returns per seed (training returns, losses)."""
-    K = len(seeds)
-    rngs = [np.random.default_rng(int(s)) for s in seeds]
-    env = LockstepCartPole(cfg.env_id, 1, seeds)
-    env.reset()
-    memory = LockstepReplay(cfg.memory, seeds)
-    weights = agent.weights()
-    observation = env.observations()[:, 0]
-    episode_return = np.zeros(K)
-    returns, losses = [[] for _ in seeds], [[] for _ in seeds]
-    actions = np.zeros(K, np.int64)
-    frames = progress(range(cfg.frames)) if progress else range(cfg.frames)
-    for i_epoch in frames:
-        eps = linear_epsilon(i_epoch, cfg.epsilon_start, cfg.epsilon_end, cfg.epsilon_anneal_frames)
-        greedy = None
-        for k, rng in enumerate(rngs):
-            if not cfg.epsilon_greedy or rng.random() < eps:
-                actions[k] = rng.integers(2)
-            else:
-                if greedy is None:
-                    greedy = np.argmax(stacked_mlp_q(weights, observation[:, None])[:, 0], axis=1)
-                actions[k] = greedy[k]
-        terminated, truncated = env.step(actions[:, None])
-        terminal = (terminated | truncated)[:, 0]
-        newobservation = env.observations()[:, 0]
-        episode_return += 1.0
-        reward = np.where(terminal, 0.0, 1.0)  # the source gives 0 on the step that ends it
-        memory.append(observation, actions, reward, terminal, newobservation)
-        if terminal.any():
-            env.reset(terminal[:, None])
-            newobservation = env.observations()[:, 0]
-            for k in np.flatnonzero(terminal):
-                returns[k].append(float(episode_return[k]))
-            episode_return[terminal] = 0.0
-        observation = newobservation
-        if len(memory) > cfg.learn_after:
-            loss, weights = agent.fast_update_packed(memory.sample_packed(cfg.batch_size))
-            if i_epoch % 1000 == 1:
-                for k in range(K):
-                    losses[k].append((i_epoch, float(loss[k])))
-        if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
-            agent.sync_target()
-    return returns, losses
-
-
 def greedy_play_lockstep(weights, env_id, seeds, episodes, max_steps=0):
     """The DQN test play for K stacked networks: ``episodes`` greedy episodes per seed on
     argmax Q, seed k's environment seeded with ``seeds[k]`` once, then reset after every
@@ -463,30 +360,6 @@ def greedy_play_lockstep(weights, env_id, seeds, episodes, max_steps=0):
         active = active & (played < episodes)
         env.reset((over & active)[:, None])
     return returns, first_q
-
-
-def meertens_results(agent, cfg, seeds, progress=None, save=None):
-    """Train K seeds of Meertens's DQN in lockstep, then test-play each: one result per
-    seed, with the keys the lone ``run`` returns. ``train_wall_s`` is the lockstep
-    training time shared out over the seeds; ``save``: one directory per seed (or None),
-    each written by ``agent.lone(k).save``."""
-    import time
-
-    t0 = time.perf_counter()
-    train_returns, losses = meertens_lockstep(agent, cfg, seeds, progress)
-    train_wall = time.perf_counter() - t0
-    weights = agent.weights()
-    save_each(agent, save)
-    eval_returns, q_trace = greedy_play_lockstep(weights, cfg.env_id, [s + 10_000 for s in seeds],
-                                                 cfg.test_episodes, cfg.max_steps)
-    out = []
-    for k in range(len(seeds)):
-        out.append(dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
-                        env_steps=cfg.frames + int(sum(eval_returns[k])), train_env_steps=cfg.frames,
-                        updates=max(0, cfg.frames - cfg.learn_after - 1), episodes_per_iteration=1,
-                        train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
-                        q_trace=q_trace[k], losses=losses[k], lockstep_seeds=len(seeds)))
-    return out
 
 
 def pad_batches(flats, advantages):
