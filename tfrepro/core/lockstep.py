@@ -269,25 +269,27 @@ class SampleStream:
         out = cand[valid & (count <= k)].reshape(K, k)
         used = (count < k).sum(axis=1) + 1  # outputs up to the k-th kept one
         srt = np.sort(out, axis=1)
-        for row in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
-            # a position drawn twice (rare for large n): that seed's row by the set algorithm
-            out[row], used[row] = self._set_sample(row, n, k, bits)
+        repeats = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+        if len(repeats):  # a position drawn twice (rare for large n): those seeds' rows again
+            out[repeats], used[repeats] = self._without_repeats(repeats, n, k, bits, width)
         self.pos += used
         return out
 
-    def _set_sample(self, row, n, k, bits):
-        """``random.sample``'s set algorithm on seed ``row``'s next outputs: an output is kept
-        if below n and not kept before. Returns (positions (k,), outputs used)."""
-        shift, kept, seen, i = 32 - bits, [], set(), 0
-        while len(kept) < k:
-            if self.pos[row] + i >= self.raw.shape[1]:
-                self._window(i + 4 * k)  # more outputs (the row's unconsumed ones kept in order)
-            r = int(self.raw[row, self.pos[row] + i]) >> shift
-            i += 1
-            if r < n and r not in seen:
-                seen.add(r)
-                kept.append(r)
-        return kept, i
+    def _without_repeats(self, rows, n, k, bits, width):
+        """``random.sample``'s set algorithm for the seeds in ``rows``: an output is kept if
+        below n and not kept before. Returns (positions (R, k), outputs used (R,))."""
+        while True:
+            cand = self._window(width)[rows] >> (32 - bits)
+            # each row's repeats: a stable sort leaves a value's first occurrence first
+            order = np.argsort(cand, axis=1, kind="stable")
+            srt = np.take_along_axis(cand, order, axis=1)
+            repeat = np.zeros_like(cand, dtype=bool)
+            np.put_along_axis(repeat, order[:, 1:], srt[:, 1:] == srt[:, :-1], axis=1)
+            keep = (cand < n) & ~repeat
+            count = np.cumsum(keep, axis=1)
+            if (count[:, -1] >= k).all():
+                return cand[keep & (count <= k)].reshape(len(rows), k), (count < k).sum(axis=1) + 1
+            width *= 2
 
 
 # a transition's place in a packed row: state (4), action, reward, terminal, next state (4)
