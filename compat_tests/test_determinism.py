@@ -85,3 +85,22 @@ def test_a_run_gives_the_same_record_after_other_runs_in_its_worker():
     assert first_tf1 == first_tf2
     for job in (tf1[0], tf2[0]):  # the DQN runs went past the replay memory's 1000 frames: they updated
         assert sum(first_tf1[job][0][1]) > 1000, first_tf1[job][0][1]
+
+
+@pytest.mark.slow
+def test_records_say_whether_onednn_ran():
+    """oneDNN's kernels change results in the last bits and TensorFlow turns them on by
+    default on some CPUs only: a record's versions say which, as the environment set it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import tensorflow, json; from tfrepro.infra.records import versions; "
+            "print(json.dumps(versions()))")
+    seen = {}
+    for flag in ("0", "1"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": flag})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        seen[flag] = json.loads(proc.stdout.strip().splitlines()[-1])["onednn"]
+    assert seen == {"0": "off", "1": "on"}

@@ -47,7 +47,32 @@ def versions() -> dict:
     # numbers depend on it
     out["tf_threads"] = "/".join(os.environ.get(v, "default") for v in ("TF_NUM_INTRAOP_THREADS",
                                                                         "TF_NUM_INTEROP_THREADS"))
+    onednn = onednn_state()
+    if onednn:
+        out["onednn"] = onednn
     return out
+
+
+def onednn_state():
+    """"on" or "off": whether TensorFlow runs its oneDNN kernels in this process (None when
+    TensorFlow is not loaded). TensorFlow turns them on by default on some CPUs only (with
+    AVX-512, say) unless ``TF_ENABLE_ONEDNN_OPTS`` says otherwise, and they round differently:
+    the same seed and versions give another run where this differs."""
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return None
+    try:
+        from tensorflow.python.util import _pywrap_util_port as port  # TensorFlow 2
+    except ImportError:
+        try:
+            from tensorflow.python import pywrap_tensorflow as port  # TensorFlow 1.15
+        except ImportError:
+            return None
+    try:
+        return "on" if port.IsMklEnabled() else "off"
+    except Exception:  # noqa: BLE001 - a probe only: an API that moved leaves the key out
+        return None
 
 
 def _default_mode() -> int:
