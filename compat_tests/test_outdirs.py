@@ -92,7 +92,7 @@ def test_quick_tier_is_the_default(cli_here, grid, tmp_path):
     seeds = grid[0]["seeds"]
     want = {e: programs.get(e[0]).quick_seeds for e in seeds}
     assert {e: len(s) for e, s in seeds.items()} == want
-    assert want[("dqn-pylessons", None)] == 6 and want[("dqn-meertens", "exercises")] == 8
+    assert want[("dqn-pylessons", None)] == 6 and want[("dqn-meertens", "exercises")] == 30
     assert want[("pg-tang", None)] == 30
     assert "quick tier" in proc.stdout and "--seeds 30" in proc.stdout
     out = tmp_path / grid[0]["out_dir"]

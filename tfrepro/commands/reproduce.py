@@ -23,7 +23,7 @@ def add_parser(sub):
                    "book: the sources' loops (default: %(default)s)")
     p.add_argument("--seeds", type=argtypes.seed_count, metavar="N",
                    help="seeds 0..N-1 for every program (default: the quick tier, each program at the "
-                   "seeds that fit in about 10 minutes on 2 cores: 30, 8 for dqn-meertens and 6 for dqn-pylessons; the "
+                   "seeds that fit in about 10 minutes on 2 cores: 30, 6 for dqn-pylessons; the "
                    "committed table is --seeds 30)")
     p.add_argument("--full", action="store_true",
                    help="seeds per program from the power calculation: as many per side as the verdict "

@@ -84,7 +84,7 @@ BUILTINS = {p.name: p for p in [
             "Meertens, intro to gym part 2: a deep Q-network",
             "no number: learns to compensate, then overcompensates and dies",
             modes=LOCKSTEP, iterations_field="frames", logdir=True, q_network=True, takeover=True,
-            reproduce_variant="exercises", margin=20.0, quick_seeds=8,
+            reproduce_variant="exercises", margin=20.0,
             agent="DQN", outputs_label="Q values", numpy_policy="tfrepro.core.policies:greedy_q_policy",
             pairing="tf.train.RMSPropOptimizer(1e-4) against modern_tf2.tf1_rmsprop.TF1RMSprop (TF1's "
                     "RMSProp as a Keras 3 optimizer)", curve_unit="episode",
