@@ -191,7 +191,7 @@ def meertens_fused(agent, cfg, seeds, progress=None, chunk: int = CHUNK):
         for k in range(K):
             ends = np.flatnonzero(terminal[k])
             if len(ends):
-                lengths = np.diff(np.concatenate([[-1], ends])) 
+                lengths = np.diff(np.concatenate([[-1], ends]))
                 lengths[0] += since[k]
                 returns[k].extend(float(x) for x in lengths)
                 since[k] = n - 1 - ends[-1]
