@@ -32,12 +32,6 @@ __version__ = "0.1.0"
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 for _var in THREAD_VARS:
     os.environ.setdefault(_var, "1")
-# oneDNN's kernels off unless the environment says otherwise, for the same reason: TensorFlow
-# turns them on by default on some CPUs only (AVX-512 ones), and they round differently, so
-# the same seed and versions gave another run on another CPU (docs/traps.md). Measured side
-# by side they bought nothing here: these networks are too small (docs/speed.md).
-ONEDNN_VAR = "TF_ENABLE_ONEDNN_OPTS"
-os.environ.setdefault(ONEDNN_VAR, "0")
 
 MOVED = {  # earlier flat module -> where it lives now
     **{m: "core." + m for m in ("errors", "configs", "envs", "policies", "replay", "returns",
