@@ -31,7 +31,9 @@ from tfrepro.infra.records import read_json, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "docker" / "build-local"
-TF2, TF1 = "localhost/tfrepro:tf2.21", "localhost/tfrepro:tf1.15"
+# The images by the names build-local tags them with: podman stores them as localhost/tfrepro:...
+# and finds them by the short name too; Docker knows the short name only
+TF2, TF1 = "tfrepro:tf2.21", "tfrepro:tf1.15"
 BASES = ("localhost/tfrepro-base:py3.11.7-bookworm", "localhost/tfrepro-base:py3.7.16-bookworm")
 # The fast tests run inside today's image: the not-slow tests of these modules (tiers 1-3, 5, 6 and 11:
 # known answers, the equivalence ladder, checkpoints, the CLI, DQN, the import graph, verdicts, the
@@ -137,10 +139,9 @@ def test_build_local_builds_both_images_and_rebuilds_nothing_unchanged(images):
     assert proc.returncode == 0, proc.stderr[-3000:]
     said = dict(re.findall(r"\] (\S+): inputs (?:unchanged|changed) \((\w+)\)", proc.stderr))
     kept = set(re.findall(r"\] (\S+): inputs unchanged", proc.stderr))
-    assert set(said) == {*BASES, "tfrepro:tf2.21", "tfrepro:tf1.15"}, proc.stderr
+    assert set(said) == {*BASES, TF2, TF1}, proc.stderr
     for image, key in said.items():
-        full = image if image.startswith("localhost/") else f"localhost/{image}"
-        assert (image in kept) == (key == before[full]), (image, key, before[full], proc.stderr)
+        assert (image in kept) == (key == before[image]), (image, key, before[image], proc.stderr)
     assert set(BASES) <= kept and time.monotonic() - t0 < 120, proc.stderr
     probe = ("import json, sys, platform; import tensorflow as tf; from tfrepro.core import envs; "
              "print(json.dumps([platform.python_version(), tf.__version__, envs.backend(), "
@@ -221,8 +222,10 @@ def test_tf115_image_benches_every_legacy_program_and_the_host_compares(images, 
 
 
 def _compose(engine):
-    """The compose command that works here: docker compose, podman compose or podman-compose."""
-    for cmd in ([engine.name, "compose"], ["podman-compose"] if engine.name == "podman" else None):
+    """The compose command that works here: docker compose (or the standalone docker-compose),
+    podman compose or podman-compose."""
+    own = {"docker": ["docker-compose"], "podman": ["podman-compose"]}.get(engine.name)
+    for cmd in ([engine.name, "compose"], own):
         if cmd and shutil.which(cmd[0]):
             if subprocess.run([*cmd, "version"], capture_output=True, env=engine.env).returncode == 0:
                 return cmd
@@ -232,7 +235,7 @@ def _compose(engine):
 def test_compose_tensorboard_answers_on_localhost(images):
     compose = _compose(images)
     if compose is None:
-        pytest.skip(f"no compose for {images.name} here (docker compose, podman compose or podman-compose)")
+        pytest.skip(f"no compose for {images.name} here (docker compose, docker-compose, podman compose or podman-compose)")
     base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-test"]
     subprocess.run([*base, "down", "-v"], capture_output=True, env=images.env, timeout=300)  # an earlier run's
     with socket.socket() as s:
@@ -270,7 +273,7 @@ def test_every_compose_service_starts_its_own_command(images):
 
     compose = _compose(images)
     if compose is None:
-        pytest.skip(f"no compose for {images.name} here (docker compose, podman compose or podman-compose)")
+        pytest.skip(f"no compose for {images.name} here (docker compose, docker-compose, podman compose or podman-compose)")
     base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-services"]
     services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
     assert len(services) >= 6
