@@ -89,8 +89,9 @@ def test_a_run_gives_the_same_record_after_other_runs_in_its_worker():
 
 @pytest.mark.slow
 def test_records_say_whether_onednn_ran():
-    """oneDNN's kernels change results in the last bits and TensorFlow turns them on by
-    default on some CPUs only: a record's versions say which, as the environment set it."""
+    """oneDNN's kernels change results in the last bits (lockstep's stacked products:
+    docs/traps.md) and TensorFlow turns them on by default on some CPUs only: a record's
+    versions say which, as the environment set it."""
     import os
     import subprocess
     import sys
