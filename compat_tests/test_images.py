@@ -223,19 +223,17 @@ def test_tf115_image_benches_every_legacy_program_and_the_host_compares(images, 
 
 def _compose(engine):
     """The compose command that works here: docker compose (or the standalone docker-compose),
-    podman compose or podman-compose."""
+    podman compose or podman-compose; the test skips, saying so, where there is none."""
     own = {"docker": ["docker-compose"], "podman": ["podman-compose"]}.get(engine.name)
     for cmd in ([engine.name, "compose"], own):
         if cmd and shutil.which(cmd[0]):
             if subprocess.run([*cmd, "version"], capture_output=True, env=engine.env).returncode == 0:
                 return cmd
-    return None
+    pytest.skip(f"no compose for {engine.name} here (docker compose, docker-compose, podman compose or podman-compose)")
 
 
 def test_compose_tensorboard_answers_on_localhost(images):
     compose = _compose(images)
-    if compose is None:
-        pytest.skip(f"no compose for {images.name} here (docker compose, docker-compose, podman compose or podman-compose)")
     base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-test"]
     subprocess.run([*base, "down", "-v"], capture_output=True, env=images.env, timeout=300)  # an earlier run's
     with socket.socket() as s:
@@ -272,8 +270,6 @@ def test_every_compose_service_starts_its_own_command(images):
     import yaml
 
     compose = _compose(images)
-    if compose is None:
-        pytest.skip(f"no compose for {images.name} here (docker compose, docker-compose, podman compose or podman-compose)")
     base = [*compose, "-f", str(ROOT / "docker" / "compose.yaml"), "-p", "tfrepro-services"]
     services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
     assert len(services) >= 6
