@@ -12,7 +12,7 @@ from ..core.errors import UsageError
 from . import argtypes
 
 DESCRIPTION = """\
-Run SCRIPT.py, a TF1-era program (TensorFlow 1.x, Keras 2, gym <= 0.21, Python 2 or 3),
+Run SCRIPT.py (or a notebook's code cells in order), a TF1-era program (TensorFlow 1.x, Keras 2, gym <= 0.21, Python 2 or 3),
 unchanged, in a fresh process on today's TensorFlow. What the script and the modules next to
 it import: `tensorflow` is tf.compat.v1 in graph mode with tf.contrib's common subset (layers,
 slim, framework, distributions, rnn; TF 1.15 meanings); `keras` is Keras 2 building into TF1
@@ -30,12 +30,28 @@ def _positive(text):
     return v
 
 
+def _seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not (v > 0 and v < 1e9):
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r} (must be > 0)")
+    return v
+
+
 def add_parser(sub):
     p = sub.add_parser("legacy", help="run a TF1-era script unchanged on today's TensorFlow",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=_positive, metavar="N",
                    help="end the script cleanly after N episodes (counted at reset, over all its "
                         "environments); exit 0")
+    p.add_argument("--steps", type=_positive, metavar="N",
+                   help="end the script cleanly after N environment steps (over all its environments); "
+                        "exit 0. For scripts that train on thousands of steps per update")
+    p.add_argument("--seconds", type=_seconds, metavar="S",
+                   help="end the script cleanly after S seconds (counted from its start, TensorFlow's "
+                        "import included); exit 0")
     p.add_argument("--seed", type=argtypes.seed, metavar="N",
                    help="seed Python, NumPy, TensorFlow and every environment the script makes "
                         "(the k-th gets N+k), so that two runs print the same")
@@ -49,7 +65,7 @@ def add_parser(sub):
                         "form, and which change numbers (Markdown on stderr)")
     p.add_argument("--json", action="store_true", help="the report as JSON (implies --report)")
     p.add_argument("--report-out", metavar="FILE", help="write the report to FILE instead of stderr")
-    p.add_argument("script", metavar="SCRIPT.py")
+    p.add_argument("script", metavar="SCRIPT.py|NOTEBOOK.ipynb")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return p
 
@@ -74,15 +90,15 @@ def main(args) -> int:
 
     if not os.path.isfile(args.script):
         raise UsageError(f"{args.script}: no such script")
-    if not args.script.endswith(".py"):
-        raise UsageError(f"{args.script}: expected a Python script (.py)")
+    if not args.script.endswith((".py", ".ipynb")):
+        raise UsageError(f"{args.script}: expected a Python script (.py) or a notebook (.ipynb)")
     for module, pip in (("tf_keras", "tf-keras"), ("tf_slim", "tf-slim"), ("fissix", "fissix"),
-                        ("imageio", "imageio")):
+                        ("imageio", "imageio"), ("nbformat", "nbformat"), ("IPython", "ipython")):
         if importlib.util.find_spec(module) is None:
             raise UsageError(f"legacy needs {pip}: pip install {pip}")
     if args.record_format == "mp4" and args.record and importlib.util.find_spec("imageio_ffmpeg") is None:
         raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
-    opts = {"episodes": args.episodes, "seed": args.seed, "record_format": args.record_format,
+    opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed, "record_format": args.record_format,
             "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
     if args.record:
         opts["record"] = _check_dir(args.record, "--record")

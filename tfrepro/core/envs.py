@@ -125,43 +125,34 @@ class _Adapter:
         self.env.close()
 
 
-class OldGymAPI(_Adapter):
-    """The gym <= 0.21 API over a gymnasium environment.
-
-    ``done`` is ``terminated or truncated``: old gym's TimeLimit also ended an episode
-    with ``done=True`` at 200 (v0) or 500 (v1) steps.
-    """
-
-    def __init__(self, env):
-        super().__init__(env)
-        self._pending_seed = None
-        # An environment that already speaks the old API (real gym <= 0.21).
-        self._native_old = hasattr(env, "seed") and not hasattr(env, "np_random_seed")
+class _PassThrough(_Adapter):
+    """An environment that already speaks the old API (real gym <= 0.21), unchanged."""
 
     def seed(self, seed=None):
-        if self._native_old:
-            return self.env.seed(seed)
-        self._pending_seed = seed  # gymnasium seeds at the next reset
-        return [seed]
+        return self.env.seed(seed)
 
     def reset(self):
-        if self._native_old:
-            return self.env.reset()
-        obs, _info = self.env.reset(seed=self._pending_seed)
-        self._pending_seed = None
-        return obs
+        return self.env.reset()
 
     def step(self, action):
-        if self._native_old:
-            return self.env.step(action)
-        # NumPy 2: a np.int64 or a (1,) array is fine, np.bool_ fails Discrete checks.
-        obs, reward, terminated, truncated, info = self.env.step(int(action))
-        return obs, reward, bool(terminated or truncated), info
+        return self.env.step(action)
 
     def render(self, mode="rgb_array"):
-        if self._native_old:
-            return self.env.render(mode=mode)
-        return self.env.render()
+        return self.env.render(mode=mode)
+
+
+def OldGymAPI(env):  # noqa: N802 - the adapter's name since the first release
+    """The gym <= 0.21 API over a gymnasium environment: ``tfrepro.core.oldgym.OldEnv``, the
+    one adapter ``tfrepro legacy``'s ``import gym`` uses too (``done`` is ``terminated or
+    truncated``: old gym's TimeLimit also ended an episode with ``done=True`` at 200 (v0) or
+    500 (v1) steps). An environment that already speaks the old API (real gym) passes
+    straight through. Observations stay gymnasium's float32 (the TF2 twins read the same
+    bytes; ``tfrepro legacy`` gives scripts gym 0.21's float64 CartPole state)."""
+    if hasattr(env, "seed") and not hasattr(env, "np_random_seed"):
+        return _PassThrough(env)
+    from .oldgym import OldEnv
+
+    return OldEnv(env)
 
 
 class NewGymAPI(_Adapter):

@@ -26,11 +26,15 @@ import importlib.util
 import json
 import os
 import sys
+import threading
+import traceback
 import types
+import warnings
 
-from . import py2
+from . import numpy1, py2
 from .report import TRACE, note
-from .state import OPTS, EpisodesDone, MissingModule, NotCovered, is_script_file
+from . import state
+from .state import OPTS, MissingModule, NotCovered, Stop, is_script_file
 
 # import name -> pip package, where they differ (for the missing-module line)
 PIP_NAMES = {"cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "Pillow", "yaml": "PyYAML",
@@ -52,19 +56,60 @@ class _ScriptLoader(importlib.abc.SourceLoader):
             return f.read()
 
     def source_to_code(self, data, path, *, _optimize=-1):
-        return py2.compile_script(py2.read_source(path), path)
+        return py2.compile_script(_script_text(path), path)
 
 
 class _ScriptFinder(importlib.abc.MetaPathFinder):
-    """Top-level modules in the script's folder load through ``py2``."""
+    """Every module of the script's own (beside it, in its subpackages, in folders it adds
+    to ``sys.path``; ``state.is_script_file``) loads through ``py2`` and sees the shims; the
+    standard library and installed packages load as they always do."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if "." in fullname:
+        parent = fullname.rpartition(".")[0]
+        if parent:
+            mod = sys.modules.get(parent)
+            if mod is None or not is_script_file(getattr(mod, "__file__", None) or ""):
+                return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py") or not is_script_file(spec.origin):
             return None
-        candidate = os.path.join(OPTS.script_dir, fullname + ".py")
-        if os.path.isfile(candidate):
-            return importlib.util.spec_from_file_location(fullname, candidate, loader=_ScriptLoader(candidate))
-        return None
+        return importlib.util.spec_from_file_location(
+            fullname, spec.origin, loader=_ScriptLoader(spec.origin),
+            submodule_search_locations=spec.submodule_search_locations)
+
+
+def _by_path():
+    """Modules the script loads by file path (``importlib.util.spec_from_file_location``,
+    ``imp.load_source``) are its own too."""
+    real = importlib.util.spec_from_file_location
+
+    def spec_from_file_location(name, location=None, *, loader=None, submodule_search_locations=None):
+        path = os.fspath(location) if location is not None else None
+        if loader is None and path and path.endswith(".py") and is_script_file(path):
+            loader = _ScriptLoader(os.path.abspath(path))
+        if submodule_search_locations is None:
+            return real(name, location, loader=loader)
+        return real(name, location, loader=loader, submodule_search_locations=submodule_search_locations)
+
+    importlib.util.spec_from_file_location = spec_from_file_location
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import imp
+        except ImportError:  # Python 3.12 dropped it
+            return
+    real_load_source = imp.load_source
+
+    def load_source(name, pathname, file=None):
+        if not is_script_file(pathname):
+            return real_load_source(name, pathname, file)
+        spec = spec_from_file_location(name, pathname)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    imp.load_source = load_source
 
 
 # -- the import hook ---------------------------------------------------------------------------
@@ -82,8 +127,24 @@ def _checked(module, fromlist):
     return module
 
 
+def _missing(e: ImportError):
+    """A ModuleNotFoundError for a third-party module that is not installed, as one line
+    with the pip package to install (None for anything else)."""
+    name = getattr(e, "name", None)
+    if not name:
+        return None
+    root = name.split(".")[0]
+    try:
+        installed = importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        installed = True
+    if installed or root in sys.builtin_module_names:
+        return None
+    return MissingModule(f"the script imports {root}, which is not installed: pip install {PIP_NAMES.get(root, root)}")
+
+
 def install():
-    from . import gym021, keras2, tfshim
+    from . import gym021, keras2, numpy1, tfshim
 
     real_import = builtins.__import__
     gym_modules: dict = {}
@@ -104,18 +165,20 @@ def install():
                 return gym_modules[name] if fromlist else gym_modules["gym"]
             if root == "keras":
                 return _checked(keras2.keras_submodule(name), fromlist) if fromlist else keras2.keras()
+            if name == "numpy":
+                return numpy1.view()
             try:
                 return real_import(name, globals, locals, fromlist, level)
             except ModuleNotFoundError as e:
-                if e.name and e.name.split(".")[0] == root and importlib.util.find_spec(root) is None:
-                    pip = PIP_NAMES.get(root, root)
-                    raise MissingModule(f"the script imports {root}, which is not installed: "
-                                        f"pip install {pip}") from None
+                missing = _missing(e)
+                if missing:
+                    raise missing from None
                 raise
         return real_import(name, globals, locals, fromlist, level)
 
     builtins.__import__ = shim_import
     sys.meta_path.insert(0, _ScriptFinder())
+    _by_path()
 
 
 # -- matplotlib ----------------------------------------------------------------------------------
@@ -146,55 +209,6 @@ def _matplotlib():
     import matplotlib.pylab
 
     matplotlib.pylab.show = show
-
-
-# -- names later Pythons and NumPys removed -------------------------------------------------------
-NUMPY_REMOVED = {  # name -> (value, what to write today)
-    "float": (float, "float"), "int": (int, "int"), "bool": (bool, "bool"), "object": (object, "object"),
-    "str": (str, "str"), "complex": (complex, "complex"), "long": (int, "int"), "unicode": (str, "str"),
-    "float_": ("float64", "np.float64"), "complex_": ("complex128", "np.complex128"),
-    "NaN": ("nan", "np.nan"), "NAN": ("nan", "np.nan"), "Inf": ("inf", "np.inf"), "Infinity": ("inf", "np.inf"),
-    "infty": ("inf", "np.inf"), "PINF": ("inf", "np.inf"), "NINF": (-float("inf"), "-np.inf"),
-    "product": ("prod", "np.prod"), "cumproduct": ("cumprod", "np.cumprod"), "alltrue": ("all", "np.all"),
-    "sometrue": ("any", "np.any"), "asscalar": (lambda a: a.item(), "a.item()"),
-}
-
-
-def _removed_names():
-    """NumPy's aliases removed in 1.24 and 2.0 (``np.float``, ``np.asscalar``, ``np.NaN``...) and
-    ``time.clock`` (removed in Python 3.8) answer again, each use noted for the report."""
-    import time
-
-    import numpy as np
-
-    from .report import MAP
-
-    props = {}
-    for name, (value, today) in NUMPY_REMOVED.items():
-        if name in vars(np) or hasattr(type(np), name):
-            continue
-        if isinstance(value, str) and value != "nan" and value != "inf":
-            value = getattr(np, value)
-        elif value in ("nan", "inf"):
-            value = float(value)
-        MAP[f"np.{name}"] = (f"{today} (NumPy removed np.{name})", None)
-
-        def get(self, _v=value, _n=name):
-            note(f"np.{_n}", "numpy")
-            return _v
-
-        props[name] = property(get)
-    if props:
-        np.__class__ = type("numpy", (type(np),), props)
-    if not hasattr(time, "clock"):
-        MAP["time.clock"] = ("time.process_time() (or time.perf_counter() for wall time; "
-                             "removed in Python 3.8)", None)
-
-        def clock():
-            note("time.clock", "python")
-            return time.process_time()  # what time.clock measured on Unix
-
-        time.clock = clock
 
 
 # -- seeding ---------------------------------------------------------------------------------------
@@ -234,6 +248,69 @@ def _final_report():
         print(text, file=sys.stderr, end="")
 
 
+def _script_text(path):
+    """A file of the script's as Python reads it: IPython lines (``%matplotlib inline``,
+    ``!pip ...``) translated by IPython's own transformers where the file has any."""
+    text = py2.read_source(path)
+    try:
+        from . import ipython
+    except ImportError:  # IPython not installed: the text as it is
+        return text
+    return ipython.translate(text, path)
+
+
+_THREAD_FAILURES: list = []
+
+
+def _thread_hook(args):
+    """An uncaught exception in any thread of the script is printed, as Python prints it,
+    and makes the run's exit code non-zero; a thread ended by ``--episodes`` / ``--steps`` /
+    ``--seconds`` is no failure."""
+    if isinstance(args.exc_value, Stop) or args.exc_type is Stop:
+        return
+    _THREAD_FAILURES.append(f"{args.thread.name if args.thread else 'a thread'}: "
+                            f"{args.exc_type.__name__}: {args.exc_value}")
+    _default_thread_hook(args)
+
+
+_default_thread_hook = threading.excepthook
+
+
+def _others():
+    return [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+
+
+def _load_main(path):
+    """The code object of the script (or the notebook's code cells), and its ``__main__``
+    module's namespace."""
+    main_mod = types.ModuleType("__main__")
+    main_mod.__builtins__ = builtins
+    python2 = False
+    try:
+        from . import ipython
+    except ImportError:
+        ipython = None
+    if ipython is not None and ipython.is_notebook(path):
+        text, OPTS.extra["cells"] = ipython.notebook_source(path)
+        python2 = ipython.notebook_python2(path)
+        text = ipython.translate(text, path)
+    else:
+        text = _script_text(path)
+        main_mod.__file__ = path
+    if ipython is not None:
+        ipython.install(main_mod.__dict__)
+    return py2.compile_script(text, path, main=True, python2=python2), main_mod
+
+
+def _where(filename, line):
+    cells = OPTS.extra.get("cells")
+    if cells and filename and filename.endswith(".ipynb"):
+        from . import ipython
+
+        return f"{filename}: {ipython.where(cells, line)}"
+    return f"{filename}:{line}"
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     opts = {}
@@ -243,7 +320,8 @@ def main(argv=None):
     path = os.path.abspath(script)
     OPTS.script_dir = os.path.dirname(path)
     OPTS.extra["script"] = os.path.basename(path)
-    for key in ("episodes", "seed", "record", "record_format", "figures", "report", "report_out"):
+    for key in ("episodes", "steps", "seconds", "seed", "record", "record_format", "figures", "report",
+                "report_out"):
         if opts.get(key) is not None:
             setattr(OPTS, key, opts[key])
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering, no display
@@ -251,27 +329,37 @@ def main(argv=None):
 
     quiet_tensorflow()  # TensorFlow's banner and C++ logs; the script's own output stays
     _matplotlib()
-    _removed_names()
+    numpy1.time_clock()
     if OPTS.seed is not None:
         _seed(OPTS.seed)
+    threading.excepthook = _thread_hook
+    state.arm()
     status = 0
     try:
-        code = py2.compile_script(py2.read_source(path), path, main=True)
-        sys.argv = [script] + args
-        sys.path.insert(0, OPTS.script_dir)
-        install()
-        main_mod = types.ModuleType("__main__")
-        main_mod.__file__ = path
-        main_mod.__builtins__ = builtins
-        sys.modules["__main__"] = main_mod
-        exec(code, main_mod.__dict__)
-    except EpisodesDone:
+        try:
+            code, main_mod = _load_main(path)
+            sys.argv = [script] + args
+            sys.path.insert(0, OPTS.script_dir)
+            install()
+            sys.modules["__main__"] = main_mod
+            exec(code, main_mod.__dict__)
+        finally:
+            threading.excepthook = _thread_hook  # a script that set its own keeps its exceptions counted
+        for t in _others():  # what Python does at exit, before the verdict on the threads
+            t.join()
+    except Stop:
         sys.stdout.flush()
-        print(f"tfrepro legacy: stopped after {OPTS.episodes} episodes (--episodes {OPTS.episodes})",
-              file=sys.stderr)
+        print(f"tfrepro legacy: {OPTS.stopped}", file=sys.stderr)
     except (NotCovered, MissingModule) as e:
         sys.stdout.flush()
         print(f"tfrepro legacy: {e}", file=sys.stderr)
+        status = 2
+    except ModuleNotFoundError as e:
+        missing = _missing(e)
+        if missing is None:
+            raise
+        sys.stdout.flush()
+        print(f"tfrepro legacy: {missing}", file=sys.stderr)
         status = 2
     except SystemExit as e:
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -280,10 +368,19 @@ def main(argv=None):
     except SyntaxError as e:
         if e.filename != path and not is_script_file(e.filename or ""):
             raise
-        print(f"tfrepro legacy: {e.filename}:{e.lineno}: {e.msg}", file=sys.stderr)
+        print(f"tfrepro legacy: {_where(e.filename, e.lineno)}: {e.msg}", file=sys.stderr)
         status = 2
     finally:
         _final_report()
+    if _THREAD_FAILURES and status == 0 and not OPTS.stopped:
+        n = len(_THREAD_FAILURES)
+        print(f"tfrepro legacy: {n} thread{'s' if n > 1 else ''} of the script ended with an uncaught "
+              f"exception (first: {_THREAD_FAILURES[0]}); exit 1", file=sys.stderr)
+        status = 1
+    if OPTS.stopped and _others():  # workers still running: the stop ends them with the process
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
     return status
 
 

@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import types
 import warnings
 
 import numpy as np
 
-from .report import note
-from .state import OPTS, NotCovered, episode_begins
+from ...core import oldgym
+from .report import MAP, note
+from .state import OPTS, MissingModule, NotCovered, env_stepped, episode_begins
 
 GYM_VERSION = "0.21.0"
 
@@ -57,145 +59,129 @@ def write_frames(frames, path, fps=50):
     return atomic_save(path, save)
 
 
-class _Shared:
-    """State shared by a made environment and its ``unwrapped`` view."""
+class _Hooks(oldgym.Hooks):
+    """What the runner watches in every environment the script makes: ``--episodes``,
+    ``--steps``, ``--record`` and the report."""
 
-    def __init__(self, number):
-        self.number = number
-        self.pending_seed = OPTS.seed + number if OPTS.seed is not None else None
-        self.episode = 0  # episodes begun on this environment
-        self.frames = []
-        self.recorded = []  # files written
+    @property
+    def keep_frames(self):
+        return bool(OPTS.record)
 
-    def flush(self):
-        if self.frames and OPTS.record:
+    def note(self, construct, detail=None):
+        note(construct, "gym", detail=detail)
+
+    def reset(self, env):
+        episode_begins()
+
+    def step(self, env):
+        env_stepped()
+
+    def frame(self, env, frame):
+        if OPTS.record:
+            env._shared.frames.append(np.asarray(frame))
+
+    def flush(self, env):
+        sh = env._shared
+        if sh.frames and OPTS.record:
             ext = "mp4" if OPTS.record_format == "mp4" else "gif"
-            path = os.path.join(OPTS.record, f"env{self.number}-episode{self.episode:04d}.{ext}")
-            self.recorded.append(write_frames(self.frames, path))
-        self.frames = []
+            path = os.path.join(OPTS.record, f"env{sh.number}-episode{sh.episode:04d}.{ext}")
+            sh.recorded.append(write_frames(sh.frames, path))
+        sh.frames = []
 
 
-# -- the environment -------------------------------------------------------------------
+HOOKS = _Hooks()
+
+
+def _wrap(genv, env_id, limited=True):
+    number = OPTS.envs_made
+    OPTS.envs_made += 1
+    seed = OPTS.seed + number if OPTS.seed is not None else None
+    if seed is not None:
+        genv.action_space.seed(seed)
+        genv.observation_space.seed(seed)
+    return oldgym.OldEnv(genv, env_id, limited=limited, hooks=HOOKS, shared=oldgym._Shared(number, seed),
+                         float64=True)  # gym 0.21's CartPole returned its float64 state
+
+
+def _era_note(env_id, change):
+    new = oldgym.resolve(env_id)[0]
+    if new != env_id or change:
+        today = f"gymnasium.make({new!r}{_kwargs(env_id)})"
+        if change and change.startswith("none"):
+            today, change = f"{today}: {change}", None
+        MAP[f"gym.make({env_id})"] = (today, change)
+        note(f"gym.make({env_id})", "gym")
+
+
+def _kwargs(env_id):
+    extra = oldgym.ERA_IDS.get(env_id, (None, {}, None))[1]
+    return "".join(f", {k}={v!r}" for k, v in extra.items())
+
+
+def make(env_id, **kwargs):
+    """``gym.make``: a registered id of the script's own (``register``), an id of gym's era
+    (mapped to gymnasium's version: ``tfrepro.core.oldgym.ERA_IDS``) or any gymnasium id."""
+    import gymnasium
+
+    note("gym.make", "gym")
+    env_id = getattr(env_id, "id", env_id)  # gym.make(spec) was allowed too
+    if env_id in REGISTRY:
+        return REGISTRY[env_id].make(**kwargs)
+    try:
+        genv, change = oldgym.make_gymnasium(env_id, render_mode="rgb_array", **kwargs)
+    except gymnasium.error.Error as e:
+        raise gymnasium.error.Error(f"gym.make({env_id!r}): {e}") from None
+    _era_note(env_id, change)
+    return _wrap(genv, env_id)
+
+
+# -- the script's own environments ---------------------------------------------------------
+_DEPTH = threading.local()
+
+
 class Env:
-    """A gym 0.21 environment over a gymnasium one (``limited``: the TimeLimit wrapper
-    ``gym.make`` returned; else the bare environment, as ``env.unwrapped`` was)."""
+    """gym 0.21's ``gym.Env``: the base of a script's own environments (old API: ``reset()
+    -> obs``, four-value ``step``, ``seed``, ``render(mode)``). A subclass's own ``reset``
+    and ``step`` count for ``--episodes`` / ``--steps`` (the outermost call only)."""
 
-    def __init__(self, genv, shared, env_id, limited=True):
-        object.__setattr__(self, "_genv", genv)
-        object.__setattr__(self, "_shared", shared)
-        object.__setattr__(self, "_env_id", env_id)
-        object.__setattr__(self, "_limited", limited)
-        object.__setattr__(self, "_inner", None)
-        # gym 0.21's CartPole returned its float64 state; gymnasium casts it to float32
-        object.__setattr__(self, "_float64", str(env_id).startswith("CartPole"))
+    metadata = {"render.modes": []}
+    reward_range = (-float("inf"), float("inf"))
+    spec = None
+    action_space = None
+    observation_space = None
 
-    # gym.Env's attributes
-    @property
-    def action_space(self):
-        return self._genv.action_space
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if any(b.__name__ == "Wrapper" and b.__module__ == __name__ for b in cls.__mro__):
+            return
+        for name, hook in (("reset", HOOKS.reset), ("step", HOOKS.step)):
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_tfrepro_counted", False):
+                setattr(cls, name, _counted(fn, hook))
 
-    @property
-    def observation_space(self):
-        return self._genv.observation_space
+    def step(self, action):
+        raise NotImplementedError
 
-    @property
-    def reward_range(self):
-        return getattr(self._genv.unwrapped, "reward_range", (-float("inf"), float("inf")))
+    def reset(self):
+        raise NotImplementedError
 
-    @property
-    def metadata(self):
-        modes = list(self._genv.metadata.get("render_modes", []))
-        return {"render.modes": modes, "video.frames_per_second": self._genv.metadata.get("render_fps", 50)}
+    def render(self, mode="human"):
+        raise NotImplementedError
 
-    @property
-    def spec(self):
-        note("env.spec", "gym")
-        return self._genv.spec
+    def close(self):
+        pass
 
-    @property
-    def np_random(self):
-        return self._genv.unwrapped.np_random
+    def seed(self, seed=None):
+        return None
 
     @property
     def unwrapped(self):
-        if not self._limited:
-            return self
-        note("env.unwrapped", "gym")
-        if self._inner is None:
-            object.__setattr__(self, "_inner", Env(self._genv.unwrapped, self._shared, self._env_id, limited=False))
-        return self._inner
+        return self
 
-    @property
-    def env(self):  # gym 0.21: the TimeLimit's inner env was the environment itself
-        if not self._limited:
-            raise AttributeError(f"'{type(self._genv.unwrapped).__name__}' object has no attribute 'env'")
-        return self.unwrapped
-
-    def _time_limit(self):
-        w = self._genv
-        while w is not None and not hasattr(w, "_max_episode_steps"):
-            w = getattr(w, "env", None)
-        return w
-
-    @property
-    def _max_episode_steps(self):
-        if not self._limited:
-            raise AttributeError("attempted to get missing private attribute '_max_episode_steps'")
-        note("env._max_episode_steps", "gym")
-        return self._time_limit()._max_episode_steps
-
-    @_max_episode_steps.setter
-    def _max_episode_steps(self, value):
-        note("env._max_episode_steps", "gym")
-        if not self._limited:
-            object.__setattr__(self, "_own_max_episode_steps", value)  # no effect, as in gym
-            return
-        self._time_limit()._max_episode_steps = value
-
-    # the API
-    def seed(self, seed=None):
-        note("env.seed", "gym")
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31))  # gym drew one from the OS
-        self._shared.pending_seed = int(seed)
-        return [int(seed)]
-
-    def reset(self, **kwargs):
-        note("env.reset", "gym")
-        sh = self._shared
-        sh.flush()
-        episode_begins()
-        seed, sh.pending_seed = sh.pending_seed, None
-        target = self._genv if self._limited else self._genv.unwrapped
-        obs, _info = target.reset(seed=seed, **kwargs)
-        sh.episode += 1
-        return self._obs(obs)
-
-    def _obs(self, obs):
-        return np.array(self._genv.unwrapped.state, dtype=np.float64) if self._float64 else obs
-
-    def step(self, action):
-        note("env.step", "gym")
-        target = self._genv if self._limited else self._genv.unwrapped
-        obs, reward, terminated, truncated, info = target.step(_action(self.action_space, action))
-        info = dict(info)
-        if truncated and not terminated:
-            info["TimeLimit.truncated"] = True
-        return self._obs(obs), reward, bool(terminated or truncated), info
-
-    def render(self, mode="human", **kwargs):
-        note("env.render", "gym", detail=mode)
-        if mode == "rgb_array" or OPTS.record:
-            frame = self._genv.render()
-            if OPTS.record and frame is not None:
-                self._shared.frames.append(np.asarray(frame))
-            if mode == "rgb_array":
-                return frame
-        return True  # gym's viewer.render() for 'human': the window is open
-
-    def close(self):
-        self._shared.flush()
-        self._genv.close()
+    def __str__(self):
+        if self.spec is None:
+            return f"<{type(self).__name__} instance>"
+        return f"<{type(self).__name__}<{self.spec.id}>>"
 
     def __enter__(self):
         return self
@@ -204,56 +190,233 @@ class Env:
         self.close()
         return False
 
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(f"attempted to get missing private attribute '{name}'")
-        value = getattr(self._genv.unwrapped, name)  # AttributeError if the env has none
-        if self._limited:
-            note("env.<attribute>", "gym", detail=name)
-        return value
 
-    def __setattr__(self, name, value):
-        prop = getattr(type(self), name, None)
-        if isinstance(prop, property) and prop.fset is not None:
-            prop.fset(self, value)
-        elif not self._limited:  # the environment itself: env.unwrapped.state = ... sets its state
-            setattr(self._genv.unwrapped, name, value)
-        else:  # a wrapper's own attribute, as gym's Wrapper kept it
-            object.__setattr__(self, name, value)
+def _counted(fn, hook):
+    def counted(self, *args, **kwargs):
+        depth = getattr(_DEPTH, "n", 0)
+        if depth == 0:
+            hook(self)
+        _DEPTH.n = depth + 1
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            _DEPTH.n = depth
 
-    def __str__(self):
-        inner = f"<{type(self._genv.unwrapped).__name__}<{self._env_id}>>"
-        return f"<TimeLimit{inner}>" if self._limited else inner
-
-    __repr__ = __str__
+    counted._tfrepro_counted = True
+    counted.__name__, counted.__qualname__, counted.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    return counted
 
 
-def _action(space, action):
-    """gym 0.21 took NumPy integers and 0-d or one-element arrays for a Discrete action."""
+def categorical_sample(prob_n, np_random):
+    """gym's toy_text ``categorical_sample``: an index drawn from the probabilities."""
+    csprob_n = np.cumsum(np.asarray(prob_n))
+    return (csprob_n > np_random.rand()).argmax()
+
+
+class DiscreteEnv(Env):
+    """gym 0.21's ``gym.envs.toy_text.discrete.DiscreteEnv``: ``P[s][a] == [(probability,
+    nextstate, reward, done), ...]``, ``isd`` the initial state distribution."""
+
+    def __init__(self, nS, nA, P, isd):
+        import gymnasium
+
+        self.P, self.isd, self.lastaction, self.nS, self.nA = P, isd, None, nS, nA
+        self.action_space = gymnasium.spaces.Discrete(self.nA)
+        self.observation_space = gymnasium.spaces.Discrete(self.nS)
+        self.seed()
+        self.s = categorical_sample(self.isd, self.np_random)
+
+    def seed(self, seed=None):
+        self.np_random, seed = _np_random(seed)
+        return [seed]
+
+    def reset(self):
+        self.s = categorical_sample(self.isd, self.np_random)
+        self.lastaction = None
+        return int(self.s)
+
+    def step(self, a):
+        transitions = self.P[self.s][a]
+        i = categorical_sample([t[0] for t in transitions], self.np_random)
+        p, s, r, d = transitions[i]
+        self.s = s
+        self.lastaction = a
+        return int(s), r, d, {"prob": p}
+
+
+class EnvSpec:
+    """gym 0.21's ``EnvSpec`` for an environment the script registers."""
+
+    def __init__(self, id, entry_point=None, reward_threshold=None, nondeterministic=False,  # noqa: A002
+                 max_episode_steps=None, kwargs=None, **other):
+        self.id, self.entry_point, self.reward_threshold = id, entry_point, reward_threshold
+        self.nondeterministic, self.max_episode_steps = nondeterministic, max_episode_steps
+        self._kwargs = dict(kwargs or {})
+        self.kwargs = self._kwargs
+
+    def make(self, **kwargs):
+        import importlib
+
+        import gymnasium
+
+        kw = dict(self._kwargs, **kwargs)
+        ep = self.entry_point
+        if isinstance(ep, str) and ep.startswith("gym.envs"):  # one of gym's own classes, with other arguments
+            gid = f"tfrepro-{self.id}"
+            if gid not in gymnasium.registry:
+                gymnasium.register(id=gid, entry_point="gymnasium" + ep[3:], max_episode_steps=self.max_episode_steps,
+                                   reward_threshold=self.reward_threshold, kwargs=self._kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                genv = gymnasium.make(gid, render_mode="rgb_array", **kwargs)
+            return _wrap(genv, self.id)
+        if isinstance(ep, str):
+            mod, _, attr = ep.partition(":")
+            ep = getattr(importlib.import_module(mod), attr)
+        env = ep(**kw)
+        if not isinstance(env, (Env, Wrapper, oldgym.OldEnv)):
+            raise NotCovered(f"gym.make({self.id!r}): its entry point made a {type(env).__name__}, "
+                             "not a gym 0.21 environment")
+        try:
+            env.spec = self
+        except AttributeError:
+            pass
+        if self.max_episode_steps is not None:
+            env = TimeLimit(env, self.max_episode_steps)
+        return env
+
+    def __repr__(self):
+        return f"EnvSpec({self.id})"
+
+
+REGISTRY: dict = {}
+
+
+def register(id, **kwargs):  # noqa: A002 - gym's signature
+    note("gym.envs.registration.register", "gym")
+    if id in REGISTRY:
+        raise gym_error().Error(f"Cannot re-register id: {id}")
+    REGISTRY[id] = EnvSpec(id, **kwargs)
+
+
+def gym_error():
     import gymnasium
 
-    if isinstance(space, gymnasium.spaces.Discrete):
-        return int(np.asarray(action).reshape(-1)[0]) if np.ndim(action) else int(action)
-    return action
+    return gymnasium.error
 
 
-def make(env_id, **kwargs):
+class _Registry:
+    """``gym.envs.registry``: ``env_specs``, ``all()``, ``spec(id)``, ``make(id)``."""
+
+    @property
+    def env_specs(self):
+        import gymnasium
+
+        specs = dict(gymnasium.registry)
+        specs.update({old: gymnasium.registry[new] for old, (new, _, _) in oldgym.ERA_IDS.items()
+                      if new in gymnasium.registry})
+        specs.update(REGISTRY)
+        return specs
+
+    def all(self):
+        return list(self.env_specs.values())
+
+    def spec(self, env_id):
+        return self.env_specs[env_id]
+
+    def make(self, env_id, **kwargs):
+        return make(env_id, **kwargs)
+
+    def register(self, id, **kwargs):  # noqa: A002
+        register(id, **kwargs)
+
+
+def _spec(env_id):
     import gymnasium
 
-    note("gym.make", "gym")
-    with warnings.catch_warnings():  # gymnasium's "CartPole-v0 is out of date": gym 0.21 had no such word
-        warnings.simplefilter("ignore", DeprecationWarning)
-        genv = gymnasium.make(env_id, render_mode="rgb_array", **kwargs)
-    number = OPTS.envs_made
-    OPTS.envs_made += 1
-    if OPTS.seed is not None:
-        genv.action_space.seed(OPTS.seed + number)
-        genv.observation_space.seed(OPTS.seed + number)
-    return Env(genv, _Shared(number), env_id)
+    if env_id in REGISTRY:
+        return REGISTRY[env_id]
+    return gymnasium.spec(oldgym.resolve(env_id)[0])
+
+
+# gym's classes of its own environments: calling one gives that environment, old API, no time limit
+ENV_CLASSES = {
+    "classic_control": {"cartpole": ("CartPoleEnv",), "mountain_car": ("MountainCarEnv",),
+                        "continuous_mountain_car": ("Continuous_MountainCarEnv",), "pendulum": ("PendulumEnv",),
+                        "acrobot": ("AcrobotEnv",)},
+    "toy_text": {"frozen_lake": ("FrozenLakeEnv",), "taxi": ("TaxiEnv",), "cliffwalking": ("CliffWalkingEnv",),
+                 "blackjack": ("BlackjackEnv",)},
+    "box2d": {"lunar_lander": ("LunarLander", "LunarLanderContinuous"), "bipedal_walker":
+              ("BipedalWalker", "BipedalWalkerHardcore"), "car_racing": ("CarRacing",)},
+}
+
+
+def _env_factory(cls, name):
+    def factory(*args, **kwargs):
+        note(f"gym.envs.{name}", "gym")
+        kwargs.setdefault("render_mode", "rgb_array")
+        if cls.__name__ == "BlackjackEnv":
+            kwargs.setdefault("sab", False)  # gym's rules, as gym.make('Blackjack-v0') gets them
+        env = cls(*args, **kwargs)
+        if cls.__name__ in ("FrozenLakeEnv", "TaxiEnv", "CliffWalkingEnv"):
+            env.reset()  # gym's DiscreteEnv drew its state when made: step() before reset() worked
+        return _wrap(env, name, limited=False)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = cls.__doc__
+    return factory
+
+
+def _envs_family(family, parent):
+    """``gym.envs.<family>`` and its submodules, each with gymnasium's public names and gym's
+    environment classes as factories of old-API environments."""
+    import importlib
+
+    mods = {}
+    top = types.ModuleType(f"gym.envs.{family}")
+    top.__getattr__ = _not_covered(f"gym.envs.{family}")
+    for sub, classes in ENV_CLASSES[family].items():
+        mod = types.ModuleType(f"gym.envs.{family}.{sub}")
+        try:
+            real = importlib.import_module(f"gymnasium.envs.{family}.{sub}")
+        except Exception as e:  # noqa: BLE001 - Box2D not installed: named where it is used
+            err = str(e)
+
+            def missing(name, _sub=sub, _err=err):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+                raise MissingModule(f"gym.envs.{family}.{_sub}: {_err} (Box2D: pip install box2d-py)")
+
+            mod.__getattr__ = missing
+            for cname in classes:
+                setattr(top, cname, (lambda *a, _m=mod, _c=cname, **k: _m.__getattr__(_c)))
+        else:
+            mod.__dict__.update({k: v for k, v in vars(real).items() if not k.startswith("_")})
+            for cname in classes:
+                cls = getattr(real, cname, None)
+                if cls is None and cname.endswith(("Continuous", "Hardcore")):
+                    base = getattr(real, cname.replace("Continuous", "").replace("Hardcore", ""))
+                    flag = "continuous" if cname.endswith("Continuous") else "hardcore"
+                    f = _env_factory(base, cname)
+                    fac = (lambda *a, _f=f, _flag=flag, **k: _f(*a, **{_flag: True, **k}))
+                else:
+                    fac = _env_factory(cls, cname)
+                setattr(mod, cname, fac)
+                setattr(top, cname, fac)
+        setattr(top, sub, mod)
+        mods[f"gym.envs.{family}.{sub}"] = mod
+    if family == "toy_text":
+        discrete = types.ModuleType("gym.envs.toy_text.discrete")
+        discrete.DiscreteEnv, discrete.categorical_sample = DiscreteEnv, categorical_sample
+        top.discrete, top.DiscreteEnv = discrete, DiscreteEnv
+        mods["gym.envs.toy_text.discrete"] = discrete
+    setattr(parent, family, top)
+    mods[f"gym.envs.{family}"] = top
+    return mods
 
 
 # -- the old wrappers ------------------------------------------------------------------
-class Wrapper:
+class Wrapper(Env):
     """gym 0.21's ``gym.Wrapper``: forwards the old API and public attributes."""
 
     def __init__(self, env):
@@ -445,17 +608,32 @@ def _not_covered(prefix):
     return __getattr__
 
 
+def _forward(label, real):
+    """A module forwarding to gymnasium's ``real``, naming what it lacks in one line."""
+    def __getattr__(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return getattr(real, name)
+        except AttributeError:
+            raise NotCovered(f"{label}.{name} is not covered by tfrepro legacy's gym 0.21 shim") from None
+
+    return __getattr__
+
+
 def module():
     """The ``gym`` module a script imports, with its ``wrappers``, ``spaces``, ``utils``
     and ``envs`` submodules (keys of the returned dict are module names)."""
     import gymnasium
+    import gymnasium.utils
 
     gym = types.ModuleType("gym")
     gym.__version__ = GYM_VERSION
     gym.__file__ = __file__
     gym.make = make
-    gym.spec = lambda env_id: gymnasium.spec(env_id)
-    gym.Env, gym.Space = gymnasium.Env, gymnasium.Space
+    gym.spec = _spec
+    gym.register = register
+    gym.Env, gym.Space = Env, gymnasium.Space
     gym.Wrapper, gym.ObservationWrapper = Wrapper, ObservationWrapper
     gym.RewardWrapper, gym.ActionWrapper = RewardWrapper, ActionWrapper
     gym.spaces = gymnasium.spaces
@@ -471,12 +649,24 @@ def module():
     seeding = types.ModuleType("gym.utils.seeding")
     seeding.np_random = _np_random
     utils.seeding = seeding
-    utils.__getattr__ = _not_covered("gym.utils")
+    utils.__getattr__ = _forward("gym.utils", gymnasium.utils)
     envs = types.ModuleType("gym.envs")
-    envs.make, envs.spec = gym.make, gym.spec
+    registration = types.ModuleType("gym.envs.registration")
+    registry = _Registry()
+    registration.register, registration.registry, registration.EnvSpec = register, registry, EnvSpec
+    registration.make, registration.spec = make, _spec
+    envs.make, envs.spec, envs.register, envs.registry, envs.registration = make, _spec, register, registry, registration
     envs.__getattr__ = _not_covered("gym.envs")
-    gym.wrappers, gym.utils, gym.envs = wrappers, utils, envs
-    gym.__getattr__ = _not_covered("gym")
-    return {"gym": gym, "gym.wrappers": wrappers, "gym.wrappers.monitoring": monitoring,
+    gym.envs = envs
+    mods = {"gym": gym, "gym.wrappers": wrappers, "gym.wrappers.monitoring": monitoring,
             "gym.utils": utils, "gym.utils.seeding": seeding, "gym.envs": envs,
-            "gym.spaces": gymnasium.spaces}
+            "gym.envs.registration": registration, "gym.spaces": gymnasium.spaces}
+    for family in ENV_CLASSES:
+        mods.update(_envs_family(family, envs))
+    for name in list(vars(gymnasium.spaces)):  # gym.spaces.box, gym.spaces.discrete...
+        sub = getattr(gymnasium.spaces, name)
+        if isinstance(sub, types.ModuleType) and sub.__name__.startswith("gymnasium.spaces."):
+            mods[f"gym.spaces.{name}"] = sub
+    gym.wrappers, gym.utils = wrappers, utils
+    gym.__getattr__ = _not_covered("gym")
+    return mods

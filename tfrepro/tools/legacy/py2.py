@@ -24,6 +24,7 @@ import tokenize
 
 import numpy as np
 
+from . import numpy1
 from .report import note
 
 SKIP = {"fix_import", "fix_buffer", "fix_idioms", "fix_set_literal", "fix_ws_comma"}
@@ -135,7 +136,7 @@ def py2_div(a, b):
 PYTHON2: list = []  # set when the script itself is Python 2: then so are the modules beside it
 
 
-def compile_script(source: str, path: str, main: bool = False):
+def compile_script(source: str, path: str, main: bool = False, python2: bool = False):
     """The code object of one of the script's files, Python 2 or 3. A module beside a
     Python 2 script is read as Python 2 even where its text is also valid Python 3
     (``x / 2`` there is Python 2's division)."""
@@ -146,14 +147,13 @@ def compile_script(source: str, path: str, main: bool = False):
         tree = ast.parse(source, path)
     except SyntaxError:
         tree = None
-    if main and tree is None:
+    if main and (tree is None or python2):  # python2: a notebook with a Python 2 kernel
         PYTHON2.append(True)
-    if tree is not None and not (PYTHON2 and not main):  # Python 3
+    if tree is not None and not PYTHON2:  # Python 3
         fixers = _python2_names(tree)
-        if not fixers:
-            return compile(tree, path, "exec")
-        source = _refactor(source, path, fixers)
-        return compile(ast.parse(source, path), path, "exec")
+        if fixers:
+            tree = ast.parse(_refactor(source, path, fixers), path)
+        return compile(numpy1.transform(tree), path, "exec")
     from fissix import refactor
 
     fixers = {f.rpartition(".")[2] for f in refactor.get_fixers_from_package("fissix.fixes")} - SKIP
@@ -166,7 +166,7 @@ def compile_script(source: str, path: str, main: bool = False):
     if "division" not in refactor._detect_future_features(original):
         tree = ast.fix_missing_locations(_Py2Division().visit(tree))
         builtins.__tfrepro_py2_div__ = py2_div
-    return compile(tree, path, "exec")
+    return compile(numpy1.transform(tree), path, "exec")
 
 
 def read_source(path: str) -> str:

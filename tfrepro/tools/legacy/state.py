@@ -1,15 +1,25 @@
 """What one ``tfrepro legacy`` run shares between its shims: the options it was started
-with, the episode counter behind ``--episodes``, and where the script's own files are."""
+with, the counters behind ``--episodes`` / ``--steps`` / ``--seconds``, and which files are
+the script's own (every module it runs that is not the standard library, an installed
+package or this package: they get the shims and the Python 2 reading)."""
 from __future__ import annotations
 
 import os
+import signal
+import site
 import sys
+import sysconfig
+import threading
 from dataclasses import dataclass, field
 
 
-class EpisodesDone(BaseException):
-    """``--episodes N`` reached: unwinds the script (a BaseException, so that the script's
-    own ``except Exception`` does not catch it) and ends the run with exit 0."""
+class Stop(BaseException):
+    """``--episodes``, ``--steps`` or ``--seconds`` reached: unwinds the script (a
+    BaseException, so that the script's own ``except Exception`` does not catch it) and ends
+    the run with exit 0 and one line saying why."""
+
+
+EpisodesDone = Stop  # the name of the first stop this runner had
 
 
 class NotCovered(AttributeError):
@@ -25,6 +35,8 @@ class MissingModule(ImportError):
 class Options:
     script_dir: str = ""
     episodes: int | None = None  # stop after this many episodes (counted at reset)
+    steps: int | None = None  # stop after this many environment steps (over all environments)
+    seconds: float | None = None  # stop after this many seconds of the script's run
     seed: int | None = None  # seed Python, NumPy, TensorFlow and every environment
     record: str | None = None  # write rendered frames here, one file per episode
     record_format: str = "gif"
@@ -32,16 +44,56 @@ class Options:
     report: str | None = None  # "md" or "json": the migration report, at the end
     report_out: str | None = None  # write the report here instead of standard error
     resets: int = 0  # episodes begun, over every environment
+    env_steps: int = 0  # environment steps, over every environment
     envs_made: int = 0
+    stopped: str | None = None  # why the run was stopped (the one line), once it was
     extra: dict = field(default_factory=dict)
 
 
 OPTS = Options()
 
 
+# -- the script's own files --------------------------------------------------------------------
+def _library_roots() -> tuple[str, ...]:
+    """Folders whose files are never the script's: the standard library, every
+    site-packages folder, and this package's own code."""
+    roots = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            roots.add(p)
+    try:
+        roots.update(site.getsitepackages())
+    except AttributeError:  # a virtualenv's old site.py
+        pass
+    roots.add(site.getusersitepackages())
+    here = os.path.dirname(os.path.abspath(__file__))  # tfrepro/tools/legacy
+    package = os.path.dirname(os.path.dirname(here))  # tfrepro
+    roots.add(package)
+    top = os.path.dirname(package)
+    for name in ("legacy_tf1", "modern_tf2"):  # the project's own forms, when run from a checkout
+        roots.add(os.path.join(top, name))
+    return tuple(sorted(os.path.realpath(r) + os.sep for r in roots if r))
+
+
+_ROOTS: list = []
+_MEMO: dict = {}
+
+
 def is_script_file(filename: str) -> bool:
-    """True for the script and the modules next to it (what the shims apply to)."""
-    return bool(filename) and os.path.dirname(os.path.abspath(filename)) == OPTS.script_dir
+    """True for the script and every module it runs that is its author's: anything with a
+    real path outside the standard library, site-packages and this package (modules beside
+    it, its subpackages, folders it adds to ``sys.path``, files it loads by path)."""
+    if not filename or filename.startswith("<"):
+        return False
+    hit = _MEMO.get(filename)
+    if hit is None:
+        if not _ROOTS:
+            _ROOTS.extend(_library_roots())
+        real = os.path.realpath(os.path.abspath(filename))
+        hit = not real.startswith(tuple(_ROOTS))
+        _MEMO[filename] = hit
+    return hit
 
 
 def caller(depth: int = 2):
@@ -54,8 +106,50 @@ def caller(depth: int = 2):
     return None
 
 
+# -- stopping ------------------------------------------------------------------------------------
+_MAIN = threading.main_thread()
+
+
+def _on_signal(signum, frame):
+    if OPTS.stopped:
+        raise Stop(OPTS.stopped)
+
+
+def arm():
+    """Called once in the main thread before the script runs: a stop decided in another
+    thread (a worker's ``reset``, the ``--seconds`` timer) reaches the main thread as
+    SIGUSR1, which wakes it from a blocking wait (``thread.join``, ``coord.join``)."""
+    signal.signal(signal.SIGUSR1, _on_signal)
+    if OPTS.seconds is not None:
+        timer = threading.Timer(OPTS.seconds, stop, (f"stopped after {OPTS.seconds:g} s (--seconds {OPTS.seconds:g})",))
+        timer.daemon = True
+        timer.start()
+
+
+def stop(reason: str):
+    """End the script cleanly: in the main thread, unwind it now; in another thread, wake
+    the main thread to unwind and end this thread (its ``Stop`` is not an error)."""
+    if OPTS.stopped is None:
+        OPTS.stopped = reason
+    if threading.current_thread() is _MAIN:
+        raise Stop(OPTS.stopped)
+    os.kill(os.getpid(), signal.SIGUSR1)
+    raise Stop(OPTS.stopped)  # ends this thread; the thread hook knows it is no error
+
+
 def episode_begins():
     """Called at every ``reset``: counts episodes for ``--episodes``."""
+    if OPTS.stopped:
+        raise Stop(OPTS.stopped)
     OPTS.resets += 1
     if OPTS.episodes is not None and OPTS.resets > OPTS.episodes:
-        raise EpisodesDone()
+        stop(f"stopped after {OPTS.episodes} episodes (--episodes {OPTS.episodes})")
+
+
+def env_stepped():
+    """Called before every ``step``: counts environment steps for ``--steps``."""
+    if OPTS.stopped:
+        raise Stop(OPTS.stopped)
+    if OPTS.steps is not None and OPTS.env_steps >= OPTS.steps:
+        stop(f"stopped after {OPTS.steps} environment steps (--steps {OPTS.steps})")
+    OPTS.env_steps += 1

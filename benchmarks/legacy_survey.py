@@ -1,0 +1,139 @@
+"""The survey of ``tfrepro legacy`` on TF1-era scripts by other authors: each script of a corpus
+(kept outside this repository, with its license) run unchanged until it prints its own progress
+line, with the result, the first blocker and the seconds it took.
+
+    python benchmarks/legacy_survey.py CORPUS_DIR [--out results/legacy-survey] [--only ID ...]
+                                       [--cap 240] [--workers 2]
+
+``CORPUS_DIR/manifest.json`` lists the scripts: ``id``, ``author``, ``repo``, ``commit``,
+``path``, ``license``, ``local`` (the entry script, relative to CORPUS_DIR), ``cwd``, ``args``,
+``envs``, ``styles`` and ``progress``, a regular expression for one line of the script's own
+progress output, declared from its print statements before any run. A script *runs* when a line
+of its standard output matches ``progress`` (the survey then ends it); it *fails* when it exits,
+or reaches ``--cap`` seconds, first. The first blocker is the runner's one line
+(``tfrepro legacy: ...``) or the last line of the script's traceback. Every script runs with
+``--seed 0`` and ``--seconds CAP``; each in its own process group, ended as a whole.
+
+Writes ``OUT/survey.json`` (one row per script, with the manifest's provenance) and
+``OUT/survey.md`` (the table docs/legacy.md quotes), atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def blocker(stderr: str, stdout: str) -> str:
+    """The first thing that stopped the script, in one line."""
+    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("tfrepro legacy:") and "stopped after" not in ln:
+            return ln[len("tfrepro legacy:"):].strip()
+    for i in range(len(lines) - 1, -1, -1):  # a traceback's last line
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b", lines[i]):
+            return lines[i]
+    return lines[-1] if lines else (stdout.strip().splitlines() or ["(no output)"])[-1]
+
+
+def run_one(corpus: Path, entry: dict, cap: float) -> dict:
+    cwd = corpus / entry.get("cwd", str(Path(entry["local"]).parent))
+    script = os.path.relpath(corpus / entry["local"], cwd)
+    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--seconds", str(cap), script,
+           *entry.get("args", [])]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
+    pattern = re.compile(entry["progress"])
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+                                start_new_session=True, errors="replace")
+        out, hit = [], None
+        timer = threading.Timer(cap + 60, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            for line in proc.stdout:
+                out.append(line)
+                if hit is None and pattern.search(line):
+                    hit = (line.strip(), time.perf_counter() - start)
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    break
+        finally:
+            timer.cancel()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        err.seek(0)
+        stderr = err.read()
+    seconds = time.perf_counter() - start
+    row = {k: entry.get(k) for k in ("id", "author", "repo", "commit", "path", "license", "envs", "styles")}
+    if hit is not None:
+        row.update(result="runs", line=hit[0][:120], seconds=round(hit[1], 1), blocker="")
+    else:
+        row.update(result="fails", line="", seconds=round(seconds, 1), exit=proc.returncode,
+                   blocker=blocker(stderr, "".join(out))[:200])
+    return row
+
+
+def markdown(rows: list) -> str:
+    n, ok = len(rows), sum(r["result"] == "runs" for r in rows)
+    authors = len({r["author"] for r in rows})
+    head = (f"{ok} of {n} scripts ({100 * ok / max(n, 1):.0f}%) by {authors} authors reach their own progress "
+            "line.\n\n| script | repository @ commit | license | environments | styles | result | seconds | "
+            "first blocker |\n|---|---|---|---|---|---|---|---|\n")
+    body = "".join(
+        f"| `{r['id']}` (`{r['path']}`) | {r['repo']} @ {str(r['commit'])[:8]} | {r['license']} | "
+        f"{', '.join(r.get('envs') or [])} | {', '.join(r.get('styles') or [])} | {r['result']} | {r['seconds']} | "
+        f"{(r['blocker'] or '').replace('|', '/')} |\n" for r in rows)
+    return head + body
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--out", type=Path, default=ROOT / "results" / "legacy-survey")
+    p.add_argument("--only", nargs="+", metavar="ID")
+    p.add_argument("--cap", type=float, default=240.0, help="seconds per script (default 240)")
+    p.add_argument("--workers", type=int, default=2)
+    a = p.parse_args(argv)
+    manifest = json.loads((a.corpus / "manifest.json").read_text())
+    if a.only:
+        manifest = [e for e in manifest if e["id"] in a.only]
+    rows = [None] * len(manifest)
+
+    def job(i):
+        rows[i] = run_one(a.corpus, manifest[i], a.cap)
+        r = rows[i]
+        print(f"[{sum(x is not None for x in rows)}/{len(rows)}] {r['id']}: {r['result']} in {r['seconds']} s"
+              + (f" ({r['blocker']})" if r["blocker"] else ""), flush=True)
+
+    with ThreadPoolExecutor(a.workers) as pool:
+        list(pool.map(job, range(len(manifest))))
+    sys.path.insert(0, str(ROOT))
+    from tfrepro.infra.records import atomic_write_text
+
+    a.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(a.out / "survey.json", json.dumps(rows, indent=1) + "\n")
+    atomic_write_text(a.out / "survey.md", markdown(rows))
+    print(markdown(rows).splitlines()[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""``tfrepro legacy`` on the era's whole surface, each class of construct held by a small script of
+our own: gym's ids of 0.10-0.21 and its toy text, custom environments, every module the script
+runs (subpackages, ``sys.path`` folders, files loaded by path), NumPy 1.x behaviour, threads
+whose failures are never silent, and the three clean stops (``--episodes``, ``--steps``,
+``--seconds``). None of these scripts imports TensorFlow: each run takes a few seconds."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from compat_tests.test_legacy_runner import REPORT, legacy, lines, report
+
+ERA_ENVS = """
+import gym, numpy as np
+fl = gym.make('FrozenLake-v0')
+print("fl=%s %d %d %d %s %s" % (fl.spec.id, fl.nS, fl.nA, len(fl.P), fl.isd.shape, fl._max_episode_steps))
+fl.seed(0)
+print("s0=%d" % fl.reset())
+fl.render()
+print("P=%r" % (fl.P[14][2],))
+print("ansi=%s" % fl.render(mode='ansi').splitlines()[1])
+tx = gym.make('Taxi-v2'); tx.reset()
+print("taxi=%s %d %d" % (tx.spec.id, tx.nS, tx.nA))
+bj = gym.make('Blackjack-v0')
+print("bj=%s %s" % (bj.unwrapped.sab, type(bj.reset()).__name__))
+pe = gym.make('Pendulum-v0')
+print("pendulum=%s %s" % (pe.spec.id, pe.reset().shape))
+cw = gym.make('CliffWalking-v0'); cw.reset()
+print("cliff=%s %d" % (cw.spec.id, cw.nS))
+for gone in ('NChain-v0',):
+    try:
+        gym.make(gone)
+    except gym.error.Error as e:
+        print("gone=%s" % ('removed' in str(e)))
+from gym.envs.classic_control import CartPoleEnv
+cp = CartPoleEnv()
+o = cp.reset()
+print("class=%s %s %d" % (type(o).__name__, o.dtype, len(cp.step(0))))
+from gym.envs.toy_text.frozen_lake import FrozenLakeEnv
+fe = FrozenLakeEnv(is_slippery=False)
+print("flclass=%s" % fe.step(2)[0])
+"""
+
+
+def test_era_ids_toy_text_attributes_and_render(tmp_path):
+    p = legacy(tmp_path, ERA_ENVS, *REPORT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert got["fl"] == "FrozenLake-v1 16 4 16 (16,) 100"
+    assert got["s0"] == "0"
+    assert "FHFH\nFFFH\nHFFG" in p.stdout  # toy text's human render prints the map, as gym did
+    assert got["P"].startswith("[(0.333") and "True" in got["P"]  # slip 1/3 each side; the goal ends it
+    assert got["ansi"] == "FHFH"
+    assert got["taxi"] == "Taxi-v4 500 6"
+    assert got["bj"] == "False tuple"  # gym's rules, not gymnasium's new Sutton & Barto default
+    assert got["pendulum"] == "Pendulum-v1 (3,)"
+    assert got["cliff"] == "CliffWalking-v1 48"
+    assert got["gone"] == "True"
+    assert got["class"] == "ndarray float64 4"  # gym's own class: old API, float64 state, no time limit
+    assert got["flclass"] == "1"
+    rep = report(tmp_path)
+    assert "clips" in rep["gym.make(Pendulum-v0)"]["changes_numbers"]
+    assert rep["gym.make(FrozenLake-v0)"]["changes_numbers"] in (None, "")
+    assert "sab=False" in rep["gym.make(Blackjack-v0)"]["modern"]
+
+
+CUSTOM = """
+import gym
+from gym import spaces
+from gym.envs.registration import register
+from gym.envs.toy_text import discrete
+import numpy as np
+
+class Corridor(discrete.DiscreteEnv):
+    def __init__(self, n=5):
+        P = {s: {a: [(1.0, max(0, min(n - 1, s + (1 if a else -1))), float(s + 1 == n - 1 and a == 1),
+                      s + 1 == n - 1 and a == 1)] for a in range(2)} for s in range(n)}
+        isd = np.zeros(n); isd[0] = 1.0
+        super(Corridor, self).__init__(n, 2, P, isd)
+
+class Coin(gym.Env):
+    def __init__(self):
+        self.action_space = spaces.Discrete(2)
+        self.observation_space = spaces.Discrete(1)
+    def reset(self):
+        return 0
+    def step(self, a):
+        return 0, 1.0, True, {}
+
+register(id='Corridor-v0', entry_point=Corridor, max_episode_steps=3, kwargs={'n': 6})
+register(id='Slippy-v0', entry_point='gym.envs.toy_text:FrozenLakeEnv', kwargs={'is_slippery': False})
+env = gym.make('Corridor-v0')
+print("str=%s" % env)
+s, steps, done = env.reset(), 0, False
+while not done:
+    s, r, done, info = env.step(1); steps += 1
+print("corridor=%d %d %s" % (s, steps, info.get("TimeLimit.truncated")))
+sl = gym.make('Slippy-v0'); sl.reset()
+print("slippy=%d" % sl.step(2)[0])
+print("registered=%s" % ('Corridor-v0' in gym.envs.registry.env_specs))
+coin = Coin()
+for e in range(100):
+    coin.reset(); coin.step(0)
+    print("coin=%d" % e)
+"""
+
+
+def test_custom_environments_registered_and_counted(tmp_path):
+    p = legacy(tmp_path, CUSTOM, "--episodes", 3)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert got["str"] == "<TimeLimit<Corridor<Corridor-v0>>>"
+    assert got["corridor"] == "3 3 True"  # the time limit of register(max_episode_steps=3)
+    assert got["slippy"] == "1"
+    assert got["registered"] == "True"
+    # a gym.Env subclass's own reset counts for --episodes: 1 corridor + 1 slippy + 1 coin episode
+    assert "coin=0" in p.stdout and "coin=1" not in p.stdout
+    assert "stopped after 3 episodes (--episodes 3)" in p.stderr
+
+
+MODULES = {
+    "scores/__init__.py": "",
+    "scores/score_logger.py": """
+        import gym
+        class ScoreLogger:
+            def __init__(self, env_name):
+                print "logger for %s" % env_name
+                self.env = gym.make(env_name)
+            def add(self, score):
+                print "score=%d" % score
+    """,
+    "../lib/envs/corridor.py": """
+        from gym.envs.toy_text import discrete
+        import numpy as np
+        class LineEnv(discrete.DiscreteEnv):
+            def __init__(self):
+                P = {s: {a: [(1.0, min(2, s + 1), 1.0, s == 1)] for a in range(2)} for s in range(3)}
+                super(LineEnv, self).__init__(3, 2, P, np.array([1.0, 0.0, 0.0]))
+    """,
+    "plugins/by_path.py": """
+        import numpy as np
+        def ragged():
+            return np.array([np.zeros(2), 1]).dtype
+    """,
+}
+
+
+def test_every_module_of_the_script_gets_the_shims(tmp_path):
+    """A Python 2 subpackage beside a Python 3 script, a library in a folder the script adds
+    to sys.path (importing gym), a module loaded by file path: each sees the shims."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in MODULES.items():
+        f = work / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(textwrap.dedent(text))
+    script = """
+        import sys, importlib.util, json
+        sys.path.append("../")
+        from lib.envs.corridor import LineEnv
+        from scores.score_logger import ScoreLogger
+        log = ScoreLogger('CartPole-v0')
+        env = LineEnv()
+        print("line=%s" % (env.reset(), ))
+        log.add(env.step(0)[0])
+        spec = importlib.util.spec_from_file_location("by_path", "plugins/by_path.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        print("bypath=%s" % mod.ragged())
+        print("stdlib=%s" % json.dumps([1]))
+    """
+    p = legacy(work, script)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert "logger for CartPole-v0" in p.stdout
+    assert got["line"] == "0" and got["score"] == "1"
+    assert got["bypath"] == "object"
+    assert got["stdlib"] == "[1]"
+
+
+NUMPY1 = """
+import numpy as np
+from numpy import array
+memory = []
+memory.append(np.array([np.zeros(4), 1, 1.0, np.ones(4), False]))
+print("ragged=%s %d" % (memory[0].dtype, len(memory[0])))
+print("ragged2=%s" % array([[1, 2], [3]]).dtype)
+q = np.array([[0.25, 0.75]])
+print("int=%d float=%.2f" % (int(q.argmax(1)), float(q[:, 1])))
+rewards = np.zeros(3)
+rewards[0] = np.array([5.0])
+rewards[1:2] = np.array([6.0])
+rewards[2] += np.array([[7.0]])
+print("store=%s" % rewards.tolist())
+print("aliases=%s %s %s" % (np.float(1), np.int(2), np.asscalar(np.array([3]))))
+try:
+    np.array([np.zeros(2), np.zeros(3)], dtype=float)
+except ValueError:
+    print("dtype=kept")
+try:
+    float(np.array([1.0, 2.0]))
+except TypeError:
+    print("twoel=raises")
+"""
+
+
+def test_numpy1_behaviour_the_era_relied_on(tmp_path):
+    p = legacy(tmp_path, NUMPY1, *REPORT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert got["ragged"] == "object 5" and got["ragged2"] == "object"
+    assert got["int"] == "1 float=0.75"
+    assert got["store"] == "[5.0, 6.0, 7.0]"
+    assert got["aliases"] == "1.0 2 3"
+    assert got["dtype"] == "kept" and got["twoel"] == "raises"  # an explicit dtype, two elements: today's errors
+    rep = report(tmp_path)
+    for construct in ("numpy.array(ragged)", "numpy.int(array)", "numpy.float(array)", "numpy.setitem(array)",
+                      "np.float", "np.asscalar"):
+        assert construct in rep, construct
+    assert rep["numpy.setitem(array)"]["count"] == 2
+
+
+THREADS = """
+import threading, sys
+def work(i):
+    if i == 1:
+        raise RuntimeError("worker %d failed" % i)
+    print("worker %d done" % i)
+ts = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("main done")
+"""
+
+THREAD_STOP = """
+import threading, gym
+def worker(k):
+    env = gym.make('CartPole-v0')
+    while True:  # A3C's workers: forever, until the coordinator says stop
+        env.reset(); done = False
+        while not done:
+            _, _, done, _ = env.step(env.action_space.sample())
+ts = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+for t in ts: t.start()
+for t in ts: t.join()
+"""
+
+
+def test_a_failing_thread_is_never_silent_and_stops_end_every_thread(tmp_path):
+    p = legacy(tmp_path, THREADS)
+    assert p.returncode == 1, (p.returncode, p.stderr[-2000:])
+    assert "RuntimeError: worker 1 failed" in p.stderr  # Python's own traceback for the thread
+    assert "1 thread of the script ended with an uncaught exception" in p.stderr
+    assert "main done" in p.stdout
+    p = legacy(tmp_path, THREAD_STOP, "--episodes", 6, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "stopped after 6 episodes (--episodes 6)" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("flag, value, needle", [("--steps", 50, "stopped after 50 environment steps (--steps 50)"),
+                                                 ("--seconds", 3, "stopped after 3 s (--seconds 3)")])
+def test_steps_and_seconds_stop_cleanly(tmp_path, flag, value, needle):
+    script = """
+        import gym, time
+        env = gym.make('CartPole-v1')
+        steps = 0
+        try:
+            env.reset()
+            for i in range(10 ** 9):
+                _, _, done, _ = env.step(i % 2)
+                steps += 1
+                if done:
+                    env.reset()
+                if steps > 100:
+                    time.sleep(0.01)  # a batch update that takes time
+        finally:
+            print("steps=%d" % steps)
+    """
+    p = legacy(tmp_path, script, flag, value, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert needle in p.stderr
+    if flag == "--steps":
+        assert lines(p)["steps"] == "50"  # the 51st step is the one refused; finally blocks run
