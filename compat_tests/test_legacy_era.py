@@ -19,7 +19,7 @@ fl.seed(0)
 print("s0=%d" % fl.reset())
 fl.render()
 print("P=%r" % (fl.P[14][2],))
-print("ansi=%s" % fl.render(mode='ansi').splitlines()[1])
+print("ansi=%s" % fl.render(mode='ansi').splitlines()[2])
 tx = gym.make('Taxi-v2'); tx.reset()
 print("taxi=%s %d %d" % (tx.spec.id, tx.nS, tx.nA))
 bj = gym.make('Blackjack-v0')
@@ -62,7 +62,7 @@ def test_era_ids_toy_text_attributes_and_render(tmp_path):
     rep = report(tmp_path)
     assert "clips" in rep["gym.make(Pendulum-v0)"]["changes_numbers"]
     assert rep["gym.make(FrozenLake-v0)"]["changes_numbers"] in (None, "")
-    assert "sab=False" in rep["gym.make(Blackjack-v0)"]["modern"]
+    assert "sab=False" in rep["gym.make(Blackjack-v0)"]["tf2"]
 
 
 CUSTOM = """
@@ -283,3 +283,41 @@ def test_steps_and_seconds_stop_cleanly(tmp_path, flag, value, needle):
     assert needle in p.stderr
     if flag == "--steps":
         assert lines(p)["steps"] == "50"  # the 51st step is the one refused; finally blocks run
+
+
+def test_a_notebook_runs_its_code_cells_in_order(tmp_path):
+    """A notebook (Python 2 kernel) with IPython lines: magics and shell escapes translated by
+    IPython's transformers, installs not run, --episodes as for a script, an error named by cell."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Q-learning"),
+        new_code_cell("%matplotlib inline\n!pip install gym==0.10.5\nimport gym\nimport numpy as np"),
+        new_code_cell("env = gym.make('FrozenLake-v0')\nQ = np.zeros([env.nS, env.nA])\nprint 'states', env.nS"),
+        new_code_cell("files = !echo hello\nprint 'shell', files[0]\n%time total = sum(xrange(10))\n"
+                      "print 'total', total, 7 / 2"),
+        new_code_cell("for i in xrange(100):\n    s = env.reset()\n    print 'episode', i"),
+    ], metadata={"kernelspec": {"name": "python2", "display_name": "Python 2", "language": "python"}})
+    nbformat.write(nb, str(tmp_path / "q.ipynb"))
+    import os
+    import subprocess
+    import sys
+
+    from compat_tests.conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "tfrepro", "legacy", "--episodes", "2", *REPORT, "q.ipynb"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "states 16" in p.stdout and "shell hello" in p.stdout and "total 45 3" in p.stdout
+    assert "episode 1" in p.stdout and "episode 2" not in p.stdout
+    assert "not run: !pip install gym==0.10.5" in p.stderr or "not run" in p.stderr
+    rep = report(tmp_path)
+    assert {"ipython.magic.matplotlib", "ipython.shell.output", "python2.print"} <= set(rep), sorted(rep)
+    nb.cells.append(new_code_cell("x = 1\nundefined_name"))
+    nb.cells[-2] = new_code_cell("print 'no loop'")
+    nbformat.write(nb, str(tmp_path / "bad.ipynb"))
+    p = subprocess.run([sys.executable, "-m", "tfrepro", "legacy", "bad.ipynb"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 1 and "NameError" in p.stderr and "undefined_name" in p.stderr

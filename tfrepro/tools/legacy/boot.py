@@ -294,6 +294,9 @@ def _load_main(path):
         text, OPTS.extra["cells"] = ipython.notebook_source(path)
         python2 = ipython.notebook_python2(path)
         text = ipython.translate(text, path)
+        import linecache
+
+        linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # tracebacks show the cells' code
     else:
         text = _script_text(path)
         main_mod.__file__ = path

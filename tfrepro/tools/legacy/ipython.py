@@ -336,7 +336,9 @@ class Shell:
         value of a final expression is returned."""
         filename = frame.f_code.co_filename if frame is not None else "<ipython>"
         lines = _cell(_lines(src), filename, first_line)
-        tree = ast.parse("\n" * (first_line - 1) + "".join(lines), filename)
+        from . import py2
+
+        tree = py2.script_tree("\n" * (first_line - 1) + "".join(lines), filename)  # Python 2 cells too
         glob, loc = self._scope(frame)
         last = None
         if value and tree.body and isinstance(tree.body[-1], ast.Expr):

@@ -137,7 +137,12 @@ PYTHON2: list = []  # set when the script itself is Python 2: then so are the mo
 
 
 def compile_script(source: str, path: str, main: bool = False, python2: bool = False):
-    """The code object of one of the script's files, Python 2 or 3. A module beside a
+    """The code object of one of the script's files (``script_tree``, compiled)."""
+    return compile(script_tree(source, path, main, python2), path, "exec")
+
+
+def script_tree(source: str, path: str, main: bool = False, python2: bool = False):
+    """The syntax tree of one of the script's files, Python 2 or 3. A module beside a
     Python 2 script is read as Python 2 even where its text is also valid Python 3
     (``x / 2`` there is Python 2's division)."""
     source, tabs = expand_mixed_tabs(source)
@@ -153,7 +158,7 @@ def compile_script(source: str, path: str, main: bool = False, python2: bool = F
         fixers = _python2_names(tree)
         if fixers:
             tree = ast.parse(_refactor(source, path, fixers), path)
-        return compile(numpy1.transform(tree), path, "exec")
+        return numpy1.transform(tree)
     from fissix import refactor
 
     fixers = {f.rpartition(".")[2] for f in refactor.get_fixers_from_package("fissix.fixes")} - SKIP
@@ -166,7 +171,7 @@ def compile_script(source: str, path: str, main: bool = False, python2: bool = F
     if "division" not in refactor._detect_future_features(original):
         tree = ast.fix_missing_locations(_Py2Division().visit(tree))
         builtins.__tfrepro_py2_div__ = py2_div
-    return compile(numpy1.transform(tree), path, "exec")
+    return numpy1.transform(tree)
 
 
 def read_source(path: str) -> str:
