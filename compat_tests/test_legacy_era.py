@@ -47,15 +47,15 @@ def test_era_ids_toy_text_attributes_and_render(tmp_path):
     p = legacy(tmp_path, ERA_ENVS, *REPORT)
     assert p.returncode == 0, p.stderr[-3000:]
     got = lines(p)
-    assert got["fl"] == "FrozenLake-v1 16 4 16 (16,) 100"
+    assert got["fl"] == "FrozenLake-v0 16 4 16 (16,) 100"  # the id the script asked for
     assert got["s0"] == "0"
     assert "FHFH\nFFFH\nHFFG" in p.stdout  # toy text's human render prints the map, as gym did
     assert got["P"].startswith("[(0.333") and "True" in got["P"]  # slip 1/3 each side; the goal ends it
     assert got["ansi"] == "FHFH"
-    assert got["taxi"] == "Taxi-v4 500 6"
+    assert got["taxi"] == "Taxi-v2 500 6"
     assert got["bj"] == "False tuple"  # gym's rules, not gymnasium's new Sutton & Barto default
-    assert got["pendulum"] == "Pendulum-v1 (3,)"
-    assert got["cliff"] == "CliffWalking-v1 48"
+    assert got["pendulum"] == "Pendulum-v0 (3,)"
+    assert got["cliff"] == "CliffWalking-v0 48"
     assert got["gone"] == "True"
     assert got["class"] == "ndarray float64 4"  # gym's own class: old API, float64 state, no time limit
     assert got["flclass"] == "1"
@@ -321,3 +321,47 @@ def test_a_notebook_runs_its_code_cells_in_order(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tfrepro", "legacy", "bad.ipynb"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 1 and "NameError" in p.stderr and "undefined_name" in p.stderr
+
+
+ERA_TYPES = """
+import gym, numpy as np
+import scipy.misc
+fl = gym.make('FrozenLake-v0')
+fl.render()  # gym's DiscreteEnv had a state when made: render before reset worked
+print("n=%s %s" % (type(fl.action_space.n).__name__, type(gym.spaces.Discrete(3).n).__name__))
+bj = gym.make('Blackjack-v0'); bj.seed(0)
+print("ace=%s" % type(bj.reset()[2]).__name__)
+img = (np.arange(48, dtype=np.float64).reshape(4, 4, 3))
+small = scipy.misc.imresize(img, [2, 2])
+print("imresize=%s %s %d" % (small.shape, small.dtype, small.max()))
+print("gray=%s" % (scipy.misc.imresize(np.eye(4), 50, interp='nearest').shape,))
+gym.logger.set_level(gym.logger.ERROR)
+print("limit=%s %s" % (fl.spec.timestep_limit, fl.spec.tags['wrapper_config.TimeLimit.max_episode_steps']))
+import inspect, collections, threading, random, time
+def f(a, b=2, *rest, **kw): pass
+print("argspec=%s" % (inspect.getargspec(f),))
+print("abc=%s" % isinstance({}, collections.Mapping))
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+print("alive=%s" % t.isAlive())
+random.seed(1)
+print("sample=%d" % len(random.sample(set(range(10)), 3)))
+print("clock=%s" % (time.clock() >= 0))
+"""
+
+
+def test_era_types_and_scipy_names(tmp_path):
+    p = legacy(tmp_path, ERA_TYPES, *REPORT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert got["n"] == "int int"  # gym's Discrete(n).n was a Python int (tf.contrib refuses np.int64)
+    assert got["ace"] == "bool"  # gym's Blackjack said True / False for the usable ace
+    shape, dtype, top = got["imresize"].rsplit(" ", 2)
+    assert (shape, dtype) == ("(2, 2, 3)", "uint8") and int(top) > 47  # SciPy 1.2's: bytescaled to 0..255 first
+    assert got["gray"] == "(2, 2)"
+    assert got["limit"] == "100 100"  # gym 0.10's spec.timestep_limit and tags
+    assert got["argspec"] == "ArgSpec(args=['a', 'b'], varargs='rest', keywords='kw', defaults=(2,))"
+    assert got["abc"] == "True" and got["alive"] == "False" and got["sample"] == "3" and got["clock"] == "True"
+    rep = report(tmp_path)
+    for construct in ("scipy.misc.imresize", "inspect.getargspec", "collections.Mapping", "threading.Thread.isAlive",
+                      "random.sample(set)", "time.clock"):
+        assert construct in rep, construct

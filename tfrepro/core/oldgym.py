@@ -75,6 +75,42 @@ def resolve(env_id: str):
     return env_id, {}, None
 
 
+# observations whose type gym 0.21 gave otherwise (same values)
+ERA_OBS = {
+    # gym's Blackjack: (player sum, dealer card, usable ace) with the ace a bool; gymnasium's is an int
+    "BlackjackEnv": lambda o: (int(o[0]), int(o[1]), bool(o[2])),
+}
+
+
+class EraSpec:
+    """``env.spec`` as gym 0.10-0.21 gave it: the id the script asked for (``FrozenLake-v0``,
+    not gymnasium's ``FrozenLake-v1``), ``max_episode_steps``, ``timestep_limit`` (its gym
+    0.10 name), ``tags``, ``trials``, ``reward_threshold``, ``nondeterministic``, ``kwargs``;
+    anything else from gymnasium's spec."""
+
+    def __init__(self, spec, env_id=None):
+        self._spec = spec
+        self.id = env_id or spec.id
+        self.max_episode_steps = spec.max_episode_steps
+        self.timestep_limit = spec.max_episode_steps
+        self.reward_threshold = spec.reward_threshold
+        self.nondeterministic = spec.nondeterministic
+        self.kwargs = dict(spec.kwargs)
+        self._kwargs = self.kwargs
+        self.entry_point = spec.entry_point
+        self.trials = 100
+        self.max_episode_seconds = None
+        self.tags = {"wrapper_config.TimeLimit.max_episode_steps": spec.max_episode_steps}
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._spec, name)
+
+    def __repr__(self):
+        return "EnvSpec(%s)" % self.id
+
+
 class Hooks:
     """What ``tfrepro legacy`` watches; the programs use these no-ops."""
 
@@ -119,8 +155,8 @@ def _action(space, action):
 class OldEnv:
     """A gym 0.21 environment over a gymnasium one (``limited``: the TimeLimit wrapper
     ``gym.make`` returned; else the bare environment, as ``env.unwrapped`` was).
-    ``float64``: CartPole's observation is its float64 state, as gym 0.21 returned it
-    (gymnasium returns the same numbers cast to float32)."""
+    ``float64``: observations as gym 0.21 returned them: CartPole's float64 state (gymnasium
+    returns the same numbers cast to float32), Blackjack's usable ace a bool (``ERA_OBS``)."""
 
     def __init__(self, genv, env_id=None, limited=True, hooks=None, shared=None, float64=False):
         env_id = env_id or (genv.spec.id if genv.spec is not None else type(genv.unwrapped).__name__)
@@ -131,6 +167,7 @@ class OldEnv:
         object.__setattr__(self, "_shared", shared or _Shared(0))
         object.__setattr__(self, "_inner", None)
         object.__setattr__(self, "_float64", float64 and type(genv.unwrapped).__name__ == "CartPoleEnv")
+        object.__setattr__(self, "_era_obs", float64)  # the legacy runner's era observations
         object.__setattr__(self, "_toy_text", str(env_id).startswith(TOY_TEXT)
                            or type(genv.unwrapped).__module__.startswith("gymnasium.envs.toy_text"))
 
@@ -158,7 +195,7 @@ class OldEnv:
     @property
     def spec(self):
         self._hooks.note("env.spec")
-        return self._genv.spec
+        return EraSpec(self._genv.spec, self._env_id) if self._genv.spec is not None else None
 
     @property
     def np_random(self):
@@ -171,7 +208,7 @@ class OldEnv:
         self._hooks.note("env.unwrapped")
         if self._inner is None:
             inner = OldEnv(self._genv, self._env_id, limited=False, hooks=self._hooks, shared=self._shared,
-                           float64=self._float64)
+                           float64=self._era_obs)
             object.__setattr__(self, "_inner", inner)
         return self._inner
 
@@ -241,7 +278,10 @@ class OldEnv:
         return self._obs(obs)
 
     def _obs(self, obs):
-        return np.array(self._genv.unwrapped.state, dtype=np.float64) if self._float64 else obs
+        if self._float64:
+            return np.array(self._genv.unwrapped.state, dtype=np.float64)
+        era = ERA_OBS.get(type(self._genv.unwrapped).__name__)
+        return era(obs) if era is not None and self._era_obs else obs
 
     def step(self, action):
         self._hooks.note("env.step")

@@ -31,7 +31,7 @@ import traceback
 import types
 import warnings
 
-from . import numpy1, py2
+from . import numpy1, py2, python37
 from .report import TRACE, note
 from . import state
 from .state import OPTS, MissingModule, NotCovered, Stop, is_script_file
@@ -144,7 +144,7 @@ def _missing(e: ImportError):
 
 
 def install():
-    from . import gym021, keras2, numpy1, tfshim
+    from . import gym021, keras2, numpy1, scipy1, tfshim
 
     real_import = builtins.__import__
     gym_modules: dict = {}
@@ -167,6 +167,8 @@ def install():
                 return _checked(keras2.keras_submodule(name), fromlist) if fromlist else keras2.keras()
             if name == "numpy":
                 return numpy1.view()
+            if root == "scipy":
+                scipy1.install()
             try:
                 return real_import(name, globals, locals, fromlist, level)
             except ModuleNotFoundError as e:
@@ -332,7 +334,7 @@ def main(argv=None):
 
     quiet_tensorflow()  # TensorFlow's banner and C++ logs; the script's own output stays
     _matplotlib()
-    numpy1.time_clock()
+    python37.install()
     if OPTS.seed is not None:
         _seed(OPTS.seed)
     threading.excepthook = _thread_hook

@@ -99,8 +99,41 @@ def _wrap(genv, env_id, limited=True):
     if seed is not None:
         genv.action_space.seed(seed)
         genv.observation_space.seed(seed)
+    for space in (genv.action_space, genv.observation_space):
+        _python_ints(space)
+    if type(genv.unwrapped).__name__ in ("FrozenLakeEnv", "TaxiEnv", "CliffWalkingEnv"):
+        genv.unwrapped.reset()  # gym's DiscreteEnv drew its state when made: render() before reset() worked
     return oldgym.OldEnv(genv, env_id, limited=limited, hooks=HOOKS, shared=oldgym._Shared(number, seed),
                          float64=True)  # gym 0.21's CartPole returned its float64 state
+
+
+def _python_ints(space):
+    """gym's ``Discrete(n).n`` was a Python int (gymnasium's is ``np.int64``, which
+    ``tf.contrib.layers.fully_connected(num_outputs=...)`` and friends refuse)."""
+    import gymnasium
+
+    if isinstance(space, gymnasium.spaces.Discrete):
+        space.n, space.start = int(space.n), int(space.start)
+    elif isinstance(space, gymnasium.spaces.Tuple):
+        for sub in space.spaces:
+            _python_ints(sub)
+    return space
+
+
+def _spaces():
+    """``gym.spaces``: gymnasium's, with ``Discrete``'s ``n`` a Python int as in gym."""
+    import gymnasium
+
+    class Discrete(gymnasium.spaces.Discrete):
+        def __init__(self, n, *args, **kwargs):
+            super().__init__(n, *args, **kwargs)
+            _python_ints(self)
+
+    Discrete.__module__ = "gym.spaces.discrete"
+    mod = types.ModuleType("gym.spaces")
+    mod.__dict__.update({k: v for k, v in vars(gymnasium.spaces).items() if not k.startswith("__")})
+    mod.Discrete = Discrete
+    return mod
 
 
 def _era_note(env_id, change):
@@ -221,8 +254,8 @@ class DiscreteEnv(Env):
         import gymnasium
 
         self.P, self.isd, self.lastaction, self.nS, self.nA = P, isd, None, nS, nA
-        self.action_space = gymnasium.spaces.Discrete(self.nA)
-        self.observation_space = gymnasium.spaces.Discrete(self.nS)
+        self.action_space = _python_ints(gymnasium.spaces.Discrete(self.nA))
+        self.observation_space = _python_ints(gymnasium.spaces.Discrete(self.nS))
         self.seed()
         self.s = categorical_sample(self.isd, self.np_random)
 
@@ -357,10 +390,7 @@ def _env_factory(cls, name):
         kwargs.setdefault("render_mode", "rgb_array")
         if cls.__name__ == "BlackjackEnv":
             kwargs.setdefault("sab", False)  # gym's rules, as gym.make('Blackjack-v0') gets them
-        env = cls(*args, **kwargs)
-        if cls.__name__ in ("FrozenLakeEnv", "TaxiEnv", "CliffWalkingEnv"):
-            env.reset()  # gym's DiscreteEnv drew its state when made: step() before reset() worked
-        return _wrap(env, name, limited=False)
+        return _wrap(cls(*args, **kwargs), name, limited=False)
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = cls.__doc__
@@ -608,6 +638,22 @@ def _not_covered(prefix):
     return __getattr__
 
 
+def _logger():
+    """``gym.logger`` of gym 0.21: gymnasium's, with ``set_level`` (and ``setLevel``, from
+    the days it was a ``logging.Logger``) setting the level below which nothing is said."""
+    import gymnasium.logger as real
+
+    mod = types.ModuleType("gym.logger")
+    mod.__dict__.update({k: v for k, v in vars(real).items() if not k.startswith("__")})
+
+    def set_level(level):
+        real.min_level = level
+
+    mod.set_level = mod.setLevel = set_level
+    mod.DEBUG, mod.INFO, mod.WARN, mod.ERROR, mod.DISABLED = 10, 20, 30, 40, 50
+    return mod
+
+
 def _forward(label, real):
     """A module forwarding to gymnasium's ``real``, naming what it lacks in one line."""
     def __getattr__(name):
@@ -636,8 +682,8 @@ def module():
     gym.Env, gym.Space = Env, gymnasium.Space
     gym.Wrapper, gym.ObservationWrapper = Wrapper, ObservationWrapper
     gym.RewardWrapper, gym.ActionWrapper = RewardWrapper, ActionWrapper
-    gym.spaces = gymnasium.spaces
-    gym.logger = gymnasium.logger
+    gym.spaces = _spaces()
+    gym.logger = _logger()
     gym.error = gymnasium.error
     gym.undo_logger_setup = lambda: None  # gym < 0.10's call; a no-op since
     wrappers = types.ModuleType("gym.wrappers")
@@ -660,13 +706,16 @@ def module():
     gym.envs = envs
     mods = {"gym": gym, "gym.wrappers": wrappers, "gym.wrappers.monitoring": monitoring,
             "gym.utils": utils, "gym.utils.seeding": seeding, "gym.envs": envs,
-            "gym.envs.registration": registration, "gym.spaces": gymnasium.spaces}
+            "gym.envs.registration": registration, "gym.spaces": gym.spaces}
     for family in ENV_CLASSES:
         mods.update(_envs_family(family, envs))
     for name in list(vars(gymnasium.spaces)):  # gym.spaces.box, gym.spaces.discrete...
         sub = getattr(gymnasium.spaces, name)
         if isinstance(sub, types.ModuleType) and sub.__name__.startswith("gymnasium.spaces."):
             mods[f"gym.spaces.{name}"] = sub
+    discrete = types.ModuleType("gym.spaces.discrete")
+    discrete.Discrete = gym.spaces.Discrete
+    mods["gym.spaces.discrete"] = discrete
     gym.wrappers, gym.utils = wrappers, utils
     gym.__getattr__ = _not_covered("gym")
     return mods

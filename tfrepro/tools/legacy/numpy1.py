@@ -5,7 +5,7 @@ the real one) where:
 
 * the names NumPy 1.24 and 2.0 removed answer again (``np.float``, ``np.int``,
   ``np.bool``, ``np.object``, ``np.asscalar``, ``np.NaN``, ``np.product``, ``np.asfarray``,
-  ``np.string_``, ``np.mat``...), and so does ``time.clock`` (removed in Python 3.8);
+  ``np.string_``, ``np.mat``...);
 * ``np.array`` / ``np.asarray`` of a ragged list (``[state, action, reward, next_state]``,
   the era's replay memories) make an object array, as NumPy 1.23 did (NumPy 1.24 raises).
 
@@ -121,21 +121,6 @@ def view():
                                        "element)", None)
         _VIEW.append(NumpyView())
     return _VIEW[0]
-
-
-def time_clock():
-    """``time.clock`` (removed in Python 3.8) answers again, noted."""
-    import time
-
-    if hasattr(time, "clock"):
-        return
-    MAP["time.clock"] = ("time.process_time() (or time.perf_counter() for wall time; removed in Python 3.8)", None)
-
-    def clock():
-        note("time.clock", "python")
-        return time.process_time()  # what time.clock measured on Unix
-
-    time.clock = clock
 
 
 # -- the conversions, rewritten where the script's code does them --------------------------------
