@@ -48,6 +48,10 @@ def blocker(stderr: str, stdout: str) -> str:
 
 
 def run_one(corpus: Path, entry: dict, cap: float) -> dict:
+    if entry.get("exclude"):  # not a runnable script of its era (the reason is kept)
+        row = {k: entry.get(k) for k in ("id", "author", "repo", "commit", "path", "license", "envs", "styles")}
+        row.update(result="excluded", line="", seconds=0.0, blocker=entry["exclude"])
+        return row
     cwd = corpus / entry.get("cwd", str(Path(entry["local"]).parent))
     script = os.path.relpath(corpus / entry["local"], cwd)
     cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--seconds", str(cap), script,
@@ -92,10 +96,12 @@ def run_one(corpus: Path, entry: dict, cap: float) -> dict:
 
 
 def markdown(rows: list) -> str:
-    n, ok = len(rows), sum(r["result"] == "runs" for r in rows)
-    authors = len({r["author"] for r in rows})
+    counted = [r for r in rows if r["result"] != "excluded"]
+    n, ok = len(counted), sum(r["result"] == "runs" for r in counted)
+    authors = len({r["author"] for r in counted})
+    excluded = len(rows) - n
     head = (f"{ok} of {n} scripts ({100 * ok / max(n, 1):.0f}%) by {authors} authors reach their own progress "
-            "line.\n\n| script | repository @ commit | license | environments | styles | result | seconds | "
+            f"line{f' ({excluded} excluded, with the reason)' if excluded else ''}.\n\n| script | repository @ commit | license | environments | styles | result | seconds | "
             "first blocker |\n|---|---|---|---|---|---|---|---|\n")
     body = "".join(
         f"| `{r['id']}` (`{r['path']}`) | {r['repo']} @ {str(r['commit'])[:8]} | {r['license']} | "

@@ -365,3 +365,28 @@ def test_era_types_and_scipy_names(tmp_path):
     for construct in ("scipy.misc.imresize", "inspect.getargspec", "collections.Mapping", "threading.Thread.isAlive",
                       "random.sample(set)", "time.clock"):
         assert construct in rep, construct
+
+
+PROCESSES = """
+import multiprocessing, sys, gym
+def train(k):
+    if k == 1:
+        raise ValueError("experiment %d failed" % k)
+    env = gym.make('CartPole-v0')
+    for e in range(1000):
+        env.reset()
+    print("trained %d" % k)
+if __name__ == '__main__':
+    ps = [multiprocessing.Process(target=train, args=(k,)) for k in range(2)]
+    for p in ps: p.start()
+    for p in ps: p.join()
+    print("parent done")
+"""
+
+
+def test_a_failing_child_process_is_never_silent(tmp_path):
+    p = legacy(tmp_path, PROCESSES, "--episodes", 5, timeout=120)
+    assert p.returncode == 1, (p.returncode, p.stderr[-2000:])
+    assert "ValueError: experiment 1 failed" in p.stderr
+    assert "stopped after 5 episodes (--episodes 5) in Process-1" in p.stderr  # the child's own clean stop
+    assert "1 process of the script failed (Process-2: exit 1)" in p.stderr and "parent done" in p.stdout

@@ -276,6 +276,38 @@ def _thread_hook(args):
 
 
 _default_thread_hook = threading.excepthook
+_PROCESSES: list = []
+
+
+def _processes():
+    """The script's ``multiprocessing`` children: a child's uncaught exception is a failure
+    of the run, as a thread's is; a child that reaches a stop ends cleanly (exit 0, one line)."""
+    import multiprocessing.process as mp
+
+    start, run = mp.BaseProcess.start, mp.BaseProcess.run
+
+    def started(self):
+        _PROCESSES.append(self)
+        return start(self)
+
+    def stoppable(self):
+        try:
+            return run(self)
+        except Stop:
+            sys.stdout.flush()
+            print(f"tfrepro legacy: {OPTS.stopped} in {self.name}", file=sys.stderr)
+            raise SystemExit(0) from None
+
+    mp.BaseProcess.start, mp.BaseProcess.run = started, stoppable
+
+
+def _failed_children():
+    out = []
+    for proc in _PROCESSES:
+        code = proc.exitcode
+        if code is not None and code != 0:
+            out.append(f"{proc.name}: exit {code}")
+    return out
 
 
 def _others():
@@ -338,6 +370,7 @@ def main(argv=None):
     if OPTS.seed is not None:
         _seed(OPTS.seed)
     threading.excepthook = _thread_hook
+    _processes()
     state.arm()
     status = 0
     try:
@@ -382,10 +415,20 @@ def main(argv=None):
         print(f"tfrepro legacy: {n} thread{'s' if n > 1 else ''} of the script ended with an uncaught "
               f"exception (first: {_THREAD_FAILURES[0]}); exit 1", file=sys.stderr)
         status = 1
-    if OPTS.stopped and _others():  # workers still running: the stop ends them with the process
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+    children = _failed_children()
+    if children and status == 0 and not OPTS.stopped:
+        n = len(children)
+        print(f"tfrepro legacy: {n} process{'es' if n > 1 else ''} of the script failed ({', '.join(children[:3])}); "
+              "exit 1", file=sys.stderr)
+        status = 1
+    if OPTS.stopped:  # the stop ends the script's workers with it
+        for proc in _PROCESSES:
+            if proc.is_alive():
+                proc.terminate()
+        if _others():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
     return status
 
 

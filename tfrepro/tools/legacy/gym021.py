@@ -121,19 +121,22 @@ def _python_ints(space):
 
 
 def _spaces():
-    """``gym.spaces``: gymnasium's, with ``Discrete``'s ``n`` a Python int as in gym."""
+    """``gym.spaces``: gymnasium's, with ``Discrete``'s ``n`` a Python int as in gym (the
+    class itself is gymnasium's, so ``isinstance(env.action_space, gym.spaces.Discrete)``
+    holds for every environment)."""
     import gymnasium
 
-    class Discrete(gymnasium.spaces.Discrete):
-        def __init__(self, n, *args, **kwargs):
-            super().__init__(n, *args, **kwargs)
+    cls = gymnasium.spaces.Discrete
+    if not getattr(cls.__init__, "_tfrepro", False):
+        init = cls.__init__
+
+        def __init__(self, *args, **kwargs):
+            init(self, *args, **kwargs)
             _python_ints(self)
 
-    Discrete.__module__ = "gym.spaces.discrete"
-    mod = types.ModuleType("gym.spaces")
-    mod.__dict__.update({k: v for k, v in vars(gymnasium.spaces).items() if not k.startswith("__")})
-    mod.Discrete = Discrete
-    return mod
+        __init__._tfrepro = True
+        cls.__init__ = __init__
+    return gymnasium.spaces
 
 
 def _era_note(env_id, change):
@@ -713,9 +716,6 @@ def module():
         sub = getattr(gymnasium.spaces, name)
         if isinstance(sub, types.ModuleType) and sub.__name__.startswith("gymnasium.spaces."):
             mods[f"gym.spaces.{name}"] = sub
-    discrete = types.ModuleType("gym.spaces.discrete")
-    discrete.Discrete = gym.spaces.Discrete
-    mods["gym.spaces.discrete"] = discrete
     gym.wrappers, gym.utils = wrappers, utils
     gym.__getattr__ = _not_covered("gym")
     return mods

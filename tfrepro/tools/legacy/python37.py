@@ -8,11 +8,13 @@ what to write today.
 * ``collections.Mapping``, ``Iterable``, ``Sequence``... (the ABC aliases removed in 3.10);
 * ``threading.Thread.isAlive`` (removed in 3.9);
 * ``random.sample`` of a set or a dict's keys (refused since 3.11): sampled from ``tuple(...)``
-  as 3.7 did;
+  as 3.7 did; in a Python 2 script, of anything with ``len()`` and indexing (a NumPy array), as
+  2.7 did;
 * ``fractions.gcd`` (removed in 3.9), ``base64.encodestring`` / ``decodestring`` (3.9).
 """
 from __future__ import annotations
 
+from . import py2
 from .report import MAP, note
 
 _DONE: list = []
@@ -88,10 +90,18 @@ def install():
                                  "Python 3.11 (3.7 sampled from tuple(population), in the set's iteration order)",
                                  None)
 
+    MAP["random.sample(array)"] = ("random.sample(list(population), k), or rng.choice(population, k, "
+                                   "replace=False): Python 3 takes sequences only; Python 2.7 took anything with "
+                                   "len() and indexing (a NumPy array)", None)
+
     def sample(self, population, k, **kwargs):
         if isinstance(population, (collections.abc.Set, collections.abc.KeysView, collections.abc.ValuesView)):
             note("random.sample(set)", "python")
             population = tuple(population)
+        elif (not isinstance(population, collections.abc.Sequence) and hasattr(population, "__len__")
+              and hasattr(population, "__getitem__") and py2.PYTHON2):
+            note("random.sample(array)", "python")  # a Python 2 script: 2.7's sample indexed it
+            population = list(population)
         return real_sample(self, population, k, **kwargs)
 
     sample.__doc__ = real_sample.__doc__
