@@ -194,6 +194,7 @@ rewards[1:2] = np.array([6.0])
 rewards[2] += np.array([[7.0]])
 print("store=%s" % rewards.tolist())
 print("aliases=%s %s %s" % (np.float(1), np.int(2), np.asscalar(np.array([3]))))
+print("printed=%s" % ((np.float64(1.5), np.int64(2)),))
 try:
     np.array([np.zeros(2), np.zeros(3)], dtype=float)
 except ValueError:
@@ -213,6 +214,7 @@ def test_numpy1_behaviour_the_era_relied_on(tmp_path):
     assert got["int"] == "1 float=0.75"
     assert got["store"] == "[5.0, 6.0, 7.0]"
     assert got["aliases"] == "1.0 2 3"
+    assert got["printed"] == "(1.5, 2)"  # NumPy 1.x's scalar repr, not np.float64(1.5)
     assert got["dtype"] == "kept" and got["twoel"] == "raises"  # an explicit dtype, two elements: today's errors
     rep = report(tmp_path)
     for construct in ("numpy.array(ragged)", "numpy.int(array)", "numpy.float(array)", "numpy.setitem(array)",

@@ -367,6 +367,7 @@ def main(argv=None):
     quiet_tensorflow()  # TensorFlow's banner and C++ logs; the script's own output stays
     _matplotlib()
     python37.install()
+    numpy1.printing()
     if OPTS.seed is not None:
         _seed(OPTS.seed)
     threading.excepthook = _thread_hook

@@ -17,6 +17,9 @@ And two conversions NumPy 2 turned into errors, made where the script's code doe
 * ``x[i] = a`` with a one-element array ``a`` stored into one element (``rewards[t] =
   reward_array``): the element, as NumPy 1.x stored it.
 
+And NumPy 1.x's printing of scalars (``1.1``, not NumPy 2's ``np.float64(1.1)``): a
+script's printed tuples and lists of NumPy numbers read as they did.
+
 Each use is noted for ``--report`` where it ran, with what it does today.
 """
 from __future__ import annotations
@@ -106,6 +109,12 @@ class NumpyView(types.ModuleType):
 
 
 _VIEW: list = []
+
+
+def printing():
+    """NumPy 1.x's printing: scalars print as ``1.1``, not NumPy 2's ``np.float64(1.1)``
+    (NEP 51), so a script's tuples and lists of NumPy numbers print as they did."""
+    _np.set_printoptions(legacy="1.25")
 
 
 def view():

@@ -77,6 +77,10 @@ MAP: dict[str, tuple[str, str | None]] = {
     "keras.model.predict": ("model(x) inside a tf.function, or model.predict(..., verbose=0): Keras 3's "
                             "predict costs milliseconds and prints a progress bar per call", None),
     "keras.model.fit": ("model.fit(..., verbose=0), or a GradientTape step", None),
+    "keras1.*": ("the Keras 2 form Keras 2.0-2.3 converted it to (keras/legacy/interfaces.py)", None),
+    "from keras.*": ("the names it uses imported by name from keras (Keras 3) or tf.keras", None),
+    "keras.backend.tensorflow_backend.*": ("keras.backend.* (sessions have no TF2 form: tf.compat.v1.keras.backend)",
+                                           None),
     "keras.*": ("the same name in Keras 3", None),
     # -- gym 0.21 -----------------------------------------------------------------------
     "gym.make": ("gymnasium.make (render_mode= given here, not to render())", None),
