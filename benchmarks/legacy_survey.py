@@ -10,9 +10,11 @@ line, with the result, the first blocker and the seconds it took.
 ``envs``, ``styles`` and ``progress``, a regular expression for one line of the script's own
 progress output, declared from its print statements before any run. A script *runs* when a line
 of its standard output matches ``progress`` (the survey then ends it); it *fails* when it exits,
-or reaches ``--cap`` seconds, first. The first blocker is the runner's one line
-(``tfrepro legacy: ...``) or the last line of the script's traceback. Every script runs with
-``--seed 0`` and ``--seconds CAP``; each in its own process group, ended as a whole.
+or reaches ``--steps`` environment steps or ``--cap`` seconds, first. The first blocker is the
+runner's one line (``tfrepro legacy: ...``) or the last line of the script's traceback. Every
+script runs with ``--seed 0 --steps STEPS --seconds CAP``; each in its own process group, ended
+as a whole. The scripts' own third-party needs (scikit-learn, seaborn, Box2D) are installed
+beside the project's requirements, as their users would.
 
 Writes ``OUT/survey.json`` (one row per script, with the manifest's provenance) and
 ``OUT/survey.md`` (the table docs/legacy.md quotes), atomically.
@@ -47,14 +49,14 @@ def blocker(stderr: str, stdout: str) -> str:
     return lines[-1] if lines else (stdout.strip().splitlines() or ["(no output)"])[-1]
 
 
-def run_one(corpus: Path, entry: dict, cap: float) -> dict:
+def run_one(corpus: Path, entry: dict, cap: float, steps: int) -> dict:
     if entry.get("exclude"):  # not a runnable script of its era (the reason is kept)
         row = {k: entry.get(k) for k in ("id", "author", "repo", "commit", "path", "license", "envs", "styles")}
         row.update(result="excluded", line="", seconds=0.0, blocker=entry["exclude"])
         return row
     cwd = corpus / entry.get("cwd", str(Path(entry["local"]).parent))
     script = os.path.relpath(corpus / entry["local"], cwd)
-    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--seconds", str(cap), script,
+    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--steps", str(steps), "--seconds", str(cap), script,
            *entry.get("args", [])]
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     pattern = re.compile(entry["progress"])
@@ -116,6 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "results" / "legacy-survey")
     p.add_argument("--only", nargs="+", metavar="ID")
     p.add_argument("--cap", type=float, default=240.0, help="seconds per script (default 240)")
+    p.add_argument("--steps", type=int, default=200_000, help="tfrepro legacy --steps (default 200000)")
     p.add_argument("--workers", type=int, default=2)
     a = p.parse_args(argv)
     manifest = json.loads((a.corpus / "manifest.json").read_text())
@@ -124,7 +127,7 @@ def main(argv=None) -> int:
     rows = [None] * len(manifest)
 
     def job(i):
-        rows[i] = run_one(a.corpus, manifest[i], a.cap)
+        rows[i] = run_one(a.corpus, manifest[i], a.cap, a.steps)
         r = rows[i]
         print(f"[{sum(x is not None for x in rows)}/{len(rows)}] {r['id']}: {r['result']} in {r['seconds']} s"
               + (f" ({r['blocker']})" if r["blocker"] else ""), flush=True)

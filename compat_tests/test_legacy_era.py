@@ -1,7 +1,8 @@
-"""``tfrepro legacy`` on the era's whole surface, each class of construct held by a small script of
-our own: gym's ids of 0.10-0.21 and its toy text, custom environments, every module the script
-runs (subpackages, ``sys.path`` folders, files loaded by path), NumPy 1.x behaviour, threads
-whose failures are never silent, and the three clean stops (``--episodes``, ``--steps``,
+"""Tier 9: ``tfrepro legacy`` on the era's whole surface, each class of construct held by a
+small script of our own: gym's ids of 0.10-0.21 and its toy text, custom environments, every
+module the script runs (subpackages, ``sys.path`` folders, files loaded by path), NumPy 1.x
+behaviour, Python 3.7's and SciPy 1.2's removed names, notebooks, threads and processes whose
+failures are never silent, and the three clean stops (``--episodes``, ``--steps``,
 ``--seconds``). None of these scripts imports TensorFlow: each run takes a few seconds."""
 from __future__ import annotations
 

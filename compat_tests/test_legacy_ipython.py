@@ -1,4 +1,4 @@
-"""``tfrepro legacy`` on notebooks: IPython syntax translated by IPython's own transformers
+"""Tier 9: ``tfrepro legacy`` on notebooks: IPython syntax translated by IPython's own transformers
 (line numbers kept, everything else byte for byte), the small ``get_ipython()`` shell the
 translated calls run against, and notebooks (nbformat 3 and 4) joined into one source with
 a map back to their cells. In-process unit tests; no TensorFlow."""
