@@ -3,7 +3,8 @@
 line, with the result, the first blocker and the seconds it took.
 
     python benchmarks/legacy_survey.py CORPUS_DIR [--out results/legacy-survey] [--only ID ...]
-                                       [--cap 240] [--workers 2]
+                                       [--cap 240] [--steps 1000000] [--workers 2]
+                                       [--rebuild-from MIRRORS [--manifest FILE]]
 
 ``CORPUS_DIR/manifest.json`` lists the scripts: ``id``, ``author``, ``repo``, ``commit``,
 ``path``, ``license``, ``local`` (the entry script, relative to CORPUS_DIR), ``cwd``, ``args``,
@@ -12,8 +13,8 @@ progress output, declared from its print statements before any run. A script *ru
 of its standard output matches ``progress`` (the survey then ends it); it *fails* when it exits,
 or reaches ``--steps`` environment steps or ``--cap`` seconds, first. The first blocker is the
 runner's one line (``tfrepro legacy: ...``) or the last line of the script's traceback. Every
-script runs with ``--seed 0 --steps STEPS --seconds CAP``; each in its own process group, ended
-as a whole. The scripts' own third-party needs (scikit-learn, seaborn, Box2D) are installed
+script runs with ``--seed 0 --steps STEPS --seconds CAP`` in a fresh copy of its folder (what it
+writes never reaches the corpus), in its own process group, ended as a whole. The scripts' own third-party needs (scikit-learn, seaborn, Box2D) are installed
 beside the project's requirements, as their users would.
 
 Writes ``OUT/survey.json`` (one row per script, with the manifest's provenance) and
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,6 +56,12 @@ def run_one(corpus: Path, entry: dict, cap: float, steps: int) -> dict:
         row = {k: entry.get(k) for k in ("id", "author", "repo", "commit", "path", "license", "envs", "styles")}
         row.update(result="excluded", line="", seconds=0.0, blocker=entry["exclude"])
         return row
+    with tempfile.TemporaryDirectory(prefix="tfrepro-survey-") as tmp:  # the corpus itself stays as published
+        shutil.copytree(corpus / entry["id"], Path(tmp) / entry["id"], symlinks=True)
+        return _run_copy(Path(tmp), entry, cap, steps)
+
+
+def _run_copy(corpus: Path, entry: dict, cap: float, steps: int) -> dict:
     cwd = corpus / entry.get("cwd", str(Path(entry["local"]).parent))
     script = os.path.relpath(corpus / entry["local"], cwd)
     cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--steps", str(steps), "--seconds", str(cap), script,
@@ -112,15 +120,47 @@ def markdown(rows: list) -> str:
     return head + body
 
 
+def rebuild(manifest_path: Path, mirrors: Path, corpus: Path) -> int:
+    """Lay the corpus out again from snapshots of its repositories (``MIRRORS/owner+name``, a
+    git directory or a folder holding one at ``repo``/``repo/.git``): every file of every entry,
+    byte for byte at its commit, at its local path; the manifest copied beside them."""
+    manifest = json.loads(manifest_path.read_text())
+    for e in manifest:
+        base = mirrors / e["repo"].replace("/", "+")
+        gitdir = next((d for d in (base / "repo" / ".git", base / "repo", base) if (d / "HEAD").exists()), None)
+        if gitdir is None:
+            print(f"{e['id']}: no snapshot of {e['repo']} under {base}", file=sys.stderr)
+            return 1
+        for f in e["files"]:
+            data = subprocess.run(["git", "--git-dir", str(gitdir), "show", f"{e['commit']}:{f['repo_path']}"],
+                                  capture_output=True, check=True).stdout
+            dst = corpus / e["id"] / f["local"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(data)
+        for d in e.get("mkdirs", []):
+            (corpus / e["cwd"] / d).mkdir(parents=True, exist_ok=True)
+    (corpus / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"{len(manifest)} scripts laid out in {corpus}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("corpus", type=Path)
     p.add_argument("--out", type=Path, default=ROOT / "results" / "legacy-survey")
     p.add_argument("--only", nargs="+", metavar="ID")
     p.add_argument("--cap", type=float, default=240.0, help="seconds per script (default 240)")
-    p.add_argument("--steps", type=int, default=200_000, help="tfrepro legacy --steps (default 200000)")
+    p.add_argument("--steps", type=int, default=1_000_000, help="tfrepro legacy --steps (default 1000000)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--rebuild-from", type=Path, metavar="MIRRORS",
+                   help="first lay CORPUS_DIR out from snapshots of the repositories in MIRRORS, by the "
+                        "manifest given with --manifest (results/legacy-survey/manifest.json)")
+    p.add_argument("--manifest", type=Path, default=ROOT / "results" / "legacy-survey" / "manifest.json")
     a = p.parse_args(argv)
+    if a.rebuild_from:
+        code = rebuild(a.manifest, a.rebuild_from, a.corpus)
+        if code:
+            return code
     manifest = json.loads((a.corpus / "manifest.json").read_text())
     if a.only:
         manifest = [e for e in manifest if e["id"] in a.only]

@@ -393,3 +393,19 @@ def test_a_failing_child_process_is_never_silent(tmp_path):
     assert "ValueError: experiment 1 failed" in p.stderr
     assert "stopped after 5 episodes (--episodes 5) in Process-1" in p.stderr  # the child's own clean stop
     assert "1 process of the script failed (Process-2: exit 1)" in p.stderr and "parent done" in p.stdout
+
+
+def test_a_notebook_exported_to_py_keeps_its_ipython_lines(tmp_path):
+    script = """
+        # coding: utf-8
+        get_ipython().run_line_magic('matplotlib', 'inline')  # nbconvert's own form
+        %matplotlib inline
+        import numpy as np
+        %time x = np.arange(4).sum()
+        print("x=%d" % x)
+        !echo shell-ran
+    """
+    p = legacy(tmp_path, script, *REPORT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert lines(p)["x"] == "6" and "shell-ran" in p.stdout
+    assert {"ipython.magic.matplotlib", "ipython.magic.time", "ipython.shell"} <= set(report(tmp_path))

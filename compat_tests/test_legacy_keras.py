@@ -155,6 +155,13 @@ old, new = trainer(m, "2.0"), trainer(m2, "2.1")
 lo = [float(old([x, y, 1])[0]) for _ in range(40)]
 ln = [float(new([x, y, 1])[0]) for _ in range(40)]
 print("down=%s %s" % (lo[-1] < 0.2 * lo[0], lo == ln))
+m3 = model()
+t3 = K.placeholder(shape=(None, 1))
+l3 = K.mean(K.square(m3.output - t3))
+only = K.function([m3.input, t3], [], updates=Adam(lr=0.05).get_updates(m3.trainable_weights, [], l3))
+before = float(np.mean((m3.predict(x) - y) ** 2))
+outs = [only([x, y]) for _ in range(20)]
+print("updateonly=%s %s" % (outs[0], float(np.mean((m3.predict(x) - y) ** 2)) < before))
 target = K.placeholder(shape=(None, 1))
 loss = K.mean(K.square(m.output - target))
 print("keywords=%d" % len(RMSprop(lr=0.01).get_updates(params=m.trainable_weights, constraints=[], loss=loss)))
@@ -176,11 +183,13 @@ def test_backend_session_api_and_both_get_updates_signatures(tmp_path):
     out = lines(proc)
     assert out["same"] == "True True" and out["gpus"] == "[]" and out["sess"] == "True"
     assert out["down"] == "True True"  # Keras 2.0's signature trains, step for step as 2.1's
+    assert out["updateonly"] == "[] True"  # K.function(ins, [], updates=...): runs the updates, returns [] (2.2.4)
     assert out["keywords"] == "1" and out["grads"] == "4" and out["phase"] == "0"
     assert out["dim"] == "tf channels_last" and out["th"] == "th channels_first"
     assert out["cleared"] == "True"
     ran = report(tmp_path)
-    assert ran["keras.optimizer.get_updates(params, constraints, loss)"]["count"] == 2
+    assert ran["keras.optimizer.get_updates(params, constraints, loss)"]["count"] == 3  # two trainers and the update-only function
+    assert ran["keras.backend.function(outputs=[])"]["count"] == 1
     assert ran["keras.optimizer.get_updates"]["count"] == 1  # the script's call, not fit's
     assert ran["keras.backend.tensorflow_backend.set_session"]["tf2"].startswith("keras.backend.*")
     assert ran["keras.backend.image_dim_ordering"]["tf2"].startswith("keras.backend.image_data_format()")

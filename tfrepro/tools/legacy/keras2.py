@@ -536,6 +536,8 @@ def _map_entries():
         "keras.backend.set_learning_phase": "the training= argument of model(x, training=...)",
         "keras.backend.learning_phase": "the training= argument of model(x, training=...)",
         "keras.backend.function": "a tf.function calling the model (Keras 3 has no backend.function)",
+        "keras.backend.function(outputs=[])": "a tf.function applying the update (tf-keras's backend.function "
+                                              "needs at least one output)",
         "keras.backend.gradients": "tf.GradientTape().gradient",
         "keras.backend.placeholder": "keras.Input, or an argument of a tf.function",
         "keras.optimizer.get_updates(params, constraints, loss)": (
@@ -739,8 +741,20 @@ def _backend(v1):
             raise ValueError("Unknown dim_ordering:", dim_ordering)
         impl.set_image_data_format("channels_first" if dim_ordering == "th" else "channels_last")
 
+    real_function = v1.backend.function
+
+    def function(inputs, outputs, updates=None, name=None, **kwargs):
+        """Keras 2.2.4's ``K.function``; with no outputs (an update-only train function, as
+        actor-critic scripts build: ``K.function([x, a, adv], [], updates=updates)``) it runs
+        the updates and returns ``[]``, as 2.2.4 did (tf-keras needs one output)."""
+        if isinstance(outputs, (list, tuple)) and not outputs:
+            note("keras.backend.function(outputs=[])", "keras2")
+            f = real_function(inputs, [impl.constant(0.0)], updates=updates, name=name, **kwargs)
+            return lambda ins: f(ins)[:0]
+        return real_function(inputs, outputs, updates=updates, name=name, **kwargs)
+
     extra = {"tf": tensorflow(), "image_dim_ordering": image_dim_ordering,
-             "set_image_dim_ordering": set_image_dim_ordering, "_BACKEND": "tensorflow"}
+             "set_image_dim_ordering": set_image_dim_ordering, "_BACKEND": "tensorflow", "function": function}
     tfb = KerasModule(impl, "keras.backend.tensorflow_backend", extra=extra)
     return KerasModule(v1.backend, "keras.backend", extra={**extra, "tensorflow_backend": tfb}, fallback=impl)
 
