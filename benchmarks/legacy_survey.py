@@ -163,6 +163,9 @@ def main(argv=None) -> int:
             return code
     manifest = json.loads((a.corpus / "manifest.json").read_text())
     if a.only:
+        unknown = sorted(set(a.only) - {e["id"] for e in manifest})
+        if unknown:
+            p.error(f"--only: no script {', '.join(unknown)} in {a.corpus / 'manifest.json'}")
         manifest = [e for e in manifest if e["id"] in a.only]
     rows = [None] * len(manifest)
 

@@ -333,3 +333,34 @@ def test_model_methods_later_releases_removed(tmp_path):
                       "keras1.fit_generator(nb_val_samples=)", "keras1.evaluate_generator(val_samples=)",
                       "keras1.predict_generator(val_samples=)"):
         assert construct in ran, construct
+
+
+def test_one_keras_session_for_every_thread(tmp_path):
+    """Keras 2.2.4 kept one session per process: a model built and initialised in the main
+    thread's session predicts in worker threads (A3C's habit)."""
+    script = """
+        import threading
+        import numpy as np
+        import tensorflow as tf
+        from keras import backend as K
+        from keras.layers import Dense, Input
+        from keras.models import Model
+        s = Input(batch_shape=(None, 4))
+        m = Model(inputs=s, outputs=Dense(2, activation='softmax')(Dense(8, activation='relu')(s)))
+        m._make_predict_function()
+        sess = tf.InteractiveSession()
+        K.set_session(sess)
+        sess.run(tf.global_variables_initializer())
+        x = np.ones((1, 4))
+        main = m.predict(x)
+        out = []
+        def work():
+            out.append(np.allclose(m.predict(x), main) and K.get_session() is sess)
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        print("threads=%s" % out)
+    """
+    p = legacy(tmp_path, script)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert lines(p)["threads"] == "[True, True, True]"

@@ -95,6 +95,32 @@ def _fits(model, x):
 _SHORT: list = []
 
 
+def _one_session():
+    """Keras 2.2.4's session was one per process (``K.set_session(sess)`` in the main thread
+    is the session every worker thread's ``predict`` runs in: A3C scripts rely on it);
+    tf-keras keeps one per thread."""
+    import threading
+
+    from tf_keras.src import backend as impl
+
+    class ProcessSession:
+        session = None
+
+    impl._SESSION = ProcessSession()
+    real = impl._get_session
+
+    def _get_session(op_input_list=()):
+        # a worker thread's default graph is its own (TF 1.15's too), so tf-keras would make it
+        # a new session on another graph; Keras 2.2.4 handed every thread the process's session
+        sess = impl._SESSION.session
+        if (sess is not None and threading.current_thread() is not threading.main_thread()
+                and impl.tf.compat.v1.get_default_session() is None):
+            return sess
+        return real(op_input_list)
+
+    impl._get_session = _get_session
+
+
 def short_paths():
     """Install the naming rules and the short ``predict`` / ``fit`` paths (once)."""
     if _SHORT:
@@ -102,6 +128,7 @@ def short_paths():
     _SHORT.append(True)
     _names()
     _model_methods()
+    _one_session()
     from tf_keras.src import callbacks as callbacks_module
     from tf_keras.src.engine import training_arrays_v1, training_utils_v1, training_v1
     from tf_keras.src.utils.mode_keys import ModeKeys
