@@ -14,8 +14,9 @@ of its standard output matches ``progress`` (the survey then ends it); it *fails
 or reaches ``--steps`` environment steps or ``--cap`` seconds, first. The first blocker is the
 runner's one line (``tfrepro legacy: ...``) or the last line of the script's traceback. Every
 script runs with ``--seed 0 --steps STEPS --seconds CAP`` in a fresh copy of its folder (what it
-writes never reaches the corpus), in its own process group, ended as a whole. The scripts' own third-party needs (scikit-learn, seaborn, Box2D) are installed
-beside the project's requirements, as their users would.
+writes never reaches the corpus), in its own process group, ended as a whole. The scripts' own
+third-party needs (scikit-learn, seaborn, Box2D) are installed beside the project's
+requirements, as their users would.
 
 Writes ``OUT/survey.json`` (one row per script, with the manifest's provenance) and
 ``OUT/survey.md`` (the table docs/legacy.md quotes), atomically.
@@ -64,7 +65,8 @@ def run_one(corpus: Path, entry: dict, cap: float, steps: int) -> dict:
 def _run_copy(corpus: Path, entry: dict, cap: float, steps: int) -> dict:
     cwd = corpus / entry.get("cwd", str(Path(entry["local"]).parent))
     script = os.path.relpath(corpus / entry["local"], cwd)
-    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--steps", str(steps), "--seconds", str(cap), script,
+    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--seed", "0", "--steps", str(steps), "--seconds", str(cap),
+           script,
            *entry.get("args", [])]
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     pattern = re.compile(entry["progress"])
@@ -111,7 +113,8 @@ def markdown(rows: list) -> str:
     authors = len({r["author"] for r in counted})
     excluded = len(rows) - n
     head = (f"{ok} of {n} scripts ({100 * ok / max(n, 1):.0f}%) by {authors} authors reach their own progress "
-            f"line{f' ({excluded} excluded, with the reason)' if excluded else ''}.\n\n| script | repository @ commit | license | environments | styles | result | seconds | "
+            f"line{f' ({excluded} excluded, with the reason)' if excluded else ''}.\n\n"
+            "| script | repository @ commit | license | environments | styles | result | seconds | "
             "first blocker |\n|---|---|---|---|---|---|---|---|\n")
     body = "".join(
         f"| `{r['id']}` (`{r['path']}`) | {r['repo']} @ {str(r['commit'])[:8]} | {r['license']} | "

@@ -188,7 +188,8 @@ def test_backend_session_api_and_both_get_updates_signatures(tmp_path):
     assert out["dim"] == "tf channels_last" and out["th"] == "th channels_first"
     assert out["cleared"] == "True"
     ran = report(tmp_path)
-    assert ran["keras.optimizer.get_updates(params, constraints, loss)"]["count"] == 3  # two trainers and the update-only function
+    # two trainers and the update-only function
+    assert ran["keras.optimizer.get_updates(params, constraints, loss)"]["count"] == 3
     assert ran["keras.backend.function(outputs=[])"]["count"] == 1
     assert ran["keras.optimizer.get_updates"]["count"] == 1  # the script's call, not fit's
     assert ran["keras.backend.tensorflow_backend.set_session"]["tf2"].startswith("keras.backend.*")

@@ -12,15 +12,18 @@ from ..core.errors import UsageError
 from . import argtypes
 
 DESCRIPTION = """\
-Run SCRIPT.py (or a notebook's code cells in order), a TF1-era program (TensorFlow 1.x, Keras 2, gym <= 0.21, Python 2 or 3),
-unchanged, in a fresh process on today's TensorFlow. What the script and the modules next to
-it import: `tensorflow` is tf.compat.v1 in graph mode with tf.contrib's common subset (layers,
-slim, framework, distributions, rnn; TF 1.15 meanings); `keras` is Keras 2 building into TF1
-graphs (silent, fast predict/fit; lr= honoured); `gym` is gym 0.21's API over gymnasium
-(unwrapped, wrapper attributes, seed, spec, headless render, Monitor); Python 2 files are
-translated by 2to3's fixers (fissix) as they load; plt.show() never blocks. Nothing is
-installed or changed on disk. The exit code is the script's (2 for a name outside the shims
-or a missing module, in one line). docs/legacy.md lists what is covered."""
+Run SCRIPT.py, or a notebook's code cells in order, written for the TF1 era (TensorFlow 1.x,
+Keras 1-2, gym 0.10-0.21, Python 2 or 3, NumPy 1.x), unchanged, in a fresh process on today's
+TensorFlow. Every module of the script's own (beside it, its subpackages, folders it adds to
+sys.path) sees the shims: `tensorflow` is tf.compat.v1 in graph mode with tf.contrib's common
+subset (TF 1.15 meanings); `keras` is Keras 2 building into TF1 graphs (Keras 1 arguments
+converted as Keras 2 did, lr= honoured, one session for all threads); `gym` is gym 0.21's API
+over gymnasium (the era's ids, toy text, custom environments, headless render, Monitor);
+Python 2 files are translated by 2to3's fixers (fissix) and IPython lines by IPython's own
+transformers as they load; NumPy 1.x's, Python 3.7's and SciPy 1.2's behaviour the era relied
+on is kept; plt.show() never blocks. Nothing is installed. The exit code is the script's (2
+for a name outside the shims or a missing module, in one line; 1 when a thread or child
+process of the script failed). docs/legacy.md lists what is covered."""
 
 
 def _positive(text):
@@ -98,7 +101,8 @@ def main(args) -> int:
             raise UsageError(f"legacy needs {pip}: pip install {pip}")
     if args.record_format == "mp4" and args.record and importlib.util.find_spec("imageio_ffmpeg") is None:
         raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
-    opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed, "record_format": args.record_format,
+    opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed,
+            "record_format": args.record_format,
             "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
     if args.record:
         opts["record"] = _check_dir(args.record, "--record")

@@ -27,18 +27,17 @@ import json
 import os
 import sys
 import threading
-import traceback
 import types
 import warnings
 
 from . import numpy1, py2, python37
-from .report import TRACE, note
+from .report import TRACE
 from . import state
 from .state import OPTS, MissingModule, NotCovered, Stop, is_script_file
 
 # import name -> pip package, where they differ (for the missing-module line)
 PIP_NAMES = {"cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "Pillow", "yaml": "PyYAML",
-             "skimage": "scikit-image", "bs4": "beautifulsoup4", "Box2D": "box2d-py", "atari_py": "atari-py",
+             "skimage": "scikit-image", "bs4": "beautifulsoup4", "Box2D": "box2d", "atari_py": "atari-py",
              "tf_slim": "tf-slim", "mujoco_py": "mujoco-py", "dateutil": "python-dateutil",
              "gym_super_mario_bros": "gym-super-mario-bros", "retro": "gym-retro", "tkinter": "python3-tk (Debian)"}
 

@@ -704,7 +704,8 @@ def module():
     registry = _Registry()
     registration.register, registration.registry, registration.EnvSpec = register, registry, EnvSpec
     registration.make, registration.spec = make, _spec
-    envs.make, envs.spec, envs.register, envs.registry, envs.registration = make, _spec, register, registry, registration
+    envs.make, envs.spec, envs.register = make, _spec, register
+    envs.registry, envs.registration = registry, registration
     envs.__getattr__ = _not_covered("gym.envs")
     gym.envs = envs
     mods = {"gym": gym, "gym.wrappers": wrappers, "gym.wrappers.monitoring": monitoring,
