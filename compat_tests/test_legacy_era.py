@@ -409,3 +409,29 @@ def test_a_notebook_exported_to_py_keeps_its_ipython_lines(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert lines(p)["x"] == "6" and "shell-ran" in p.stdout
     assert {"ipython.magic.matplotlib", "ipython.magic.time", "ipython.shell"} <= set(report(tmp_path))
+
+
+ERA_ID_LIST = ["CartPole-v0", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v0",
+               "Pendulum-v1", "Acrobot-v1", "FrozenLake-v0", "FrozenLake-v1", "FrozenLake8x8-v0", "FrozenLake8x8-v1",
+               "Taxi-v1", "Taxi-v2", "Taxi-v3", "CliffWalking-v0", "Blackjack-v0", "Blackjack-v1", "LunarLander-v2",
+               "LunarLanderContinuous-v2", "BipedalWalker-v2", "BipedalWalker-v3", "BipedalWalkerHardcore-v2",
+               "BipedalWalkerHardcore-v3", "CarRacing-v0"]
+
+
+def test_every_era_id_gymnasium_still_ships_runs_under_its_old_id(tmp_path):
+    """gym 0.10-0.21's ids of classic control, toy text and Box2D: made, seeded, reset and
+    stepped through the old API under the id the script asked for."""
+    script = f"""
+        import gym
+        for env_id in {ERA_ID_LIST!r}:
+            env = gym.make(env_id)
+            env.seed(0)
+            obs = env.reset()
+            out = env.step(env.action_space.sample())
+            print("%s=%s %d %s" % (env_id, env.spec.id == env_id, len(out), type(out[2]).__name__))
+            env.close()
+    """
+    p = legacy(tmp_path, script, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    got = lines(p)
+    assert {k: got.get(k) for k in ERA_ID_LIST} == {k: "True 4 bool" for k in ERA_ID_LIST}
