@@ -43,6 +43,31 @@ def _seconds(text):
     return v
 
 
+def _seeds(text):
+    from ..tools.legacy.runs import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _margin(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid margin {text!r}") from None
+    if not (v > 0 and v < float("inf")):
+        raise argparse.ArgumentTypeError(f"invalid margin {text!r} (a positive number of return points)")
+    return v
+
+
+def _outcome(text):
+    if text in ("last10", "mean") or (text.startswith("last") and text[4:].isdigit() and int(text[4:]) > 0):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid outcome {text!r} (last10, mean or lastN)")
+
+
 def add_parser(sub):
     p = sub.add_parser("legacy", help="run a TF1-era script unchanged on today's TensorFlow",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,6 +93,25 @@ def add_parser(sub):
                         "form, and which change numbers (Markdown on stderr)")
     p.add_argument("--json", action="store_true", help="the report as JSON (implies --report)")
     p.add_argument("--report-out", metavar="FILE", help="write the report to FILE instead of stderr")
+    g = p.add_argument_group("many seeds, a record each, and a verdict against a port (docs/legacy.md)")
+    g.add_argument("--seeds", type=_seeds, metavar="A..B",
+                   help="run the script once per seed (A..B, N for 0..N-1, or a list with commas), each in "
+                        "a fresh process and a fresh copy of its folder; every episode's return and length "
+                        "captured at the environment; records, summary, table, curves in --out-dir")
+    g.add_argument("--against", metavar="PORT.py",
+                   help="with --seeds: also run PORT.py (your TF2 / gymnasium port, as it is) on the same "
+                        "seeds and give the verdict on PORT - SCRIPT")
+    g.add_argument("--workers", type=_positive, default=2, metavar="N", help="runs at a time (default 2)")
+    g.add_argument("--out-dir", metavar="DIR", help="where the runs and the summary go (default: a new "
+                                                    "legacy-seeds-<time> folder)")
+    g.add_argument("--resume", action="store_true", help="keep the valid runs already in --out-dir")
+    g.add_argument("--force", action="store_true", help="write over an earlier run's results in --out-dir")
+    g.add_argument("--margin", type=_margin, metavar="POINTS",
+                   help="the equivalence margin in return points (default: 5%% of the environment's "
+                        "reward_threshold, gym's 'solved')")
+    g.add_argument("--outcome", default="last10", type=_outcome, metavar="last10|mean|lastN",
+                   help="a run's outcome: mean return over the last 10%% of its episodes (default), over "
+                        "all of them, or over the last N")
     p.add_argument("script", metavar="SCRIPT.py|NOTEBOOK.ipynb")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return p
@@ -101,6 +145,10 @@ def main(args) -> int:
             raise UsageError(f"legacy needs {pip}: pip install {pip}")
     if args.record_format == "mp4" and args.record and importlib.util.find_spec("imageio_ffmpeg") is None:
         raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
+    if args.seeds is not None:
+        return _many_seeds(args)
+    if args.against or args.out_dir or args.resume or args.margin is not None:
+        raise UsageError("--against, --out-dir, --resume and --margin go with --seeds")
     opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed,
             "record_format": args.record_format,
             "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
@@ -129,3 +177,25 @@ def main(args) -> int:
         print(f"tfrepro legacy: {args.script} was killed by {name}", file=sys.stderr)
         return 128 - code
     return code
+
+
+def _many_seeds(args) -> int:
+    from ..infra import outdirs
+    from ..tools.legacy.runs import run_seeds
+
+    for flag, value in (("--record", args.record), ("--figures", args.figures), ("--report", args.report),
+                        ("--json", args.json), ("--report-out", args.report_out), ("--seed", args.seed)):
+        if value:
+            raise UsageError(f"{flag} is for a single run; with --seeds each run is a record in --out-dir")
+    if args.script.endswith(".ipynb"):
+        raise UsageError("--seeds runs scripts; a notebook runs once (tfrepro legacy NOTEBOOK.ipynb)")
+    if args.against is not None:
+        if not os.path.isfile(args.against):
+            raise UsageError(f"--against {args.against}: no such script")
+        if not args.against.endswith(".py"):
+            raise UsageError(f"--against {args.against}: expected a Python script (.py)")
+    out = Path(args.out_dir) if args.out_dir else outdirs.fresh("legacy-seeds")
+    outdirs.check_results_dir(out, resume=args.resume, force=args.force)
+    stops = {k: getattr(args, k) for k in ("episodes", "steps", "seconds") if getattr(args, k) is not None}
+    return run_seeds(args.script, args.args, args.seeds, out, workers=args.workers, against=args.against,
+                     margin=args.margin, kind=args.outcome, stops=stops, resume=args.resume)

@@ -125,6 +125,12 @@ class Hooks:
     def step(self, env):  # before a step (may stop the run)
         pass
 
+    def stepped(self, env, reward, done):  # after a step
+        pass
+
+    def env_seed(self, env, seed):  # the seed a script gave env.seed(): the one to use
+        return seed
+
     def frame(self, env, frame):  # a frame the script rendered
         pass
 
@@ -263,8 +269,9 @@ class OldEnv:
         self._hooks.note("env.seed")
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**31))  # gym drew one from the OS
-        self._shared.pending_seed = int(seed)
-        return [int(seed)]
+        seed = int(self._hooks.env_seed(self, seed))
+        self._shared.pending_seed = seed
+        return [seed]
 
     def reset(self, **kwargs):
         self._hooks.note("env.reset")
@@ -291,7 +298,9 @@ class OldEnv:
         info = dict(info)
         if truncated and not terminated:
             info["TimeLimit.truncated"] = True
-        return self._obs(obs), reward, bool(terminated or truncated), info
+        done = bool(terminated or truncated)
+        self._hooks.stepped(self, reward, done)
+        return self._obs(obs), reward, done, info
 
     def render(self, mode="human", **kwargs):
         self._hooks.note("env.render", mode)

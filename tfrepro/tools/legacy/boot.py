@@ -235,6 +235,19 @@ def _seed(seed):
     ops.get_default_graph().seed = seed
 
 
+def _vary_seeds():
+    """``--seeds``: the script's own constant seeds (``random.seed(1)``, ``np.random.seed(1)``,
+    ``tf.set_random_seed(1)``; ``env.seed(1)`` in ``gym021``) move by the run's seed
+    (``state.derived_seed``), so that its runs differ; the report lists each."""
+    import random
+
+    import numpy as np
+
+    real_random, real_np = random.seed, np.random.seed
+    random.seed = lambda a=None, *args, **kw: real_random(state.derived_seed(a, "random.seed"), *args, **kw)
+    np.random.seed = lambda s=None: real_np(state.derived_seed(s, "np.random.seed"))  # tf's: in tfshim
+
+
 # -- main ---------------------------------------------------------------------------------------------
 def _final_report():
     if not OPTS.report:
@@ -357,7 +370,7 @@ def main(argv=None):
     OPTS.script_dir = os.path.dirname(path)
     OPTS.extra["script"] = os.path.basename(path)
     for key in ("episodes", "steps", "seconds", "seed", "record", "record_format", "figures", "report",
-                "report_out"):
+                "report_out", "capture", "vary"):
         if opts.get(key) is not None:
             setattr(OPTS, key, opts[key])
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering, no display
@@ -369,6 +382,8 @@ def main(argv=None):
     numpy1.printing()
     if OPTS.seed is not None:
         _seed(OPTS.seed)
+    if OPTS.vary:
+        _vary_seeds()
     threading.excepthook = _thread_hook
     _processes()
     state.arm()
@@ -408,8 +423,17 @@ def main(argv=None):
             raise
         print(f"tfrepro legacy: {_where(e.filename, e.lineno)}: {e.msg}", file=sys.stderr)
         status = 2
+    except Exception:  # noqa: BLE001 - the script's own failure: its traceback, as Python prints it; exit 1
+        import traceback
+
+        traceback.print_exc()
+        status = 1
     finally:
         _final_report()
+        if OPTS.capture:
+            from .capture import write
+
+            write(OPTS.capture, path, "legacy", status)
     if _THREAD_FAILURES and status == 0 and not OPTS.stopped:
         n = len(_THREAD_FAILURES)
         print(f"tfrepro legacy: {n} thread{'s' if n > 1 else ''} of the script ended with an uncaught "

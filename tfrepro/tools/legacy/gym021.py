@@ -37,6 +37,7 @@ import numpy as np
 
 from ...core import oldgym
 from .report import MAP, note
+from . import state
 from .state import OPTS, MissingModule, NotCovered, env_stepped, episode_begins
 
 GYM_VERSION = "0.21.0"
@@ -71,10 +72,17 @@ class _Hooks(oldgym.Hooks):
         note(construct, "gym", detail=detail)
 
     def reset(self, env):
+        state.episode_reset(env._shared.number)
         episode_begins()
 
     def step(self, env):
         env_stepped()
+
+    def stepped(self, env, reward, done):
+        state.episode_step(env._shared.number, reward, done)
+
+    def env_seed(self, env, seed):
+        return state.derived_seed(seed, "env.seed")
 
     def frame(self, env, frame):
         if OPTS.record:
@@ -95,6 +103,7 @@ HOOKS = _Hooks()
 def _wrap(genv, env_id, limited=True):
     number = OPTS.envs_made
     OPTS.envs_made += 1
+    OPTS.env_ids.append(str(env_id))
     seed = OPTS.seed + number if OPTS.seed is not None else None
     if seed is not None:
         genv.action_space.seed(seed)
@@ -190,10 +199,10 @@ class Env:
         super().__init_subclass__(**kwargs)
         if any(b.__name__ == "Wrapper" and b.__module__ == __name__ for b in cls.__mro__):
             return
-        for name, hook in (("reset", HOOKS.reset), ("step", HOOKS.step)):
+        for name, hook, after in (("reset", _custom_reset, None), ("step", HOOKS.step, _custom_stepped)):
             fn = cls.__dict__.get(name)
             if fn is not None and not getattr(fn, "_tfrepro_counted", False):
-                setattr(cls, name, _counted(fn, hook))
+                setattr(cls, name, _counted(fn, hook, after))
 
     def step(self, action):
         raise NotImplementedError
@@ -227,16 +236,29 @@ class Env:
         return False
 
 
-def _counted(fn, hook):
+def _custom_reset(env):
+    state.episode_reset(f"own{id(env)}")
+    episode_begins()
+
+
+def _custom_stepped(env, out):
+    if isinstance(out, tuple) and len(out) >= 3:
+        state.episode_step(f"own{id(env)}", out[1], bool(out[2]))
+
+
+def _counted(fn, hook, after=None):
     def counted(self, *args, **kwargs):
         depth = getattr(_DEPTH, "n", 0)
         if depth == 0:
             hook(self)
         _DEPTH.n = depth + 1
         try:
-            return fn(self, *args, **kwargs)
+            out = fn(self, *args, **kwargs)
         finally:
             _DEPTH.n = depth
+        if depth == 0 and after is not None:
+            after(self, out)
+        return out
 
     counted._tfrepro_counted = True
     counted.__name__, counted.__qualname__, counted.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__

@@ -99,6 +99,8 @@ MAP: dict[str, tuple[str, str | None]] = {
     "gym.*": ("the same name under gymnasium", None),
     # -- Python 2 -----------------------------------------------------------------------
     "python2.print": ("print(...)", None),
+    "seed.*": ("the script's own seed, moved by --seeds to seed + 1000003 x run (run 0 keeps it) so that its "
+               "runs differ", None),
     "python2.integer-division": ("// where both sides are integers", "/ is true division in Python 3"),
     "python2.tabs": ("spaces (Python 3 refuses tabs mixed with spaces)", None),
     "python2.imports": ("the Python 3 module (cPickle -> pickle, Queue -> queue, ...)", None),

@@ -47,6 +47,10 @@ class Options:
     env_steps: int = 0  # environment steps, over every environment
     envs_made: int = 0
     stopped: str | None = None  # why the run was stopped (the one line), once it was
+    capture: str | None = None  # write every episode's return and length here at the end (--seeds)
+    vary: bool = False  # --seeds: the script's own constant seeds are moved by the run's seed
+    finished: list = field(default_factory=list)  # [return, length, environment] of each finished episode
+    env_ids: list = field(default_factory=list)  # the ids of the environments made, in order
     extra: dict = field(default_factory=dict)
 
 
@@ -108,6 +112,7 @@ def caller(depth: int = 2):
 
 # -- stopping ------------------------------------------------------------------------------------
 _MAIN = threading.main_thread()
+T0 = __import__("time").time()  # the run's start (the boot imports this module first)
 
 
 def _on_signal(signum, frame):
@@ -144,6 +149,46 @@ def episode_begins():
     OPTS.resets += 1
     if OPTS.episodes is not None and OPTS.resets > OPTS.episodes:
         stop(f"stopped after {OPTS.episodes} episodes (--episodes {OPTS.episodes})")
+
+
+_OPEN: dict = {}  # environment -> [return, length] of its episode in progress
+
+
+def episode_step(env_key, reward, done):
+    """After every ``step``: the reward adds to the episode in progress; ``done`` ends it."""
+    acc = _OPEN.setdefault(env_key, [0.0, 0])
+    try:
+        acc[0] += float(reward)
+    except (TypeError, ValueError):  # a reward that is no number: the episode's return is unknown
+        acc[0] = float("nan")
+    acc[1] += 1
+    if done:
+        OPTS.finished.append([acc[0], acc[1], env_key])
+        del _OPEN[env_key]
+
+
+def episode_reset(env_key):
+    """At every ``reset``: an episode the script ended itself (stepped, never done) ends here."""
+    acc = _OPEN.pop(env_key, None)
+    if acc is not None and acc[1]:
+        OPTS.finished.append([acc[0], acc[1], env_key])
+
+
+def derived_seed(seed, kind: str):
+    """``--seeds``: a seed the script chose itself (``np.random.seed(1)``, ``env.seed(1)``),
+    moved by the run's seed so that runs vary: ``seed + 1000003 * run`` (run 0 keeps the
+    script's own). None stays None (the script asked for entropy)."""
+    if not OPTS.vary or seed is None or OPTS.seed is None:
+        return seed
+    try:
+        s = int(seed)
+    except (TypeError, ValueError):
+        return seed
+    new = (s + 1_000_003 * OPTS.seed) % (2 ** 31)
+    from .report import note
+
+    note(f"seed.{kind}", "seed")
+    return new
 
 
 def env_stepped():

@@ -26,7 +26,7 @@ from __future__ import annotations
 import types
 
 from .report import note
-from .state import NotCovered
+from .state import OPTS, NotCovered
 
 
 class Lazy:
@@ -150,6 +150,15 @@ def tensorflow():
         import tensorflow.compat.v1 as v1
 
         v1.disable_v2_behavior()  # graph mode, reference variables, v1 control flow: TF 1.15's defaults
+        if OPTS.vary:  # --seeds: the script's own tf.set_random_seed(n) moves by the run's seed
+            from .state import derived_seed
+
+            real_set = v1.set_random_seed
+
+            def set_random_seed(seed):
+                return real_set(derived_seed(seed, "tf.set_random_seed"))
+
+            v1.set_random_seed = v1.random.set_random_seed = set_random_seed
         tf = Traced(v1, "tf", "tf1", extra={"contrib": Lazy(lambda: contrib_module(v1))}, missing=_tf_missing)
         _TF.append(tf)
     return _TF[0]

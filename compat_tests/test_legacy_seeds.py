@@ -1,0 +1,106 @@
+"""Tier 9: ``tfrepro legacy --seeds``: a script run once per seed, every episode captured at the
+environment (equal to what the script itself prints), its own constant seeds moved so that runs
+differ, and ``--against PORT.py`` with the verdict plumbing on sides of known truth (the same
+policy: equivalent; a policy that always pushes left: worse). None imports TensorFlow."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from compat_tests.conftest import ROOT
+
+SCRIPT = """
+import gym, random, numpy as np
+env = gym.make('CartPole-v0')
+env.seed(7)
+np.random.seed(7)   # the script's own seeds: --seeds must still make runs differ
+random.seed(7)
+for e in range(40):
+    obs, done, total = env.reset(), False, 0
+    while not done:
+        a = 0 if obs[2] + 0.1 * np.random.randn() < 0 else 1
+        obs, r, done, _ = env.step(a)
+        total += r
+    print("return %d" % total)
+"""
+
+PORT_SAME = """
+import gymnasium as gym, numpy as np
+env = gym.make('CartPole-v0')
+rng = np.random.default_rng(7)
+obs, _ = env.reset(seed=7)
+for e in range(40):
+    if e:
+        obs, _ = env.reset()
+    done = False
+    while not done:
+        a = 0 if obs[2] + 0.1 * rng.standard_normal() < 0 else 1
+        obs, r, term, trunc, _ = env.step(a)
+        done = term or trunc
+"""
+
+PORT_LEFT = PORT_SAME.replace("a = 0 if obs[2] + 0.1 * rng.standard_normal() < 0 else 1", "a = 0")
+
+
+def run(tmp_path, *args, timeout=600):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "tfrepro", "legacy", *map(str, args)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def write(tmp_path, name, text):
+    (tmp_path / name).write_text(textwrap.dedent(text))
+
+
+def test_capture_equals_what_the_script_prints_and_seeds_vary(tmp_path):
+    write(tmp_path, "script.py", SCRIPT)
+    p = run(tmp_path, "--seeds", "0..2", "--out-dir", "out", "script.py")
+    assert p.returncode == 0, p.stderr[-3000:]
+    docs = {s: json.loads((tmp_path / "out" / "runs" / f"legacy-seed{s}.json").read_text()) for s in range(3)}
+    for s, doc in docs.items():
+        printed = [int(ln.split()[1]) for ln in (tmp_path / "out" / "runs" / f"legacy-seed{s}.log").read_text()
+                   .splitlines() if ln.startswith("return ")]
+        assert doc["returns"] == printed and doc["lengths"] == printed  # CartPole: one point a step
+        assert doc["seed"] == s and doc["env_ids"] == ["CartPole-v0"] and len(doc["script_sha256"]) == 64
+        assert doc["env_steps"] == sum(printed) and doc["versions"]["gymnasium"]
+    assert docs[0]["returns"] != docs[1]["returns"] != docs[2]["returns"]  # the script's own seeds moved
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sides"]["legacy"]["n"] == 3 and "port" not in summary["sides"]
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 0 and (tmp_path / "out" / "index.html").exists()
+    # an earlier run's folder is never written over without being asked; --resume keeps its runs
+    p = run(tmp_path, "--seeds", "0..2", "--out-dir", "out", "script.py")
+    assert p.returncode == 2 and "--resume" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    before = (tmp_path / "out" / "runs" / "legacy-seed1.json").read_text()
+    p = run(tmp_path, "--seeds", "0..3", "--out-dir", "out", "--resume", "script.py")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "out" / "runs" / "legacy-seed1.json").read_text() == before
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["sides"]["legacy"]["n"] == 4
+
+
+@pytest.mark.slow  # 2 x 2 x 10 runs, a process each
+@pytest.mark.parametrize("port, verdict", [(PORT_SAME, "equivalent"), (PORT_LEFT, "worse")])
+def test_against_a_port_of_known_truth(tmp_path, port, verdict):
+    write(tmp_path, "script.py", SCRIPT)
+    write(tmp_path, "port.py", port)
+    p = run(tmp_path, "--seeds", "0..9", "--against", "port.py", "--outcome", "mean", "--out-dir", "out", "script.py")
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["verdict"] == verdict, summary["comparison"]
+    assert summary["margin"] == pytest.approx(9.75) and "reward_threshold" in summary["margin_reason"]
+    assert summary["sides"]["port"]["n"] == 10 and summary["speed_ratio"] > 0
+    assert f"**{verdict}**" in (tmp_path / "out" / "table.md").read_text()
+
+
+def test_seeds_usage_errors_are_one_line(tmp_path):
+    write(tmp_path, "script.py", SCRIPT)
+    for args, needle in ((["--seeds", "3..1"], "A <= B"), (["--seeds", "0..2", "--against", "nope.py"], "nope.py"),
+                         (["--against", "script.py"], "go with --seeds"),
+                         (["--seeds", "0..1", "--record", "r"], "single run"),
+                         (["--seeds", "0..1", "--margin", "-1"], "invalid margin")):
+        p = run(tmp_path, *args, "script.py")
+        assert p.returncode == 2 and needle in p.stderr and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)

@@ -1,0 +1,159 @@
+"""What one run of a script leaves for ``tfrepro legacy --seeds``: every episode's return and
+length, captured at the environment (never parsed from what the script prints), with the run's
+seed, versions, wall time and the script's hash.
+
+Two sides write it: ``boot`` (the TF1-era script under the shims: its episodes come from the
+gym 0.21 adapter's hooks) and ``port_main`` here (a TF2 / gymnasium script, the user's own port,
+run as it is: ``gymnasium.make`` hands it environments that record their episodes). An episode
+ends where the environment says so (``done`` / ``terminated or truncated``) or where the script
+resets it first.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+
+from .state import OPTS, T0
+
+CAPTURE_SCHEMA = "tfrepro.script-run/1"
+
+
+def script_hash(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write(path, script, side, status, versions=None):
+    """The run's capture file (atomic): episodes, steps, seed, versions, wall time, hash."""
+    from ...infra.records import atomic_write_text, dumps
+    from ...infra.records import versions as current_versions
+
+    episodes = [e for e in OPTS.finished if isinstance(e[0], (int, float))]
+    doc = {"schema": CAPTURE_SCHEMA, "side": side, "script": os.path.basename(script),
+           "script_sha256": script_hash(script), "seed": OPTS.seed, "status": status,
+           "stopped": OPTS.stopped, "returns": [e[0] for e in episodes], "lengths": [e[1] for e in episodes],
+           "env_of_episode": [str(e[2]) for e in episodes], "env_ids": list(OPTS.env_ids),
+           "env_steps": int(sum(e[1] for e in episodes)), "wall_s": round(time.time() - T0, 3),
+           "versions": versions or current_versions(), "argv": sys.argv[1:]}
+    atomic_write_text(path, dumps(doc, indent=1) + "\n")
+
+
+# -- the port's side: a TF2 / gymnasium script run as it is ----------------------------------------
+def _recording_make(real_make):
+    import gymnasium
+
+    from . import state
+
+    class Recorder(gymnasium.Wrapper):
+        def __init__(self, env, key):
+            super().__init__(env)
+            self._key = key
+
+        def reset(self, *, seed=None, options=None):
+            state.episode_reset(self._key)
+            state.episode_begins()
+            return self.env.reset(seed=state.derived_seed(seed, "reset(seed=)"), options=options)
+
+        def step(self, action):
+            state.env_stepped()
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            state.episode_step(self._key, reward, bool(terminated or truncated))
+            return obs, reward, terminated, truncated, info
+
+    def make(env_id, *args, **kwargs):
+        env = real_make(env_id, *args, **kwargs)
+        number = OPTS.envs_made
+        OPTS.envs_made += 1
+        OPTS.env_ids.append(str(getattr(env_id, "id", env_id)))
+        return Recorder(env, number)
+
+    return make
+
+
+def _seed_port(seed, text):
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    if "tensorflow" in text or "keras" in text:
+        from ...infra.tfquiet import quiet_tensorflow
+
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+
+
+def _vary_port_seeds():
+    """The port's own constant seeds move by the run's seed (``state.derived_seed``)."""
+    import random
+
+    import numpy as np
+
+    from . import state
+
+    real_random, real_np = random.seed, np.random.seed
+    random.seed = lambda a=None, *args, **kw: real_random(state.derived_seed(a, "random.seed"), *args, **kw)
+    np.random.seed = lambda s=None: real_np(state.derived_seed(s, "np.random.seed"))
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return
+    real_tf = tf.random.set_seed
+    tf.random.set_seed = lambda s: real_tf(state.derived_seed(s, "tf.random.set_seed"))
+
+
+def port_main(argv=None):
+    """``python -c '...port_main()' --options JSON PORT.py ARGS``: runs the port as ``__main__``
+    with its episodes recorded, and writes the capture file."""
+    import runpy
+
+    import gymnasium
+
+    from .state import Stop
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    opts = json.loads(argv[1]) if argv[:1] == ["--options"] else {}
+    argv = argv[2:] if argv[:1] == ["--options"] else argv
+    script, args = os.path.abspath(argv[0]), argv[1:]
+    for key in ("episodes", "steps", "seconds", "seed", "capture", "vary"):
+        if opts.get(key) is not None:
+            setattr(OPTS, key, opts[key])
+    OPTS.script_dir = os.path.dirname(script)
+    from . import state
+
+    state.arm()
+    with open(script, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    if OPTS.seed is not None:
+        _seed_port(OPTS.seed, text)
+    if OPTS.vary:
+        _vary_port_seeds()
+    gymnasium.make = _recording_make(gymnasium.make)
+    sys.argv = [script] + args
+    sys.path.insert(0, OPTS.script_dir)
+    status = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except Stop:
+        sys.stdout.flush()
+        print(f"tfrepro legacy: {OPTS.stopped}", file=sys.stderr)
+    except SystemExit as e:
+        status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except Exception:  # noqa: BLE001 - the port's own failure: its traceback, exit 1, the episodes kept
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    finally:
+        if OPTS.capture:
+            write(OPTS.capture, script, "port", status)
+    return status

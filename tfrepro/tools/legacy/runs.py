@@ -1,0 +1,343 @@
+"""``tfrepro legacy --seeds A..B SCRIPT``: a TF1-era script run once per seed, each run a record of
+its episodes captured at the environment (``capture``), and, with ``--against PORT.py``, the
+user's own TF2 port run beside it on the same seeds, with a verdict.
+
+* Each run is a fresh process (``--workers`` at a time) in a fresh copy of the script's folder
+  (what a run writes, checkpoints and logs, never meets another run's), removed afterwards.
+* ``--seed k`` seeds Python, NumPy, TensorFlow and every environment as a single run does; the
+  script's own constant seeds (``np.random.seed(1)``, ``env.seed(1)``, ``tf.set_random_seed(1)``,
+  ``reset(seed=1)`` in a port) move by the run's seed: ``s + 1000003 k`` (seed 0 keeps the
+  script's own), so that runs differ. The report of each run lists them.
+* The outcome of a run, declared before the runs: the mean return over the last 10% of its
+  episodes (``--outcome last10``; ``mean`` for all episodes; ``lastN`` for the last N).
+* The margin, declared before the runs: ``--margin POINTS``, else 5% of the environment's
+  ``reward_threshold`` (gym's "solved": 9.75 on CartPole-v0, 23.75 on CartPole-v1), the smallest
+  difference a reader who cares whether it solves would notice. An environment without a
+  threshold needs ``--margin``.
+* The verdict (``tfrepro.core.verdicts.compare_means``, Welch's TOST at alpha 0.05): one of
+  ``equivalent`` / ``better`` / ``worse`` / ``inconclusive`` for PORT - SCRIPT, with the seeds
+  per side an ``inconclusive`` needs; the speed ratio is environment steps per second, the
+  medians of the two sides' runs side by side in one invocation.
+
+``OUT/runs/<side>-seed<k>.json`` (one per run), ``summary.json``, ``table.md``, ``curves.png``
+and ``index.html``; an ``OUT`` holding an earlier run's results needs ``--resume`` (its valid
+runs are kept) or ``--force``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ...core.errors import UsageError
+from .capture import CAPTURE_SCHEMA
+
+MAX_COPY_BYTES = 500 << 20
+SIDES = ("legacy", "port")
+
+
+def parse_seeds(text: str) -> list:
+    """``A..B``, ``A-B``, ``N`` (0..N-1) and commas between them."""
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        for sep in ("..", "-"):
+            if sep in part:
+                a, _, b = part.partition(sep)
+                if not (a.isdigit() and b.isdigit()) or int(b) < int(a):
+                    raise ValueError(f"{part!r}: expected A..B with A <= B")
+                seeds += range(int(a), int(b) + 1)
+                break
+        else:
+            if not part.isdigit():
+                raise ValueError(f"{part!r}: expected a seed, A..B or a count")
+            seeds += range(int(part)) if len(text.split(",")) == 1 else [int(part)]
+    if not seeds:
+        raise ValueError(f"{text!r}: no seeds")
+    if max(seeds) >= 2 ** 31 or len(seeds) > 10_000:
+        raise ValueError(f"{text!r}: seeds must be below 2**31, at most 10000 of them")
+    return sorted(set(seeds))
+
+
+def outcome(returns, kind: str = "last10"):
+    """A run's outcome (its episodes' returns in order), or None without episodes."""
+    r = [x for x in returns if x is not None and math.isfinite(x)]
+    if not r:
+        return None
+    if kind == "mean":
+        return float(np.mean(r))
+    n = max(1, math.ceil(0.1 * len(r))) if kind == "last10" else int(kind[4:])
+    return float(np.mean(r[-n:]))
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+            if total > MAX_COPY_BYTES:
+                return total
+    return total
+
+
+def _boot_cmd(side, opts, script, args):
+    from ...infra.checkout import ROOT  # noqa: F401 - the package must be importable by the child
+
+    if side == "legacy":
+        boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+    else:
+        boot = "import sys, tfrepro.tools.legacy.capture as c; sys.exit(c.port_main())"
+    return [sys.executable, "-c", boot, "--options", json.dumps(opts), script, *args]
+
+
+def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path):
+    """One run in a fresh copy of the script's folder; returns (exit code, capture or None)."""
+    with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
+        work = Path(tmp) / script.parent.name
+        shutil.copytree(script.parent, work, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        opts = dict(stops, seed=seed, capture=str(capture), vary=True)
+        cmd = _boot_cmd(side, opts, str(work / script.name), args)
+        with open(log, "w") as out:
+            code = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    return code
+
+
+def read_capture(path: Path):
+    """A run's capture file, or None where it is missing or not ours."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != CAPTURE_SCHEMA or not isinstance(doc.get("returns"), list):
+        return None
+    return doc
+
+
+def default_margin(env_ids):
+    """5% of the first environment's ``reward_threshold`` (see the module docstring), or None."""
+    import gymnasium
+
+    from ...core.oldgym import resolve
+
+    for env_id in env_ids:
+        try:
+            spec = gymnasium.spec(resolve(env_id)[0])
+        except Exception:  # noqa: BLE001 - a script's own environment: no registered threshold
+            continue
+        if spec.reward_threshold:
+            return abs(spec.reward_threshold) * 0.05, (f"5% of {env_id}'s reward_threshold "
+                                                       f"{spec.reward_threshold:g} (gym's 'solved')")
+    return None, "no --margin given and the environment declares no reward_threshold"
+
+
+def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
+    """The summary of both sides: per-seed outcomes, medians and spreads, the verdict."""
+    from ...core.verdicts import compare_means
+
+    sides = {}
+    for side, runs in docs.items():
+        vals = {s: outcome(d["returns"], kind) for s, d in runs.items() if d is not None}
+        ok = {s: v for s, v in vals.items() if v is not None}
+        rates = [d["env_steps"] / d["wall_s"] for d in runs.values() if d and d["wall_s"] > 0 and d["env_steps"]]
+        failed = sorted(s for s, d in runs.items() if d is None or d.get("status") not in (0, None))
+        no_eps = sorted(s for s, v in vals.items() if v is None)
+        arr = np.array(list(ok.values())) if ok else np.array([])
+        first = next((d for d in runs.values() if d), None)
+        sides[side] = {
+            "outcomes": {str(s): v for s, v in sorted(ok.items())}, "n": len(ok),
+            "median": float(np.median(arr)) if arr.size else None,
+            "q25": float(np.percentile(arr, 25)) if arr.size else None,
+            "q75": float(np.percentile(arr, 75)) if arr.size else None,
+            "episodes_median": float(np.median([len(d["returns"]) for d in runs.values() if d])) if first else None,
+            "steps_per_s": float(np.median(rates)) if rates else None,
+            "failed_seeds": failed, "seeds_without_episodes": no_eps,
+            "versions": first["versions"] if first else None,
+            "script": first["script"] if first else None, "script_sha256": first["script_sha256"] if first else None,
+            "env_ids": first["env_ids"] if first else [],
+        }
+    out = {"schema": "tfrepro.script-summary/1", "seeds": seeds, "outcome": kind, "sides": sides}
+    if "port" in sides:
+        a = [v for v in sides["legacy"]["outcomes"].values()]
+        b = [v for v in sides["port"]["outcomes"].values()]
+        out["margin"], out["margin_reason"] = margin, margin_reason
+        if not a or not b:
+            out["verdict"] = None
+            out["comparison"] = {"reason": "a side has no runs with episodes"}
+        elif margin is None:
+            out["verdict"] = None
+            out["comparison"] = {"reason": margin_reason}
+        else:
+            cmp = compare_means(a, b, margin)
+            out["verdict"], out["comparison"] = cmp["verdict"], cmp
+        la, lb = sides["legacy"]["steps_per_s"], sides["port"]["steps_per_s"]
+        out["speed_ratio"] = lb / la if la and lb else None
+    return out
+
+
+def table_markdown(summary) -> str:
+    sides = summary["sides"]
+    head = ["| side | script | runs | outcome median [q25, q75] | episodes per run | env steps/s | failed seeds |",
+            "|---|---|---|---|---|---|---|"]
+    for side, s in sides.items():
+        med = "-" if s["median"] is None else f"{s['median']:.2f} [{s['q25']:.2f}, {s['q75']:.2f}]"
+        sps = "-" if s["steps_per_s"] is None else f"{s['steps_per_s']:,.0f}"
+        head.append(f"| {side} | `{s['script']}` | {s['n']} | {med} | {s['episodes_median'] or '-'} | {sps} | "
+                    f"{', '.join(map(str, s['failed_seeds'])) or '-'} |")
+    lines = head
+    if summary.get("comparison") is not None:
+        c = summary["comparison"]
+        if summary.get("verdict") is None:
+            lines += ["", f"No verdict: {c['reason']}."]
+        else:
+            lo, hi = c.get("ci_low"), c.get("ci_high")
+            ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""
+            need = f"; about {c['seeds_needed']} seeds per side would decide" if c.get("seeds_needed") else ""
+            lines += ["", f"Verdict (port - script, {summary['outcome']} outcome): **{summary['verdict']}**, "
+                          f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
+                          f"({summary['margin_reason']}){need}."]
+        if summary.get("speed_ratio"):
+            lines.append(f"Speed: the port runs {summary['speed_ratio']:.2f}x the script's environment steps per "
+                         "second (medians, side by side).")
+    return "\n".join(lines) + "\n"
+
+
+def curves(docs, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ...infra.records import save_figure
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for side, runs in docs.items():
+        rets = [d["returns"] for d in runs.values() if d and d["returns"]]
+        if not rets:
+            continue
+        n = max(len(r) for r in rets)
+        m = np.full((len(rets), n), np.nan)
+        for i, r in enumerate(rets):
+            m[i, :len(r)] = [x if x is not None else np.nan for x in r]
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                med = np.nanmedian(m, axis=0)
+                lo, hi = np.nanpercentile(m, 25, axis=0), np.nanpercentile(m, 75, axis=0)
+        x = np.arange(1, n + 1)
+        ax.plot(x, med, label=f"{side} (median of {len(rets)} seeds)")
+        ax.fill_between(x, lo, hi, alpha=0.25)
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    if ax.lines:
+        ax.legend()
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def index_html(summary, table: str, path):
+    import html
+
+    import markdown
+
+    from ...infra.records import atomic_write_text
+
+    body = markdown.markdown(table, extensions=["tables"])
+    title = html.escape(f"tfrepro legacy --seeds: {summary['sides']['legacy']['script']}")
+    atomic_write_text(path, f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
+                            f"{body}<p><img src='curves.png' alt='returns per episode'></p>\n")
+
+
+def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margin=None, kind="last10",
+              stops=None, resume=False) -> int:
+    """Every run (both sides), then the summary; returns the exit code (0, or 1 if a run failed)."""
+    from ...infra.checkout import ROOT
+    from ...infra.records import atomic_write_text, dumps
+
+    script = Path(script).resolve()
+    out_dir = Path(out_dir).resolve()
+    sides = {"legacy": script}
+    if against:
+        sides["port"] = Path(against).resolve()
+    for p in sides.values():
+        if _folder_bytes(p.parent) > MAX_COPY_BYTES:
+            raise UsageError(f"{p.parent}: over {MAX_COPY_BYTES >> 20} MB; each run works in a copy of the "
+                             "script's folder: move the script into a folder of its own")
+    runs_dir = out_dir / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", MPLBACKEND="Agg",
+               TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+               PYTHONPATH=os.pathsep.join(x for x in (str(ROOT), os.environ.get("PYTHONPATH")) if x))
+    jobs = [(side, s) for s in seeds for side in sides]
+    docs = {side: {} for side in sides}
+    todo = []
+    for side, s in jobs:
+        path = runs_dir / f"{side}-seed{s}.json"
+        doc = read_capture(path) if resume else None
+        if doc is not None and doc.get("script_sha256") == _sha(sides[side]):
+            docs[side][s] = doc
+        else:
+            todo.append((side, s))
+    lock = threading.Lock()
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc="legacy --seeds", unit="run", file=sys.stderr,
+               disable=not sys.stderr.isatty() and not os.environ.get("TFREPRO_PROGRESS"))
+
+    def job(item):
+        side, s = item
+        cap = runs_dir / f"{side}-seed{s}.json"
+        code = run_one(side, sides[side], args, s, cap, stops or {}, env, runs_dir / f"{side}-seed{s}.log")
+        doc = read_capture(cap)
+        if doc is not None and code not in (0, None):
+            doc["status"] = code
+        with lock:
+            docs[side][s] = doc
+            bar.update(1)
+            if doc is None or code:
+                bar.write(f"tfrepro legacy: {side} seed {s} failed (exit {code}); its output: "
+                          f"{runs_dir / f'{side}-seed{s}.log'}", file=sys.stderr)
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        list(pool.map(job, todo))
+    bar.close()
+    env_ids = next((d["env_ids"] for d in docs["legacy"].values() if d and d["env_ids"]), [])
+    if margin is not None:
+        reason = "declared with --margin"
+    else:
+        margin, reason = default_margin(env_ids)
+    summary = summarise(docs, kind, margin, reason, seeds)
+    table = table_markdown(summary)
+    atomic_write_text(out_dir / "summary.json", dumps(summary, indent=1) + "\n")
+    atomic_write_text(out_dir / "table.md", table)
+    curves(docs, out_dir / "curves.png")
+    index_html(summary, table, out_dir / "index.html")
+    print(table, end="")
+    print(f"tfrepro legacy: {len(jobs)} runs in {out_dir}", file=sys.stderr)
+    failed = any(s["failed_seeds"] for s in summary["sides"].values())
+    no_env = [side for side, s in summary["sides"].items() if s["n"] == 0]
+    if no_env:
+        print(f"tfrepro legacy: the {' and '.join(no_env)} side recorded no episode on any seed (does it "
+              "create an environment through gym.make / gymnasium.make?)", file=sys.stderr)
+    return 1 if failed or no_env else 0
+
+
+def _sha(path):
+    from .capture import script_hash
+
+    return script_hash(path)
