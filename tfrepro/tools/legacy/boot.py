@@ -31,7 +31,7 @@ import types
 import warnings
 
 from . import numpy1, py2, python37
-from .report import TRACE
+from .report import TRACE, moved_seed
 from . import state
 from .state import OPTS, MissingModule, NotCovered, Stop, is_script_file
 
@@ -244,8 +244,8 @@ def _vary_seeds():
     import numpy as np
 
     real_random, real_np = random.seed, np.random.seed
-    random.seed = lambda a=None, *args, **kw: real_random(state.derived_seed(a, "random.seed"), *args, **kw)
-    np.random.seed = lambda s=None: real_np(state.derived_seed(s, "np.random.seed"))  # tf's: in tfshim
+    random.seed = lambda a=None, *args, **kw: real_random(moved_seed(a, "random.seed"), *args, **kw)
+    np.random.seed = lambda s=None: real_np(moved_seed(s, "np.random.seed"))  # tf's: in tfshim
 
 
 # -- main ---------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def _recording_make(real_make):
     import gymnasium
 
     from . import state
+    from .report import moved_seed
 
     class Recorder(gymnasium.Wrapper):
         def __init__(self, env, key):
@@ -58,7 +59,7 @@ def _recording_make(real_make):
         def reset(self, *, seed=None, options=None):
             state.episode_reset(self._key)
             state.episode_begins()
-            return self.env.reset(seed=state.derived_seed(seed, "reset(seed=)"), options=options)
+            return self.env.reset(seed=moved_seed(seed, "reset(seed=)"), options=options)
 
         def step(self, action):
             state.env_stepped()
@@ -98,17 +99,17 @@ def _vary_port_seeds():
 
     import numpy as np
 
-    from . import state
+    from .report import moved_seed
 
     real_random, real_np = random.seed, np.random.seed
-    random.seed = lambda a=None, *args, **kw: real_random(state.derived_seed(a, "random.seed"), *args, **kw)
-    np.random.seed = lambda s=None: real_np(state.derived_seed(s, "np.random.seed"))
+    random.seed = lambda a=None, *args, **kw: real_random(moved_seed(a, "random.seed"), *args, **kw)
+    np.random.seed = lambda s=None: real_np(moved_seed(s, "np.random.seed"))
     try:
         import tensorflow as tf
     except ImportError:
         return
     real_tf = tf.random.set_seed
-    tf.random.set_seed = lambda s: real_tf(state.derived_seed(s, "tf.random.set_seed"))
+    tf.random.set_seed = lambda s: real_tf(moved_seed(s, "tf.random.set_seed"))
 
 
 def port_main(argv=None):

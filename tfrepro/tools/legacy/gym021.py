@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from ...core import oldgym
-from .report import MAP, note
+from .report import MAP, moved_seed, note
 from . import state
 from .state import OPTS, MissingModule, NotCovered, env_stepped, episode_begins
 
@@ -82,7 +82,7 @@ class _Hooks(oldgym.Hooks):
         state.episode_step(env._shared.number, reward, done)
 
     def env_seed(self, env, seed):
-        return state.derived_seed(seed, "env.seed")
+        return moved_seed(seed, "env.seed")
 
     def frame(self, env, frame):
         if OPTS.record:

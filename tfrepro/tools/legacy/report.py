@@ -233,3 +233,13 @@ def _md(text):
 
 TRACE = Trace()
 note = TRACE.note
+
+
+def moved_seed(seed, kind: str):
+    """``state.derived_seed``, noted for the report where the script seeded (``seed.<kind>``)."""
+    from .state import derived_seed
+
+    new = derived_seed(seed, kind)
+    if new is not seed:
+        note(f"seed.{kind}", "seed")
+    return new

@@ -184,11 +184,7 @@ def derived_seed(seed, kind: str):
         s = int(seed)
     except (TypeError, ValueError):
         return seed
-    new = (s + 1_000_003 * OPTS.seed) % (2 ** 31)
-    from .report import note
-
-    note(f"seed.{kind}", "seed")
-    return new
+    return (s + 1_000_003 * OPTS.seed) % (2 ** 31)
 
 
 def env_stepped():

@@ -151,12 +151,12 @@ def tensorflow():
 
         v1.disable_v2_behavior()  # graph mode, reference variables, v1 control flow: TF 1.15's defaults
         if OPTS.vary:  # --seeds: the script's own tf.set_random_seed(n) moves by the run's seed
-            from .state import derived_seed
+            from .report import moved_seed
 
             real_set = v1.set_random_seed
 
             def set_random_seed(seed):
-                return real_set(derived_seed(seed, "tf.set_random_seed"))
+                return real_set(moved_seed(seed, "tf.set_random_seed"))
 
             v1.set_random_seed = v1.random.set_random_seed = set_random_seed
         tf = Traced(v1, "tf", "tf1", extra={"contrib": Lazy(lambda: contrib_module(v1))}, missing=_tf_missing)
