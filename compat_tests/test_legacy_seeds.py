@@ -104,3 +104,44 @@ def test_seeds_usage_errors_are_one_line(tmp_path):
                          (["--seeds", "0..1", "--margin", "-1"], "invalid margin")):
         p = run(tmp_path, *args, "script.py")
         assert p.returncode == 2 and needle in p.stderr and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+
+
+TF1_SCRIPT = """
+import gym, numpy as np
+import tensorflow as tf
+tf.set_random_seed(1)
+env = gym.make('CartPole-v0')
+env.seed(1)
+x = tf.placeholder(tf.float32, [None, 4])
+logit = tf.layers.dense(x, 1)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for e in range(6):
+        obs, done, total = env.reset(), False, 0
+        while not done:
+            p = sess.run(tf.sigmoid(logit), {x: obs[None]})[0, 0]
+            obs, r, done, _ = env.step(int(np.random.rand() < p))
+            total += r
+        print("return %d" % total)
+"""
+
+
+@pytest.mark.slow  # builds (once, cached) and runs TensorFlow 1.15 on Python 3.7
+def test_against_real_tf115(tmp_path):
+    from tfrepro.infra import tf115
+
+    if tf115.find_python37() is None:
+        pytest.skip("no Python 3.7 here to build TensorFlow 1.15's environment")
+    write(tmp_path, "script.py", TF1_SCRIPT)
+    p = run(tmp_path, "--seeds", "0..2", "--against", "tf1.15", "--out-dir", "out", "script.py", timeout=1800)
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["base"], summary["new"]) == ("tf1.15", "legacy")
+    for s in range(3):
+        doc = json.loads((tmp_path / "out" / "runs" / f"tf1.15-seed{s}.json").read_text())
+        assert doc["versions"]["tensorflow"] == "1.15.0" and doc["versions"]["gym"] == "0.21.0"
+        printed = [int(ln.split()[1]) for ln in (tmp_path / "out" / "runs" / f"tf1.15-seed{s}.log").read_text()
+                   .splitlines() if ln.startswith("return ")]
+        assert doc["returns"] == printed and len(printed) == 6  # captured at gym 0.21's environment
+    assert summary["verdict"] in ("equivalent", "inconclusive", "better", "worse")
+    assert summary["sides"]["legacy"]["n"] == 3 and summary["sides"]["tf1.15"]["n"] == 3

@@ -92,24 +92,24 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _boot_cmd(side, opts, script, args):
-    from ...infra.checkout import ROOT  # noqa: F401 - the package must be importable by the child
-
+def _boot_cmd(side, opts, script, args, python=None):
     if side == "legacy":
         boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+    elif side == "tf1.15":
+        boot = "import sys, tfrepro.tools.legacy.capture115 as c; sys.exit(c.main())"
     else:
         boot = "import sys, tfrepro.tools.legacy.capture as c; sys.exit(c.port_main())"
-    return [sys.executable, "-c", boot, "--options", json.dumps(opts), script, *args]
+    return [python or sys.executable, "-c", boot, "--options", json.dumps(opts), script, *args]
 
 
-def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path):
+def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path, python=None):
     """One run in a fresh copy of the script's folder; returns (exit code, capture or None)."""
     with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
         work = Path(tmp) / script.parent.name
         shutil.copytree(script.parent, work, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", ".git"))
         opts = dict(stops, seed=seed, capture=str(capture), vary=True)
-        cmd = _boot_cmd(side, opts, str(work / script.name), args)
+        cmd = _boot_cmd(side, opts, str(work / script.name), args, python)
         with open(log, "w") as out:
             code = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
@@ -170,9 +170,11 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             "env_ids": first["env_ids"] if first else [],
         }
     out = {"schema": "tfrepro.script-summary/1", "seeds": seeds, "outcome": kind, "sides": sides}
-    if "port" in sides:
-        a = [v for v in sides["legacy"]["outcomes"].values()]
-        b = [v for v in sides["port"]["outcomes"].values()]
+    if len(sides) == 2:
+        base, new = list(sides)
+        out["base"], out["new"] = base, new
+        a = [v for v in sides[base]["outcomes"].values()]
+        b = [v for v in sides[new]["outcomes"].values()]
         out["margin"], out["margin_reason"] = margin, margin_reason
         if not a or not b:
             out["verdict"] = None
@@ -183,7 +185,7 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
         else:
             cmp = compare_means(a, b, margin)
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
-        la, lb = sides["legacy"]["steps_per_s"], sides["port"]["steps_per_s"]
+        la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
     return out
 
@@ -206,12 +208,13 @@ def table_markdown(summary) -> str:
             lo, hi = c.get("ci_low"), c.get("ci_high")
             ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""
             need = f"; about {c['seeds_needed']} seeds per side would decide" if c.get("seeds_needed") else ""
-            lines += ["", f"Verdict (port - script, {summary['outcome']} outcome): **{summary['verdict']}**, "
+            lines += ["", f"Verdict ({summary['new']} - {summary['base']}, {summary['outcome']} outcome): "
+                          f"**{summary['verdict']}**, "
                           f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
                           f"({summary['margin_reason']}){need}."]
         if summary.get("speed_ratio"):
-            lines.append(f"Speed: the port runs {summary['speed_ratio']:.2f}x the script's environment steps per "
-                         "second (medians, side by side).")
+            lines.append(f"Speed: {summary['new']} runs {summary['speed_ratio']:.2f}x {summary['base']}'s environment "
+                         "steps per second (medians, side by side).")
     return "\n".join(lines) + "\n"
 
 
@@ -258,7 +261,7 @@ def index_html(summary, table: str, path):
     from ...infra.records import atomic_write_text
 
     body = markdown.markdown(table, extensions=["tables"])
-    title = html.escape(f"tfrepro legacy --seeds: {summary['sides']['legacy']['script']}")
+    title = html.escape(f"tfrepro legacy --seeds: {summary['sides']['legacy']['script']}")  # legacy: always run
     atomic_write_text(path, f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
                             f"{body}<p><img src='curves.png' alt='returns per episode'></p>\n")
 
@@ -271,10 +274,15 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
 
     script = Path(script).resolve()
     out_dir = Path(out_dir).resolve()
-    sides = {"legacy": script}
-    if against:
-        sides["port"] = Path(against).resolve()
-    for p in sides.values():
+    pythons, envs = {}, {}
+    if against == "tf1.15":  # TF 1.15 is the reference: the verdict is on today - TF 1.15
+        sides = {"tf1.15": script, "legacy": script}
+        pythons["tf1.15"], envs["tf1.15"] = tf115_side(script)
+    else:
+        sides = {"legacy": script}
+        if against:
+            sides["port"] = Path(against).resolve()
+    for p in set(sides.values()):
         if _folder_bytes(p.parent) > MAX_COPY_BYTES:
             raise UsageError(f"{p.parent}: over {MAX_COPY_BYTES >> 20} MB; each run works in a copy of the "
                              "script's folder: move the script into a folder of its own")
@@ -302,7 +310,8 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     def job(item):
         side, s = item
         cap = runs_dir / f"{side}-seed{s}.json"
-        code = run_one(side, sides[side], args, s, cap, stops or {}, env, runs_dir / f"{side}-seed{s}.log")
+        code = run_one(side, sides[side], args, s, cap, stops or {}, envs.get(side, env),
+                       runs_dir / f"{side}-seed{s}.log", pythons.get(side))
         doc = read_capture(cap)
         if doc is not None and code not in (0, None):
             doc["status"] = code
@@ -316,7 +325,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     with ThreadPoolExecutor(max(1, workers)) as pool:
         list(pool.map(job, todo))
     bar.close()
-    env_ids = next((d["env_ids"] for d in docs["legacy"].values() if d and d["env_ids"]), [])
+    env_ids = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
     if margin is not None:
         reason = "declared with --margin"
     else:
@@ -341,3 +350,44 @@ def _sha(path):
     from .capture import script_hash
 
     return script_hash(path)
+
+
+def _imports_keras(folder: Path) -> bool:
+    import ast
+
+    for f in folder.rglob("*.py"):
+        try:
+            tree = ast.parse(f.read_text(errors="replace"))
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "keras" for a in node.names):
+                return True
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "keras" and not node.level:
+                return True
+    return False
+
+
+def tf115_side(script: Path):
+    """The python and environment of the TF 1.15 side (built once, cached): the TF 1.15 image's
+    venv (``tfrepro.infra.tf115``), with standalone Keras 2.2.4 where the script imports keras."""
+    import ast
+
+    from ...infra import tf115
+
+    try:
+        ast.parse(script.read_text(errors="replace"))
+    except SyntaxError:
+        raise UsageError(f"{script.name} is Python 2: the TF 1.15 side runs on Python 3.7 here (a Python 2.7 "
+                         "environment for it is not built)") from None
+    py37 = tf115.find_python37()
+    if py37 is None:
+        raise UsageError("--against tf1.15 needs a Python 3.7 to build TensorFlow 1.15's environment (pyenv's "
+                         "3.7, python3.7 on PATH, or TFREPRO_PYTHON37); none found")
+    extra = ("keras==2.2.4",) if _imports_keras(script.parent) else ()
+    try:
+        py = tf115.ensure(py37, log=lambda m: print(f"tfrepro legacy: {m}", file=sys.stderr), extra=extra)
+    except subprocess.CalledProcessError as e:
+        raise UsageError(f"--against tf1.15: building TensorFlow 1.15's environment failed ({e}); pip's "
+                         "output is above") from None
+    return str(py), tf115.image_env()
