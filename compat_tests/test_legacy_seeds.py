@@ -145,3 +145,12 @@ def test_against_real_tf115(tmp_path):
         assert doc["returns"] == printed and len(printed) == 6  # captured at gym 0.21's environment
     assert summary["verdict"] in ("equivalent", "inconclusive", "better", "worse")
     assert summary["sides"]["legacy"]["n"] == 3 and summary["sides"]["tf1.15"]["n"] == 3
+
+
+def test_seeds_never_replace_a_users_files(tmp_path):
+    write(tmp_path, "script.py", SCRIPT)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "index.html").write_text("<p>my page</p>")
+    p = run(tmp_path, "--seeds", "1", "--out-dir", "mine", "script.py")
+    assert p.returncode == 2 and "index.html" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "mine" / "index.html").read_text() == "<p>my page</p>"

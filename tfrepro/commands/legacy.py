@@ -197,6 +197,25 @@ def _many_seeds(args) -> int:
             raise UsageError(f"--against {args.against}: expected a Python script (.py)")
     out = Path(args.out_dir) if args.out_dir else outdirs.fresh("legacy-seeds")
     outdirs.check_results_dir(out, resume=args.resume, force=args.force)
+    _check_own_outputs(out, args.force)
     stops = {k: getattr(args, k) for k in ("episodes", "steps", "seconds") if getattr(args, k) is not None}
     return run_seeds(args.script, args.args, args.seeds, out, workers=args.workers, against=args.against,
                      margin=args.margin, kind=args.outcome, stops=stops, resume=args.resume)
+
+
+def _check_own_outputs(out: Path, force: bool):
+    """Nothing in ``--out-dir`` that this package did not write is replaced (unless --force):
+    the summary files go only beside a summary of ours, a run's files only over runs of ours."""
+    from ..infra.records import check_output, is_image, is_ours
+
+    summary_ours = is_ours(out / "summary.json")
+    for name in ("summary.json", "table.md", "curves.png", "index.html"):
+        ours = (lambda p: summary_ours and is_image(p, "png")) if name == "curves.png" else (lambda p: summary_ours)
+        check_output(out / name, flag="--out-dir", force=force, ours=ours)
+    runs = out / "runs"
+    if runs.is_dir():
+        for f in runs.iterdir():
+            mine = f.with_suffix(".json")
+            check_output(f, flag="--out-dir", force=force,
+                         ours=lambda p, mine=mine: p.name.startswith(("legacy-seed", "port-seed", "tf1.15-seed"))
+                         and is_ours(mine))
