@@ -109,9 +109,11 @@ def test_gym_021_semantics(tmp_path):
     assert out["spec"] == "CartPole-v1 500 500"
     assert out["attrs"] == "2.4 0.209440"  # read through the wrapper, as gym 0.21 forwarded them
     assert out["str"] == "<TimeLimit<CartPoleEnv<CartPole-v1>>>"
-    # env.seed(3) then reset(): gymnasium's reset(seed=3)
-    want = gymnasium.make("CartPole-v1").reset(seed=3)[0]
-    assert np.allclose(json.loads(out["obs"]), want)
+    # env.seed(3) then reset(): gym 0.21's start state for seed 3 (its hashed RandomState)
+    from tfrepro.core.oldgym import np_random_021
+
+    want = np_random_021(3)[0].uniform(low=-0.05, high=0.05, size=(4,)).astype(np.float32)
+    assert np.array_equal(np.array(json.loads(out["obs"]), dtype=np.float32), want)
     assert out["inner"] == "True"
     assert out["private"] == "attempted to get missing private attribute '_secret'"
     assert out["frame"] == "(400, 600, 3)" and out["human"] == "True"
@@ -555,17 +557,19 @@ print("clock=%s" % (time.clock() >= t0))
 
 @pytest.mark.slow  # a fresh process running TensorFlow
 def test_era_names_that_later_releases_removed(tmp_path):
-    """CartPole's float64 state (gym 0.21 returned it as it was), gym's TimeLimit wrapper,
-    NumPy's removed aliases (np.float, np.int, np.asscalar, np.NaN) and time.clock."""
-    import gymnasium
+    """CartPole's float32 observation (gym 0.21 cast its state, as gymnasium does: measured
+    against real gym 0.21), gym's TimeLimit wrapper, NumPy's removed aliases (np.float, np.int,
+    np.asscalar, np.NaN) and time.clock."""
 
     proc = legacy(tmp_path, ERA, *REPORT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = lines(proc)
-    assert out["dtype"] == "float64"
-    obs = np.array(json.loads(out["obs"]))
-    want = gymnasium.make("CartPole-v1").reset(seed=4)[0]
-    assert np.allclose(obs, want, atol=1e-7) and np.array_equal(obs.astype(np.float32), want)
+    assert out["dtype"] == "float32"
+    obs = np.array(json.loads(out["obs"]), dtype=np.float32)
+    from tfrepro.core.oldgym import np_random_021
+
+    want = np_random_021(4)[0].uniform(low=-0.05, high=0.05, size=(4,)).astype(np.float32)  # gym 0.21's seed(4)
+    assert np.array_equal(obs, want)
     assert out["timelimit"] == "5 True"
     assert out["aliases"] == "float64 2 5 True"
     assert out["clock"] == "True"

@@ -154,3 +154,41 @@ def test_seeds_never_replace_a_users_files(tmp_path):
     p = run(tmp_path, "--seeds", "1", "--out-dir", "mine", "script.py")
     assert p.returncode == 2 and "index.html" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert (tmp_path / "mine" / "index.html").read_text() == "<p>my page</p>"
+
+
+SEEDING = """
+import gym, json
+out = {}
+for env_id in ('CartPole-v0', 'MountainCar-v0', 'Acrobot-v1', 'Pendulum-v1', 'FrozenLake-v1', 'Taxi-v3'):
+    env = gym.make(env_id)
+    env.seed(3)
+    env.action_space.seed(5)
+    rows = []
+    for e in range(3):
+        obs = env.reset()
+        rows.append([repr(obs), repr([env.action_space.sample() for _ in range(4)])])
+    if env_id == 'FrozenLake-v1':
+        env.reset()
+        rows.append([repr([env.step(2)[0] for _ in range(6)])])  # the slips
+    out[env_id] = rows
+print("SEEDS=" + json.dumps(out))
+"""
+
+
+@pytest.mark.slow  # real gym 0.21 in TensorFlow 1.15's environment (built once, cached)
+def test_env_seed_draws_what_gym_021_drew(tmp_path):
+    """env.seed(n) / action_space.seed(n) through the shim: the same start states, samples and
+    FrozenLake slips as real gym 0.21, to the last printed digit and dtype."""
+    from tfrepro.infra import tf115
+
+    py37 = tf115.find_python37()
+    if py37 is None:
+        pytest.skip("no Python 3.7 here to build gym 0.21's environment")
+    write(tmp_path, "seeding.py", SEEDING)
+    py = tf115.ensure(py37, log=lambda m: print(m, file=sys.stderr))
+    real = subprocess.run([str(py), "seeding.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=tf115.image_env({"PYTHONPATH": ""}))
+    ours = run(tmp_path, "seeding.py")
+    assert real.returncode == 0 and ours.returncode == 0, real.stderr[-2000:] + ours.stderr[-2000:]
+    pick = lambda out: json.loads(next(ln for ln in out.splitlines() if ln.startswith("SEEDS="))[6:])  # noqa: E731
+    assert pick(ours.stdout) == pick(real.stdout)

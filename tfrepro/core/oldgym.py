@@ -111,6 +111,44 @@ class EraSpec:
         return "EnvSpec(%s)" % self.id
 
 
+# -- gym 0.21's seeding ------------------------------------------------------------------------
+class Gym021Random(np.random.RandomState):
+    """gym 0.21's generator (a ``RandomState`` seeded through ``hash_seed``), also answering the
+    ``Generator`` methods gymnasium's environments and spaces call (``integers``), so that a
+    gymnasium environment given it draws what gym 0.21's drew: the same start states, the same
+    slips, the same ``action_space.sample()``."""
+
+    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+        if high is None:
+            low, high = 0, low
+        return self.randint(low, high + 1 if endpoint else high, size=size, dtype=dtype)
+
+
+def _bigint_from_bytes(data):
+    import struct
+
+    data = data + b"\0" * (4 - len(data) % 4)
+    accum = 0
+    for i, val in enumerate(struct.unpack("{}I".format(len(data) // 4), data)):
+        accum += 2 ** (32 * i) * val
+    return accum
+
+
+def np_random_021(seed):
+    """``gym.utils.seeding.np_random(seed)`` of gym 0.21 for a non-negative int: (rng, seed)."""
+    import hashlib
+
+    seed = int(seed) % 2 ** 64
+    bigint = _bigint_from_bytes(hashlib.sha512(str(seed).encode("utf8")).digest()[:8])
+    ints = []
+    while bigint > 0:
+        bigint, mod = divmod(bigint, 2 ** 32)
+        ints.append(mod)
+    rng = Gym021Random()
+    rng.seed(ints or [0])
+    return rng, seed
+
+
 class Hooks:
     """What ``tfrepro legacy`` watches; the programs use these no-ops."""
 
@@ -161,10 +199,12 @@ def _action(space, action):
 class OldEnv:
     """A gym 0.21 environment over a gymnasium one (``limited``: the TimeLimit wrapper
     ``gym.make`` returned; else the bare environment, as ``env.unwrapped`` was).
-    ``float64``: observations as gym 0.21 returned them: CartPole's float64 state (gymnasium
-    returns the same numbers cast to float32), Blackjack's usable ace a bool (``ERA_OBS``)."""
+    ``era``: as gym 0.21 was, measured against it: ``env.seed(n)`` its hashed ``RandomState``
+    (the same start states, slips and samples: ``np_random_021``), Blackjack's usable ace a
+    bool (``ERA_OBS``). CartPole's observation is float32 in both (gym 0.21 cast its float64
+    state, as gymnasium does; gym 0.10-0.17 returned the float64 state itself)."""
 
-    def __init__(self, genv, env_id=None, limited=True, hooks=None, shared=None, float64=False):
+    def __init__(self, genv, env_id=None, limited=True, hooks=None, shared=None, era=False):
         env_id = env_id or (genv.spec.id if genv.spec is not None else type(genv.unwrapped).__name__)
         object.__setattr__(self, "_genv", genv)
         object.__setattr__(self, "_env_id", env_id)
@@ -172,8 +212,7 @@ class OldEnv:
         object.__setattr__(self, "_hooks", hooks or Hooks())
         object.__setattr__(self, "_shared", shared or _Shared(0))
         object.__setattr__(self, "_inner", None)
-        object.__setattr__(self, "_float64", float64 and type(genv.unwrapped).__name__ == "CartPoleEnv")
-        object.__setattr__(self, "_era_obs", float64)  # the legacy runner's era observations
+        object.__setattr__(self, "_era", era)  # the legacy runner: gym 0.21's observations and seeding
         object.__setattr__(self, "_toy_text", str(env_id).startswith(TOY_TEXT)
                            or type(genv.unwrapped).__module__.startswith("gymnasium.envs.toy_text"))
 
@@ -214,7 +253,7 @@ class OldEnv:
         self._hooks.note("env.unwrapped")
         if self._inner is None:
             inner = OldEnv(self._genv, self._env_id, limited=False, hooks=self._hooks, shared=self._shared,
-                           float64=self._era_obs)
+                           era=self._era)
             object.__setattr__(self, "_inner", inner)
         return self._inner
 
@@ -281,14 +320,16 @@ class OldEnv:
         seed, sh.pending_seed = sh.pending_seed, None
         target = self._genv if self._limited else self._genv.unwrapped
         obs, _info = target.reset(seed=seed, **kwargs)
+        if seed is not None and self._era:
+            # gym 0.21's env.seed(n): its hashed RandomState, then the reset drawn from it
+            self._genv.unwrapped.np_random = np_random_021(seed)[0]
+            obs, _info = target.reset(**kwargs)
         sh.episode += 1
         return self._obs(obs)
 
     def _obs(self, obs):
-        if self._float64:
-            return np.array(self._genv.unwrapped.state, dtype=np.float64)
         era = ERA_OBS.get(type(self._genv.unwrapped).__name__)
-        return era(obs) if era is not None and self._era_obs else obs
+        return era(obs) if era is not None and self._era else obs
 
     def step(self, action):
         self._hooks.note("env.step")

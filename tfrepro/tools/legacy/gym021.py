@@ -18,8 +18,9 @@ What gym 0.21 did, and what this module does the same way:
   of the cubic schedule's episodes, and its stats file), ``gym.logger``,
   ``gym.undo_logger_setup()``, ``gym.utils.seeding.np_random`` (a ``RandomState``, as then),
   ``gym.wrappers.TimeLimit``;
-* CartPole's observations are its float64 state, as gym 0.21 returned them (gymnasium
-  returns the same numbers cast to float32).
+* ``env.seed(n)`` and ``space.seed(n)`` are gym 0.21's (its hashed RandomState: the same start
+  states, slips and samples as gym 0.21, measured against it); CartPole's observations are
+  float32, as gym 0.21 returned them (gym 0.10-0.17 returned the float64 state).
 
 Anything else is named in one line (``tfrepro legacy: gym.X is not covered``). Every use
 is noted for ``--report`` where it ran.
@@ -113,7 +114,7 @@ def _wrap(genv, env_id, limited=True):
     if type(genv.unwrapped).__name__ in ("FrozenLakeEnv", "TaxiEnv", "CliffWalkingEnv"):
         genv.unwrapped.reset()  # gym's DiscreteEnv drew its state when made: render() before reset() worked
     return oldgym.OldEnv(genv, env_id, limited=limited, hooks=HOOKS, shared=oldgym._Shared(number, seed),
-                         float64=True)  # gym 0.21's CartPole returned its float64 state
+                         era=True)  # gym 0.21's seeding and observations
 
 
 def _python_ints(space):
@@ -132,9 +133,24 @@ def _python_ints(space):
 def _spaces():
     """``gym.spaces``: gymnasium's, with ``Discrete``'s ``n`` a Python int as in gym (the
     class itself is gymnasium's, so ``isinstance(env.action_space, gym.spaces.Discrete)``
-    holds for every environment)."""
+    holds for every environment), and ``space.seed(n)`` gym 0.21's (its hashed RandomState:
+    ``sample()`` draws what gym 0.21's drew) for the spaces that are not composites."""
     import gymnasium
 
+    base = gymnasium.spaces.Space
+    if not getattr(base.seed, "_tfrepro", False):
+        real_seed = base.seed
+        leaves = (gymnasium.spaces.Discrete, gymnasium.spaces.Box, gymnasium.spaces.MultiDiscrete,
+                  gymnasium.spaces.MultiBinary)
+
+        def seed(self, seed=None):
+            if isinstance(self, leaves) and isinstance(seed, (int, np.integer)) and seed >= 0:
+                self._np_random, used = oldgym.np_random_021(int(seed))
+                return [used]
+            return real_seed(self, seed)
+
+        seed._tfrepro = True
+        base.seed = seed
     cls = gymnasium.spaces.Discrete
     if not getattr(cls.__init__, "_tfrepro", False):
         init = cls.__init__
@@ -648,10 +664,14 @@ class Monitor(Wrapper):
 
 # -- the module ------------------------------------------------------------------------
 def _np_random(seed=None):
-    """gym 0.21's ``seeding.np_random``: (RandomState, seed)."""
+    """gym 0.21's ``seeding.np_random``: (its hashed RandomState, seed)."""
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**31))
-    return np.random.RandomState(seed), seed
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    if not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        import gymnasium
+
+        raise gymnasium.error.Error(f"Seed must be a non-negative integer or omitted, not {seed}")
+    return oldgym.np_random_021(int(seed))
 
 
 def _not_covered(prefix):

@@ -187,7 +187,22 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
+        if base == "tf1.15":  # the same script on both: how long do the two runs stay identical?
+            out["identical_episodes"] = {str(s): _leading_same(docs[base][s], docs[new][s])
+                                         for s in sorted(set(docs[base]) & set(docs[new]))
+                                         if docs[base][s] and docs[new][s]}
     return out
+
+
+def _leading_same(a, b) -> int:
+    """Episodes at the start of two runs with the same return and length, before the first that
+    differs."""
+    n = 0
+    for ra, la, rb, lb in zip(a["returns"], a["lengths"], b["returns"], b["lengths"]):
+        if ra != rb or la != lb:
+            break
+        n += 1
+    return n
 
 
 def table_markdown(summary) -> str:
@@ -212,6 +227,11 @@ def table_markdown(summary) -> str:
                           f"**{summary['verdict']}**, "
                           f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
                           f"({summary['margin_reason']}){need}."]
+        same = summary.get("identical_episodes")
+        if same:
+            vals = sorted(same.values())
+            lines.append(f"Episodes identical to TF 1.15's (return and length) before the first difference, per seed: "
+                         f"median {float(np.median(vals)):g}, from {vals[0]} to {vals[-1]} over {len(vals)} seeds.")
         if summary.get("speed_ratio"):
             lines.append(f"Speed: {summary['new']} runs {summary['speed_ratio']:.2f}x {summary['base']}'s environment "
                          "steps per second (medians, side by side).")
