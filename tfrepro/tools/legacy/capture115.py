@@ -12,7 +12,9 @@ adds, the same as the shims' side does:
   ``env.seed``) moved to ``s + 1000003 k``;
 * every episode's return and length, at the environment (the one ``gym.make`` returned and the
   one inside it, so ``env.unwrapped`` counts too): an episode ends at ``done`` or at a reset;
-* ``--episodes`` / ``--steps`` / ``--seconds``: a clean stop, exit 0.
+* ``--episodes`` / ``--steps`` / ``--seconds``: a clean stop, exit 0;
+* ``render()`` draws nothing (there is no display; gym 0.21 drew through pyglet), as the shims'
+  side draws nothing without ``--record``.
 """
 from __future__ import print_function
 
@@ -105,9 +107,15 @@ def _patch_env(env, key):
     def i_seed(seed=None):
         return inner_seed(moved(seed))
 
+    def render(mode="human", **kwargs):
+        # no display here (gym 0.21 draws through pyglet): 'human' draws nothing, as on today's side
+        return None if mode != "human" else True
+
     inner.step, inner.reset, inner.seed = i_step, i_reset, i_seed
+    inner.render = render
     if env is not inner:
         env.step = o_step
+        env.render = render
 
 
 def _install(seed):
