@@ -223,6 +223,9 @@ def table_markdown(summary) -> str:
             lo, hi = c.get("ci_low"), c.get("ci_high")
             ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""
             need = f"; about {c['seeds_needed']} seeds per side would decide" if c.get("seeds_needed") else ""
+            if summary["verdict"] == "inconclusive" and not c.get("seeds_needed") and c.get("sd") is not None:
+                need = (f"; with a seed-to-seed spread of {c['sd']:.4g} no practical number of seeds decides at this "
+                        "margin (choose an outcome that spreads less, or a wider --margin)")
             lines += ["", f"Verdict ({summary['new']} - {summary['base']}, {summary['outcome']} outcome): "
                           f"**{summary['verdict']}**, "
                           f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
