@@ -58,7 +58,7 @@ def test_era_ids_toy_text_attributes_and_render(tmp_path):
     assert got["pendulum"] == "Pendulum-v0 (3,)"
     assert got["cliff"] == "CliffWalking-v0 48"
     assert got["gone"] == "True"
-    assert got["class"] == "ndarray float64 4"  # gym's own class: old API, float64 state, no time limit
+    assert got["class"] == "ndarray float32 4"  # gym's own class: old API, float32 as gym 0.21's, no time limit
     assert got["flclass"] == "1"
     rep = report(tmp_path)
     assert "clips" in rep["gym.make(Pendulum-v0)"]["changes_numbers"]
