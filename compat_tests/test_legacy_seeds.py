@@ -104,7 +104,8 @@ def test_seeds_usage_errors_are_one_line(tmp_path):
     for args, needle in ((["--seeds", "3..1"], "A <= B"), (["--seeds", "0..2", "--against", "nope.py"], "nope.py"),
                          (["--against", "script.py"], "go with --seeds"),
                          (["--seeds", "0..1", "--record", "r"], "single run"),
-                         (["--seeds", "0..1", "--margin", "-1"], "invalid margin")):
+                         (["--seeds", "0..1", "--margin", "-1"], "positive number"),
+                         (["--seeds", "0..1", "--margin", "pg=3"], "invalid margin")):
         p = run(tmp_path, *args, "script.py")
         assert p.returncode == 2 and needle in p.stderr and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
 

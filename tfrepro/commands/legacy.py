@@ -53,11 +53,8 @@ def _seeds(text):
 
 
 def _margin(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid margin {text!r}") from None
-    if not (v > 0 and v < float("inf")):
+    key, v = argtypes.margin(text)  # the other commands' --margin, without a program's name
+    if key != "*":
         raise argparse.ArgumentTypeError(f"invalid margin {text!r} (a positive number of return points)")
     return v
 
