@@ -435,3 +435,29 @@ def test_every_era_id_gymnasium_still_ships_runs_under_its_old_id(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     got = lines(p)
     assert {k: got.get(k) for k in ERA_ID_LIST} == {k: "True 4 bool" for k in ERA_ID_LIST}
+
+
+def test_numpy1_rewrite_keeps_pythons_order_of_evaluation(tmp_path):
+    """``x[k] = v`` evaluates v, then x, then k, as Python does: a value that moves the index
+    stores where Python would."""
+    script = """
+        import numpy as np
+        class Ring:
+            def __init__(self):
+                self.buf, self.pos = np.zeros(4), 0
+            def advance(self):
+                self.pos += 1
+                return float(self.pos)
+        r = Ring()
+        r.buf[r.pos] = r.advance()
+        order = []
+        def log(tag, v):
+            order.append(tag)
+            return v
+        d = {}
+        log("obj", d)[log("key", "k")] = log("value", 1)
+        print("buf=%s order=%s" % (r.buf.tolist(), order))
+    """
+    p = legacy(tmp_path, script)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "buf=[0.0, 1.0, 0.0, 0.0] order=['value', 'obj', 'key']"

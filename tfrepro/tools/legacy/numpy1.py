@@ -144,7 +144,8 @@ def scalar(kind, x):
         raise
 
 
-def setitem(obj, key, value):
+def setitem(value, obj, key):
+    """``obj[key] = value``; the arguments in Python's order of evaluation (the value first)."""
     try:
         obj[key] = value
     except (ValueError, TypeError):
@@ -157,8 +158,10 @@ def setitem(obj, key, value):
 
 def augset(obj, key, op, value):
     """``obj[key] op= value``: what Python does (``__getitem__``, the in-place operator,
-    ``__setitem__``), with ``setitem``'s NumPy 1.x store."""
-    setitem(obj, key, op(obj[key], value))
+    ``__setitem__``), with ``setitem``'s NumPy 1.x store. One difference: ``value`` is
+    evaluated before ``obj[key]`` is read (Python reads it first), which matters only where
+    evaluating ``value`` changes ``obj[key]``."""
+    setitem(op(obj[key], value), obj, key)
 
 
 _AUG = {ast.Add: "iadd", ast.Sub: "isub", ast.Mult: "imul", ast.Div: "itruediv", ast.FloorDiv: "ifloordiv",
@@ -193,7 +196,7 @@ class _Rewrite(ast.NodeTransformer):
         self.generic_visit(node)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
             t = node.targets[0]
-            call = ast.Call(ast.Name("__tfrepro_setitem__", ast.Load()), [t.value, _index(t.slice), node.value], [])
+            call = ast.Call(ast.Name("__tfrepro_setitem__", ast.Load()), [node.value, t.value, _index(t.slice)], [])
             return ast.copy_location(ast.Expr(call), node)
         return node
 
