@@ -221,18 +221,11 @@ def _seed(seed):
 
     import numpy as np
 
+    from .capture115 import seed_graphs
+
     random.seed(seed)
     np.random.seed(seed)
-    from tensorflow.python.framework import ops
-
-    init = ops.Graph.__init__
-
-    def seeded_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        self.seed = seed
-
-    ops.Graph.__init__ = seeded_init
-    ops.get_default_graph().seed = seed
+    seed_graphs(seed)
 
 
 def _vary_seeds():

@@ -150,19 +150,10 @@ def _install(seed):
         import tensorflow as tf
     except ImportError:
         return
-    from tensorflow.python.framework import ops
-
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)  # 1.15's deprecation notes: noise here
 
     if seed is not None:
-        init = ops.Graph.__init__
-
-        def seeded_init(self, *args, **kwargs):
-            init(self, *args, **kwargs)
-            self.seed = seed
-
-        ops.Graph.__init__ = seeded_init
-        ops.get_default_graph().seed = seed
+        seed_graphs(seed)
     if OPTS["vary"]:
         real_tf = tf.set_random_seed
 
@@ -170,6 +161,21 @@ def _install(seed):
             return real_tf(moved(s))
 
         tf.set_random_seed = tf.random.set_random_seed = tf.compat.v1.set_random_seed = set_random_seed
+
+
+def seed_graphs(seed):
+    """Every TensorFlow graph's seed: the default graph's and any the script makes or resets to
+    (both sides use this: TF 1.15's and today's ``tf.compat.v1``)."""
+    from tensorflow.python.framework import ops
+
+    init = ops.Graph.__init__
+
+    def seeded_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.seed = seed
+
+    ops.Graph.__init__ = seeded_init
+    ops.get_default_graph().seed = seed
 
 
 def _write(path, script, status):
