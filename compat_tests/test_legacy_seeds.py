@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,7 @@ def run(tmp_path, *args, timeout=600):
 
 
 def write(tmp_path, name, text):
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(textwrap.dedent(text))
 
 
@@ -158,6 +160,31 @@ def test_seeds_never_replace_a_users_files(tmp_path):
     p = run(tmp_path, "--seeds", "1", "--out-dir", "mine", "script.py")
     assert p.returncode == 2 and "index.html" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert (tmp_path / "mine" / "index.html").read_text() == "<p>my page</p>"
+
+
+
+def test_every_seed_starts_from_one_snapshot_of_the_folder(tmp_path, monkeypatch):
+    """Runs copy a snapshot taken once, without the results folder inside the script's folder, and a file
+    that vanishes while it is copied (a worker's temporary record) is left out rather than failing the run."""
+    from tfrepro.tools.legacy import runs
+
+    src = tmp_path / "proj"
+    write(src, "script.py", SCRIPT)
+    write(src, "lib/helper.py", "X = 1\n")
+    write(src, "out/runs/.legacy-seed4.json.tmp", "{}")
+    write(src, "gone.tmp", "")
+    real = runs.shutil.copy2
+
+    def copy2(a, b, **kw):
+        if Path(a).name == "gone.tmp":
+            raise FileNotFoundError(a)
+        return real(a, b, **kw)
+
+    monkeypatch.setattr(runs.shutil, "copy2", copy2)
+    runs.snapshot(src, tmp_path / "snap", skip=[src / "out"])
+    got = sorted(str(p.relative_to(tmp_path / "snap")) for p in (tmp_path / "snap").rglob("*") if p.is_file())
+    assert got == ["lib/helper.py", "script.py"]
+    assert runs._folder_bytes(src, skip=[src / "out"]) == len(SCRIPT) + len("X = 1\n")
 
 
 SEEDING = """

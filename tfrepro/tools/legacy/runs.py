@@ -79,9 +79,11 @@ def outcome(returns, kind: str = "last10"):
     return float(np.mean(r[-n:]))
 
 
-def _folder_bytes(folder: Path) -> int:
+def _folder_bytes(folder: Path, skip=()) -> int:
     total = 0
-    for root, _, files in os.walk(folder):
+    skip = {Path(x).resolve() for x in skip}
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if (Path(root) / d).resolve() not in skip]
         for f in files:
             try:
                 total += os.lstat(os.path.join(root, f)).st_size
@@ -102,11 +104,34 @@ def _boot_cmd(side, opts, script, args, python=None):
     return [python or sys.executable, "-c", boot, "--options", json.dumps(opts), script, *args]
 
 
-def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path, python=None):
-    """One run in a fresh copy of the script's folder; returns (exit code, capture or None)."""
+def snapshot(folder: Path, dest: Path, skip=()) -> None:
+    """Copy ``folder`` to ``dest`` as it is now, leaving out ``skip`` (resolved paths: the results folder when
+    it lies inside the script's), ``__pycache__`` and ``.git``. A file that vanishes while it is copied (another
+    process's temporary file) is left out rather than failing the run: every seed then starts from this one
+    copy, whatever else writes beside the script."""
+    skip = {Path(x).resolve() for x in skip}
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        rel = here.relative_to(folder)
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git") and (here / d).resolve() not in skip]
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            src, dst = here / name, dest / rel / name
+            try:
+                if src.is_symlink():
+                    os.symlink(os.readlink(src), dst)
+                else:
+                    shutil.copy2(src, dst)
+            except FileNotFoundError:
+                continue
+
+
+def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path, python=None,
+            source: Path = None):
+    """One run in a fresh copy of the script's folder (of ``source``, its snapshot, where given)."""
     with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
         work = Path(tmp) / script.parent.name
-        shutil.copytree(script.parent, work, symlinks=True,
+        shutil.copytree(source or script.parent, work, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", ".git"))
         opts = dict(stops, seed=seed, capture=str(capture), vary=True)
         cmd = _boot_cmd(side, opts, str(work / script.name), args, python)
@@ -306,7 +331,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
         if against:
             sides["port"] = Path(against).resolve()
     for p in set(sides.values()):
-        if _folder_bytes(p.parent) > MAX_COPY_BYTES:
+        if _folder_bytes(p.parent, skip=[out_dir]) > MAX_COPY_BYTES:
             raise UsageError(f"{p.parent}: over {MAX_COPY_BYTES >> 20} MB; each run works in a copy of the "
                              "script's folder: move the script into a folder of its own")
     runs_dir = out_dir / "runs"
@@ -330,11 +355,11 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     bar = tqdm(total=len(todo), desc="legacy --seeds", unit="run", file=sys.stderr,
                disable=not sys.stderr.isatty() and not os.environ.get("TFREPRO_PROGRESS"))
 
-    def job(item):
+    def job(item, source):
         side, s = item
         cap = runs_dir / f"{side}-seed{s}.json"
         code = run_one(side, sides[side], args, s, cap, stops or {}, envs.get(side, env),
-                       runs_dir / f"{side}-seed{s}.log", pythons.get(side))
+                       runs_dir / f"{side}-seed{s}.log", pythons.get(side), source)
         doc = read_capture(cap)
         if doc is not None and code not in (0, None):
             doc["status"] = code
@@ -345,8 +370,14 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
                 bar.write(f"tfrepro legacy: {side} seed {s} failed (exit {code}); its output: "
                           f"{runs_dir / f'{side}-seed{s}.log'}", file=sys.stderr)
 
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        list(pool.map(job, todo))
+    with tempfile.TemporaryDirectory(prefix="tfrepro-snapshot-") as snaps:
+        sources = {}
+        for side, p in sides.items():
+            if p.parent not in sources:
+                sources[p.parent] = Path(snaps) / str(len(sources)) / p.parent.name
+                snapshot(p.parent, sources[p.parent], skip=[out_dir])
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            list(pool.map(lambda item: job(item, sources[sides[item[0]].parent]), todo))
     bar.close()
     env_ids = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
     if margin is not None:
