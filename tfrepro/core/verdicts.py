@@ -184,6 +184,53 @@ def compare_means(base, new, margin, alpha=ALPHA, power=POWER, seed=0, n_boot=20
     return out
 
 
+def compare_paired(base, new, margin, alpha=ALPHA, power=POWER) -> dict:
+    """The verdict on NEW - BASE where the runs pair up by seed (``base[i]`` and ``new[i]`` ran with the
+    same seed, the same environment starts and, where the two sides are coupled, the same initial values):
+    TOST on the per-seed differences (statsmodels' ``ttost_paired``; the one-sided tests beyond the margin
+    on the same differences). Pairing never biases the test; where the sides are coupled it removes the
+    seed-to-seed spread they share. Differences that are all equal give the difference exactly, as two
+    constant sides do in ``compare_means``. The same fields as ``compare_means``, with ``paired``."""
+    from statsmodels.stats.weightstats import DescrStatsW, ttost_paired
+
+    a, b = np.asarray(base, float), np.asarray(new, float)
+    if a.shape != b.shape:
+        raise ValueError("paired runs need one value per seed on each side")
+    if not (margin > 0 and math.isfinite(margin)):
+        raise ValueError(f"margin must be a positive number, not {margin!r}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("rewards must be finite numbers")
+    d = b - a
+    n = int(d.size)
+    sd_d = float(d.std(ddof=1)) if n > 1 else float("nan")
+    out = {"verdict": "inconclusive", "paired": True, "margin": float(margin), "alpha": alpha, "n_base": n,
+           "n_new": n, "base_mean": float(a.mean()) if n else None, "new_mean": float(b.mean()) if n else None,
+           "diff_mean": float(d.mean()) if n else float("nan"), "sd_diff": sd_d, "ci_level": 1 - 2 * alpha}
+    if n < 2:
+        out.update(ci_low=None, ci_high=None, p_equivalent=None, p_worse=None, p_better=None,
+                   seeds_needed=None, reason="fewer than 2 seeds run on both sides")
+        return out
+    diff = out["diff_mean"]
+    if np.ptp(d) == 0:  # the same difference on every seed: exact
+        lo = hi = diff
+        p_eq = 0.0 if abs(diff) < margin else 1.0
+        p_worse = 0.0 if diff < -margin else 1.0
+        p_better = 0.0 if diff > margin else 1.0
+    else:
+        ds = DescrStatsW(d)
+        lo, hi = (float(x) for x in ds.tconfint_mean(alpha=2 * alpha))
+        p_eq = float(ttost_paired(b, a, -margin, margin)[0])
+        p_worse = float(ds.ttest_mean(-margin, alternative="smaller")[1])
+        p_better = float(ds.ttest_mean(margin, alternative="larger")[1])
+    verdict = ("equivalent" if p_eq < alpha else "worse" if p_worse < alpha else
+               "better" if p_better < alpha else "inconclusive")
+    # seeds_needed plans two independent sides of spread sd (se = sd sqrt(2/n)); paired, se = sd_d / sqrt(n)
+    need = seeds_needed(sd_d / math.sqrt(2), 0.0, margin, alpha, power) if verdict == "inconclusive" else None
+    out.update(verdict=verdict, ci_low=lo, ci_high=hi, p_equivalent=p_eq, p_worse=p_worse, p_better=p_better,
+               seeds_needed=need, sd=sd_d)
+    return out
+
+
 def compare_rates(k_base, n_base, k_new, n_new, margin, alpha=ALPHA) -> dict:
     """Rates k/n of an event (a collapse) on each side: Fisher's exact test, the 95% Newcombe
     interval of the difference NEW - BASE, and the verdict of TOST on the difference of

@@ -58,6 +58,46 @@ def _with_lr(cls):
     return Optimizer
 
 
+def _adam224(base):
+    """Keras 2.2.4's ``Adam.get_updates`` as it ran on TF 1.x: ``m_t = b1 m + (1 - b1) g``,
+    ``v_t = b2 v + (1 - b2) g^2``, ``p_t = p - lr_t m_t / (sqrt(v_t) + eps)`` with
+    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, each an op of its own (tf-keras fuses them into one
+    kernel whose last bits differ), and ``t = iterations + 1`` read *after* the step's
+    ``iterations += 1``: the two ops had no order between them, and TF 1.15 ran the increment first
+    on almost every step (measured with Keras 2.2.4 on TF 1.15: first steps of 0.744, 0.860, 0.913 lr,
+    the bias correction one step ahead; now and then a step read the count before its increment).
+    tf-keras reads it before. Here every step reads it after: TF 1.15's usual order, made certain."""
+
+    class Adam(base):
+        def _prepare_local(self, var_device, var_dtype, apply_state):
+            super()._prepare_local(var_device, var_dtype, apply_state)
+            import tensorflow as tf
+
+            t = tf.cast(self.iterations, var_dtype) + 1 + 1  # the count after this step's increment, + 1
+            b1 = self._get_hyper("beta_1", var_dtype)
+            b2 = self._get_hyper("beta_2", var_dtype)
+            lr = apply_state[(var_device, var_dtype)]["lr_t"]
+            apply_state[(var_device, var_dtype)]["keras224"] = (
+                b1, b2, lr * (tf.sqrt(1.0 - tf.pow(b2, t)) / (1.0 - tf.pow(b1, t))))
+
+        def _resource_apply_dense(self, grad, var, apply_state=None):
+            if self.amsgrad:
+                return super()._resource_apply_dense(grad, var, apply_state)
+            import tensorflow as tf
+
+            dev, dtype = var.device, var.dtype.base_dtype
+            coeff = (apply_state or {}).get((dev, dtype)) or self._fallback_apply_state(dev, dtype)
+            b1, b2, lr_t = coeff["keras224"]
+            m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
+            m_t = (b1 * m) + (1.0 - b1) * grad
+            v_t = (b2 * v) + (1.0 - b2) * tf.square(grad)
+            p_t = var - lr_t * m_t / (tf.sqrt(v_t) + self.epsilon)
+            return tf.group(m.assign(m_t), v.assign(v_t), var.assign(p_t))
+
+    Adam.__name__ = Adam.__qualname__ = "Adam"
+    return Adam
+
+
 STANDALONE: list = []  # set when the script imports standalone ``keras`` (not tf.keras)
 
 
@@ -119,6 +159,54 @@ def _one_session():
         return real(op_input_list)
 
     impl._get_session = _get_session
+
+
+def numpy_drawn_seeds():
+    """Keras 2.2.4's backend gave a random initializer without a seed of its own the op seed
+    ``np.random.randint(10e6)``, drawn from NumPy's global generator when the layer built its weight
+    (``K.random_uniform`` / ``random_normal`` / ``truncated_normal``), and its ``Orthogonal`` drew its
+    matrix with ``np.random.normal``. tf-keras's TF1 initializers take TensorFlow's op seeds and leave
+    NumPy alone, so a seeded script both starts from other weights and then draws other actions from
+    NumPy. Here each weight a Keras layer makes draws its seed as 2.2.4 did; the distributions and
+    their formulas were already 2.2.4's (``VarianceScaling``'s limit ``sqrt(3 scale)``, its truncated
+    normal's ``sqrt(scale) / .8796``), so a seeded script draws 2.2.4's initial weights."""
+    import copy
+
+    from tensorflow.python.ops import init_ops
+    from tf_keras.src.engine import base_layer_utils
+
+    real = base_layer_utils.make_variable
+    if getattr(real, "keras224", False):
+        return
+    drawn = (init_ops.RandomUniform, init_ops.RandomNormal, init_ops.TruncatedNormal, init_ops.VarianceScaling)
+
+    def orthogonal(init):
+        gain = float(getattr(init, "gain", 1.0))
+
+        def call(shape, dtype=None, partition_info=None):
+            shape = tuple(int(d) for d in shape)
+            rows = int(np.prod(shape[:-1]))
+            flat = (rows, shape[-1])
+            a = np.random.normal(0.0, 1.0, flat)
+            u, _, v = np.linalg.svd(a, full_matrices=False)
+            q = (u if u.shape == flat else v).reshape(shape)
+            return (gain * q[:shape[0], :shape[1]]).astype(getattr(dtype, "as_numpy_dtype", dtype) or "float32")
+
+        return call
+
+    def make_variable(name, shape=None, dtype=None, initializer=None, *args, **kwargs):
+        if getattr(initializer, "seed", 0) is None:
+            if isinstance(initializer, init_ops.Orthogonal) and shape is not None and len(shape) == 2:
+                initializer = orthogonal(initializer)
+                note("keras224.seed.Orthogonal", "keras2")
+            elif isinstance(initializer, drawn):
+                initializer = copy.copy(initializer)
+                initializer.seed = np.random.randint(int(10e6))
+                note(f"keras224.seed.{type(initializer).__name__}", "keras2")
+        return real(name, shape, dtype, initializer, *args, **kwargs)
+
+    make_variable.keras224 = True
+    base_layer_utils.make_variable = make_variable
 
 
 def short_paths():
@@ -1061,8 +1149,10 @@ def keras():
         legacy = tf_keras.optimizers.legacy  # Keras 2.2.4's optimizers, as the books ran them
         names = ("SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl")
         optimizers = KerasModule(v1.optimizers, "keras.optimizers", fallback=tf_keras.optimizers,
-                                 extra={n: _with_lr(getattr(legacy, n)) for n in names if hasattr(legacy, n)})
+                                 extra={n: _with_lr(_adam224(legacy.Adam) if n == "Adam" else getattr(legacy, n))
+                                        for n in names if hasattr(legacy, n)})
         short_paths()
+        numpy_drawn_seeds()
         layers, merges = _layers(v1, tf_keras)
         extra = {
             "optimizers": optimizers, "layers": layers, "backend": _backend(v1),

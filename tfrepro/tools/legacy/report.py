@@ -99,6 +99,8 @@ MAP: dict[str, tuple[str, str | None]] = {
     "gym.*": ("the same name under gymnasium", None),
     # -- Python 2 -----------------------------------------------------------------------
     "python2.print": ("print(...)", None),
+    "keras224.seed.*": ("an initializer with seed=None draws its op seed from TensorFlow's graph; Keras 2.2.4 drew "
+                        "it from NumPy (np.random.randint(10e6)) at each weight, as this run does", None),
     "seed.*": ("the script's own seed, moved by --seeds to seed + 1000003 x run (run 0 keeps it) so that its "
                "runs differ", None),
     "python2.integer-division": ("// where both sides are integers", "/ is true division in Python 3"),

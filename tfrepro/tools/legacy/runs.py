@@ -14,10 +14,12 @@ user's own TF2 port run beside it on the same seeds, with a verdict.
   ``reward_threshold`` (gym's "solved": 9.75 on CartPole-v0, 23.75 on CartPole-v1), the smallest
   difference a reader who cares whether it solves would notice. An environment without a
   threshold needs ``--margin``.
-* The verdict (``tfrepro.core.verdicts.compare_means``, Welch's TOST at alpha 0.05): one of
-  ``equivalent`` / ``better`` / ``worse`` / ``inconclusive`` for PORT - SCRIPT, with the seeds
-  per side an ``inconclusive`` needs; the speed ratio is environment steps per second, the
-  medians of the two sides' runs side by side in one invocation.
+* The verdict (``tfrepro.core.verdicts.compare_paired``: TOST at alpha 0.05 on the per-seed
+  differences, the runs paired by seed, since both sides of a seed share its seeds and, against
+  TF 1.15, its environment starts and initial values): one of ``equivalent`` / ``better`` /
+  ``worse`` / ``inconclusive`` for PORT - SCRIPT, with the seeds an ``inconclusive`` needs; the
+  speed ratio is environment steps per second, the medians of the two sides' runs side by side
+  in one invocation.
 
 ``OUT/runs/<side>-seed<k>.json`` (one per run), ``summary.json``, ``table.md``, ``curves.png``
 and ``index.html``; an ``OUT`` holding an earlier run's results needs ``--resume`` (its valid
@@ -171,7 +173,7 @@ def default_margin(env_ids):
 
 def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
     """The summary of both sides: per-seed outcomes, medians and spreads, the verdict."""
-    from ...core.verdicts import compare_means
+    from ...core.verdicts import compare_paired
 
     sides = {}
     for side, runs in docs.items():
@@ -198,8 +200,10 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
     if len(sides) == 2:
         base, new = list(sides)
         out["base"], out["new"] = base, new
-        a = [v for v in sides[base]["outcomes"].values()]
-        b = [v for v in sides[new]["outcomes"].values()]
+        both = sorted(set(sides[base]["outcomes"]) & set(sides[new]["outcomes"]), key=int)
+        a = [sides[base]["outcomes"][k] for k in both]  # paired by seed: a seed run on one side only is left out
+        b = [sides[new]["outcomes"][k] for k in both]
+        out["unpaired_seeds"] = sorted(int(k) for k in set(sides[base]["outcomes"]) ^ set(sides[new]["outcomes"]))
         out["margin"], out["margin_reason"] = margin, margin_reason
         if not a or not b:
             out["verdict"] = None
@@ -208,7 +212,7 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             out["verdict"] = None
             out["comparison"] = {"reason": margin_reason}
         else:
-            cmp = compare_means(a, b, margin)
+            cmp = compare_paired(a, b, margin)
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
@@ -247,14 +251,17 @@ def table_markdown(summary) -> str:
         else:
             lo, hi = c.get("ci_low"), c.get("ci_high")
             ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""
-            need = f"; about {c['seeds_needed']} seeds per side would decide" if c.get("seeds_needed") else ""
+            need = f"; about {c['seeds_needed']} seeds (both sides each) would decide" if c.get("seeds_needed") else ""
             if summary["verdict"] == "inconclusive" and not c.get("seeds_needed") and c.get("sd") is not None:
                 need = (f"; with a seed-to-seed spread of {c['sd']:.4g} no practical number of seeds decides at this "
                         "margin (choose an outcome that spreads less, or a wider --margin)")
             lines += ["", f"Verdict ({summary['new']} - {summary['base']}, {summary['outcome']} outcome): "
                           f"**{summary['verdict']}**, "
                           f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
-                          f"({summary['margin_reason']}){need}."]
+                          f"({summary['margin_reason']}), paired by seed over {c.get('n_base', 0)} seeds{need}."]
+            if summary.get("unpaired_seeds"):
+                lines += [f"Seeds left out of the pairs (run on one side only): "
+                          f"{', '.join(map(str, summary['unpaired_seeds']))}."]
         same = summary.get("identical_episodes")
         if same:
             vals = sorted(same.values())

@@ -144,12 +144,38 @@ def contrib_module(v1):
     return Traced(_module("tensorflow.contrib", subs), "tf.contrib", "contrib", missing=_contrib_missing)
 
 
+def tf115_op_seeds():
+    """An op without a seed of its own, in a graph with one, draws from ``(graph seed, op seed)``. TF 1.15
+    derives the op seed from the graph's last operation id (``graph._last_id``: the number of operations made
+    so far, the random op not yet among them); TF 2 from a counter of seeded ops per graph (0, 1, 2, ...). So
+    ``tf.set_random_seed(1)`` then ``tf.layers.dense(x, 2)`` draws its kernel with op seed 4 on TF 1.15 and 0
+    on TF 2.21, and the initial weights differ. Today's side takes TF 1.15's rule: the op seed is the number
+    of operations in the graph. Where the script builds the same operations before its random op as it did
+    on TF 1.15 (most layers, initializers and dropout do), it draws TF 1.15's numbers."""
+    from tensorflow.python.framework import ops, random_seed
+
+    if getattr(random_seed.get_seed, "tf115", False):
+        return
+    real = random_seed.get_seed
+
+    def get_seed(op_seed):
+        if op_seed is None and not ops.executing_eagerly_outside_functions():
+            graph = ops.get_default_graph()
+            if graph.seed is not None:
+                op_seed = len(graph._nodes_by_id)  # TF 2 numbers ops from 2: the count, not the last id
+        return real(op_seed)
+
+    get_seed.tf115 = True
+    random_seed.get_seed = get_seed
+
+
 def tensorflow():
     """The ``tensorflow`` module a script imports (one per process)."""
     if not _TF:
         import tensorflow.compat.v1 as v1
 
         v1.disable_v2_behavior()  # graph mode, reference variables, v1 control flow: TF 1.15's defaults
+        tf115_op_seeds()
         if OPTS.vary:  # --seeds: the script's own tf.set_random_seed(n) moves by the run's seed
             from .report import moved_seed
 
