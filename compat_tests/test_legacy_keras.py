@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 
 import numpy as np
+import pytest
 
 from compat_tests.test_legacy_runner import REPORT, legacy, lines, report
 
@@ -365,3 +367,60 @@ def test_one_keras_session_for_every_thread(tmp_path):
     p = legacy(tmp_path, script)
     assert p.returncode == 0, p.stderr[-3000:]
     assert lines(p)["threads"] == "[True, True, True]"
+
+
+KERAS224_NUMBERS = """
+import numpy as np
+np.random.seed(0)
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.optimizers import Adam
+m = Sequential()
+m.add(Dense(24, input_dim=4, activation='relu'))
+m.add(Dense(2, activation='linear'))
+m.compile(loss='mse', optimizer=Adam(lr=0.001))
+print("init=%r" % [float(w.sum()) for w in m.get_weights()])
+print("numpy=%d" % np.random.randint(10 ** 6))
+x = np.ones((1, 4), np.float32)
+steps = []
+for i in range(3):
+    before = m.get_weights()[2].copy()
+    m.fit(x, np.full((1, 2), 50.0, np.float32), epochs=1, verbose=0)
+    steps.append(round(float(np.abs(m.get_weights()[2] - before).max()) / 0.001, 3))
+print("steps=%r" % steps)
+"""
+
+
+def test_keras_224_initial_weights_and_adam_steps(tmp_path):
+    """Keras 2.2.4 drew a seedless initializer's op seed from NumPy (so NumPy's global generator moves
+    by one draw per random weight) and, on TF 1.x, its Adam read the step count after the step's
+    increment: first steps of 0.744, 0.860, 0.913 times the rate (measured with Keras 2.2.4 on TF 1.15;
+    the textbook Adam takes 1.0, 1.0, 1.0 for a steady gradient)."""
+    p = legacy(tmp_path, KERAS224_NUMBERS)
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = lines(p)
+    rng = np.random.RandomState(0)
+    rng.randint(int(10e6)), rng.randint(int(10e6))  # the two kernels' seeds
+    assert int(got["numpy"]) == rng.randint(10 ** 6)
+    assert [round(x, 2) for x in eval(got["steps"])] == [0.74, 0.86, 0.91]
+
+
+@pytest.mark.slow  # builds (once, cached) TF 1.15 with standalone Keras 2.2.4 on Python 3.7
+@pytest.mark.xdist_group("tf115")
+def test_keras_224_numbers_match_real_keras_224(tmp_path):
+    from tfrepro.infra import tf115
+
+    py37 = tf115.find_python37()
+    if py37 is None:
+        pytest.skip("no Python 3.7 here to build TensorFlow 1.15's environment")
+    py = tf115.ensure(py37, log=lambda m: None, extra=("keras==2.2.4",))
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "script.py").write_text(KERAS224_NUMBERS)
+    real = subprocess.run([str(py), "script.py"], cwd=tmp_path / "k", capture_output=True, text=True, timeout=600,
+                          env=tf115.image_env({"PYTHONPATH": ""}))
+    assert real.returncode == 0, real.stderr[-2000:]
+    ours = legacy(tmp_path, KERAS224_NUMBERS)
+    theirs = lines(real)
+    assert lines(ours)["init"] == theirs["init"] and lines(ours)["numpy"] == theirs["numpy"]
+    # the step count's read races its increment on TF 1.15: compare where it read after (almost always)
+    assert round(eval(theirs["steps"])[0], 2) == 0.74
