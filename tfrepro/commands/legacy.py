@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -95,10 +96,12 @@ def add_parser(sub):
                    help="run the script once per seed (A..B, N for 0..N-1, or a list with commas), each in "
                         "a fresh process and a fresh copy of its folder; every episode's return and length "
                         "captured at the environment; records, summary, table, curves in --out-dir")
-    g.add_argument("--against", metavar="PORT.py|tf1.15",
+    g.add_argument("--against", metavar="PORT.py|tf1.15|tfX.Y",
                    help="with --seeds: also run PORT.py (your TF2 / gymnasium port, as it is) on the same "
                         "seeds, verdict on PORT - SCRIPT; or tf1.15: the same script on real TensorFlow 1.15 "
-                        "with gym 0.21 (a Python 3.7 environment built once), verdict on today - TF 1.15")
+                        "with gym 0.21 (Python 3.7; Python 2 code on Python 2.7 with gym 0.16), verdict on "
+                        "today - TF 1.15; or tfX.Y (2.12 and later): the same script through this runner on "
+                        "that TensorFlow release (matrix's cached environment), verdict on today - tfX.Y")
     g.add_argument("--workers", type=_positive, default=2, metavar="N", help="runs at a time (default 2)")
     g.add_argument("--out-dir", metavar="DIR", help="where the runs and the summary go (default: a new "
                                                     "legacy-seeds-<time> folder)")
@@ -187,7 +190,11 @@ def _many_seeds(args) -> int:
             raise UsageError(f"{flag} is for a single run; with --seeds each run is a record in --out-dir")
     if args.script.endswith(".ipynb"):
         raise UsageError("--seeds runs scripts; a notebook runs once (tfrepro legacy NOTEBOOK.ipynb)")
-    if args.against is not None and args.against != "tf1.15":
+    if args.against is not None and re.fullmatch(r"tf\d+\.\d+", args.against) and args.against != "tf1.15":
+        from ..tools.matrix import requirements
+
+        requirements(args.against[2:])  # a release the matrix can build, or one line saying why not
+    elif args.against is not None and args.against != "tf1.15":
         if not os.path.isfile(args.against):
             raise UsageError(f"--against {args.against}: no such script")
         if not args.against.endswith(".py"):

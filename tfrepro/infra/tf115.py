@@ -46,6 +46,50 @@ def find_python37():
     return None
 
 
+# Python 2.7's TF 1.15 side: TensorFlow 1.15.0's cp27mu wheel, with the last releases of the era's
+# packages that still installed on Python 2.7 (gym 0.16.0, NumPy 1.16.6), pinned as pip resolved them
+PY27_PINS = ("tensorflow==1.15.0", "gym==0.16.0", "numpy==1.16.6",
+             "grpcio==1.24.3", "h5py==2.10.0")  # the last with cp27mu wheels pip 19 (pyenv's 2.7) takes
+PY27_MARKER = "tfrepro-tf115-py27.json"
+
+
+def find_python27():
+    """A Python 2.7 interpreter of the UCS4 build TF 1.15's cp27mu wheel needs, or None."""
+    cands = [os.environ.get("TFREPRO_PYTHON27"), shutil.which("python2.7")]
+    cands += sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / "2.7*" / "bin" / "python2.7")))
+    cands += sorted(glob.glob("/root/.pyenv/versions/2.7*/bin/python2.7"))
+    for c in cands:
+        if c and Path(c).exists():
+            out = subprocess.run([c, "-c", "import sys, ssl; print('%d.%d %d' % (sys.version_info[:2] + "
+                                  "(sys.maxunicode,)))"], capture_output=True, text=True)
+            if out.returncode == 0 and out.stdout.strip() == "2.7 1114111":
+                return c
+    return None
+
+
+def ensure27(python27, log=print, extra=()):
+    """Install (once, cached) TF 1.15 and the era's gym and NumPy for Python 2.7 into a folder of
+    their own (``pip install --target``: Python 2.7 has no venv module); return that folder, to be
+    put on the interpreter's PYTHONPATH."""
+    pins = list(PY27_PINS) + list(extra)
+    key = hashlib.sha256(json.dumps([pins, python27]).encode()).hexdigest()[:12]
+    site = CACHE / "tf115-py27" / key
+    if (site / PY27_MARKER).exists():
+        return site
+    site.parent.mkdir(parents=True, exist_ok=True)
+    with open(site.parent / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (site / PY27_MARKER).exists():
+            if site.exists():
+                shutil.rmtree(site)  # an interrupted build
+            log(f"building TF 1.15's Python 2.7 packages in {site} ({', '.join(pins)})")
+            subprocess.run([python27, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                            "--no-warn-script-location", "--target", str(site), *pins], check=True,
+                           env=image_env({"PYTHONPATH": ""}))
+            (site / PY27_MARKER).write_text(json.dumps({"pins": pins, "python": python27}))
+    return site
+
+
 def pip_steps(dockerfile=DOCKERFILE):
     """The argument lists of every ``pip install`` in the Dockerfile's RUN instructions."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())

@@ -83,12 +83,19 @@ def _ours(env: Path) -> bool:
     return (env / MARKER).is_file()
 
 
-def ensure_env(version: str, cache: Path, log) -> Path:
+# what ``tfrepro legacy`` needs beside TensorFlow (``--against tfX.Y`` runs the runner there)
+LEGACY_EXTRA = ("tf-slim", "fissix", "nbformat", "ipython")
+
+
+def ensure_env(version: str, cache: Path, log, legacy: bool = False) -> Path:
     """The Python of a ready environment for ``version`` (built on first use). Only what this
     command made is ever removed: a folder ``tf-VERSION`` in the cache without its marker is
-    refused, and a build that fails removes the environment it started."""
+    refused, and a build that fails removes the environment it started. ``legacy``: with the
+    legacy runner's own needs (requirements.txt's pins) too, in ``tf-VERSION+legacy``."""
     reqs = requirements(version)
-    env = cache / f"tf-{version}"
+    if legacy:
+        reqs += [f"{name}=={_pinned(name)}" if _pinned(name) else name for name in LEGACY_EXTRA]
+    env = cache / (f"tf-{version}+legacy" if legacy else f"tf-{version}")
     py = env / "bin" / "python"
     want = {"requirements": reqs, "python": sys.version.split()[0]}
     marker = env / MARKER

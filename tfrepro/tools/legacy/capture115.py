@@ -1,8 +1,10 @@
 """The TF 1.15 side of ``tfrepro legacy --seeds ... --against tf1.15``: the script, unchanged, on
 real TensorFlow 1.15 and gym 0.21 (the ``tfrepro:tf1.15`` image's environment,
-``tfrepro.infra.tf115``), with its episodes captured at the environment as on today's side.
+``tfrepro.infra.tf115``), or, for Python 2 code, on Python 2.7 with TF 1.15's cp27mu wheel,
+gym 0.16.0 and NumPy 1.16.6, with its episodes captured at the environment as on today's side.
 
-Python 3.7 syntax and nothing of the shims: gym, TensorFlow and NumPy are the era's own. What it
+Python 2.7 and 3.7 syntax (loaded by path on Python 2.7, where the package cannot be imported),
+and nothing of the shims: gym, TensorFlow and NumPy are the era's own. What it
 adds, the same as the shims' side does:
 
 * ``--seed k``: Python's and NumPy's generators, every TensorFlow graph's seed, and each
@@ -178,8 +180,42 @@ def seed_graphs(seed):
     ops.get_default_graph().seed = seed
 
 
+def _versions27():
+    """``records.versions`` for Python 2.7, where the package itself cannot be imported."""
+    import platform
+
+    import pkg_resources
+
+    out = {"python": platform.python_version()}
+    for dist in ("tensorflow", "keras", "numpy", "gym"):
+        try:
+            out[dist] = pkg_resources.get_distribution(dist).version
+        except Exception:  # noqa: BLE001 - not installed
+            pass
+    out["tf_threads"] = "/".join(os.environ.get(v, "default") for v in ("TF_NUM_INTRAOP_THREADS",
+                                                                        "TF_NUM_INTEROP_THREADS"))
+    return out
+
+
+def _atomic_write27(path, text):
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path) + ".")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
 def _write(path, script, status):
-    from tfrepro.infra.records import atomic_write_text, dumps, versions
+    if sys.version_info[0] < 3:  # Python 2.7's TF 1.15: the package's own modules are Python 3
+        versions = _versions27
+
+        def dumps(doc, indent=None):
+            return json.dumps(doc, indent=indent, sort_keys=True)
+
+        atomic_write_text = _atomic_write27
+    else:
+        from tfrepro.infra.records import atomic_write_text, dumps, versions
 
     h = hashlib.sha256()
     with open(script, "rb") as f:

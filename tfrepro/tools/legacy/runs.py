@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,9 +97,14 @@ def _folder_bytes(folder: Path, skip=()) -> int:
     return total
 
 
-def _boot_cmd(side, opts, script, args, python=None):
-    if side == "legacy":
-        boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+LEGACY_BOOT = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+
+
+def _boot_cmd(side, opts, script, args, python=None, boot=None):
+    if boot:
+        pass
+    elif side == "legacy":
+        boot = LEGACY_BOOT
     elif side == "tf1.15":
         boot = "import sys, tfrepro.tools.legacy.capture115 as c; sys.exit(c.main())"
     else:
@@ -129,17 +135,19 @@ def snapshot(folder: Path, dest: Path, skip=()) -> None:
 
 
 def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path, python=None,
-            source: Path = None):
+            source: Path = None, boot=None):
     """One run in a fresh copy of the script's folder (of ``source``, its snapshot, where given)."""
     with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
         work = Path(tmp) / script.parent.name
         shutil.copytree(source or script.parent, work, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", ".git"))
         opts = dict(stops, seed=seed, capture=str(capture), vary=True)
-        cmd = _boot_cmd(side, opts, str(work / script.name), args, python)
-        with open(log, "w") as out:
+        cmd = _boot_cmd(side, opts, str(work / script.name), args, python, boot)
+        enter = Path(tmp) / "stdin"  # a script that waits for Enter ("press enter to start") gets it
+        enter.write_text("\n" * 10000)
+        with open(log, "w") as out, open(enter) as stdin:
             code = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+                                   stdin=stdin, start_new_session=True)
     return code
 
 
@@ -216,7 +224,7 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
-        if base == "tf1.15":  # the same script on both: how long do the two runs stay identical?
+        if base != "legacy" and new == "legacy":  # the same script on both: how long do the runs stay identical?
             out["identical_episodes"] = {str(s): _leading_same(docs[base][s], docs[new][s])
                                          for s in sorted(set(docs[base]) & set(docs[new]))
                                          if docs[base][s] and docs[new][s]}
@@ -265,7 +273,8 @@ def table_markdown(summary) -> str:
         same = summary.get("identical_episodes")
         if same:
             vals = sorted(same.values())
-            lines.append(f"Episodes identical to TF 1.15's (return and length) before the first difference, per seed: "
+            lines.append(f"Episodes identical to {summary['base']}'s (return and length) before the first difference, "
+                         "per seed: "
                          f"median {float(np.median(vals)):g}, from {vals[0]} to {vals[-1]} over {len(vals)} seeds.")
         if summary.get("speed_ratio"):
             lines.append(f"Speed: {summary['new']} runs {summary['speed_ratio']:.2f}x {summary['base']}'s environment "
@@ -329,10 +338,17 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
 
     script = Path(script).resolve()
     out_dir = Path(out_dir).resolve()
-    pythons, envs = {}, {}
+    pythons, envs, boots = {}, {}, {}
     if against == "tf1.15":  # TF 1.15 is the reference: the verdict is on today - TF 1.15
         sides = {"tf1.15": script, "legacy": script}
-        pythons["tf1.15"], envs["tf1.15"] = tf115_side(script)
+        pythons["tf1.15"], envs["tf1.15"], boots["tf1.15"] = tf115_side(script)
+    elif against and re.fullmatch(r"tf\d+\.\d+", against):  # another release: the verdict is on today - it
+        from ...tools import matrix
+
+        sides = {against: script, "legacy": script}
+        pythons[against] = str(matrix.ensure_env(
+            against[2:], matrix.DEFAULT_CACHE, lambda m: print(f"tfrepro legacy: {m}", file=sys.stderr), legacy=True))
+        boots[against] = LEGACY_BOOT
     else:
         sides = {"legacy": script}
         if against:
@@ -366,7 +382,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
         side, s = item
         cap = runs_dir / f"{side}-seed{s}.json"
         code = run_one(side, sides[side], args, s, cap, stops or {}, envs.get(side, env),
-                       runs_dir / f"{side}-seed{s}.log", pythons.get(side), source)
+                       runs_dir / f"{side}-seed{s}.log", pythons.get(side), source, boots.get(side))
         doc = read_capture(cap)
         if doc is not None and code not in (0, None):
             doc["status"] = code
@@ -415,11 +431,17 @@ def _sha(path):
 
 def _imports_keras(folder: Path) -> bool:
     import ast
+    import re
 
     for f in folder.rglob("*.py"):
         try:
-            tree = ast.parse(f.read_text(errors="replace"))
-        except (SyntaxError, ValueError, OSError):
+            text = f.read_text(errors="replace")
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):  # Python 2: its import lines
+            if re.search(r"^\s*(import keras\b|from keras\b)", text, re.M):
+                return True
+            continue
+        except OSError:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "keras" for a in node.names):
@@ -429,26 +451,70 @@ def _imports_keras(folder: Path) -> bool:
     return False
 
 
-def tf115_side(script: Path):
-    """The python and environment of the TF 1.15 side (built once, cached): the TF 1.15 image's
-    venv (``tfrepro.infra.tf115``), with standalone Keras 2.2.4 where the script imports keras."""
+def is_python2(script: Path) -> bool:
+    """Whether a script is Python 2 code: it, or a module of its folder it imports, is a file Python 3
+    cannot compile (``print`` statements, ``except E, e``, tabs mixed into indentation...) or uses
+    Python 2's names (``xrange``, ``raw_input``, ``dict.iteritems``, ``cPickle``...): what the legacy
+    runner translates (``py2``)."""
     import ast
 
+    from .py2 import _python2_names
+
+    todo, seen = [script], set()
+    while todo:
+        f = todo.pop()
+        if f in seen or not f.is_file():
+            continue
+        seen.add(f)
+        try:
+            tree = ast.parse(f.read_text(errors="replace"))
+        except (SyntaxError, ValueError):  # print statements, except E, e, backticks, mixed tabs...
+            return True
+        except OSError:
+            continue
+        if _python2_names(tree):
+            return True
+        for node in ast.walk(tree):  # the folder's own modules it imports
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                base = script.parent.joinpath(*name.split("."))
+                todo += [base.with_suffix(".py"), base / "__init__.py"]
+    return False
+
+
+CAPTURE115 = Path(__file__).with_name("capture115.py")
+
+
+def tf115_side(script: Path):
+    """The python, environment and boot of the TF 1.15 side (built once, cached): the TF 1.15 image's
+    venv (``tfrepro.infra.tf115``) on Python 3.7, or TF 1.15's Python 2.7 wheel where the script is
+    Python 2 code; with standalone Keras 2.2.4 where the script imports keras."""
     from ...infra import tf115
 
-    try:
-        ast.parse(script.read_text(errors="replace"))
-    except SyntaxError:
-        raise UsageError(f"{script.name} is Python 2: the TF 1.15 side runs on Python 3.7 here (a Python 2.7 "
-                         "environment for it is not built)") from None
+    extra = ("keras==2.2.4",) if _imports_keras(script.parent) else ()
+    log = lambda m: print(f"tfrepro legacy: {m}", file=sys.stderr)  # noqa: E731
+    if is_python2(script):
+        py27 = tf115.find_python27()
+        if py27 is None:
+            raise UsageError(f"{script.name} is Python 2 code: its TF 1.15 side needs a Python 2.7 of the UCS4 "
+                             "build (pyenv's 2.7.18, python2.7 on PATH, or TFREPRO_PYTHON27); none found")
+        try:
+            site = tf115.ensure27(py27, log=log, extra=extra)
+        except subprocess.CalledProcessError as e:
+            raise UsageError(f"--against tf1.15: installing TensorFlow 1.15 for Python 2.7 failed ({e}); pip's "
+                             "output is above") from None
+        # a site folder, not PYTHONPATH: protobuf's namespace package needs its .pth read
+        boot = ("import imp, site, sys; site.addsitedir(%r); c = imp.load_source('tfrepro_capture115', %r); "
+                "sys.exit(c.main())" % (str(site), str(CAPTURE115)))
+        return py27, tf115.image_env({"PYTHONPATH": ""}), boot
     py37 = tf115.find_python37()
     if py37 is None:
         raise UsageError("--against tf1.15 needs a Python 3.7 to build TensorFlow 1.15's environment (pyenv's "
                          "3.7, python3.7 on PATH, or TFREPRO_PYTHON37); none found")
-    extra = ("keras==2.2.4",) if _imports_keras(script.parent) else ()
     try:
-        py = tf115.ensure(py37, log=lambda m: print(f"tfrepro legacy: {m}", file=sys.stderr), extra=extra)
+        py = tf115.ensure(py37, log=log, extra=extra)
     except subprocess.CalledProcessError as e:
         raise UsageError(f"--against tf1.15: building TensorFlow 1.15's environment failed ({e}); pip's "
                          "output is above") from None
-    return str(py), tf115.image_env()
+    return str(py), tf115.image_env(), None
