@@ -114,7 +114,8 @@ _VIEW: list = []
 def printing():
     """NumPy 1.x's printing: scalars print as ``1.1``, not NumPy 2's ``np.float64(1.1)``
     (NEP 51), so a script's tuples and lists of NumPy numbers print as they did."""
-    _np.set_printoptions(legacy="1.25")
+    if int(_np.__version__.split(".")[0]) >= 2:  # NumPy 1.x (``--against tf2.15``'s) prints so already
+        _np.set_printoptions(legacy="1.25")
 
 
 def view():
