@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -248,3 +249,66 @@ def test_env_seed_draws_what_gym_021_drew(tmp_path):
     assert real.returncode == 0 and ours.returncode == 0, real.stderr[-2000:] + ours.stderr[-2000:]
     pick = lambda out: json.loads(next(ln for ln in out.splitlines() if ln.startswith("SEEDS="))[6:])  # noqa: E731
     assert pick(ours.stdout) == pick(real.stdout)
+
+
+def test_against_another_release_runs_the_script_there(tmp_path):
+    """``--against tfX.Y`` runs the runner with that release's Python (matrix's cached environment,
+    found through XDG_CACHE_HOME here: a stand-in that is this interpreter, so no download): the same
+    script, seeds and stops on both sides, every episode identical, the verdict exact."""
+    from tfrepro.tools.matrix import MARKER, env_spec
+
+    cache = tmp_path / "xdg"
+    env, want = env_spec("2.20", cache / "tfrepro" / "matrix", legacy=True)
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (env / "bin" / "python").chmod(0o755)
+    (env / MARKER).write_text(json.dumps(want))
+    write(tmp_path, "script.py", SCRIPT)
+    p = subprocess.run([sys.executable, "-m", "tfrepro", "legacy", "--seeds", "0..1", "--against", "tf2.20",
+                        "--episodes", "5", "--out-dir", "out", "script.py"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache)))
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["base"], summary["new"]) == ("tf2.20", "legacy")
+    assert summary["identical_episodes"] == {"0": 5, "1": 5} and summary["verdict"] == "equivalent"
+    bad = run(tmp_path, "--seeds", "0..1", "--against", "tf2.9", "script.py")
+    assert bad.returncode == 2 and "2.12" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+PY2_SCRIPT = """
+import gym, numpy as np
+import tensorflow as tf
+env = gym.make('CartPole-v0')
+x = tf.placeholder(tf.float32, [None, 4])
+p = tf.layers.dense(tf.layers.dense(x, 4, activation=tf.nn.relu), 1, activation=tf.nn.sigmoid)
+action = tf.multinomial(tf.log(tf.concat([p, 1 - p], 1)), 1)
+raw_input("press enter to start")
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for e in xrange(5):
+        obs, done, total = env.reset(), False, 0
+        while not done:
+            obs, r, done, _ = env.step(sess.run(action, {x: obs.reshape(1, 4)})[0][0])
+            total += r
+        print "return %d" % total
+"""
+
+
+@pytest.mark.slow  # installs (once, cached) TF 1.15's Python 2.7 wheel
+@pytest.mark.xdist_group("tf115")
+def test_python2_script_against_real_tf115_on_python27(tmp_path):
+    from tfrepro.infra import tf115
+
+    if tf115.find_python27() is None:
+        pytest.skip("no UCS4 Python 2.7 here for TensorFlow 1.15's cp27mu wheel")
+    write(tmp_path, "script.py", PY2_SCRIPT)
+    p = run(tmp_path, "--seeds", "0..1", "--against", "tf1.15", "--out-dir", "out", "script.py", timeout=1800)
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    doc = json.loads((tmp_path / "out" / "runs" / "tf1.15-seed0.json").read_text())
+    assert doc["versions"]["python"].startswith("2.7") and doc["versions"]["tensorflow"] == "1.15.0"
+    log = (tmp_path / "out" / "runs" / "tf1.15-seed0.log").read_text()  # the prompt shares the first line
+    printed = [int(n) for n in re.findall(r"return (\d+)", log)]
+    assert doc["returns"] == printed and len(printed) == 5
+    # gym 0.16's seeding is 0.21's; TF 1.15's op seeds, tf.multinomial's draws: the same episodes
+    assert summary["identical_episodes"] == {"0": 5, "1": 5}

@@ -87,17 +87,23 @@ def _ours(env: Path) -> bool:
 LEGACY_EXTRA = ("tf-slim", "fissix", "nbformat", "ipython")
 
 
+def env_spec(version: str, cache: Path, legacy: bool = False):
+    """The folder of ``version``'s environment and what its marker holds when it is ready."""
+    reqs = requirements(version)
+    if legacy:
+        reqs += [f"{name}=={_pinned(name)}" if _pinned(name) else name for name in LEGACY_EXTRA]
+    env = cache / (f"tf-{version}+legacy" if legacy else f"tf-{version}")
+    return env, {"requirements": reqs, "python": sys.version.split()[0]}
+
+
 def ensure_env(version: str, cache: Path, log, legacy: bool = False) -> Path:
     """The Python of a ready environment for ``version`` (built on first use). Only what this
     command made is ever removed: a folder ``tf-VERSION`` in the cache without its marker is
     refused, and a build that fails removes the environment it started. ``legacy``: with the
     legacy runner's own needs (requirements.txt's pins) too, in ``tf-VERSION+legacy``."""
-    reqs = requirements(version)
-    if legacy:
-        reqs += [f"{name}=={_pinned(name)}" if _pinned(name) else name for name in LEGACY_EXTRA]
-    env = cache / (f"tf-{version}+legacy" if legacy else f"tf-{version}")
+    env, want = env_spec(version, cache, legacy)
+    reqs = want["requirements"]
     py = env / "bin" / "python"
-    want = {"requirements": reqs, "python": sys.version.split()[0]}
     marker = env / MARKER
     if marker.exists() and py.exists():
         try:
