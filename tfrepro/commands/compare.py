@@ -32,10 +32,43 @@ def add_parser(sub):
     return p
 
 
+def _script_folders(args):
+    """BASE and NEW are ``legacy --seeds`` folders (``DIR`` or ``DIR:SIDE``)."""
+    def is_folder(spec):
+        folder = spec if Path(spec).exists() else spec.rpartition(":")[0]
+        return bool(folder) and Path(folder).is_dir()
+
+    return args.new is not None and is_folder(args.base) and is_folder(args.new)
+
+
+def _compare_scripts(args) -> int:
+    from ..tools.legacy.runs import compare_folders
+    from ..tools.report import check_page, write_report
+
+    if args.modes:
+        raise UsageError("--modes compares a bench file's modes; legacy --seeds folders have sides (DIR:SIDE)")
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    check_page(out)
+    margin = None
+    if args.margin:
+        if len(args.margin) != 1 or args.margin[0][0] != "*":
+            raise UsageError("--margin POINTS (one number, no program name) for legacy --seeds folders")
+        margin = args.margin[0][1]
+    summary, table = compare_folders(args.base, args.new, out, margin)
+    page = write_report([out / "compare.json"], out, title="tfrepro compare")
+    print(table, end="")
+    print(f"wrote {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}, {page}")
+    return 1 if summary.get("verdict") == "worse" else 0
+
+
 def main(args) -> int:
     from ..tools.compare import compare
     from ..tools.report import check_page, write_report
 
+    if _script_folders(args):
+        return _compare_scripts(args)
     th = argtypes.thresholds(args)
     if args.new is None and not args.modes:
         raise UsageError("compare needs BASE and NEW (or one file with --modes BASE_MODE NEW_MODE)")

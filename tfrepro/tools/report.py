@@ -1,7 +1,8 @@
 """``tfrepro report``: one self-contained HTML page from what the other subcommands wrote.
 
 It reads, never reruns: a ``reproduce`` (or ``reproduce --full``) folder (``summary.json``
-and ``curves.png``), a ``diff --seeds`` folder (result records in ``runs/`` and
+and ``curves.png``), a ``legacy --seeds`` folder (its ``summary.json`` and ``curves.png``), a
+``diff --seeds`` folder (result records in ``runs/`` and
 ``curves.png``), a ``compare`` or ``matrix`` folder (``compare.json`` / ``matrix.json``,
 their plots and, for the matrix, the bench results files in ``runs/``), and single files:
 a bench results file, a ``compare.json`` or a result record. Tables are rendered from the
@@ -75,6 +76,8 @@ def _kind(data) -> str | None:
         return "bench"
     if schema.startswith("tfrepro.result"):
         return "record"
+    if schema.startswith("tfrepro.script-summary"):
+        return "script"
     if {"mode", "versions", "rows"} <= set(data):
         return "reproduce"
     if {"files", "labels", "comparisons"} <= set(data):
@@ -94,6 +97,20 @@ def _reproduce_section(path: Path, data, title) -> Section:
         return table_markdown(rows, str(data["mode"]), data["versions"])
 
     md = _render(path, "reproduce summary", render)
+    return Section(title, path.parent, md, _images(path.parent, ["curves.png"]))
+
+
+def _script_section(path: Path, data, title) -> Section:
+    """A ``legacy --seeds`` folder: its table and verdict (rendered from summary.json by the function
+    that printed them) and its curves."""
+    from .legacy.runs import table_markdown
+
+    def render():
+        if not isinstance(data.get("sides"), dict) or not all(isinstance(v, dict) for v in data["sides"].values()):
+            raise TypeError("sides is not an object of objects")
+        return table_markdown(data)
+
+    md = _render(path, "script summary", render)
     return Section(title, path.parent, md, _images(path.parent, ["curves.png"]))
 
 
@@ -153,6 +170,11 @@ def read_input(path) -> list[Section]:
         kind = _kind(data)
         if kind == "reproduce":
             return [_reproduce_section(p, data, f"Reproduction ({p.parent})")]
+        if kind == "script":
+            return [_script_section(p, data, f"Script seeds ({p.parent})")]
+        if kind == "script" and p.name == "compare.json":
+            return [Section(f"Comparison ({p.parent})", p, _script_section(p, data, "").markdown,
+                            _images(p.parent, ["compare.png"]))]
         if kind == "compare":
             md = _render(p, "compare.json", _compare_markdown, data)
             return [Section(f"Comparison ({p.parent})", p, md,
@@ -161,20 +183,27 @@ def read_input(path) -> list[Section]:
             return [_bench_section(p)]
         if kind == "record":
             return [_records_section([p], f"Record {p.name}", p)]
-        raise UsageError(f"{path}: not a file this package wrote (a reproduce summary.json, a compare.json, "
-                         "a bench results file or a result record)")
+        raise UsageError(f"{path}: not a file this package wrote (a reproduce or legacy --seeds summary.json, a "
+                         "compare.json, a bench results file or a result record)")
     if not p.is_dir():
         raise UsageError(f"{path}: not a regular file or a directory")
     sections = []
     if (p / "summary.json").is_file():
         data = read_json(p / "summary.json")
-        if _kind(data) != "reproduce":
-            raise UsageError(f"{p / 'summary.json'}: not a reproduce summary this package wrote")
-        sections.append(_reproduce_section(p / "summary.json", data, f"Reproduction ({p})"))
+        if _kind(data) == "script":
+            sections.append(_script_section(p / "summary.json", data, f"Script seeds ({p})"))
+        elif _kind(data) != "reproduce":
+            raise UsageError(f"{p / 'summary.json'}: not a reproduce or legacy --seeds summary this package wrote")
+        else:
+            sections.append(_reproduce_section(p / "summary.json", data, f"Reproduction ({p})"))
     for name, title in (("matrix.json", "TensorFlow versions"), ("compare.json", "Comparison")):
         f = p / name
         if f.is_file() and not (name == "compare.json" and (p / "matrix.json").is_file()):
             data = read_json(f)
+            if name == "compare.json" and _kind(data) == "script":  # compare of two legacy --seeds folders
+                sections.append(Section(f"{title} ({p})", f, _script_section(f, data, "").markdown,
+                                        _images(p, ["compare.png"])))
+                continue
             if _kind(data) != "compare":
                 raise UsageError(f"{f}: not a compare.json this package wrote")
             md = _render(f, name, _compare_markdown, data)

@@ -224,11 +224,71 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
-        if base != "legacy" and new == "legacy":  # the same script on both: how long do the runs stay identical?
+        same_script = sides[base]["script_sha256"] and sides[base]["script_sha256"] == sides[new]["script_sha256"]
+        if same_script:  # the same script on both: how long do the runs stay identical?
             out["identical_episodes"] = {str(s): _leading_same(docs[base][s], docs[new][s])
                                          for s in sorted(set(docs[base]) & set(docs[new]))
                                          if docs[base][s] and docs[new][s]}
     return out
+
+
+def script_folder(spec: str):
+    """``DIR`` or ``DIR:SIDE`` naming a ``legacy --seeds`` folder and one of its sides (default: the
+    script on today's stack, ``legacy``): (label, summary, {seed: capture})."""
+    from ...infra.records import read_json
+
+    folder, _, side = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
+    folder = Path(folder)
+    summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else None
+    if not isinstance(summary, dict) or not str(summary.get("schema", "")).startswith("tfrepro.script-summary"):
+        raise UsageError(f"{spec}: not a folder of tfrepro legacy --seeds (no summary.json of its own)")
+    sides = summary.get("sides") if isinstance(summary.get("sides"), dict) else {}
+    side = side or ("legacy" if "legacy" in sides else next(iter(sides), ""))
+    if side not in sides:
+        raise UsageError(f"{spec}: no side {side!r} in it (it has {', '.join(sides) or 'none'})")
+    docs = {}
+    for f in sorted((folder / "runs").glob(f"{side}-seed*.json")):
+        try:
+            seed = int(f.name[len(side) + 5:-5])
+        except ValueError:
+            continue
+        docs[seed] = read_capture(f)
+    if not any(docs.values()):
+        raise UsageError(f"{spec}: no run records of side {side!r} in {folder / 'runs'}")
+    return f"{folder.name}:{side}", summary, docs
+
+
+def compare_folders(base_spec: str, new_spec: str, out_dir: Path, margin=None):
+    """``tfrepro compare DIR_A[:SIDE] DIR_B[:SIDE]``: two ``legacy --seeds`` runs (the same script before
+    and after an upgrade, on two machines, or a script and its port) judged as ``--seeds`` judges its
+    two sides, paired by seed, at BASE's declared outcome and margin (or ``margin``). Writes compare.md,
+    compare.json (a script summary of the two sides) and compare.png; returns (summary, table)."""
+    from ...infra.records import atomic_write_text, dumps
+
+    (la, sa, da), (lb, sb, db) = script_folder(base_spec), script_folder(new_spec)
+    if la == lb:
+        lb = lb + " (NEW)"
+    if sa.get("outcome") != sb.get("outcome"):
+        raise UsageError(f"{base_spec} judged the {sa.get('outcome')} outcome, {new_spec} the {sb.get('outcome')} "
+                         "outcome: run them with the same --outcome")
+    kind = sa.get("outcome")
+    if not (kind in ("mean", "last10") or (isinstance(kind, str) and re.fullmatch(r"last[1-9]\d{0,6}", kind))):
+        raise UsageError(f"{base_spec}: its summary names no outcome this package judges ({str(kind)[:40]!r})")
+    if margin is not None:
+        reason = "declared with --margin"
+    elif isinstance(sa.get("margin"), (int, float)) and sa["margin"] > 0:
+        margin, reason = float(sa["margin"]), f"BASE's: {sa.get('margin_reason')}"
+    else:
+        margin, reason = default_margin(next((d["env_ids"] for d in da.values() if d), []))
+    seeds = sorted(set(da) | set(db))
+    summary = summarise({la: da, lb: db}, kind, margin, reason, seeds)
+    summary["compared"] = [str(base_spec), str(new_spec)]
+    table = table_markdown(summary)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "compare.json", dumps(summary, indent=1) + "\n")
+    atomic_write_text(out_dir / "compare.md", table)
+    curves({la: da, lb: db}, out_dir / "compare.png")
+    return summary, table
 
 
 def _leading_same(a, b) -> int:
@@ -277,8 +337,10 @@ def table_markdown(summary) -> str:
                          "per seed: "
                          f"median {float(np.median(vals)):g}, from {vals[0]} to {vals[-1]} over {len(vals)} seeds.")
         if summary.get("speed_ratio"):
+            how = ("two separate invocations, not side by side: it holds between like machines and loads only"
+                   if summary.get("compared") else "side by side")
             lines.append(f"Speed: {summary['new']} runs {summary['speed_ratio']:.2f}x {summary['base']}'s environment "
-                         "steps per second (medians, side by side).")
+                         f"steps per second (medians, {how}).")
     return "\n".join(lines) + "\n"
 
 
@@ -325,7 +387,8 @@ def index_html(summary, table: str, path):
     from ...infra.records import atomic_write_text
 
     body = markdown.markdown(table, extensions=["tables"])
-    title = html.escape(f"tfrepro legacy --seeds: {summary['sides']['legacy']['script']}")  # legacy: always run
+    first = next(iter(summary["sides"].values()))
+    title = html.escape(f"tfrepro legacy --seeds: {first['script']}")
     atomic_write_text(path, f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
                             f"{body}<p><img src='curves.png' alt='returns per episode'></p>\n")
 
