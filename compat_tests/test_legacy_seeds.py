@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from compat_tests.conftest import ROOT
@@ -312,3 +313,50 @@ def test_python2_script_against_real_tf115_on_python27(tmp_path):
     assert doc["returns"] == printed and len(printed) == 5
     # gym 0.16's seeding is 0.21's; TF 1.15's op seeds, tf.multinomial's draws: the same episodes
     assert summary["identical_episodes"] == {"0": 5, "1": 5}
+
+
+def _seeds_folder(folder, side, returns_by_seed, script="script.py"):
+    """A legacy --seeds folder as the runner writes it, with the given returns (synthetic sides of
+    known truth)."""
+    from tfrepro.tools.legacy.capture import CAPTURE_SCHEMA
+    from tfrepro.tools.legacy.runs import summarise
+
+    (folder / "runs").mkdir(parents=True)
+    docs = {}
+    for s, rets in returns_by_seed.items():
+        doc = {"schema": CAPTURE_SCHEMA, "side": side, "script": script, "script_sha256": "ab" * 32, "seed": s,
+               "status": 0, "returns": rets, "lengths": [int(r) for r in rets], "env_ids": ["CartPole-v0"],
+               "env_steps": int(sum(rets)), "wall_s": 1.0, "versions": {"tensorflow": "x"}}
+        (folder / "runs" / f"{side}-seed{s}.json").write_text(json.dumps(doc))
+        docs[s] = doc
+    summary = summarise({side: docs}, "last10", 9.75, "declared", sorted(returns_by_seed))
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def test_compare_reads_two_seeds_folders_and_report_shows_them(tmp_path):
+    rng = np.random.default_rng(0)
+    base = {s: list(rng.normal(100, 30, 10)) for s in range(12)}
+    _seeds_folder(tmp_path / "before", "legacy", base)
+    _seeds_folder(tmp_path / "same", "legacy", base)
+    _seeds_folder(tmp_path / "up", "legacy", {s: [r + 40 for r in v] for s, v in base.items()})
+
+    def compare(*args):
+        return subprocess.run([sys.executable, "-m", "tfrepro", "compare", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+    p = compare("before", "same", "--out-dir", "c1")
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads((tmp_path / "c1" / "compare.json").read_text())
+    assert got["verdict"] == "equivalent" and got["identical_episodes"] == {str(s): 10 for s in range(12)}
+    p = compare("before:legacy", "up", "--out-dir", "c2")
+    assert p.returncode == 0 and "**better**" in p.stdout, p.stderr[-2000:]
+    assert "not side by side" in p.stdout
+    for args, needle in ((("before:port", "up"), "no side 'port'"), (("before", tmp_path / "nowhere"), "BASE"),
+                         (("before", "up", "--margin", "pg-tang=3"), "no program name")):
+        p = compare(*map(str, args), "--out-dir", "c3")
+        assert p.returncode in (1, 2) and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+    r = subprocess.run([sys.executable, "-m", "tfrepro", "report", "before", "c2", "--out", "page"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert "Script seeds" in page and "better" in page
