@@ -160,6 +160,9 @@ class Hooks:
     def reset(self, env):  # before an episode begins (may stop the run)
         pass
 
+    def started(self, env, obs):  # after a reset, with the state it returned
+        pass
+
     def step(self, env):  # before a step (may stop the run)
         pass
 
@@ -325,7 +328,9 @@ class OldEnv:
             self._genv.unwrapped.np_random = np_random_021(seed)[0]
             obs, _info = target.reset(**kwargs)
         sh.episode += 1
-        return self._obs(obs)
+        obs = self._obs(obs)
+        self._hooks.started(self, obs)
+        return obs
 
     def _obs(self, obs):
         era = ERA_OBS.get(type(self._genv.unwrapped).__name__)

@@ -35,10 +35,11 @@ def write(path, script, side, status, versions=None):
     from ...infra.records import versions as current_versions
 
     episodes = [e for e in OPTS.finished if isinstance(e[0], (int, float))]
+    starts = [e[3] if len(e) > 3 else None for e in episodes]
     doc = {"schema": CAPTURE_SCHEMA, "side": side, "script": os.path.basename(script),
            "script_sha256": script_hash(script), "seed": OPTS.seed, "status": status,
            "stopped": OPTS.stopped, "returns": [e[0] for e in episodes], "lengths": [e[1] for e in episodes],
-           "env_of_episode": [str(e[2]) for e in episodes], "env_ids": list(OPTS.env_ids),
+           "env_of_episode": [str(e[2]) for e in episodes], "starts": starts, "env_ids": list(OPTS.env_ids),
            "env_steps": int(sum(e[1] for e in episodes)), "wall_s": round(time.time() - T0, 3),
            "versions": versions or current_versions(), "argv": sys.argv[1:]}
     atomic_write_text(path, dumps(doc, indent=1) + "\n")
@@ -59,7 +60,9 @@ def _recording_make(real_make):
         def reset(self, *, seed=None, options=None):
             state.episode_reset(self._key)
             state.episode_begins()
-            return self.env.reset(seed=moved_seed(seed, "reset(seed=)"), options=options)
+            obs, info = self.env.reset(seed=moved_seed(seed, "reset(seed=)"), options=options)
+            state.episode_started(self._key, obs)
+            return obs, info
 
         def step(self, action):
             state.env_stepped()

@@ -55,10 +55,27 @@ def _stop(reason):
     raise Stop(reason)
 
 
+START = {}
+
+
+def fingerprint(obs):
+    """``state.fingerprint``'s lines (the package cannot be imported on Python 2.7)."""
+    import hashlib
+
+    import numpy as np
+
+    try:
+        a = np.asarray(obs)
+        a = a.astype(np.float32) if a.dtype.kind == "f" else a.astype(np.int64)
+        return hashlib.sha1(a.tobytes() + repr(a.shape).encode()).hexdigest()[:12]
+    except (TypeError, ValueError):
+        return None
+
+
 def _begin(key):
     acc = OPEN.pop(key, None)
     if acc is not None and acc[1]:
-        EPISODES.append([acc[0], acc[1], key])
+        EPISODES.append([acc[0], acc[1], key, acc[2]])
     COUNT["resets"] += 1
     if OPTS["episodes"] is not None and COUNT["resets"] > OPTS["episodes"]:
         _stop("stopped after %d episodes (--episodes %d)" % (OPTS["episodes"], OPTS["episodes"]))
@@ -71,7 +88,7 @@ def _step_before():
 
 
 def _reward(key, reward):
-    acc = OPEN.setdefault(key, [0.0, 0])
+    acc = OPEN.setdefault(key, [0.0, 0, START.pop(key, None)])
     acc[0] += float(reward)
     acc[1] += 1
 
@@ -79,7 +96,7 @@ def _reward(key, reward):
 def _done(key):
     acc = OPEN.pop(key, None)
     if acc is not None and acc[1]:
-        EPISODES.append([acc[0], acc[1], key])
+        EPISODES.append([acc[0], acc[1], key, acc[2]])
 
 
 def _patch_env(env, key):
@@ -98,7 +115,9 @@ def _patch_env(env, key):
 
     def i_reset(**kwargs):
         _begin(key)
-        return inner_reset(**kwargs)
+        obs = inner_reset(**kwargs)
+        START[key] = fingerprint(obs)
+        return obs
 
     def o_step(action):
         out = outer_step(action)
@@ -224,7 +243,8 @@ def _write(path, script, status):
     doc = {"schema": "tfrepro.script-run/1", "side": "tf1.15", "script": os.path.basename(script),
            "script_sha256": h.hexdigest(), "seed": OPTS["seed"], "status": status,
            "stopped": STOPPED[0] if STOPPED else None, "returns": [e[0] for e in eps],
-           "lengths": [e[1] for e in eps], "env_of_episode": [str(e[2]) for e in eps], "env_ids": ENV_IDS,
+           "lengths": [e[1] for e in eps], "env_of_episode": [str(e[2]) for e in eps],
+           "starts": [e[3] for e in eps], "env_ids": ENV_IDS,
            "env_steps": int(sum(e[1] for e in eps)), "wall_s": round(time.time() - T0, 3),
            "versions": versions(), "argv": sys.argv[1:]}
     atomic_write_text(path, dumps(doc, indent=1) + "\n")

@@ -76,6 +76,9 @@ class _Hooks(oldgym.Hooks):
         state.episode_reset(env._shared.number)
         episode_begins()
 
+    def started(self, env, obs):
+        state.episode_started(env._shared.number, obs)
+
     def step(self, env):
         env_stepped()
 
@@ -215,7 +218,7 @@ class Env:
         super().__init_subclass__(**kwargs)
         if any(b.__name__ == "Wrapper" and b.__module__ == __name__ for b in cls.__mro__):
             return
-        for name, hook, after in (("reset", _custom_reset, None), ("step", HOOKS.step, _custom_stepped)):
+        for name, hook, after in (("reset", _custom_reset, _custom_started), ("step", HOOKS.step, _custom_stepped)):
             fn = cls.__dict__.get(name)
             if fn is not None and not getattr(fn, "_tfrepro_counted", False):
                 setattr(cls, name, _counted(fn, hook, after))
@@ -255,6 +258,10 @@ class Env:
 def _custom_reset(env):
     state.episode_reset(f"own{id(env)}")
     episode_begins()
+
+
+def _custom_started(env, out):
+    state.episode_started(f"own{id(env)}", out[0] if isinstance(out, tuple) and len(out) == 2 else out)
 
 
 def _custom_stepped(env, out):

@@ -226,9 +226,9 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
         out["speed_ratio"] = lb / la if la and lb else None
         same_script = sides[base]["script_sha256"] and sides[base]["script_sha256"] == sides[new]["script_sha256"]
         if same_script:  # the same script on both: how long do the runs stay identical?
-            out["identical_episodes"] = {str(s): _leading_same(docs[base][s], docs[new][s])
-                                         for s in sorted(set(docs[base]) & set(docs[new]))
-                                         if docs[base][s] and docs[new][s]}
+            pairs = [s for s in sorted(set(docs[base]) & set(docs[new])) if docs[base][s] and docs[new][s]]
+            out["identical_episodes"] = {str(s): _leading_same(docs[base][s], docs[new][s]) for s in pairs}
+            out["parted"] = {str(s): why_parted(docs[base][s], docs[new][s]) for s in pairs}
     return out
 
 
@@ -291,6 +291,32 @@ def compare_folders(base_spec: str, new_spec: str, out_dir: Path, margin=None):
     return summary, table
 
 
+PARTED = {
+    "never": "every episode both runs played is the same",
+    "start": "an episode starts from another state: the environments' seeding or dynamics differ",
+    "first": "the first episode starts from the same state and plays otherwise: the initial values, or the "
+             "draws of the actions, differ",
+    "learning": "after identical episodes, one starts from the same state and plays otherwise: a training "
+                "step's numbers differ (float rounding or the algorithm)",
+    "unknown": "the runs differ where no start state was recorded",
+}
+
+
+def why_parted(a, b) -> str:
+    """Why two runs of the same script, one seed, part (a key of ``PARTED``): at the first episode whose
+    return or length differs, whether it started from the same state (each episode's start is recorded
+    as a fingerprint of the state its reset returned) and whether an episode came before it."""
+    n = _leading_same(a, b)
+    if n == min(len(a["returns"]), len(b["returns"])):
+        return "never"
+    sa, sb = (a.get("starts") or [])[n:n + 1], (b.get("starts") or [])[n:n + 1]
+    if not sa or not sb or sa[0] is None or sb[0] is None:
+        return "unknown"
+    if sa[0] != sb[0]:
+        return "start"
+    return "first" if n == 0 else "learning"
+
+
 def _leading_same(a, b) -> int:
     """Episodes at the start of two runs with the same return and length, before the first that
     differs."""
@@ -336,6 +362,10 @@ def table_markdown(summary) -> str:
             lines.append(f"Episodes identical to {summary['base']}'s (return and length) before the first difference, "
                          "per seed: "
                          f"median {float(np.median(vals)):g}, from {vals[0]} to {vals[-1]} over {len(vals)} seeds.")
+            why = [w for w in (summary.get("parted") or {}).values() if w in PARTED]
+            for key in PARTED:
+                if why.count(key):
+                    lines.append(f"- {why.count(key)} of {len(why)} seeds: {PARTED[key]}.")
         if summary.get("speed_ratio"):
             how = ("two separate invocations, not side by side: it holds between like machines and loads only"
                    if summary.get("compared") else "side by side")

@@ -151,19 +151,41 @@ def episode_begins():
         stop(f"stopped after {OPTS.episodes} episodes (--episodes {OPTS.episodes})")
 
 
-_OPEN: dict = {}  # environment -> [return, length] of its episode in progress
+_OPEN: dict = {}  # environment -> [return, length, start fingerprint] of its episode in progress
+_START: dict = {}  # environment -> the fingerprint of the state its last reset returned
+
+
+def fingerprint(obs):
+    """A short hash of an observation, the same on both sides of a comparison (float32 for floats, int64
+    for integers and booleans: gym 0.16 returned float64 states, 0.21 float32). Python 2.7 and 3.7 safe:
+    the TF 1.15 side (capture115) has its own copy of these lines."""
+    import hashlib
+
+    import numpy as np
+
+    try:
+        a = np.asarray(obs)
+        a = a.astype(np.float32) if a.dtype.kind == "f" else a.astype(np.int64)
+        return hashlib.sha1(a.tobytes() + repr(a.shape).encode()).hexdigest()[:12]
+    except (TypeError, ValueError):  # an observation NumPy cannot hold as numbers
+        return None
+
+
+def episode_started(env_key, obs):
+    """After every ``reset``: the state the episode starts from."""
+    _START[env_key] = fingerprint(obs)
 
 
 def episode_step(env_key, reward, done):
     """After every ``step``: the reward adds to the episode in progress; ``done`` ends it."""
-    acc = _OPEN.setdefault(env_key, [0.0, 0])
+    acc = _OPEN.setdefault(env_key, [0.0, 0, _START.pop(env_key, None)])
     try:
         acc[0] += float(reward)
     except (TypeError, ValueError):  # a reward that is no number: the episode's return is unknown
         acc[0] = float("nan")
     acc[1] += 1
     if done:
-        OPTS.finished.append([acc[0], acc[1], env_key])
+        OPTS.finished.append([acc[0], acc[1], env_key, acc[2]])
         del _OPEN[env_key]
 
 
@@ -171,7 +193,7 @@ def episode_reset(env_key):
     """At every ``reset``: an episode the script ended itself (stepped, never done) ends here."""
     acc = _OPEN.pop(env_key, None)
     if acc is not None and acc[1]:
-        OPTS.finished.append([acc[0], acc[1], env_key])
+        OPTS.finished.append([acc[0], acc[1], env_key, acc[2]])
 
 
 def derived_seed(seed, kind: str):
