@@ -103,7 +103,7 @@ def _reproduce_section(path: Path, data, title) -> Section:
 def _script_section(path: Path, data, title) -> Section:
     """A ``legacy --seeds`` folder: its table and verdict (rendered from summary.json by the function
     that printed them) and its curves."""
-    from .legacy.runs import table_markdown
+    from .legacy.table import table_markdown
 
     def render():
         if not isinstance(data.get("sides"), dict) or not all(isinstance(v, dict) for v in data["sides"].values()):

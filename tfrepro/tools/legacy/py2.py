@@ -48,7 +48,7 @@ def expand_mixed_tabs(source: str):
     return "".join(i.expandtabs(8) + ln[len(i):] for i, ln in zip(indents, lines)), True
 
 
-def _python2_names(tree) -> set[str]:
+def python2_names(tree) -> set[str]:
     """Fixers for the Python 2 names a compilable file uses (names read and never bound
     in the file, attributes, and imports of renamed modules)."""
     from fissix.fixes.fix_imports import MAPPING
@@ -155,7 +155,7 @@ def script_tree(source: str, path: str, main: bool = False, python2: bool = Fals
     if main and (tree is None or python2):  # python2: a notebook with a Python 2 kernel
         PYTHON2.append(True)
     if tree is not None and not PYTHON2:  # Python 3
-        fixers = _python2_names(tree)
+        fixers = python2_names(tree)
         if fixers:
             tree = ast.parse(_refactor(source, path, fixers), path)
         return numpy1.transform(tree)
