@@ -360,3 +360,38 @@ def test_compare_reads_two_seeds_folders_and_report_shows_them(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     page = (tmp_path / "page" / "index.html").read_text()
     assert "Script seeds" in page and "better" in page
+
+
+VECTOR_PORT = """
+import gymnasium as gym, numpy as np
+envs = {MAKE}
+n = envs.num_envs
+obs, _ = envs.reset(seed=5)
+ret, resetting, count = np.zeros(n), np.zeros(n, bool), 0
+while count < 9:
+    obs, r, term, trunc, _ = envs.step((obs[:, 2] > 0).astype(int))
+    for i in range(n):
+        if resetting[i]:  # gymnasium's NEXT_STEP autoreset: this step reset copy i
+            resetting[i] = False
+            continue
+        ret[i] += r[i]
+        if term[i] or trunc[i]:
+            print("episode %.1f" % ret[i])
+            ret[i], resetting[i], count = 0, True, count + 1
+envs.close()
+"""
+
+
+@pytest.mark.parametrize("make", ["gym.make_vec('CartPole-v1', num_envs=3)",
+                                  "gym.vector.AsyncVectorEnv([lambda: gym.make('CartPole-v1')] * 2)"])
+def test_a_ports_vector_environments_are_recorded(tmp_path, make):
+    """A port's vector environment (one made by make_vec, or an AsyncVectorEnv whose copies live in
+    other processes): every copy's episodes, recorded at the vector, equal what the port counts."""
+    write(tmp_path, "script.py", SCRIPT)
+    (tmp_path / "port.py").write_text(VECTOR_PORT.replace("{MAKE}", make))
+    p = run(tmp_path, "--seeds", "0..0", "--episodes", "30", "--against", "port.py", "--out-dir", "o", "script.py")
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.loads((tmp_path / "o" / "runs" / "port-seed0.json").read_text())
+    printed = [float(x) for x in re.findall(r"episode (\S+)", (tmp_path / "o" / "runs" / "port-seed0.log").read_text())]
+    assert len(printed) >= 9 and doc["returns"][:len(printed)] == printed
+    assert len(set(doc["env_of_episode"])) > 1 and doc["env_ids"][0] == "CartPole-v1"

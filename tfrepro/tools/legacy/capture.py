@@ -72,12 +72,102 @@ def _recording_make(real_make):
 
     def make(env_id, *args, **kwargs):
         env = real_make(env_id, *args, **kwargs)
+        if _IN_VECTOR:  # a copy inside a vector environment: recorded at the vector
+            _IN_VECTOR[-1].append(str(getattr(env_id, "id", env_id)))
+            return env
         number = OPTS.envs_made
         OPTS.envs_made += 1
         OPTS.env_ids.append(str(getattr(env_id, "id", env_id)))
         return Recorder(env, number)
 
     return make
+
+
+_IN_VECTOR: list = []  # while a vector environment builds its copies: the ids they are made with
+
+
+def _recording_vectors(gymnasium):
+    """A port's vector environments (``gymnasium.make_vec`` in any vectorization mode,
+    ``gymnasium.vector.SyncVectorEnv`` / ``AsyncVectorEnv``): each copy's episodes are recorded from
+    the vector's own ``step`` (its copies may live in other processes), one environment per copy; in
+    gymnasium's default NEXT_STEP autoreset the step after an episode's end resets that copy (its reward
+    is no episode's), in SAME_STEP the episode ends and restarts in one step. The copies' own
+    ``gymnasium.make`` calls are not recorded twice."""
+    import numpy as np
+
+    from . import state
+
+    class VectorRecorder(gymnasium.vector.VectorWrapper):
+        def __init__(self, env, env_id):
+            super().__init__(env)
+            self._keys = []
+            for _ in range(env.num_envs):
+                self._keys.append(OPTS.envs_made)
+                OPTS.envs_made += 1
+                OPTS.env_ids.append(str(env_id))
+            mode = str(env.metadata.get("autoreset_mode", "NextStep"))
+            self._next_step = "Next" in mode
+            self._resetting = np.zeros(env.num_envs, bool)
+
+        def reset(self, *, seed=None, options=None):
+            from .report import moved_seed
+
+            for key in self._keys:
+                state.episode_reset(key)
+                state.episode_begins()
+            obs, info = self.env.reset(seed=moved_seed(seed, "reset(seed=)"), options=options)
+            for i, key in enumerate(self._keys):
+                state.episode_started(key, obs[i])
+            self._resetting[:] = False
+            return obs, info
+
+        def step(self, actions):
+            for i in range(len(self._keys)):
+                if not self._resetting[i]:
+                    state.env_stepped()
+            obs, rewards, terminated, truncated, info = self.env.step(actions)
+            for i, key in enumerate(self._keys):
+                done = bool(terminated[i] or truncated[i])
+                if self._next_step and self._resetting[i]:  # this step reset copy i
+                    state.episode_begins()
+                    state.episode_started(key, obs[i])
+                    self._resetting[i] = False
+                    continue
+                state.episode_step(key, rewards[i], done)
+                if done:
+                    if self._next_step:
+                        self._resetting[i] = True
+                    else:  # SAME_STEP: the copy is already in its next episode
+                        state.episode_begins()
+            return obs, rewards, terminated, truncated, info
+
+    real_make_vec = gymnasium.make_vec
+
+    def make_vec(env_id, *args, **kwargs):
+        _IN_VECTOR.append([])
+        try:
+            env = real_make_vec(env_id, *args, **kwargs)
+        finally:
+            _IN_VECTOR.pop()
+        return VectorRecorder(env, getattr(env_id, "id", env_id))
+
+    def vector_class(cls):
+        class Recorded(cls):
+            def __new__(klass, *args, **kwargs):
+                _IN_VECTOR.append([])
+                try:
+                    env = cls(*args, **kwargs)
+                finally:
+                    made = _IN_VECTOR.pop()  # the ids its copies (or its dummy copy) were made with
+                spec = getattr(env, "spec", None)
+                return VectorRecorder(env, getattr(spec, "id", None) or (made[0] if made else cls.__name__))
+
+        Recorded.__name__ = Recorded.__qualname__ = cls.__name__
+        return Recorded
+
+    gymnasium.make_vec = make_vec
+    for name in ("SyncVectorEnv", "AsyncVectorEnv"):
+        setattr(gymnasium.vector, name, vector_class(getattr(gymnasium.vector, name)))
 
 
 def _seed_port(seed, text):
@@ -142,6 +232,7 @@ def port_main(argv=None):
     if OPTS.vary:
         _vary_port_seeds()
     gymnasium.make = _recording_make(gymnasium.make)
+    _recording_vectors(gymnasium)
     sys.argv = [script] + args
     sys.path.insert(0, OPTS.script_dir)
     status = 0
