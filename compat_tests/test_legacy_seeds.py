@@ -395,3 +395,25 @@ def test_a_ports_vector_environments_are_recorded(tmp_path, make):
     printed = [float(x) for x in re.findall(r"episode (\S+)", (tmp_path / "o" / "runs" / "port-seed0.log").read_text())]
     assert len(printed) >= 9 and doc["returns"][:len(printed)] == printed
     assert len(set(doc["env_of_episode"])) > 1 and doc["env_ids"][0] == "CartPole-v1"
+
+
+def test_collapse_rates_apart_where_runs_are_bimodal():
+    """--collapse-below: runs below it collapsed; the verdict weighs the rates (Fisher) apart from the
+    means of the rest. Known truth: the same rates and means are not 'worse'; a side that collapses on
+    half its seeds is."""
+    from tfrepro.tools.legacy.runs import summarise
+    from tfrepro.tools.legacy.table import table_markdown
+
+    rng = np.random.default_rng(1)
+
+    def docs(vals):
+        return {s: {"returns": [float(v)], "lengths": [1], "env_steps": 1, "wall_s": 1.0, "status": 0,
+                    "versions": {}, "script": "a.py", "script_sha256": str(s), "env_ids": []} for s, v in enumerate(vals)}
+
+    good = [9.0] * 2 + list(rng.normal(190, 3, 58))
+    same = [9.0] * 2 + list(rng.normal(190, 3, 58))
+    bad = [9.0] * 30 + list(rng.normal(190, 3, 30))
+    s = summarise({"legacy": docs(good), "port": docs(same)}, "mean", 10, "declared", list(range(60)), 50)
+    assert s["verdict"] == "equivalent" and s["comparison"]["collapse"]["base"] == [2, 60]
+    s = summarise({"legacy": docs(good), "port": docs(bad)}, "mean", 10, "declared", list(range(60)), 50)
+    assert s["verdict"] == "worse" and "Collapsed (outcome below 50)" in table_markdown(s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -51,6 +52,16 @@ def _seeds(text):
         return parse_seeds(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _finite(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: it must be finite")
+    return v
 
 
 def _margin(text):
@@ -113,6 +124,10 @@ def add_parser(sub):
     g.add_argument("--outcome", default="last10", type=_outcome, metavar="last10|mean|lastN",
                    help="a run's outcome: mean return over the last 10%% of its episodes (default), over "
                         "all of them, or over the last N")
+    g.add_argument("--collapse-below", type=_finite, metavar="RETURN",
+                   help="for scripts whose runs have two modes (a policy that collapses to one action): runs "
+                        "whose outcome lies below RETURN collapsed; the verdict then weighs the collapse rates "
+                        "(Fisher's exact test, at 10 points) apart from the runs that did not collapse")
     p.add_argument("script", metavar="SCRIPT.py|NOTEBOOK.ipynb")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's own arguments")
     return p
@@ -148,8 +163,8 @@ def main(args) -> int:
         raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
     if args.seeds is not None:
         return _many_seeds(args)
-    if args.against or args.out_dir or args.resume or args.margin is not None:
-        raise UsageError("--against, --out-dir, --resume and --margin go with --seeds")
+    if args.against or args.out_dir or args.resume or args.margin is not None or args.collapse_below is not None:
+        raise UsageError("--against, --out-dir, --resume, --margin and --collapse-below go with --seeds")
     opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed,
             "record_format": args.record_format,
             "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
@@ -204,7 +219,8 @@ def _many_seeds(args) -> int:
     _check_own_outputs(out, args.force)
     stops = {k: getattr(args, k) for k in ("episodes", "steps", "seconds") if getattr(args, k) is not None}
     return run_seeds(args.script, args.args, args.seeds, out, workers=args.workers, against=args.against,
-                     margin=args.margin, kind=args.outcome, stops=stops, resume=args.resume)
+                     margin=args.margin, kind=args.outcome, stops=stops, resume=args.resume,
+                     collapse_below=args.collapse_below)
 
 
 def _check_own_outputs(out: Path, force: bool):

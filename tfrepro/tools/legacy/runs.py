@@ -180,9 +180,9 @@ def default_margin(env_ids):
     return None, "no --margin given and the environment declares no reward_threshold"
 
 
-def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
+def summarise(docs: dict, kind: str, margin, margin_reason, seeds, collapse_below=None):
     """The summary of both sides: per-seed outcomes, medians and spreads, the verdict."""
-    from ...core.verdicts import compare_paired
+    from ...core.verdicts import compare_bimodal, compare_paired
 
     sides = {}
     for side, runs in docs.items():
@@ -222,6 +222,10 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds):
             out["comparison"] = {"reason": margin_reason}
         else:
             cmp = compare_paired(a, b, margin)
+            if collapse_below is not None:  # two modes: the collapse rates apart (unpaired: Fisher's exact test)
+                bi = compare_bimodal(a, b, margin, collapse_below)
+                cmp = dict(bi["kept"], verdict=bi["verdict"], collapse=bi["collapse"], collapse_below=collapse_below,
+                           paired=False)
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
@@ -368,7 +372,7 @@ def index_html(summary, table: str, path):
 
 
 def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margin=None, kind="last10",
-              stops=None, resume=False) -> int:
+              stops=None, resume=False, collapse_below=None) -> int:
     """Every run (both sides), then the summary; returns the exit code (0, or 1 if a run failed)."""
     from ...infra.checkout import ROOT
     from ...infra.records import atomic_write_text, dumps
@@ -444,7 +448,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
         reason = "declared with --margin"
     else:
         margin, reason = default_margin(env_ids)
-    summary = summarise(docs, kind, margin, reason, seeds)
+    summary = summarise(docs, kind, margin, reason, seeds, collapse_below)
     table = table_markdown(summary)
     atomic_write_text(out_dir / "summary.json", dumps(summary, indent=1) + "\n")
     atomic_write_text(out_dir / "table.md", table)

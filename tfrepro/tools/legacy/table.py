@@ -34,13 +34,26 @@ def table_markdown(summary) -> str:
             lo, hi = c.get("ci_low"), c.get("ci_high")
             ci = f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""
             need = f"; about {c['seeds_needed']} seeds (both sides each) would decide" if c.get("seeds_needed") else ""
-            if summary["verdict"] == "inconclusive" and not c.get("seeds_needed") and c.get("sd") is not None:
+            if c.get("collapse"):  # the means of the runs that did not collapse, and the rates
+                need = (f"; their means need ~{c['seeds_needed']} seeds per side"
+                        if c.get("seeds_needed") else "")
+                if c["collapse"].get("seeds_needed"):
+                    need += f"; the rates need ~{c['collapse']['seeds_needed']} seeds per side"
+            elif summary["verdict"] == "inconclusive" and not c.get("seeds_needed") and c.get("sd") is not None:
                 need = (f"; with a seed-to-seed spread of {c['sd']:.4g} no practical number of seeds decides at this "
                         "margin (choose an outcome that spreads less, or a wider --margin)")
             lines += ["", f"Verdict ({summary['new']} - {summary['base']}, {summary['outcome']} outcome): "
                           f"**{summary['verdict']}**, "
                           f"{c.get('diff_mean', float('nan')):+.2f}{ci} at ±{summary['margin']:g} "
-                          f"({summary['margin_reason']}), paired by seed over {c.get('n_base', 0)} seeds{need}."]
+                          f"({summary['margin_reason']}), " + (
+                              f"paired by seed over {c.get('n_base', 0)} seeds{need}." if c.get("paired", True) else
+                              f"the runs that did not collapse ({c.get('n_base', 0)} and {c.get('n_new', 0)}), "
+                              f"with the collapse rates{need}.")]
+            if c.get("collapse"):
+                r = c["collapse"]
+                lines += [f"Collapsed (outcome below {c['collapse_below']:g}): {summary['base']} {r['base'][0]}/"
+                          f"{r['base'][1]}, {summary['new']} {r['new'][0]}/{r['new'][1]}; the rates are "
+                          f"**{r['verdict']}** at ±{r['margin']:g} (Fisher's exact test, TOST on the difference)."]
             if summary.get("unpaired_seeds"):
                 lines += [f"Seeds left out of the pairs (run on one side only): "
                           f"{', '.join(map(str, summary['unpaired_seeds']))}."]
