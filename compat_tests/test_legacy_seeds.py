@@ -408,7 +408,8 @@ def test_collapse_rates_apart_where_runs_are_bimodal():
 
     def docs(vals):
         return {s: {"returns": [float(v)], "lengths": [1], "env_steps": 1, "wall_s": 1.0, "status": 0,
-                    "versions": {}, "script": "a.py", "script_sha256": str(s), "env_ids": []} for s, v in enumerate(vals)}
+                    "versions": {}, "script": "a.py", "script_sha256": str(s), "env_ids": []}
+                for s, v in enumerate(vals)}
 
     good = [9.0] * 2 + list(rng.normal(190, 3, 58))
     same = [9.0] * 2 + list(rng.normal(190, 3, 58))
