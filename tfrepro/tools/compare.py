@@ -218,7 +218,11 @@ def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
         ax.set_ylabel(ylabel, fontsize=8)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    import warnings
+
+    with warnings.catch_warnings():  # the hidden placeholder panel (no speed rows) is not laid out
+        warnings.filterwarnings("ignore", "This figure includes Axes that are not compatible", UserWarning)
+        fig.tight_layout()
     return save_figure(fig, path)
 
 
