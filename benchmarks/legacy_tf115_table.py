@@ -34,7 +34,7 @@ def row(folder: Path) -> str:
         if c.get("seeds_needed"):
             verdict += f"; ~{c['seeds_needed']} seeds would decide"
     same = sorted((s.get("identical_episodes") or {}).values())
-    same_txt = f"{int(np.median(same))} ({same[0]}-{same[-1]})" if same else "-"
+    same_txt = f"{float(np.median(same)):g} ({same[0]}-{same[-1]})" if same else "-"
     why = list((s.get("parted") or {}).values())
     why_txt = ", ".join(f"{WHY[k]} {why.count(k)}" for k in WHY if why.count(k)) or "-"
     py = b["versions"].get("python", "?")
