@@ -49,7 +49,8 @@ def find_python37():
 # Python 2.7's TF 1.15 side: TensorFlow 1.15.0's cp27mu wheel, with the last releases of the era's
 # packages that still installed on Python 2.7 (gym 0.16.0, NumPy 1.16.6), pinned as pip resolved them
 PY27_PINS = ("tensorflow==1.15.0", "gym==0.16.0", "numpy==1.16.6",
-             "grpcio==1.24.3", "h5py==2.10.0")  # the last with cp27mu wheels pip 19 (pyenv's 2.7) takes
+             "grpcio==1.24.3", "h5py==2.10.0",  # the last with cp27mu wheels pip 19 (pyenv's 2.7) takes
+             "scipy==1.2.3", "matplotlib==2.2.5", "tqdm==4.64.1")  # as the 3.7 side has them: their last for 2.7
 PY27_MARKER = "tfrepro-tf115-py27.json"
 
 

@@ -409,7 +409,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     for side, s in jobs:
         path = runs_dir / f"{side}-seed{s}.json"
         doc = read_capture(path) if resume else None
-        if doc is not None and doc.get("script_sha256") == _sha(sides[side]):
+        if doc is not None and doc.get("script_sha256") == _sha(sides[side]) and doc.get("status") in (0, None):
             docs[side][s] = doc
         else:
             todo.append((side, s))
