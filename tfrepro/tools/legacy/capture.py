@@ -41,6 +41,7 @@ def write(path, script, side, status, versions=None):
            "stopped": OPTS.stopped, "returns": [e[0] for e in episodes], "lengths": [e[1] for e in episodes],
            "env_of_episode": [str(e[2]) for e in episodes], "starts": starts, "env_ids": list(OPTS.env_ids),
            "env_steps": int(sum(e[1] for e in episodes)), "wall_s": round(time.time() - T0, 3),
+           "first_step_s": OPTS.first_step_s,
            "versions": versions or current_versions(), "argv": sys.argv[1:]}
     atomic_write_text(path, dumps(doc, indent=1) + "\n")
 

@@ -31,7 +31,7 @@ T0 = time.time()
 OPTS = {"seed": None, "vary": False, "capture": None, "episodes": None, "steps": None, "seconds": None}
 EPISODES = []  # [return, length, env number]
 OPEN = {}
-COUNT = {"resets": 0, "steps": 0, "envs": 0}
+COUNT = {"resets": 0, "steps": 0, "envs": 0, "first_step_s": None}
 ENV_IDS = []
 STOPPED = []
 
@@ -84,6 +84,8 @@ def _begin(key):
 def _step_before():
     if OPTS["steps"] is not None and COUNT["steps"] >= OPTS["steps"]:
         _stop("stopped after %d environment steps (--steps %d)" % (OPTS["steps"], OPTS["steps"]))
+    if COUNT["first_step_s"] is None:
+        COUNT["first_step_s"] = round(time.time() - T0, 3)
     COUNT["steps"] += 1
 
 
@@ -246,6 +248,7 @@ def _write(path, script, status):
            "lengths": [e[1] for e in eps], "env_of_episode": [str(e[2]) for e in eps],
            "starts": [e[3] for e in eps], "env_ids": ENV_IDS,
            "env_steps": int(sum(e[1] for e in eps)), "wall_s": round(time.time() - T0, 3),
+           "first_step_s": COUNT["first_step_s"],
            "versions": versions(), "argv": sys.argv[1:]}
     atomic_write_text(path, dumps(doc, indent=1) + "\n")
 

@@ -189,6 +189,10 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds, collapse_belo
         vals = {s: outcome(d["returns"], kind) for s, d in runs.items() if d is not None}
         ok = {s: v for s, v in vals.items() if v is not None}
         rates = [d["env_steps"] / d["wall_s"] for d in runs.values() if d and d["wall_s"] > 0 and d["env_steps"]]
+        # the same after the first step: imports and graph building left out
+        stepping = [d["env_steps"] / (d["wall_s"] - d["first_step_s"]) for d in runs.values()
+                    if d and d["env_steps"] and isinstance(d.get("first_step_s"), (int, float))
+                    and d["wall_s"] - d["first_step_s"] > 0]
         failed = sorted(s for s, d in runs.items() if d is None or d.get("status") not in (0, None))
         no_eps = sorted(s for s, v in vals.items() if v is None)
         arr = np.array(list(ok.values())) if ok else np.array([])
@@ -200,6 +204,7 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds, collapse_belo
             "q75": float(np.percentile(arr, 75)) if arr.size else None,
             "episodes_median": float(np.median([len(d["returns"]) for d in runs.values() if d])) if first else None,
             "steps_per_s": float(np.median(rates)) if rates else None,
+            "steps_per_s_stepping": float(np.median(stepping)) if stepping else None,
             "failed_seeds": failed, "seeds_without_episodes": no_eps,
             "versions": first["versions"] if first else None,
             "script": first["script"] if first else None, "script_sha256": first["script_sha256"] if first else None,
@@ -229,6 +234,8 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds, collapse_belo
             out["verdict"], out["comparison"] = cmp["verdict"], cmp
         la, lb = sides[base]["steps_per_s"], sides[new]["steps_per_s"]
         out["speed_ratio"] = lb / la if la and lb else None
+        la, lb = sides[base].get("steps_per_s_stepping"), sides[new].get("steps_per_s_stepping")
+        out["speed_ratio_stepping"] = lb / la if la and lb else None
         same_script = sides[base]["script_sha256"] and sides[base]["script_sha256"] == sides[new]["script_sha256"]
         if same_script:  # the same script on both: how long do the runs stay identical?
             pairs = [s for s in sorted(set(docs[base]) & set(docs[new])) if docs[base][s] and docs[new][s]]

@@ -45,6 +45,7 @@ class Options:
     report_out: str | None = None  # write the report here instead of standard error
     resets: int = 0  # episodes begun, over every environment
     env_steps: int = 0  # environment steps, over every environment
+    first_step_s: float | None = None  # seconds from the run's start to its first environment step
     envs_made: int = 0
     stopped: str | None = None  # why the run was stopped (the one line), once it was
     capture: str | None = None  # write every episode's return and length here at the end (--seeds)
@@ -215,4 +216,6 @@ def env_stepped():
         raise Stop(OPTS.stopped)
     if OPTS.steps is not None and OPTS.env_steps >= OPTS.steps:
         stop(f"stopped after {OPTS.steps} environment steps (--steps {OPTS.steps})")
+    if OPTS.first_step_s is None:
+        OPTS.first_step_s = round(__import__("time").time() - T0, 3)
     OPTS.env_steps += 1

@@ -71,5 +71,7 @@ def table_markdown(summary) -> str:
             how = ("two separate invocations, not side by side: it holds between like machines and loads only"
                    if summary.get("compared") else "side by side")
             lines.append(f"Speed: {summary['new']} runs {summary['speed_ratio']:.2f}x {summary['base']}'s environment "
-                         f"steps per second (medians, {how}).")
+                         f"steps per second (medians, {how})" + (
+                             f"; {summary['speed_ratio_stepping']:.2f}x after each run's first step (imports and graph "
+                             "building left out)." if summary.get("speed_ratio_stepping") else "."))
     return "\n".join(lines) + "\n"
