@@ -39,6 +39,8 @@ def row(folder: Path) -> str:
     why_txt = ", ".join(f"{WHY[k]} {why.count(k)}" for k in WHY if why.count(k)) or "-"
     py = b["versions"].get("python", "?")
     speed = f"{s['speed_ratio']:.2f}x" if s.get("speed_ratio") else "-"
+    if s.get("speed_ratio_stepping"):
+        speed += f"; {s['speed_ratio_stepping']:.2f}x"
 
     def med(side):
         return "-" if side["median"] is None else f"{side['median']:.2f} [{side['q25']:.2f}, {side['q75']:.2f}]"
@@ -50,7 +52,7 @@ def row(folder: Path) -> str:
 def main(argv) -> int:
     print("| script | seeds | stop | TF 1.15 side | TF 1.15 outcome median [q25, q75] | today | "
           "verdict (today - TF 1.15, paired) | identical episodes, median (range) | why the runs part (seeds) | "
-          "speed (today / TF 1.15) |")
+          "speed (today / TF 1.15): whole runs; after the first step |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for arg in argv:
         print(row(Path(arg)))
