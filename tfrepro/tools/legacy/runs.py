@@ -99,17 +99,13 @@ def _folder_bytes(folder: Path, skip=()) -> int:
 
 
 LEGACY_BOOT = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+BOOTS = {"legacy": LEGACY_BOOT,  # a side's boot unless it brings its own (Python 2.7, another release)
+         "tf1.15": "import sys, tfrepro.tools.legacy.capture115 as c; sys.exit(c.main())",
+         "port": "import sys, tfrepro.tools.legacy.capture as c; sys.exit(c.port_main())"}
 
 
 def _boot_cmd(side, opts, script, args, python=None, boot=None):
-    if boot:
-        pass
-    elif side == "legacy":
-        boot = LEGACY_BOOT
-    elif side == "tf1.15":
-        boot = "import sys, tfrepro.tools.legacy.capture115 as c; sys.exit(c.main())"
-    else:
-        boot = "import sys, tfrepro.tools.legacy.capture as c; sys.exit(c.port_main())"
+    boot = boot or BOOTS[side]
     return [python or sys.executable, "-c", boot, "--options", json.dumps(opts), script, *args]
 
 
