@@ -81,8 +81,10 @@ def test_resume_needs_the_folder_it_continues(cli_here, grid):
 def test_diff_seeds_refuses_a_folder_with_results(cli_here, tmp_path):
     runs = tmp_path / "d" / "pg-geron" / "runs"
     runs.mkdir(parents=True)
-    (runs / "pg-geron_tf1_fast_seed0.json").write_text("{}")
+    (runs / "pg-geron_tf1_fast_seed0.json").write_text('{"schema": "tfrepro.result/1"}')  # a run of ours
     _one_line(cli_here("diff", "pg-geron", "--seeds", "2", "--out-dir", "d"), "--resume reuses its runs")
+    (runs / "pg-geron_tf1_fast_seed0.json").write_text("{}")  # a file of the user's: no hint to --resume into it
+    _one_line(cli_here("diff", "pg-geron", "--seeds", "2", "--out-dir", "d"), "did not write")
     _one_line(cli_here("diff", "pg-geron", "--force"), "--force applies to rung 5")
 
 

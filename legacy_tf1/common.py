@@ -10,6 +10,7 @@ from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limi
 from tfrepro.core.errors import UsageError
 from tfrepro.core.lockstep import initial_weights
 from tfrepro.core.protocol import AgentBase
+from tfrepro.infra import provenance
 
 CKPT_NAME = "model.ckpt"
 
@@ -161,14 +162,18 @@ class GraphProgram(AgentBase):
         tmp = os.path.join(directory, ".tmp-" + CKPT_NAME)
         with self.graph.as_default():
             self.saver.save(self.sess, tmp, write_meta_graph=False, write_state=False)
-        for fname in os.listdir(directory):
-            if fname.startswith(".tmp-" + CKPT_NAME):
-                os.replace(os.path.join(directory, fname),
-                           os.path.join(directory, fname[len(".tmp-"):]))
+        moves = [(os.path.join(directory, f), os.path.join(directory, f[len(".tmp-"):]))
+                 for f in os.listdir(directory) if f.startswith(".tmp-" + CKPT_NAME)]
+        state = os.path.join(directory, "checkpoint")
+        for _, dst in moves + [(None, state)]:  # nothing the package did not write is replaced
+            provenance.guard(dst)
+        for src, dst in moves:
+            os.replace(src, dst)
         with open(os.path.join(directory, ".checkpoint.tmp"), "w") as f:
             f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n'
                     % (CKPT_NAME, CKPT_NAME))
-        os.replace(os.path.join(directory, ".checkpoint.tmp"), os.path.join(directory, "checkpoint"))
+        os.replace(os.path.join(directory, ".checkpoint.tmp"), state)
+        provenance.note(state, *(dst for _, dst in moves))
         return os.path.join(directory, CKPT_NAME)
 
     def restore(self, path):

@@ -56,6 +56,20 @@ def _terminate_as_interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
+    """The command line. Called as the program (``argv`` None), the command also gets its
+    lifeline (``infra.lifeline``): whatever it starts ends with it, even under ``kill -9``."""
+    if argv is None:
+        from .infra import lifeline
+
+        lifeline.start()
+        try:
+            return _main(argv)
+        finally:
+            lifeline.finish()
+    return _main(argv)
+
+
+def _main(argv) -> int:
     import signal
 
     args = build_parser().parse_args(argv)
@@ -82,6 +96,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("tfrepro: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"tfrepro {args.command}: error: out of memory (a smaller --seeds, --steps or --iterations?)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

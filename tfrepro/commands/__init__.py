@@ -3,4 +3,4 @@
 ``NAMES``; ``tfrepro.cli`` assembles them in this order."""
 
 NAMES = ("run", "reproduce", "diff", "convert", "inspect", "bench", "compare", "matrix", "report", "legacy",
-         "speed", "new")
+         "speed", "new", "rerun")

@@ -30,21 +30,28 @@ def lockstep_seeds(text):
     return v
 
 
+MAX_COUNT = 10**9  # steps, iterations, episodes, repeats: more is a typo (and memory the machine lacks)
+
+
 def count(text):
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r} (an integer >= 0)") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"invalid count {v} (must be >= 0)")
+        raise argparse.ArgumentTypeError(f"invalid count {text[:40]!r} (an integer >= 0)") from None
+    if not 0 <= v <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"invalid count {v if abs(v) < 10**12 else str(v)[:12] + '...'} "
+                                         f"(0 to {MAX_COUNT:.0e})")
     return v
 
 
 def seed_count(text):
     """A number of seeds N (seeds 0..N-1): 1 <= N <= MAX_SEEDS."""
-    v = count(text)
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text[:40]!r} (an integer >= 1)") from None
     if not 1 <= v <= MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"{v} seeds: give 1 to {MAX_SEEDS}")
+        raise argparse.ArgumentTypeError(f"{str(v)[:20]} seeds: give 1 to {MAX_SEEDS}")
     return v
 
 
@@ -94,6 +101,20 @@ def margin(text):
     return key or "*", v
 
 
+def number(lo=0.0, hi=float("inf"), what="a number"):
+    """An argparse type: a finite number in [lo, hi] (NaN, infinities and text refused)."""
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {what}") from None
+        if not (lo <= v <= hi and v < float("inf")):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {what} (finite, {lo:g} to {hi:g})")
+        return v
+
+    return parse
+
+
 def alpha(text):
     """A test level in (0, 0.5): the interval shown is 1 - 2 alpha."""
     try:
@@ -112,9 +133,10 @@ def add_verdict_arguments(p):
     p.add_argument("--margin", type=margin, action="append", metavar="[PROGRAM=]POINTS",
                    help="equivalence margin in reward points, for every program or one (repeatable); "
                    "default: each program's declared margin (docs/verdicts.md)")
-    p.add_argument("--reward-tol", type=float, default=0.05, help="margin for programs with none declared, "
+    share = number(0, 10, "a share")
+    p.add_argument("--reward-tol", type=share, default=0.05, help="margin for programs with none declared, "
                    "as a share of BASE's median (default: %(default)s)")
-    p.add_argument("--speed-tol", type=float, default=0.10, help="speed: equivalent when the whole 95%% "
+    p.add_argument("--speed-tol", type=share, default=0.10, help="speed: equivalent when the whole 95%% "
                    "interval of the steps/s ratio lies inside 1/(1+TOL) .. 1+TOL, worse/better when it "
                    "lies wholly below/above (default: %(default)s)")
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UsageError
-from ..infra import programs
+from ..infra import outdirs, programs
 from . import argtypes
 
 
@@ -28,8 +28,13 @@ def add_parser(sub):
                    "(e.g. --modes fast lockstep FILE: is lockstep equivalent to fast?)")
     argtypes.add_verdict_arguments(p)
     p.add_argument("--out-dir", default="results/compare", metavar="DIR",
-                   help="where compare.md, compare.json and compare.png go (default: %(default)s)")
+                   help="where compare.md, compare.json and compare.png go (default: %(default)s; "
+                   "a folder holding files this package did not write is refused)")
+    p.add_argument("--force", action="store_true", help="write into --out-dir whatever it holds")
     return p
+
+
+OUTPUTS = ("compare.md", "compare.json", "compare.png", "index.html")
 
 
 def _script_folders(args):
@@ -47,9 +52,7 @@ def _compare_scripts(args) -> int:
 
     if args.modes:
         raise UsageError("--modes compares a bench file's modes; legacy --seeds folders have sides (DIR:SIDE)")
-    out = Path(args.out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
+    out = outdirs.check_out_dir(args.out_dir, force=args.force, names=OUTPUTS)
     check_page(out)
     margin = None
     if args.margin:
@@ -75,9 +78,7 @@ def main(args) -> int:
     if args.modes and args.modes[0] == args.modes[1]:
         raise UsageError(f"--modes {args.modes[0]} {args.modes[1]}: two different modes")
     new = args.new or args.base
-    if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
-        raise UsageError(f"--out-dir {args.out_dir}: exists and is not a directory")
-    out = Path(args.out_dir)
+    out = outdirs.check_out_dir(args.out_dir, force=args.force, names=OUTPUTS)
     check_page(out)
     rows, md = compare([args.base, new], th, out / "compare.md", out / "compare.png",
                        out / "compare.json", modes=args.modes)

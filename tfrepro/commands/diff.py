@@ -11,6 +11,9 @@ from ..infra.tfquiet import quiet_tensorflow
 from . import argtypes
 
 
+MAX_STEPS = 100_000  # rung 4 on one batch: more steps say nothing new, and take hours
+
+
 def add_parser(sub):
     p = sub.add_parser("diff", help="the migration ladder between a program's TF1 and TF2 forms",
                        description="Climb TensorFlow's migration ladder between the TF1 graph "
@@ -33,7 +36,7 @@ def add_parser(sub):
     p.add_argument("--explain", action="store_true", help="measure and list the known causes of "
                    "drift between TF1 code and its TF2 port (no PROGRAM)")
     p.add_argument("--steps", type=argtypes.positive, default=10, help="optimizer steps for rung 4 "
-                   "(default: %(default)s, at least 10)")
+                   f"(default: %(default)s, 10 to {MAX_STEPS})")
     p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument("--port-optimizer", action="store_true", help="rung 4 with the Adam ports' own "
                    "Keras Adam (epsilon 1e-7) instead of Keras Adam with TF1's 1e-8: shows that drift")
@@ -80,8 +83,8 @@ def main(args) -> int:
     for name, _ in entries:
         if not programs.get(name).has_model:
             raise UsageError(f"{name} has no weights: nothing to diff")
-    if args.steps < 10:
-        raise UsageError(f"--steps {args.steps}: rung 4 takes at least 10 steps")
+    if not 10 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps {args.steps}: rung 4 takes 10 to {MAX_STEPS} steps")
     if args.seeds != "auto" and (args.pilot != 5 or args.max_seeds != 60):
         raise UsageError("--pilot and --max-seeds apply to --seeds auto")
     if args.seeds == "auto" and args.pilot < 2:
@@ -93,13 +96,13 @@ def main(args) -> int:
     if args.force and args.seeds is None:
         raise UsageError("--force applies to rung 5: give --seeds K as well")
     if args.seeds is not None:
-        from ..infra.outdirs import check_results_dir, fresh
+        from ..infra.outdirs import check_out_dir, check_results_dir, fresh
 
         out_root = Path(args.out_dir) if args.out_dir else fresh("results/diff")
-        check_results_dir(out_root, force=True)  # only: not a file
+        check_out_dir(out_root, force=args.force)
         for name, variant in entries:
             check_results_dir(out_root / programs.entry_label(name, variant).replace(":", "-"),
-                              resume=args.resume, force=args.force)
+                              resume=args.resume, force=args.force, names=("curves.png",))
     quiet_tensorflow()
     from ..tools.ladder import Rung, climb, climb_learning, climb_learning_auto, rungs_json, table
 

@@ -117,7 +117,8 @@ def add_parser(sub):
     g.add_argument("--out-dir", metavar="DIR", help="where the runs and the summary go (default: a new "
                                                     "legacy-seeds-<time> folder)")
     g.add_argument("--resume", action="store_true", help="keep the valid runs already in --out-dir")
-    g.add_argument("--force", action="store_true", help="write over an earlier run's results in --out-dir")
+    g.add_argument("--force", action="store_true", help="write over files this package did not write "
+                   "(an earlier run's results in --out-dir, files in --record, --figures, --report-out)")
     g.add_argument("--margin", type=_margin, metavar="POINTS",
                    help="the equivalence margin in return points (default: 5%% of the environment's "
                         "reward_threshold, gym's 'solved')")
@@ -133,12 +134,16 @@ def add_parser(sub):
     return p
 
 
-def _check_dir(path, flag):
+def _check_dir(path, flag, force=False, names=()):
     """An output directory, checked before the script starts: one line naming it if it is
-    a file or cannot be made or written."""
+    a file, cannot be made or written, or holds files this package did not write
+    (``outdirs.check_out_dir``)."""
+    from ..infra import outdirs
+
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise UsageError(f"{flag} {path}: is not a directory")
+    outdirs.check_out_dir(p, flag, force=force, names=names)
     parent = p
     while not parent.exists():
         parent = parent.parent
@@ -169,11 +174,11 @@ def main(args) -> int:
             "record_format": args.record_format,
             "report": "json" if args.json else ("md" if args.report or args.report_out else None)}
     if args.record:
-        opts["record"] = _check_dir(args.record, "--record")
+        opts["record"] = _check_dir(args.record, "--record", args.force, names=("env*-episode*.*",))
     if args.figures:
-        opts["figures"] = _check_dir(args.figures, "--figures")
+        opts["figures"] = _check_dir(args.figures, "--figures", args.force, names=("figure-*.png",))
     if args.report_out:
-        opts["report_out"] = str(argtypes.check_out(args.report_out, flag="--report-out").resolve())
+        opts["report_out"] = str(argtypes.check_out(args.report_out, flag="--report-out", force=args.force).resolve())
     from ..infra.checkout import ROOT
 
     root = str(ROOT)
@@ -215,27 +220,10 @@ def _many_seeds(args) -> int:
         if not args.against.endswith(".py"):
             raise UsageError(f"--against {args.against}: expected a Python script (.py)")
     out = Path(args.out_dir) if args.out_dir else outdirs.fresh("legacy-seeds")
-    outdirs.check_results_dir(out, resume=args.resume, force=args.force)
-    _check_own_outputs(out, args.force)
+    outdirs.check_results_dir(out, resume=args.resume, force=args.force,
+                              names=("summary.json", "table.md", "curves.png", "index.html", "compare.*",
+                                     "runs/*"))
     stops = {k: getattr(args, k) for k in ("episodes", "steps", "seconds") if getattr(args, k) is not None}
     return run_seeds(args.script, args.args, args.seeds, out, workers=args.workers, against=args.against,
                      margin=args.margin, kind=args.outcome, stops=stops, resume=args.resume,
                      collapse_below=args.collapse_below)
-
-
-def _check_own_outputs(out: Path, force: bool):
-    """Nothing in ``--out-dir`` that this package did not write is replaced (unless --force):
-    the summary files go only beside a summary of ours, a run's files only over runs of ours."""
-    from ..infra.records import check_output, is_image, is_ours
-
-    summary_ours = is_ours(out / "summary.json")
-    for name in ("summary.json", "table.md", "curves.png", "index.html"):
-        ours = (lambda p: summary_ours and is_image(p, "png")) if name == "curves.png" else (lambda p: summary_ours)
-        check_output(out / name, flag="--out-dir", force=force, ours=ours)
-    runs = out / "runs"
-    if runs.is_dir():
-        for f in runs.iterdir():
-            mine = f.with_suffix(".json")
-            check_output(f, flag="--out-dir", force=force,
-                         ours=lambda p, mine=mine: p.name.startswith(("legacy-seed", "port-seed", "tf1.15-seed"))
-                         and is_ours(mine))

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import UsageError
-from ..infra import programs
+from ..infra import outdirs, programs
 from . import argtypes
 
 
@@ -37,7 +37,9 @@ def add_parser(sub):
     p.add_argument("--resume", action="store_true", help="complete the results files already there")
     p.add_argument("--report-only", action="store_true", help="no environment, no bench: rebuild the "
                    "report from the results files already in OUT_DIR/runs (tf-VERSION.json)")
-    p.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s")
+    p.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s "
+                   "(a folder holding files this package did not write is refused)")
+    p.add_argument("--force", action="store_true", help="write into --out-dir whatever it holds")
     argtypes.add_verdict_arguments(p)
     return p
 
@@ -56,6 +58,8 @@ def main(args) -> int:
         for entry in args.programs:
             programs.parse_entry(entry)
     th = argtypes.thresholds(args)
+    outdirs.check_out_dir(args.out_dir, force=args.force, names=(
+        "matrix.md", "matrix.json", "matrix.png", "compare.md", "index.html", "runs/*"))
     if args.report_only:
         from ..tools.matrix import report
 

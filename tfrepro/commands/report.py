@@ -21,13 +21,15 @@ def add_parser(sub):
                    help="folder of the page: DIR/index.html (default: %(default)s)")
     p.add_argument("--title", default="tfrepro report", help="the page's title (default: %(default)s)")
     p.add_argument("--force", action="store_true",
-                   help="replace DIR/index.html even if this command did not write it")
+                   help="write into DIR (and replace DIR/index.html) even if this package did not write it")
     return p
 
 
 def main(args) -> int:
+    from ..infra import outdirs
     from ..tools.report import default_inputs, write_report
 
+    outdirs.check_out_dir(args.out, "--out", force=args.force)
     paths = args.paths or default_inputs()
     if not paths:
         raise UsageError("no results to report: give folders or files, or run tfrepro reproduce "

@@ -69,7 +69,8 @@ def main(args) -> int:
         raise UsageError("--resume continues an earlier run: give its --out-dir")
     out_dir = Path(args.out_dir) if args.out_dir else fresh("results/reproduce-full" if args.full
                                                             else "results/reproduce")
-    check_results_dir(out_dir, resume=args.resume, force=args.force)
+    check_results_dir(out_dir, resume=args.resume, force=args.force,
+                      names=("table.md", "summary.json", "curves.png", "index.html"))
     check_page(out_dir, force=args.force)
     if args.full:
         plan = planned_seeds(Path(args.plan_from), entries, args.seeds or 30, args.max_seeds)

@@ -54,7 +54,7 @@ def add_parser(sub):
                    help="after training, one more test episode in which someone else acts when "
                    "max Q falls 0.2 below its initial value: you at the terminal (human) or the "
                    "hard-coded policy (basic) (DQN programs)")
-    p.add_argument("--takeover-margin", type=float, default=0.2, metavar="M",
+    p.add_argument("--takeover-margin", type=argtypes.number(0, 1e6, "Q units >= 0"), default=0.2, metavar="M",
                    help="take over when max Q < max Q(initial state) - M (default: %(default)s, "
                    "the source's)")
     p.add_argument("--out", metavar="FILE.json", required=True, help="result record to write (an "
@@ -66,23 +66,28 @@ def add_parser(sub):
     return p
 
 
+SAVED = ("model.keras", "cartpole-dqn.h5", "checkpoint", "model.ckpt*")  # what --save writes (every program)
+
+
 def main(args) -> int:
     prog = programs.get(args.program)
     args.mode = args.mode or ("fast" if "fast" in prog.modes else prog.modes[0])
     out = None if args.out == "-" else argtypes.check_out(args.out, force=args.force)
     # every other output too, before any work (the user's path named in the error)
-    from ..infra.records import check_output, check_output_dir, is_image
+    from ..infra import outdirs
+    from ..infra.records import check_output, check_output_dir
 
     others = [str(Path(x).resolve()) for x in (args.out, args.gif, args.qplot) if x and x != "-"]
     if len(set(others)) < len(others):
         raise UsageError("--out, --gif and --qplot name the same file")
     if args.gif:
-        check_output(args.gif, "--gif", force=args.force, ours=lambda p: is_image(p, "gif"))
+        check_output(args.gif, "--gif", force=args.force)
     if args.qplot:
-        check_output(args.qplot, "--qplot", force=args.force, ours=lambda p: is_image(p, "png"))
-    for flag, d in (("--save", args.save), ("--logdir", args.logdir)):
+        check_output(args.qplot, "--qplot", force=args.force)
+    for flag, d, names in (("--save", args.save, SAVED), ("--logdir", args.logdir, ())):
         if d:
             check_output_dir(d, flag)
+            outdirs.check_out_dir(d, flag, force=args.force, names=names)
     if args.load and not Path(args.load).exists():
         raise UsageError(f"--load {args.load}: no such file or directory (--save DIR on an earlier run "
                          "writes a checkpoint there)")
@@ -146,8 +151,13 @@ def _load_for(name, framework, path):
 
 
 def _run_and_report(args, prog, out, load) -> int:
+    from ..infra import provenance
     from ..infra.records import write_record
     from ..infra.runner import run_program
+
+    for d in (args.save, args.logdir):
+        if d:
+            provenance.mark_folder(d)  # a folder of the package's from now on (TensorBoard's files too)
 
     progress = None
     if not args.quiet and prog.iterations_field and args.iterations != 0:

@@ -60,13 +60,28 @@ def read_dense_model(path):
                     raise UsageError("%s: layer %r has %d weights, expected a kernel and a bias"
                                      % (path, name, len(names)))
                 kernel, bias = (np.asarray(g[n], np.float32) for n in names)
-                layers.append((name, int(layer["config"]["units"]), layer["config"].get("activation")))
+                units = layer["config"]["units"]
+                if not isinstance(units, int) or isinstance(units, bool) or not 0 < units <= MAX_UNITS:
+                    raise UsageError("%s: layer %r has units %s, not a count of at most %d"
+                                     % (path, name, str(units)[:24], MAX_UNITS))
+                layers.append((name, units, layer["config"].get("activation")))
                 weights += [kernel, bias]
             return config["config"].get("name", ""), layers, weights
     except UsageError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as e:  # truncated file, broken JSON
-        raise UsageError("cannot read %s: %s" % (path, (str(e).splitlines() or [type(e).__name__])[0])) from None
+    except READ_ERRORS as e:  # truncated file, broken JSON, attributes of the wrong kind
+        raise UsageError("cannot read %s: %s" % (path, first_line(e))) from None
+
+
+MAX_UNITS = 1 << 20
+# what reading a hostile HDF5 file can raise: a truncated file (OSError), a missing key, broken or
+# too deeply nested JSON (ValueError, RecursionError), an attribute of the wrong type (TypeError,
+# AttributeError, IndexError), a number beyond any size (OverflowError)
+READ_ERRORS = (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError, OverflowError, RecursionError)
+
+
+def first_line(e) -> str:
+    return ((str(e).splitlines() or [""])[0] or type(e).__name__)[:200]
 
 
 def check_architecture(path, weights, expected_shapes):

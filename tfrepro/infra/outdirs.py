@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import UsageError
+from . import provenance
 
 
 def fresh(base: str) -> Path:
@@ -26,13 +27,31 @@ def holds_results(path: Path) -> bool:
         (path / n).exists() for n in ("summary.json", "table.md", "curves.png")))
 
 
-def check_results_dir(path, flag="--out-dir", resume=False, force=False) -> Path:
-    """Check an output folder before any run: a file is refused; a folder holding an earlier
-    run's results needs ``--resume`` (reuse its runs) or ``--force`` (write over them)."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{flag} {path}: exists and is not a directory")
+def check_results_dir(path, flag="--out-dir", resume=False, force=False, names=()) -> Path:
+    """Check an output folder before any run: a file is refused; a folder holding files this
+    package did not write is refused (``provenance.claim_folder``); one holding an earlier run's
+    results of ours needs ``--resume`` (reuse its runs) or ``--force`` (write over them). ``names``:
+    the files the command writes there, each checked now (a file of the user's of that name is
+    refused here rather than after the work)."""
+    path = provenance.claim_folder(path, flag, force)
     if holds_results(path) and not (resume or force):
         raise UsageError(f"{flag} {path}: holds the results of an earlier run; --resume reuses its runs, "
                          f"--force writes over them, or give another {flag}")
+    check_names(path, names, flag)
     return path
+
+
+def check_out_dir(path, flag="--out-dir", force=False, names=()) -> Path:
+    """Check a folder a command writes files into (no runs to resume): missing, empty or ours
+    (``provenance.claim_folder``), and each of ``names`` absent or ours."""
+    path = provenance.claim_folder(path, flag, force)
+    check_names(path, names, flag)
+    return path
+
+
+def check_names(folder: Path, names, flag) -> None:
+    """Each of ``names`` (file names, or glob patterns such as ``figure-*.png``) in ``folder``
+    absent or ours."""
+    for name in names:
+        for path in (sorted(folder.glob(name)) if any(c in name for c in "*?[") else [folder / name]):
+            provenance.guard(path, flag)

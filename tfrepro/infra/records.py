@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..core.errors import UsageError
+from . import provenance
 
 SCHEMA = "tfrepro.result/1"
 REQUIRED = {
@@ -53,6 +54,19 @@ def versions() -> dict:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name: per-seed numbers carry only between like CPUs (their kernels round
+    differently), so records name it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def onednn_state():
     """"on" or "off": whether TensorFlow runs its oneDNN kernels in this process (None when
     TensorFlow is not loaded). TensorFlow turns them on by default on some CPUs only (with
@@ -82,14 +96,18 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_text(path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def atomic_write_text(path, text: str, note: bool = True) -> None:
+    atomic_write_bytes(path, text.encode(), note)
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
+def atomic_write_bytes(path, data: bytes, note: bool = True) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers see the
-    old file or the new one, never half of one."""
+    old file or the new one, never half of one. A file there that the package did not write is
+    left as it is (``provenance.guard``, checked again at the rename); the new file is noted in
+    its folder's manifest (unless ``note`` is False: source files that ``tfrepro new`` hands over
+    to the user, who owns them from then on)."""
     path = Path(path)
+    provenance.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the temporary name: a short stem of the target's, so that any legal name (255 bytes) works
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
@@ -99,7 +117,10 @@ def atomic_write_bytes(path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        provenance.guard(path)  # again: a file may have appeared while the command ran
         os.replace(tmp, path)
+        if note:
+            provenance.note(path)
     except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -112,13 +133,16 @@ def atomic_save(path, save) -> str:
     """``save(tmp_path)`` writes a file (a model) beside ``path`` under a temporary name
     with the same suffix, which is then renamed over ``path``."""
     path = Path(path)
+    provenance.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=path.suffix[:16], dir=path.parent)
     os.fchmod(fd, _default_mode())
     os.close(fd)
     try:
         save(tmp)
+        provenance.guard(path)
         os.replace(tmp, path)
+        provenance.note(path)
     except OSError as e:  # name the user's file, not the temporary one
         raise OSError(e.errno, e.strerror, str(path)) from None
     finally:
@@ -191,11 +215,48 @@ def read_json(path):
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text (byte {e.start}), not a JSON file") from None
     try:
-        return json.loads(text)
+        data = json.loads(text, parse_int=_parse_int, parse_constant=_Odd)
     except json.JSONDecodeError as e:
         raise UsageError(f"{path}: not valid JSON, truncated? ({e.msg} at line {e.lineno})") from None
     except RecursionError:
         raise UsageError(f"{path}: JSON nested too deeply to be a file of this package") from None
+    bad = out_of_bounds(data)
+    if bad:
+        raise UsageError(f"{path}: {bad}")
+    return data
+
+
+MAX_NUMBER = 1e15  # no count, time, reward or rate the package writes comes near it
+MAX_DEPTH = 64
+
+
+class _Odd(str):
+    """A number no file of the package holds (NaN, Infinity, an integer of 5,000 digits):
+    kept as its text until ``out_of_bounds`` names where it is."""
+
+
+def _parse_int(s: str):
+    return int(s) if len(s) <= 19 else _Odd(s)
+
+
+def out_of_bounds(data):
+    """None, or what in ``data`` no file of the package holds, with where it is: a number that is
+    not finite or beyond ``MAX_NUMBER`` in size, nesting deeper than ``MAX_DEPTH``. Every JSON
+    file the package reads passes here first (``read_json``), whatever its schema says next."""
+    stack = [(data, "", 0)]
+    while stack:
+        x, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels ({where[:40]}...): not a file of this package"
+        if isinstance(x, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in x.items())
+        elif isinstance(x, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(x))
+        elif isinstance(x, _Odd) or (isinstance(x, (int, float)) and not isinstance(x, bool)
+                                     and not (math.isfinite(x) and abs(x) <= MAX_NUMBER)):
+            return f"field {where[:120] or 'at the top'} holds {str(x)[:24]}{'...' if len(str(x)) > 24 else ''}: " \
+                   f"a number no file of this package holds (finite, at most {MAX_NUMBER:.0e} in size)"
+    return None
 
 
 def save_figure(fig, path) -> str:
@@ -212,12 +273,8 @@ def save_figure(fig, path) -> str:
 
 
 def is_ours(path) -> bool:
-    """Whether ``path`` holds a JSON file that this package wrote (a ``schema`` of ours)."""
-    try:
-        data = read_json(path)
-    except UsageError:
-        return False
-    return isinstance(data, dict) and str(data.get("schema", "")).startswith("tfrepro.")
+    """Whether this package wrote ``path`` (its JSON mark, or its folder's manifest): ``provenance.ours``."""
+    return provenance.ours(path)
 
 
 MAX_OURS_BYTES = 256 * 2**20
@@ -294,6 +351,8 @@ def check_output(path, flag="--out", force=False, ours=None) -> tuple[Path, list
         if not force and not (ours or is_ours)(p):
             raise UsageError(f"{where}: exists and is not a file this package wrote; refusing to "
                              "replace it (--force replaces it)")
+    if force:
+        provenance.allow(p)
     return p, _missing_directories(p.parent, where)
 
 

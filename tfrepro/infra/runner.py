@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.seeding import seed_everything
 from . import programs
-from .records import SCHEMA, versions
+from .records import SCHEMA, cpu_model, versions
 
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
@@ -82,7 +82,9 @@ def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, varian
     records = []
     for seed, out in zip(seeds, outs):
         rec = _record(name, framework, mode, seed, variant, cfg, out, wall / len(seeds), keep_weights)
-        rec["lockstep"] = {"seeds": len(seeds), "wall_s": wall}
+        # the seeds it ran beside: a lockstep run's numbers can depend on its batch (docs/lockstep.md),
+        # and ``tfrepro rerun`` runs this batch again
+        rec["lockstep"] = {"seeds": len(seeds), "batch": seeds, "wall_s": wall}
         records.append(rec)
     return records
 
@@ -123,6 +125,7 @@ def _record(name, framework, mode, seed, variant, cfg, out, wall, keep_weights) 
         "wall_s": wall,
         "train_wall_s": float(out.get("train_wall_s", 0.0)),
         "versions": versions(),
+        "cpu": cpu_model(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv[1:],
     }

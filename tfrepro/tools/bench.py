@@ -37,7 +37,7 @@ from ..infra import programs
 from ..infra.benchfile import SCHEMA, load_results
 from ..infra.checkout import ROOT, git_commit
 from ..infra.grid import mode_for
-from ..infra.records import atomic_write_text, dumps, versions
+from ..infra.records import atomic_write_text, cpu_model, dumps, versions
 
 # Speed timings: the iterations of each loop (fixed, so that repeats and versions compare),
 # the warm-up and the config overrides that make every timed env step carry an update (DQNs)
@@ -209,19 +209,9 @@ def batches(jobs) -> list:
 
 # ---- the results file --------------------------------------------------------------
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_meta() -> dict:
     vers = versions()
-    return {"machine": socket.gethostname(), "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(),
+    return {"machine": socket.gethostname(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count(),
             "platform": platform.platform(), "versions": vers, "commit": git_commit(),
             "environment": hashlib.sha256(json.dumps(vers, sort_keys=True).encode()).hexdigest()[:10]}
 

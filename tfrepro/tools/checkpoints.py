@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 
 from ..core.errors import UsageError
-from ..core.h5models import decode, is_h5
+from ..core.h5models import READ_ERRORS, decode, first_line, is_h5
 
 
 def _tf1(prefix):
@@ -17,6 +17,8 @@ def _tf1(prefix):
     try:
         reader = tf.train.load_checkpoint(prefix)
         shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+        for name in shapes:
+            reader.get_tensor(name)  # the data is there: a truncated data file fails here, not at --load
     except (tf.errors.OpError, ValueError) as e:
         from legacy_tf1.common import op_error_line
 
@@ -40,14 +42,30 @@ def _h5(path):
     try:
         with h5py.File(path, "r") as f:
             group = f["model_weights"] if "model_weights" in f else f
-            for layer in group.attrs.get("layer_names", []):
-                g = group[decode(layer)]
-                for name in g.attrs.get("weight_names", []):
-                    d = g[decode(name)]
-                    rows.append((decode(name), list(d.shape), str(d.dtype)))
-    except (OSError, KeyError, ValueError) as e:
-        raise UsageError("cannot read %s: %s" % (path, (str(e).splitlines() or [type(e).__name__])[0])) from None
+            if "layer_names" not in group.attrs:
+                raise UsageError("%s: an HDF5 file, but not a Keras model (no layer_names)" % path)
+            for layer in _names(group.attrs["layer_names"], path, "layer_names"):
+                g = group[layer]
+                for name in _names(g.attrs.get("weight_names", []), path, "weight_names"):
+                    d = g[name]
+                    if d.size <= 1 << 26:
+                        d[()]  # the data is there (a truncated file fails here, not later)
+                    rows.append((name, list(d.shape), str(d.dtype)))
+    except UsageError:
+        raise
+    except READ_ERRORS as e:
+        raise UsageError("cannot read %s: %s" % (path, first_line(e))) from None
     return rows
+
+
+def _names(value, path, attr):
+    """An HDF5 attribute that lists names (``layer_names``, ``weight_names``), or one UsageError."""
+    if isinstance(value, (bytes, str)) or not hasattr(value, "__iter__"):
+        raise UsageError("%s: %s is %s, not a list of names" % (path, attr, type(value).__name__))
+    names = [decode(v) for v in value]
+    if not all(isinstance(n, str) for n in names):
+        raise UsageError("%s: %s holds something other than names" % (path, attr))
+    return names
 
 
 def inspect(path):

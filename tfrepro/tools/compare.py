@@ -236,6 +236,13 @@ def compare(paths, th: Thresholds, md_path=None, png_path=None, json_path=None, 
             from ..core.errors import UsageError
 
             raise UsageError(f"{p}: no results in it (an empty or just-started bench)")
+    named = {k for d in datas for r in d["results"] for k in (r["program"], r["program"].split(":")[0])}
+    unknown = sorted(k for k in th.margins if k != "*" and k not in named)
+    if unknown:
+        from ..core.errors import UsageError
+
+        raise UsageError(f"--margin {unknown[0]}={th.margins[unknown[0]]:g}: no program {unknown[0]!r} in these "
+                         f"files (they hold: {', '.join(sorted(named))[:200]})")
     rows_per_new = [compare_pair(datas[0], d, th, modes) for d in datas[1:]]
     if modes and not any(r["verdict"] in VERDICTS for rows in rows_per_new for r in rows):
         from ..core.errors import UsageError

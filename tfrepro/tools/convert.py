@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..core.errors import UsageError
-from ..infra import programs
+from ..infra import outdirs, programs
 from ..infra.twins import FORWARD_TOL, as_list, max_diff, observations
 from .checkpoints import inspect
 
@@ -46,6 +46,7 @@ def check_destination(src, dst, force=False) -> None:
     if there and not force:
         raise UsageError(f"--out {dst}: already holds a model ({', '.join(there)}); refusing to replace "
                          "it (--force replaces it)")
+    outdirs.check_out_dir(dst, "--out", force=force)  # a folder of the user's is not written into
 
 
 def convert(name, src, dst, seed=0, force=False):

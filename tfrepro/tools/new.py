@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import UsageError
-from ..infra import programs
+from ..infra import programs, provenance
 from ..infra.records import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent / "skeleton"
@@ -43,12 +43,15 @@ def new(name: str, directory, force: bool = False) -> list:
     if there and not force:
         raise UsageError(f"--dir {directory}: already holds {', '.join(there)}; refusing to replace "
                          "(--force replaces them)")
+    if force:
+        for f in there:
+            provenance.allow(directory / f)
     mod = name.replace("-", "_")
     texts = {f: (TEMPLATES / t).read_text().replace("{name}", name).replace("{mod}", mod)
              for f, t in files.items()}
     os.makedirs(directory, exist_ok=True)
     written = []
     for f, text in texts.items():
-        atomic_write_text(directory / f, text)
+        atomic_write_text(directory / f, text, note=False)  # the user's code from now on
         written.append(directory / f)
     return written

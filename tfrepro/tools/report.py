@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..infra import provenance
 from ..infra.records import atomic_write_text, read_json, validate
 
 GENERATOR = "tfrepro report"
@@ -331,15 +332,9 @@ def check_page(out_dir, force=False) -> Path:
         raise UsageError(f"--out {out_dir}: exists and is not a directory")
     if page.is_symlink() and not force:
         raise UsageError(f"{page}: is a symbolic link; refusing to replace it (--force replaces the link)")
-    if page.is_file() and not page.is_symlink() and not force:
-        try:
-            head = page.open("rb").read(4096).decode("utf-8", "replace")
-        except OSError as e:
-            raise UsageError(f"{page}: cannot read ({e.strerror})") from None
-        if f'<meta name="generator" content="{GENERATOR}">' not in head:
-            raise UsageError(f"{page}: exists and was not written by tfrepro report; refusing to replace "
-                             "it (--force replaces it)")
-        return page
+    if force:
+        provenance.allow(page)
+    provenance.guard(page)  # a page of ours: its generator tag (the mark) or its folder's manifest
     check_output(page, "--out", force=True)  # directories, devices, permissions, name length
     return page
 

@@ -1,14 +1,14 @@
 """``tfrepro reproduce``: every program, both forms, several seeds; table and curves."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
-
 
 from ..infra import programs
 from ..infra.grid import plot_curves, run_grid
 from ..infra.judge import seeds_to_decide
 from ..infra.summary import summarise, table_markdown  # noqa: F401 (public here too)
-from ..infra.records import atomic_write_text, dumps
+from ..infra.records import atomic_write_text, dumps, read_json
 
 
 def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
@@ -16,24 +16,40 @@ def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
     reproduction (``summary.json``) asks for at the declared margin (for an inconclusive
     row, the power calculation's count, collapse rate included; a decided row keeps its
     seeds), at least ``least`` and at most ``most``: {(name, variant): count}."""
-    import json
-
     from ..core.errors import UsageError
 
+    where = f"--full plans from {summary_path}"
+    if not os.path.lexists(summary_path):
+        raise UsageError(f"{where}: no such file; run `tfrepro reproduce` first, or give --plan-from")
     try:
-        rows = {r["program"]: r for r in json.loads(Path(summary_path).read_text())["rows"]}
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"--full plans from {summary_path}: cannot read it ({type(e).__name__}); "
-                         "run `tfrepro reproduce` first, or give --plan-from") from None
+        data = read_json(summary_path)
+    except UsageError as e:
+        raise UsageError(f"{where}: {e}") from None
+    if not (isinstance(data, dict) and isinstance(data.get("rows"), list)
+            and all(isinstance(r, dict) and isinstance(r.get("program"), str) for r in data["rows"])):
+        raise UsageError(f"{where}: not a summary of tfrepro reproduce (a list of rows, each with a program)")
+    rows = {r["program"]: r for r in data["rows"]}
     plan = {}
     for name, variant in entries:
-        row = rows.get(programs.entry_label(name, variant))
-        verdict = (row or {}).get("tf2_vs_tf1")
-        if not verdict:
-            raise UsageError(f"--full: {summary_path} has no verdict for {programs.entry_label(name, variant)}")
-        need = (seeds_to_decide(verdict) if verdict["verdict"] == "inconclusive" else None) or 0
-        plan[(name, variant)] = min(most, max(least, need, len(row["tf1"]["seeds"]), len(row["tf2"]["seeds"])))
+        label = programs.entry_label(name, variant)
+        row = rows.get(label) or {}
+        verdict = row.get("tf2_vs_tf1")
+        if not isinstance(verdict, dict) or verdict.get("verdict") not in VERDICTS:
+            raise UsageError(f"{where}: no verdict for {label} (tf2_vs_tf1.verdict, one of {', '.join(VERDICTS)})")
+        sides = [row.get(side, {}).get("seeds") if isinstance(row.get(side), dict) else None for side in ("tf1", "tf2")]
+        if not all(isinstance(s, list) for s in sides):
+            raise UsageError(f"{where}: {label} has no seeds list for each side (tf1.seeds, tf2.seeds)")
+        try:
+            need = (seeds_to_decide(verdict) if verdict["verdict"] == "inconclusive" else None) or 0
+        except (KeyError, TypeError, AttributeError, ValueError):
+            need = None
+        if not isinstance(need, int) or isinstance(need, bool) or need < 0:
+            raise UsageError(f"{where}: {label}'s seeds needed is not a count ({str(need)[:24]})")
+        plan[(name, variant)] = min(most, max(least, need, *map(len, sides)))
     return plan
+
+
+VERDICTS = ("equivalent", "inconclusive", "worse", "better")
 
 
 def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, margins=None,

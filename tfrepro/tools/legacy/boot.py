@@ -411,6 +411,9 @@ def main(argv=None):
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if not isinstance(e.code, (int, type(None))):
             print(e.code, file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C: the command says so in one line; exit as a shell would
+        sys.stdout.flush()
+        status = 130
     except SyntaxError as e:
         if e.filename != path and not is_script_file(e.filename or ""):
             raise

@@ -231,8 +231,15 @@ def _write(path, script, status):
     if sys.version_info[0] < 3:  # Python 2.7's TF 1.15: the package's own modules are Python 3
         versions = _versions27
 
+        def plain(x):  # non-finite numbers as null, as the package's own dumps writes them
+            if isinstance(x, dict):
+                return dict((k, plain(v)) for k, v in x.items())
+            if isinstance(x, (list, tuple)):
+                return [plain(v) for v in x]
+            return None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x
+
         def dumps(doc, indent=None):
-            return json.dumps(doc, indent=indent, sort_keys=True)
+            return json.dumps(plain(doc), indent=indent, sort_keys=True, allow_nan=False)
 
         atomic_write_text = _atomic_write27
     else:

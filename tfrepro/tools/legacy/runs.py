@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ...core.errors import UsageError
+from ...infra import provenance
 from .capture import CAPTURE_SCHEMA
 from .table import PARTED, table_markdown  # noqa: F401 (public here too)
 
@@ -142,9 +143,11 @@ def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dic
         cmd = _boot_cmd(side, opts, str(work / script.name), args, python, boot)
         enter = Path(tmp) / "stdin"  # a script that waits for Enter ("press enter to start") gets it
         enter.write_text("\n" * 10000)
+        provenance.guard(log)
         with open(log, "w") as out, open(enter) as stdin:
             code = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=stdin, start_new_session=True)
+        provenance.note(log)
     return code
 
 
