@@ -70,6 +70,21 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
+    import os
+
+    from .infra import provenance
+
+    allowed = os.environ.get(provenance.ALLOW_ENV)  # --force holds for this command only
+    try:
+        return _dispatch(argv)
+    finally:
+        if allowed is None:
+            os.environ.pop(provenance.ALLOW_ENV, None)
+        else:
+            os.environ[provenance.ALLOW_ENV] = allowed
+
+
+def _dispatch(argv) -> int:
     import signal
 
     args = build_parser().parse_args(argv)

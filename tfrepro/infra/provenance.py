@@ -30,7 +30,7 @@ from ..core.errors import UsageError
 MANIFEST = ".tfrepro-written.json"
 SCHEMA = "tfrepro.written/1"
 MAX_JSON_BYTES = 256 * 2**20  # a JSON file larger than this is no file of the package's
-_ENV = "TFREPRO_ALLOW"
+ALLOW_ENV = "TFREPRO_ALLOW"
 
 
 def _abs(path) -> str:
@@ -49,14 +49,14 @@ def allow_tree(folder) -> None:
 
 
 def _add_allowed(entry: str) -> None:
-    have = os.environ.get(_ENV, "")
+    have = os.environ.get(ALLOW_ENV, "")
     if entry not in have.split(os.pathsep):
-        os.environ[_ENV] = os.pathsep.join(x for x in (have, entry) if x)
+        os.environ[ALLOW_ENV] = os.pathsep.join(x for x in (have, entry) if x)
 
 
 def allowed(path) -> bool:
     p = _abs(path)
-    for entry in os.environ.get(_ENV, "").split(os.pathsep):
+    for entry in os.environ.get(ALLOW_ENV, "").split(os.pathsep):
         if entry and (p == entry or (entry.endswith(os.sep) and p.startswith(entry))):
             return True
     return False

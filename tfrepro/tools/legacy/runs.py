@@ -86,7 +86,7 @@ def outcome(returns, kind: str = "last10"):
 
 def _folder_bytes(folder: Path, skip=()) -> int:
     total = 0
-    skip = {Path(x).resolve() for x in skip}
+    skip = {Path(x).resolve() for x in (*skip, tempfile.gettempdir())}  # the temporary folder is never copied
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if (Path(root) / d).resolve() not in skip]
         for f in files:
@@ -115,7 +115,8 @@ def snapshot(folder: Path, dest: Path, skip=()) -> None:
     it lies inside the script's), ``__pycache__`` and ``.git``. A file that vanishes while it is copied (another
     process's temporary file) is left out rather than failing the run: every seed then starts from this one
     copy, whatever else writes beside the script."""
-    skip = {Path(x).resolve() for x in skip}
+    # the copy itself and the temporary folder are never copied into it (a script's folder may hold both)
+    skip = {Path(x).resolve() for x in (*skip, dest, tempfile.gettempdir())}
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         rel = here.relative_to(folder)
@@ -137,8 +138,10 @@ def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dic
     """One run in a fresh copy of the script's folder (of ``source``, its snapshot, where given)."""
     with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
         work = Path(tmp) / script.parent.name
-        shutil.copytree(source or script.parent, work, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        if source is not None:
+            shutil.copytree(source, work, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        else:
+            snapshot(script.parent, work)
         opts = dict(stops, seed=seed, capture=str(capture), vary=True)
         cmd = _boot_cmd(side, opts, str(work / script.name), args, python, boot)
         enter = Path(tmp) / "stdin"  # a script that waits for Enter ("press enter to start") gets it

@@ -1,0 +1,115 @@
+"""Tier 5 (tools): every process a command starts ends with it, and its temporary files go with
+it, however it ends: ``kill -9`` of the command (its legacy script, that script's own child in
+a session of its own, the script runs of ``legacy --seeds``), Ctrl-C, a normal end.
+
+Each test starts the real command line in a fresh process with its own ``TMPDIR``, lets a
+script write the pids of what it started, ends the command, and then looks for those pids and
+for anything left in ``TMPDIR``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tfrepro.infra.checkout import ROOT
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the reaper names processes through /proc")
+
+SPAWNER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+with open(os.path.join(os.environ["PIDS_DIR"], "%d" % os.getpid()), "w") as f:
+    f.write("%d %d" % (os.getpid(), child.pid))
+while {wait}:
+    time.sleep(0.1)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()
+    except OSError:
+        return False
+
+
+def _start(tmp_path, *args, wait=True, session=False):
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    (tmp_path / "pids").mkdir(exist_ok=True)
+    (tmp_path / "spawner.py").write_text(SPAWNER.format(wait=wait))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path / "tmp"), PIDS_DIR=str(tmp_path / "pids"))
+    env.pop("TFREPRO_RUN", None)
+    return subprocess.Popen([sys.executable, "-m", "tfrepro", "legacy", *args, "spawner.py"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=session,
+                            preexec_fn=None if session else (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)))
+
+
+def _written(tmp_path):
+    return [int(x) for f in (tmp_path / "pids").iterdir() for x in f.read_text().split()]
+
+
+def _pids(tmp_path, proc, n=1, timeout=180):
+    """The pids of the scripts and their children, once ``n`` scripts have written them."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        pids = _written(tmp_path)
+        if len(pids) >= 2 * n and all(len(f.read_text().split()) == 2 for f in (tmp_path / "pids").iterdir()):
+            return pids
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    raise AssertionError("the script never started")
+
+
+def _gone(pids, tmp_path, timeout=10):
+    t0 = time.time()
+    while time.time() - t0 < timeout and (any(map(_alive, pids)) or any((tmp_path / "tmp").iterdir())):
+        time.sleep(0.1)
+    left = [p for p in pids if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"processes left running: {left}"
+    assert not any((tmp_path / "tmp").iterdir()), sorted(p.name for p in (tmp_path / "tmp").iterdir())
+
+
+def test_kill_9_ends_the_script_and_its_own_children(tmp_path):
+    proc = _start(tmp_path, session=True)
+    pids = _pids(tmp_path, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _gone(pids, tmp_path)
+
+
+def test_kill_9_of_the_whole_group_ends_the_runs_of_many_seeds(tmp_path):
+    """``legacy --seeds``: each run in a session of its own, the command's group killed at once
+    (a terminal's hangup, ``kill -9 -PGID``): the reaper, in a session of its own, still ends them."""
+    proc = _start(tmp_path, "--seeds", "0..1", "--workers", "2", "--out-dir", "out", session=True)
+    pids = _pids(tmp_path, proc, n=2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _gone(pids, tmp_path)
+
+
+def test_ctrl_c_is_one_line_and_ends_everything(tmp_path):
+    proc = _start(tmp_path, session=True)
+    pids = _pids(tmp_path, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines() == ["tfrepro: interrupted"], err
+    _gone(pids, tmp_path)
+
+
+def test_a_normal_end_leaves_nothing_behind(tmp_path):
+    proc = _start(tmp_path, wait=False)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    pids = _written(tmp_path)
+    assert len(pids) == 2
+    assert not any(map(_alive, pids)), "the script's child outlived the command"
+    assert not any((tmp_path / "tmp").iterdir())
