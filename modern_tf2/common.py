@@ -128,7 +128,7 @@ def load_model(path):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for bad archives
-        raise UsageError("cannot load %s: %s" % (path, str(e).splitlines()[0])) from None
+        raise UsageError("cannot load %s: %s" % (path, (str(e).splitlines() or [type(e).__name__])[0])) from None
 
 
 
