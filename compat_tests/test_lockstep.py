@@ -195,3 +195,17 @@ def test_sample_stream_is_random_sample_draw_for_draw(n, k):
     for _ in range(300):
         picks = stream.sample(n, k)
         assert [p.tolist() for p in picks] == [r.sample(range(n), k) for r in lone]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_declared_batch_invariance_holds_over_full_runs(framework):
+    """A form declared batch-invariant (``ProgramSpec.lockstep_batch_invariant``) gives a seed the
+    same full-length record alone, first of three and last of two; every lockstep record names
+    its batch and says whether its program's form is declared so."""
+    declared = [n for n in programs.names() if framework in programs.get(n).lockstep_batch_invariant]
+    assert declared, "no program declares it"
+    for name in declared:
+        alone, first, last = (run_seeds(name, framework, "lockstep", b) for b in ([0], [0, 1, 2], [3, 0]))
+        assert _key(alone[0]) == _key(first[0]) == _key(last[1]), name
+        assert first[0]["lockstep"]["batch"] == [0, 1, 2] and first[0]["lockstep"]["batch_invariant"]

@@ -168,6 +168,10 @@ class ProgramSpec:
     # lockstep: each seed draws what its lone fast run draws (False where the lone run draws
     # inside the framework, so that lockstep runs are compared with fast runs over seeds)
     lockstep_replays_fast: bool = True
+    # the forms whose lockstep records are the same whatever seeds share the batch (measured and
+    # tested over full-length runs; docs/lockstep.md); a record of another form names its batch,
+    # and ``tfrepro rerun`` runs that batch again
+    lockstep_batch_invariant: tuple = ()
     in_reproduce: bool = False  # part of `tfrepro reproduce` by default (the built-ins)
     quick_seeds: int = 30  # seeds per form in reproduce's quick tier
     reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)

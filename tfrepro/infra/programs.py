@@ -47,6 +47,7 @@ BUILTINS = {p.name: p for p in [
     builtin("imitation-policy", "imitation_policy", configs.ImitationConfig,
             "Tang ch. CartPole, nn_simple_policy.py", "42.3 and 44.3",
             modes=LOCKSTEP, lockstep_replays_fast=False, iterations_field="train_episodes", margin=2.2,
+            lockstep_batch_invariant=("tf1", "tf2"),
             agent="ImitationPolicy", outputs_label="action probabilities", **ADAM,
             record_batch="tfrepro.core.batches:observation_steps",
             ladder_batches="tfrepro.core.batches:one_row_per_step",

@@ -84,7 +84,8 @@ def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, varian
         rec = _record(name, framework, mode, seed, variant, cfg, out, wall / len(seeds), keep_weights)
         # the seeds it ran beside: a lockstep run's numbers can depend on its batch (docs/lockstep.md),
         # and ``tfrepro rerun`` runs this batch again
-        rec["lockstep"] = {"seeds": len(seeds), "batch": seeds, "wall_s": wall}
+        rec["lockstep"] = {"seeds": len(seeds), "batch": seeds, "wall_s": wall,
+                           "batch_invariant": framework in prog.lockstep_batch_invariant}
         records.append(rec)
     return records
 
