@@ -452,3 +452,27 @@ def test_workers_die_with_a_killed_bench(tmp_path):
                 os.kill(p, signal.SIGKILL)
     if (tmp_path / "b.json").exists():  # written atomically: valid whenever it is there
         load_results(tmp_path / "b.json")
+
+
+def test_a_timed_loop_under_the_floor_is_lengthened_or_never_judged(monkeypatch):
+    """The suite's own loop length is scaled until a repeat takes at least ``FLOOR_S``; a length
+    the user gave is kept and marked, and compare never says worse or better on it."""
+    from tfrepro.tools import bench as b
+
+    calls = []
+
+    def timed(name, fw, mode, seed, its, over):
+        calls.append(its)
+        return its * 1e-3, its * 10, its  # 1 ms per iteration
+
+    monkeypatch.setattr(b, "_timed", timed)
+    job = b.Job("speed", "pg-tang", "tf1", "fast", 0, None)
+    res = b.run_job(job, repeats=3)
+    assert res["lengthened_from"] == calls[1] and res["iterations"] > calls[1]
+    assert min(s["train_wall_s"] for s in res["repeats"]) >= b.FLOOR_S and "below_floor_s" not in res
+    short = b.run_job(b.Job("speed", "pg-tang", "tf1", "fast", 0, 20), repeats=3)
+    assert short["below_floor_s"] == b.FLOOR_S and short["iterations"] == 20
+    base = {"results": [short]}
+    slower = {"results": [dict(short, repeats=[dict(s, steps_per_s=s["steps_per_s"] / 3) for s in short["repeats"]])]}
+    row = compare_pair(base, slower, Thresholds())[0]
+    assert row["speed"]["verdict"] == "inconclusive" and "under 1 s" in row["speed"]["reason"]

@@ -144,4 +144,5 @@ def groups(data):
             g["reward"].append((r["seed"], r["eval_mean"]))
         else:
             g["speed"] = [s["steps_per_s"] for s in r["repeats"]]
+            g["speed_short"] = r.get("below_floor_s") is not None
     return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -166,6 +167,10 @@ def _timed(name, framework, mode, seed, iterations, overrides):
             sum(r["updates"] for r in recs))
 
 
+FLOOR_S = 1.0  # a timed loop shorter than this is lengthened (its iterations scaled) before the repeats
+MAX_LENGTHEN = 100
+
+
 def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     """One job's result, in the worker process."""
     from ..infra.runner import run_program
@@ -179,14 +184,21 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     timing = programs.get(name).timing
     over = timing.overrides or None
     _timed(name, job.framework, job.mode, 0, timing.bench_warmup, over)  # warm-up: kernels, imports
+    first, lengthened = _timed(name, job.framework, job.mode, job.seed, its, over), None
+    short = first[0] < FLOOR_S  # too short to time against the clock's and the OS's noise
+    if short and not job.iterations:  # the suite's own length: lengthened; a length the user gave: marked
+        lengthened, its = its, min(its * MAX_LENGTHEN, math.ceil(its * 1.25 * FLOOR_S / max(first[0], 1e-6)))
+        first, short = None, False
     samples = []
-    for _ in range(repeats):  # the same seed each time: the same work, so only the time varies
-        t, steps, updates = _timed(name, job.framework, job.mode, job.seed, its, over)
+    for i in range(repeats):  # the same seed each time: the same work, so only the time varies
+        t, steps, updates = first if (i == 0 and first) else _timed(name, job.framework, job.mode, job.seed, its, over)
         samples.append({"train_wall_s": t, "train_env_steps": steps, "updates": updates,
                         "steps_per_s": steps / t, "updates_per_s": updates / t})
     sps = [s["steps_per_s"] for s in samples]
     return {"key": job.key, "kind": "speed", "program": job.program, "framework": job.framework,
             "mode": job.mode, "iterations": its, "repeats": samples,
+            **({"lengthened_from": lengthened} if lengthened else {}),
+            **({"below_floor_s": FLOOR_S} if short else {}),
             "steps_per_s_median": statistics.median(sps), "steps_per_s_min": min(sps),
             "steps_per_s_max": max(sps),
             "updates_per_s_median": statistics.median(s["updates_per_s"] for s in samples),

@@ -96,6 +96,8 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
         sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
         if sb and sn:
             row["speed"] = judge_speed(sb, sn, th.speed_tol)
+            if (b or {}).get("speed_short") or (n or {}).get("speed_short"):  # never a verdict on noise
+                row["speed"].update(verdict="inconclusive", reason="a timed loop under 1 s (more --iterations)")
         elif sb or sn:
             row["speed"] = {"verdict": "only in " + ("BASE" if sb else "NEW"), "base": sb, "new": sn}
         row["verdict"] = combine([part["verdict"] for part in (row.get("reward"), row.get("speed"))
