@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 from ..core.errors import UsageError
 from .records import read_json
@@ -36,6 +37,9 @@ SETTINGS = {"suite": str, "repeats": _int, "seeds": lambda x: isinstance(x, list
     "speed_iterations": lambda x: isinstance(x, dict) and all(_int(v) for v in x.values())}
 
 
+NAME = re.compile(r"[A-Za-z0-9_.:() -]{1,80}")
+
+
 def _check_entry(path, i, r):
     if not isinstance(r, dict) or r.get("kind") not in ("reward", "speed") or not isinstance(r.get("key"), str):
         raise UsageError(f"{path}: results[{i}] is not a reward or speed entry")
@@ -47,6 +51,9 @@ def _check_entry(path, i, r):
     for k in ("program", "framework", "mode"):
         if not isinstance(r[k], str):
             raise UsageError(f"{where}: {k} is not a string")
+        if not NAME.fullmatch(r[k]):  # it lands in table cells and file names: one short printable token
+            raise UsageError(f"{where}: {k} {r[k][:40]!r} is not a name (letters, digits, '-', '_', ':', "
+                             "'.', spaces; at most 80)")
     if r["kind"] == "reward":
         if not (_int(r["seed"]) and r["seed"] >= 0):
             raise UsageError(f"{where}: seed is not an integer >= 0")
@@ -83,6 +90,8 @@ def load_results(path) -> dict:
             v = data[part].get(k)
             if k in data[part] and not (isinstance(v, typ) if isinstance(typ, type) else typ(v)):
                 raise UsageError(f"{path}: {part}.{k} has the wrong type ({type(v).__name__})")
+            if isinstance(v, str) and not (v.isprintable() and len(v) <= 200):  # it lands in labels and tables
+                raise UsageError(f"{path}: {part}.{k} is not one printable line of at most 200 characters")
     vers = data["meta"].get("versions", {})
     if not (isinstance(vers, dict) and all(isinstance(v, str) for v in vers.values())):
         raise UsageError(f"{path}: meta.versions must map names to version strings")

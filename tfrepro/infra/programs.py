@@ -185,13 +185,20 @@ def load_program_file(path):
             spec.loader.exec_module(module)
         except UsageError:
             raise
-        except Exception as e:  # a user's file: any error is theirs, reported in one line
+        except (Exception, SystemExit) as e:  # a user's file: any error (sys.exit too) is theirs, in one line
             del sys.modules[stem]
-            raise UsageError(f"--program-file {path}: {type(e).__name__}: {e}") from None
+            raise UsageError(f"--program-file {path}: {_why(e)}") from None
     return _specs_of(module, f"file {path}")
 
 
 _LOADED = set()
+
+
+def _why(e: BaseException) -> str:
+    """What a plug-in's failure at import says, in one line (``sys.exit(4)`` and ``SystemExit("msg")`` too)."""
+    if isinstance(e, SystemExit):
+        return f"exits at import (SystemExit: {str(e.code)[:200]})"
+    return f"{type(e).__name__}: {str(e)[:300]}"
 
 
 def program_files_loaded() -> set:
@@ -261,8 +268,8 @@ def registry() -> dict:
                 add(spec, origin)
         except UsageError as e:
             problems[ep.name] = str(e)
-        except Exception as e:  # an installed plug-in that fails to import: not the built-ins' problem
-            problems[ep.name] = f"{origin}: {type(e).__name__}: {e}"
+        except (Exception, SystemExit) as e:  # an installed plug-in that fails to import: not the built-ins'
+            problems[ep.name] = f"{origin}: {_why(e)}"
     for path in program_files():
         for spec in load_program_file(path):
             add(spec, spec.origin)
