@@ -203,3 +203,18 @@ def test_bounds_name_the_field(tmp_path):
         read_json(p)
     p.write_text('{"x": %d}' % MAX_NUMBER)
     assert read_json(p) == {"x": MAX_NUMBER}
+
+
+def test_a_runner_output_that_cannot_be_written_ends_a_legacy_run_in_one_line(cli, tmp_path):
+    """A file of the user's lands in ``--figures`` while the script runs (the check before the
+    run passed): the runner's save refuses it at the rename, the run ends with one line naming
+    it, exit 2, and the user's file stays."""
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "s.py").write_text(
+        "import os\nimport matplotlib.pyplot as plt\n"
+        "open(os.path.join(%r, 'figure-001.png'), 'wb').write(b'mine')\n"
+        "plt.plot([1, 2])\nplt.show()\nprint('not reached')\n" % str(tmp_path / "figs"))
+    proc = cli("legacy", "--figures", "figs", "s.py")
+    assert proc.returncode == 2 and "not reached" not in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("tfrepro legacy: --figures: cannot write")
+    assert "Traceback" not in proc.stderr and (tmp_path / "figs" / "figure-001.png").read_bytes() == b"mine"

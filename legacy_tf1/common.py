@@ -160,8 +160,14 @@ class GraphProgram(AgentBase):
         never leaves a half-written checkpoint under the real name."""
         os.makedirs(directory, exist_ok=True)
         tmp = os.path.join(directory, ".tmp-" + CKPT_NAME)
-        with self.graph.as_default():
-            self.saver.save(self.sess, tmp, write_meta_graph=False, write_state=False)
+        try:
+            with self.graph.as_default():
+                self.saver.save(self.sess, tmp, write_meta_graph=False, write_state=False)
+        except (tf.errors.OpError, ValueError) as e:  # a full disk, say: one line, no half checkpoint left
+            for fname in os.listdir(directory):
+                if fname.startswith(".tmp-" + CKPT_NAME):
+                    os.unlink(os.path.join(directory, fname))
+            raise UsageError("cannot write checkpoint %s: %s" % (directory, op_error_line(e))) from None
         moves = [(os.path.join(directory, f), os.path.join(directory, f[len(".tmp-"):]))
                  for f in os.listdir(directory) if f.startswith(".tmp-" + CKPT_NAME)]
         state = os.path.join(directory, "checkpoint")

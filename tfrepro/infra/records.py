@@ -96,18 +96,20 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_text(path, text: str, note: bool = True) -> None:
-    atomic_write_bytes(path, text.encode(), note)
+def atomic_write_text(path, text: str, note: bool = True, guarded: bool = True) -> None:
+    atomic_write_bytes(path, text.encode(), note, guarded)
 
 
-def atomic_write_bytes(path, data: bytes, note: bool = True) -> None:
+def atomic_write_bytes(path, data: bytes, note: bool = True, guarded: bool = True) -> None:
     """Write to a temporary file beside ``path`` and rename it over: readers see the
     old file or the new one, never half of one. A file there that the package did not write is
     left as it is (``provenance.guard``, checked again at the rename); the new file is noted in
     its folder's manifest (unless ``note`` is False: source files that ``tfrepro new`` hands over
-    to the user, who owns them from then on)."""
+    to the user, who owns them from then on). ``guarded`` False: a file a legacy script asked for
+    (gym's ``Monitor`` files in its own folder), the script's business, as under gym."""
     path = Path(path)
-    provenance.guard(path)
+    if guarded:
+        provenance.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # the temporary name: a short stem of the target's, so that any legal name (255 bytes) works
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
@@ -117,7 +119,8 @@ def atomic_write_bytes(path, data: bytes, note: bool = True) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        provenance.guard(path)  # again: a file may have appeared while the command ran
+        if guarded:
+            provenance.guard(path)  # again: a file may have appeared while the command ran
         os.replace(tmp, path)
         if note:
             provenance.note(path)
@@ -129,20 +132,24 @@ def atomic_write_bytes(path, data: bytes, note: bool = True) -> None:
         raise
 
 
-def atomic_save(path, save) -> str:
+def atomic_save(path, save, ours: bool = True) -> str:
     """``save(tmp_path)`` writes a file (a model) beside ``path`` under a temporary name
-    with the same suffix, which is then renamed over ``path``."""
+    with the same suffix, which is then renamed over ``path`` (guarded and noted unless not
+    ``ours``: a file a legacy script asked for)."""
     path = Path(path)
-    provenance.guard(path)
+    if ours:
+        provenance.guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=path.suffix[:16], dir=path.parent)
     os.fchmod(fd, _default_mode())
     os.close(fd)
     try:
         save(tmp)
-        provenance.guard(path)
+        if ours:
+            provenance.guard(path)
         os.replace(tmp, path)
-        provenance.note(path)
+        if ours:
+            provenance.note(path)
     except OSError as e:  # name the user's file, not the temporary one
         raise OSError(e.errno, e.strerror, str(path)) from None
     finally:
@@ -202,7 +209,8 @@ def read_json(path):
     """A JSON file's content; unreadable, oversized, non-UTF-8 or invalid (e.g. truncated)
     files are one UsageError naming the file."""
     if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block the read for ever
-        raise UsageError(f"{path}: not a regular file ({'a directory' if os.path.isdir(path) else 'a pipe, device or socket'})")
+        what = "a directory" if os.path.isdir(path) else "a pipe, device or socket"
+        raise UsageError(f"{path}: not a regular file ({what})")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_OURS_BYTES + 1)

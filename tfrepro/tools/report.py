@@ -27,6 +27,7 @@ GENERATOR = "tfrepro report"
 PAGE = "index.html"
 MAX_IMAGE_BYTES = 32 * 2**20
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk and its CRC: the last 8 bytes of every whole PNG
 
 
 class Section:
@@ -62,6 +63,8 @@ def _png(path: Path) -> bytes:
         raise UsageError(f"{path}: cannot read ({e.strerror})") from None
     if len(data) > MAX_IMAGE_BYTES or not data.startswith(PNG_MAGIC):
         raise UsageError(f"{path}: not a PNG image this package wrote")
+    if not data.endswith(PNG_END):
+        raise UsageError(f"{path}: a truncated PNG (no IEND chunk at its end)")
     return data
 
 

@@ -33,7 +33,8 @@ import warnings
 from . import numpy1, py2, python37
 from .report import TRACE, moved_seed
 from . import state
-from .state import OPTS, MissingModule, NotCovered, Stop, is_script_file
+from ...core.errors import UsageError
+from .state import OPTS, MissingModule, NotCovered, OutputFailed, Stop, is_script_file
 
 # import name -> pip package, where they differ (for the missing-module line)
 PIP_NAMES = {"cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "Pillow", "yaml": "PyYAML",
@@ -203,7 +204,11 @@ def _matplotlib():
             for num in plt.get_fignums():
                 shown[0] += 1
                 path = os.path.join(OPTS.figures, f"figure-{shown[0]:03d}.png")
-                atomic_save(path, lambda tmp, fig=plt.figure(num): fig.savefig(tmp, format="png"))
+                try:
+                    atomic_save(path, lambda tmp, fig=plt.figure(num): fig.savefig(tmp, format="png"))
+                except (OSError, UsageError) as e:
+                    why = getattr(e, "strerror", None) or e
+                    raise OutputFailed(f"--figures: cannot write {path} ({why})") from None
         return None
 
     plt.show = show
@@ -249,7 +254,10 @@ def _final_report():
     if OPTS.report_out:
         from ...infra.records import atomic_write_text
 
-        atomic_write_text(OPTS.report_out, text)
+        try:
+            atomic_write_text(OPTS.report_out, text)
+        except (OSError, UsageError) as e:  # a full disk, a file of the user's appeared there
+            return f"--report-out: cannot write {OPTS.report_out} ({getattr(e, 'strerror', None) or e})"
     else:
         sys.stdout.flush()
         print(text, file=sys.stderr, end="")
@@ -396,7 +404,7 @@ def main(argv=None):
     except Stop:
         sys.stdout.flush()
         print(f"tfrepro legacy: {OPTS.stopped}", file=sys.stderr)
-    except (NotCovered, MissingModule) as e:
+    except (NotCovered, MissingModule, OutputFailed) as e:
         sys.stdout.flush()
         print(f"tfrepro legacy: {e}", file=sys.stderr)
         status = 2
@@ -425,7 +433,10 @@ def main(argv=None):
         traceback.print_exc()
         status = 1
     finally:
-        _final_report()
+        failed = _final_report()
+        if failed:
+            print(f"tfrepro legacy: {failed}", file=sys.stderr)
+            status = status or 2
         if OPTS.capture:
             from .capture import write
 

@@ -39,16 +39,19 @@ import numpy as np
 from ...core import oldgym
 from .report import MAP, moved_seed, note
 from . import state
-from .state import OPTS, MissingModule, NotCovered, env_stepped, episode_begins
+from .state import OPTS, MissingModule, NotCovered, OutputFailed, env_stepped, episode_begins
 
 GYM_VERSION = "0.21.0"
 
 
 # -- recording -----------------------------------------------------------------------
-def write_frames(frames, path, fps=50):
-    """Frames (H, W, 3 uint8) to a GIF or MP4 at ``path`` (by its suffix), atomically."""
+def write_frames(frames, path, fps=50, ours=True):
+    """Frames (H, W, 3 uint8) to a GIF or MP4 at ``path`` (by its suffix), atomically. ``ours``:
+    ``--record``'s (nothing there of the user's replaced; a failure ends the run in one line);
+    else the script's own (gym's ``Monitor`` videos)."""
     import imageio.v3 as iio
 
+    from ...core.errors import UsageError
     from ...infra.records import atomic_save
 
     def save(tmp):
@@ -58,7 +61,12 @@ def write_frames(frames, path, fps=50):
             iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=1000 / fps, loop=0)
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return atomic_save(path, save)
+    if not ours:
+        return atomic_save(path, save, ours=False)
+    try:
+        return atomic_save(path, save)
+    except (OSError, UsageError) as e:
+        raise OutputFailed(f"--record: cannot write {path} ({getattr(e, 'strerror', None) or e})") from None
 
 
 class _Hooks(oldgym.Hooks):
@@ -641,10 +649,10 @@ class Monitor(Wrapper):
             ext = "mp4" if OPTS.record_format == "mp4" else "gif"
             if self._frames:
                 write_frames(self._frames, os.path.join(
-                    self.directory, f"openaigym.video.0.{os.getpid()}.video{self.episode_id:06d}.{ext}"))
+                    self.directory, f"openaigym.video.0.{os.getpid()}.video{self.episode_id:06d}.{ext}"), ours=False)
             from ...infra.records import atomic_write_text
 
-            atomic_write_text(self._stats_path, json.dumps(self._stats))
+            atomic_write_text(self._stats_path, json.dumps(self._stats), note=False, guarded=False)
         self._frames, self._length, self._reward = [], 0, 0
 
     def reset(self, **kwargs):

@@ -27,6 +27,12 @@ class NotCovered(AttributeError):
     the run ends with one line naming it, exit 2."""
 
 
+class OutputFailed(BaseException):
+    """An output of the runner's own (``--figures``, ``--record``) cannot be written (a full disk, a
+    file of the user's there): the run ends with one line, exit 2 (a BaseException: the script's
+    ``except Exception`` does not swallow it)."""
+
+
 class MissingModule(ImportError):
     """A third-party module the script imports that is not installed (one line, exit 2)."""
 
