@@ -476,3 +476,13 @@ def test_a_timed_loop_under_the_floor_is_lengthened_or_never_judged(monkeypatch)
     slower = {"results": [dict(short, repeats=[dict(s, steps_per_s=s["steps_per_s"] / 3) for s in short["repeats"]])]}
     row = compare_pair(base, slower, Thresholds())[0]
     assert row["speed"]["verdict"] == "inconclusive" and "under 1 s" in row["speed"]["reason"]
+
+
+@pytest.mark.parametrize("address, needle", [("not-a-host:99999", "expected HOST:PORT"),
+                                             ("no-such-host.invalid:6379", "no such host"),
+                                             ("127.0.0.1:9", "nothing answers there")])
+def test_an_unreachable_ray_cluster_is_one_line_and_leaves_no_file(address, needle, cli_here, tmp_path):
+    proc = cli_here("bench", "--programs", "random-policy", "--seeds", "1", "--no-speed", "--backend", "ray",
+                    "--address", address, "--out", "r.json")
+    assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "r.json").exists()

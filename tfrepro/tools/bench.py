@@ -291,8 +291,11 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
                           iterations, modes, speed_modes, speed_its)
     if repeats:
         settings["repeats"] = repeats
+    if backend == "ray" and address:
+        check_ray_address(address)  # before any file: an unreachable cluster is one line, nothing left behind
     meta = machine_meta()
     path = Path(out) if out else results_path(out_dir, meta)
+    new_file = not path.exists()
     if path.exists():
         if not resume:
             raise UsageError(f"{path} exists: --resume runs what it lacks (or choose another --out-dir)")
@@ -348,6 +351,29 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
             run(speed_jobs, 1, reps, suite, on_done, **kw)
     finally:
         bar.close()
+        if new_file and not data["results"] and path.exists():  # nothing ran: no stub to block the next run
+            path.unlink()
     return path
+
+
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """``--address HOST:PORT``: a port in range, a host that resolves, and something listening
+    there, checked in ``timeout`` seconds (Ray itself retries for minutes); else one line."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    host = host[len("ray://"):] if host.startswith("ray://") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--address {address[:80]}: expected HOST:PORT (a port 1 to 65535), or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except socket.gaierror:
+        raise UsageError(f"--address {address[:80]}: no such host") from None
+    except OSError as e:
+        raise UsageError(f"--address {address[:80]}: nothing answers there ({e.strerror or e}); is the Ray "
+                         "head started (ray start --head)?") from None
 
 
