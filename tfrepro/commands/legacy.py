@@ -149,7 +149,7 @@ def _check_dir(path, flag, force=False, names=()):
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: cannot write in {parent}")
-    return str(p.resolve())
+    return os.path.realpath(p)
 
 
 def main(args) -> int:
@@ -178,7 +178,7 @@ def main(args) -> int:
     if args.figures:
         opts["figures"] = _check_dir(args.figures, "--figures", args.force, names=("figure-*.png",))
     if args.report_out:
-        opts["report_out"] = str(argtypes.check_out(args.report_out, flag="--report-out", force=args.force).resolve())
+        opts["report_out"] = os.path.realpath(argtypes.check_out(args.report_out, flag="--report-out", force=args.force))
     from ..infra.checkout import ROOT
 
     root = str(ROOT)

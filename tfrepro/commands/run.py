@@ -77,7 +77,7 @@ def main(args) -> int:
     from ..infra import outdirs
     from ..infra.records import check_output, check_output_dir
 
-    others = [str(Path(x).resolve()) for x in (args.out, args.gif, args.qplot) if x and x != "-"]
+    others = [os.path.realpath(x) for x in (args.out, args.gif, args.qplot) if x and x != "-"]
     if len(set(others)) < len(others):
         raise UsageError("--out, --gif and --qplot name the same file")
     if args.gif:

@@ -84,11 +84,16 @@ def outcome(returns, kind: str = "last10"):
     return float(np.mean(r[-n:]))
 
 
+def _real(path) -> Path:
+    """``Path.resolve()`` that never raises (a symbolic link loop stays as it is)."""
+    return Path(os.path.realpath(path))
+
+
 def _folder_bytes(folder: Path, skip=()) -> int:
     total = 0
-    skip = {Path(x).resolve() for x in (*skip, tempfile.gettempdir())}  # the temporary folder is never copied
+    skip = {_real(x) for x in (*skip, tempfile.gettempdir())}  # the temporary folder is never copied
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if (Path(root) / d).resolve() not in skip]
+        dirs[:] = [d for d in dirs if _real(Path(root) / d) not in skip]
         for f in files:
             try:
                 total += os.lstat(os.path.join(root, f)).st_size
@@ -116,11 +121,11 @@ def snapshot(folder: Path, dest: Path, skip=()) -> None:
     process's temporary file) is left out rather than failing the run: every seed then starts from this one
     copy, whatever else writes beside the script."""
     # the copy itself and the temporary folder are never copied into it (a script's folder may hold both)
-    skip = {Path(x).resolve() for x in (*skip, dest, tempfile.gettempdir())}
+    skip = {_real(x) for x in (*skip, dest, tempfile.gettempdir())}
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         rel = here.relative_to(folder)
-        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git") and (here / d).resolve() not in skip]
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git") and _real(here / d) not in skip]
         (dest / rel).mkdir(parents=True, exist_ok=True)
         for name in files:
             src, dst = here / name, dest / rel / name
@@ -386,8 +391,8 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     from ...infra.checkout import ROOT
     from ...infra.records import atomic_write_text, dumps
 
-    script = Path(script).resolve()
-    out_dir = Path(out_dir).resolve()
+    script = _real(script)
+    out_dir = _real(out_dir)
     pythons, envs, boots = {}, {}, {}
     if against == "tf1.15":  # TF 1.15 is the reference: the verdict is on today - TF 1.15
         sides = {"tf1.15": script, "legacy": script}
@@ -402,7 +407,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
     else:
         sides = {"legacy": script}
         if against:
-            sides["port"] = Path(against).resolve()
+            sides["port"] = _real(against)
     for p in set(sides.values()):
         if _folder_bytes(p.parent, skip=[out_dir]) > MAX_COPY_BYTES:
             raise UsageError(f"{p.parent}: over {MAX_COPY_BYTES >> 20} MB; each run works in a copy of the "
