@@ -105,3 +105,21 @@ def test_records_say_whether_onednn_ran():
         assert proc.returncode == 0, proc.stderr[-2000:]
         seen[flag] = json.loads(proc.stdout.strip().splitlines()[-1])["onednn"]
     assert seen == {"0": "off", "1": "on"}
+
+
+def test_rerun_gives_a_record_back_from_its_batch(cli, tmp_path):
+    """A lockstep record names its batch and CPU; ``tfrepro rerun`` runs that batch again in a
+    fresh process and finds the record identical (exit 0); a record that does not come back
+    (here one edited by hand) is named at its first difference (exit 1)."""
+    proc = cli("reproduce", "--programs", "pg-tang", "--seeds", "3", "--iterations", "15", "--out-dir", "r")
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "r" / "runs" / "pg-tang_tf2_lockstep_seed1.json"
+    rec = json.loads(path.read_text())
+    assert rec["lockstep"]["batch"] == [0, 1, 2] and rec["cpu"] and rec["lockstep"]["batch_invariant"] is False
+    proc = cli("rerun", path)
+    assert proc.returncode == 0 and "in its batch of 3 seeds (the record's batch)" in proc.stdout, proc.stdout + proc.stderr
+    assert "identical: 100 test and 15 training episodes" in proc.stdout
+    rec["train_returns"][7] += 1
+    (tmp_path / "edited.json").write_text(json.dumps(rec))
+    proc = cli("rerun", "edited.json")
+    assert proc.returncode == 1 and "differs: train_returns[7]" in proc.stderr, proc.stdout + proc.stderr

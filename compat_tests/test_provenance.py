@@ -218,3 +218,11 @@ def test_a_runner_output_that_cannot_be_written_ends_a_legacy_run_in_one_line(cl
     assert proc.returncode == 2 and "not reached" not in proc.stdout, proc.stdout + proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("tfrepro legacy: --figures: cannot write")
     assert "Traceback" not in proc.stderr and (tmp_path / "figs" / "figure-001.png").read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize("content", [b"", b'{"cells": [', b"\xfc\xfd binary", b"[1, 2]", b"[" * 5000 + b"]" * 5000,
+                                     b'{"nbformat": 12, "cells": []}', b'{"nbformat": 1e308}', b'{"nbformat": NaN}',
+                                     b'{"metadata": {}}', b'{"nbformat": 4, "cells": [{"x": ' + b"9" * 5000 + b"}]}"])
+def test_a_notebook_nbformat_cannot_read_is_one_line(content, cli_here, tmp_path):
+    (tmp_path / "nb.ipynb").write_bytes(content)
+    _refused(cli_here("legacy", "--episodes", "1", "nb.ipynb"), "not a notebook nbformat can read")

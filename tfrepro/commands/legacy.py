@@ -166,6 +166,10 @@ def main(args) -> int:
             raise UsageError(f"legacy needs {pip}: pip install {pip}")
     if args.record_format == "mp4" and args.record and importlib.util.find_spec("imageio_ffmpeg") is None:
         raise UsageError("--record-format mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg")
+    if args.script.endswith(".ipynb"):  # read here: a file nbformat cannot read is one line before any run
+        from ..tools.legacy.ipython import notebook_source
+
+        notebook_source(args.script)
     if args.seeds is not None:
         return _many_seeds(args)
     if args.against or args.out_dir or args.resume or args.margin is not None or args.collapse_below is not None:

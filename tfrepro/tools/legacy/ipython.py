@@ -84,13 +84,30 @@ def is_notebook(path) -> bool:
     return str(path).lower().endswith(".ipynb")
 
 
+MAX_NOTEBOOK_BYTES = 256 * 2**20
+
+
 def _read(path):
+    """The notebook at ``path`` as nbformat 4 (nbformat 3 upgraded by ``nbformat.convert``), or one
+    UsageError naming the file: whatever nbformat raises on a file it cannot read (truncated,
+    not UTF-8, not JSON, nested too deeply, not a notebook, an unknown nbformat version)."""
     import nbformat
 
-    with warnings.catch_warnings():  # missing cell ids and other validation notes
-        warnings.simplefilter("ignore")
-        with open(path, encoding="utf-8") as f:
-            return nbformat.read(f, as_version=4)  # nbformat 3 notebooks upgraded by nbformat.convert
+    from ...core.errors import UsageError
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_NOTEBOOK_BYTES + 1)
+        if len(data) > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+        with warnings.catch_warnings():  # missing cell ids and other validation notes
+            warnings.simplefilter("ignore")
+            return nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+    except RecursionError:
+        raise UsageError(f"{path}: not a notebook nbformat can read (JSON nested too deeply)") from None
+    except Exception as e:  # noqa: BLE001 - nbformat on the user's file raises many kinds, each one line here
+        why = (str(e).splitlines() or [type(e).__name__])[0][:160]
+        raise UsageError(f"{path}: not a notebook nbformat can read ({type(e).__name__}: {why})") from None
 
 
 def notebook_source(path) -> tuple[str, list[tuple[int, int, int]]]:
