@@ -117,7 +117,8 @@ def test_rerun_gives_a_record_back_from_its_batch(cli, tmp_path):
     rec = json.loads(path.read_text())
     assert rec["lockstep"]["batch"] == [0, 1, 2] and rec["cpu"] and rec["lockstep"]["batch_invariant"] is False
     proc = cli("rerun", path)
-    assert proc.returncode == 0 and "in its batch of 3 seeds (the record's batch)" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "in its batch of 3 seeds (the record's batch)" in proc.stdout
     assert "identical: 100 test and 15 training episodes" in proc.stdout
     rec["train_returns"][7] += 1
     (tmp_path / "edited.json").write_text(json.dumps(rec))

@@ -182,7 +182,8 @@ def main(args) -> int:
     if args.figures:
         opts["figures"] = _check_dir(args.figures, "--figures", args.force, names=("figure-*.png",))
     if args.report_out:
-        opts["report_out"] = os.path.realpath(argtypes.check_out(args.report_out, flag="--report-out", force=args.force))
+        out = argtypes.check_out(args.report_out, flag="--report-out", force=args.force)
+        opts["report_out"] = os.path.realpath(out)
     from ..infra.checkout import ROOT
 
     root = str(ROOT)
