@@ -107,6 +107,7 @@ def test_records_say_whether_onednn_ran():
     assert seen == {"0": "off", "1": "on"}
 
 
+@pytest.mark.slow
 def test_rerun_gives_a_record_back_from_its_batch(cli, tmp_path):
     """A lockstep record names its batch and CPU; ``tfrepro rerun`` runs that batch again in a
     fresh process and finds the record identical (exit 0); a record that does not come back

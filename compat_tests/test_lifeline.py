@@ -18,7 +18,8 @@ import pytest
 
 from tfrepro.infra.checkout import ROOT
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the reaper names processes through /proc")
+pytestmark = [pytest.mark.slow,  # fresh processes started and killed: about 40 s in all
+              pytest.mark.skipif(not os.path.isdir("/proc"), reason="the reaper names processes through /proc")]
 
 SPAWNER = """
 import os, subprocess, sys, time
