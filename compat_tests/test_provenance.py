@@ -226,3 +226,37 @@ def test_a_runner_output_that_cannot_be_written_ends_a_legacy_run_in_one_line(cl
 def test_a_notebook_nbformat_cannot_read_is_one_line(content, cli_here, tmp_path):
     (tmp_path / "nb.ipynb").write_bytes(content)
     _refused(cli_here("legacy", "--episodes", "1", "nb.ipynb"), "not a notebook nbformat can read")
+
+
+@pytest.mark.parametrize("damage", ["state file not UTF-8", "empty data file"])
+def test_a_damaged_tf1_checkpoint_is_one_line_everywhere_it_is_read(damage, cli_here, tmp_path):
+    proc = cli_here("run", "pg-tang", "--framework", "tf1", "--iterations", "1", "--save", "ck", "--out", "r.json")
+    assert proc.returncode == 0, proc.stderr
+    if damage == "state file not UTF-8":
+        (tmp_path / "ck" / "checkpoint").write_bytes(b'model_checkpoint_path: "\xff\xfe"\n')
+    else:
+        (data,) = (tmp_path / "ck").glob("*.data-*")
+        data.write_bytes(b"")
+    for argv in (["inspect", "ck"], ["convert", "pg-tang", "ck", "--out", "conv"],
+                 ["run", "pg-tang", "--framework", "tf1", "--load", "ck", "--iterations", "0", "--out", "a.json"],
+                 ["run", "pg-tang", "--framework", "tf2", "--load", "ck", "--iterations", "0", "--out", "b.json"]):
+        proc = cli_here(*argv)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (argv, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "ck" in proc.stderr, (argv, proc.stderr)
+
+
+@pytest.mark.slow  # fresh processes (the runner's child reads the script)
+@pytest.mark.parametrize("text", [b"def f(:\n  pass\n", bytes(range(256)) * 4, b"x = " + b"9" * 5000 + b"\n",
+                                  b"x = " + b"[" * 3000 + b"]" * 3000 + b"\n", b"\xef\xbb\xbfprint 'py2' +\n"])
+def test_a_script_python_cannot_read_is_one_line(text, cli, tmp_path):
+    (tmp_path / "h.py").write_bytes(text)
+    proc = cli("legacy", "--episodes", "1", "h.py")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "h.py:1:" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("seeds", ["1000000000000", "0..99999999999", "0..10000", "5," * 20000 + "5"])
+def test_legacy_seed_counts_are_bounded_before_any_list_is_made(seeds, cli_here, tmp_path):
+    (tmp_path / "s.py").write_text("print(1)\n")
+    proc = cli_here("legacy", "--seeds", seeds, "s.py")
+    assert proc.returncode == 2 and "at most 10000" in proc.stderr and len(proc.stderr.splitlines()) == 1

@@ -189,7 +189,7 @@ class GraphProgram(AgentBase):
         try:
             with self.graph.as_default():
                 self.saver.restore(self.sess, prefix)
-        except (tf.errors.OpError, ValueError) as e:  # e.g. corrupt data files
+        except CHECKPOINT_ERRORS as e:  # e.g. corrupt data files
             raise UsageError("cannot restore %s: %s" % (prefix, op_error_line(e))) from None
 
     def close(self):
@@ -241,7 +241,10 @@ def find_checkpoint(path) -> str:
     """A checkpoint prefix from a directory (its ``checkpoint`` file or model.ckpt) or a prefix."""
     path = str(path)
     if os.path.isdir(path):
-        prefix = tf.train.latest_checkpoint(path) or os.path.join(path, CKPT_NAME)
+        try:
+            prefix = tf.train.latest_checkpoint(path) or os.path.join(path, CKPT_NAME)
+        except Exception as e:  # noqa: BLE001 - the `checkpoint` state file's text parser, on the user's file
+            raise UsageError("cannot read %s: %s" % (os.path.join(path, "checkpoint"), op_error_line(e))) from None
     else:
         prefix = path
     if not os.path.exists(prefix + ".index"):
@@ -249,12 +252,17 @@ def find_checkpoint(path) -> str:
     return prefix
 
 
+# what reading a damaged checkpoint raises: TensorFlow's errors, a short read of an empty or
+# truncated file (IndexError), a state file that is not UTF-8 (UnicodeDecodeError, a ValueError)
+CHECKPOINT_ERRORS = (tf.errors.OpError, ValueError, IndexError)
+
+
 def check_checkpoint(prefix, expected) -> None:
     """Compare a checkpoint's variables with ``expected`` {name: shape}; raise a
     UsageError naming the first missing or mismatched variable."""
     try:
         found = dict(tf.train.list_variables(prefix))
-    except (tf.errors.OpError, ValueError) as e:
+    except CHECKPOINT_ERRORS as e:
         raise UsageError("cannot read checkpoint %s: %s" % (prefix, str(e).splitlines()[0])) from None
     for name, shape in expected.items():
         if name not in found:

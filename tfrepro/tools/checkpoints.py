@@ -19,7 +19,7 @@ def _tf1(prefix):
         shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
         for name in shapes:
             reader.get_tensor(name)  # the data is there: a truncated data file fails here, not at --load
-    except (tf.errors.OpError, ValueError) as e:
+    except (tf.errors.OpError, ValueError, IndexError) as e:
         from legacy_tf1.common import op_error_line
 
         raise UsageError("cannot read checkpoint %s: %s" % (prefix, op_error_line(e))) from None

@@ -137,8 +137,14 @@ PYTHON2: list = []  # set when the script itself is Python 2: then so are the mo
 
 
 def compile_script(source: str, path: str, main: bool = False, python2: bool = False):
-    """The code object of one of the script's files (``script_tree``, compiled)."""
-    return compile(script_tree(source, path, main, python2), path, "exec")
+    """The code object of one of the script's files (``script_tree``, compiled). A text Python
+    cannot take at all (nested beyond its parser's depth, a 5,000-digit literal, binary junk) is
+    a SyntaxError naming the file, which the runner reports in one line."""
+    try:
+        return compile(script_tree(source, path, main, python2), path, "exec")
+    except (ValueError, RecursionError, MemoryError) as e:
+        why = (str(e).splitlines() or [""])[0][:120] or type(e).__name__
+        raise SyntaxError(f"cannot be read as Python ({type(e).__name__}: {why})", (path, 1, 0, "")) from None
 
 
 def script_tree(source: str, path: str, main: bool = False, python2: bool = False):
@@ -148,10 +154,11 @@ def script_tree(source: str, path: str, main: bool = False, python2: bool = Fals
     source, tabs = expand_mixed_tabs(source)
     if tabs:
         note("python2.tabs", "python2", where=(path, 1))
+    py3_error = None
     try:
         tree = ast.parse(source, path)
-    except SyntaxError:
-        tree = None
+    except SyntaxError as e:
+        tree, py3_error = None, e
     if main and (tree is None or python2):  # python2: a notebook with a Python 2 kernel
         PYTHON2.append(True)
     if tree is not None and not PYTHON2:  # Python 3
@@ -165,8 +172,11 @@ def script_tree(source: str, path: str, main: bool = False, python2: bool = Fals
     original = source
     try:
         source = _refactor(source, path, fixers)
-    except Exception as e:  # noqa: BLE001 - fissix's parse errors: report Python's own
-        raise SyntaxError(f"{path}: neither Python 3 nor Python 2 ({e})") from None
+    except Exception as e:  # noqa: BLE001 - fissix's parse errors: report Python 3's own, with its line
+        where = (path, getattr(py3_error, "lineno", None) or 1, getattr(py3_error, "offset", None) or 0,
+                 getattr(py3_error, "text", None) or "")
+        why = getattr(py3_error, "msg", None) or str(e)[:120]
+        raise SyntaxError(f"neither Python 3 nor Python 2 ({why})", where) from None
     tree = ast.parse(source, path)
     if "division" not in refactor._detect_future_features(original):
         tree = ast.fix_missing_locations(_Py2Division().visit(tree))

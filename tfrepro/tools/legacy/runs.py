@@ -51,25 +51,33 @@ SIDES = ("legacy", "port")
 
 
 def parse_seeds(text: str) -> list:
-    """``A..B``, ``A-B``, ``N`` (0..N-1) and commas between them."""
-    seeds = []
+    """``A..B``, ``A-B``, ``N`` (0..N-1) and commas between them: at most 10,000 seeds, each
+    below 2**31 (checked before any list is made: ``--seeds 10**12`` is one line, not memory)."""
+    seeds, limit, top = [], 10_000, 2 ** 31
+    bad = ValueError(f"{text[:40]!r}: seeds must be below 2**31, at most {limit} of them")
     for part in text.split(","):
         part = part.strip()
+        if len(part) > 24:
+            raise bad
         for sep in ("..", "-"):
             if sep in part:
                 a, _, b = part.partition(sep)
                 if not (a.isdigit() and b.isdigit()) or int(b) < int(a):
                     raise ValueError(f"{part!r}: expected A..B with A <= B")
+                if int(b) >= top or int(b) - int(a) + 1 > limit:
+                    raise bad
                 seeds += range(int(a), int(b) + 1)
                 break
         else:
             if not part.isdigit():
-                raise ValueError(f"{part!r}: expected a seed, A..B or a count")
+                raise ValueError(f"{part[:40]!r}: expected a seed, A..B or a count")
+            if int(part) > (limit if len(text.split(",")) == 1 else top - 1):
+                raise bad
             seeds += range(int(part)) if len(text.split(",")) == 1 else [int(part)]
+        if len(seeds) > limit:
+            raise bad
     if not seeds:
-        raise ValueError(f"{text!r}: no seeds")
-    if max(seeds) >= 2 ** 31 or len(seeds) > 10_000:
-        raise ValueError(f"{text!r}: seeds must be below 2**31, at most 10000 of them")
+        raise ValueError(f"{text[:40]!r}: no seeds")
     return sorted(set(seeds))
 
 
