@@ -113,3 +113,17 @@ def test_a_normal_end_leaves_nothing_behind(tmp_path):
     assert len(pids) == 2
     assert not any(map(_alive, pids)), "the script's child outlived the command"
     assert not any((tmp_path / "tmp").iterdir())
+
+
+def test_ctrl_c_on_many_seeds_ends_the_runs_now(tmp_path):
+    """SIGINT to the command alone (its runs sit in sessions of their own, out of the terminal's
+    reach): the command stops its runs at once and says so in one line, rather than waiting
+    for them to end."""
+    proc = _start(tmp_path, "--seeds", "0..1", "--workers", "2", "--out-dir", "out", session=True)
+    pids = _pids(tmp_path, proc, n=2)
+    t0 = time.time()
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert time.time() - t0 < 30 and err.strip().splitlines()[-1] == "tfrepro: interrupted", err
+    _gone(pids, tmp_path)

@@ -161,10 +161,32 @@ def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dic
         enter.write_text("\n" * 10000)
         provenance.guard(log)
         with open(log, "w") as out, open(enter) as stdin:
-            code = subprocess.call(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=stdin, start_new_session=True)
+            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=stdin, start_new_session=True)
+            _RUNNING.add(proc)
+            try:
+                code = proc.wait()
+            finally:
+                _RUNNING.discard(proc)
         provenance.note(log)
     return code
+
+
+_RUNNING: set = set()  # the runs under way (``run_one``), each the leader of its own session
+_STOPPING: list = []  # not empty once ``stop_runs`` ran
+
+
+def stop_runs() -> None:
+    """Kill every run under way, with whatever it started in its session (``legacy --seeds``
+    interrupted: its runs do not go on in the background)."""
+    import signal
+
+    _STOPPING.append(True)
+    for proc in list(_RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def read_capture(path: Path):
@@ -452,7 +474,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
         with lock:
             docs[side][s] = doc
             bar.update(1)
-            if doc is None or code:
+            if (doc is None or code) and not _STOPPING:  # stopped runs: the command's one line says why
                 bar.write(f"tfrepro legacy: {side} seed {s} failed (exit {code}); its output: "
                           f"{runs_dir / f'{side}-seed{s}.log'}", file=sys.stderr)
 
@@ -462,8 +484,15 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
             if p.parent not in sources:
                 sources[p.parent] = Path(snaps) / str(len(sources)) / p.parent.name
                 snapshot(p.parent, sources[p.parent], skip=[out_dir])
-        with ThreadPoolExecutor(max(1, workers)) as pool:
+        pool = ThreadPoolExecutor(max(1, workers))
+        _STOPPING.clear()
+        try:
             list(pool.map(lambda item: job(item, sources[sides[item[0]].parent]), todo))
+        except BaseException:  # Ctrl-C, an error: the runs (each in a session of its own) end now, not later
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_runs()
+            raise
+        pool.shutdown()
     bar.close()
     env_ids = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
     if margin is not None:
