@@ -608,7 +608,7 @@ FULL = [("new", ["new", "myprog", "--dir", "full/np"], {}),
                          "rec.json"], {"in/ck": "ck_tf2"})]
 FULL_SH = ('mount -t tmpfs -o size=64k tmpfs full || exit 99; mkdir full/tmp; cat /dev/zero > full/filler 2>/dev/null;'
            ' truncate -s -"$SWEEP_FREE" full/filler; "$@"; rc=$?;'
-           ' (cd full && find . -mindepth 1 ! -name filler ! -path ./tmp) > "$SWEEP_LISTING"; exit $rc')
+           ' (cd full && find . -mindepth 1 ! -type d ! -name filler) > "$SWEEP_LISTING"; exit $rc')
 # tmpdir-full leaves 8 KB free: Python's tempfile takes another folder when it cannot write a probe file in TMPDIR
 
 

@@ -260,3 +260,22 @@ def test_legacy_seed_counts_are_bounded_before_any_list_is_made(seeds, cli_here,
     (tmp_path / "s.py").write_text("print(1)\n")
     proc = cli_here("legacy", "--seeds", seeds, "s.py")
     assert proc.returncode == 2 and "at most 10000" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_a_failed_command_leaves_no_partial_outputs_and_keeps_its_records(tmp_path):
+    """What a command created before it failed goes (newest first, only files as it wrote them,
+    then its folders where empty); records stay for ``--resume``; what was there before stays."""
+    from tfrepro.infra.records import write_record
+
+    (tmp_path / "mine.txt").write_text("the user's")
+    provenance.begin()
+    atomic_write_text(tmp_path / "out" / "deep" / "table.md", "partial\n")
+    atomic_write_text(tmp_path / "compare.md", "partial\n")
+    rec = tmp_path / "res" / "runs" / "r.json"
+    write_record(rec, {"schema": "tfrepro.result/1", "program": "p", "framework": "tf1", "mode": "fast", "seed": 0,
+                       "env_id": "E", "eval_returns": [1.0], "eval_mean": 1.0, "train_returns": [],
+                       "env_steps": 1, "wall_s": 1.0, "versions": {}})
+    atomic_write_text(tmp_path / "res" / "summary.json", '{"schema": "tfrepro.summary/1"}')
+    provenance.rollback()
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["mine.txt", "res", "res/runs", "res/runs/r.json", "res/summary.json"], left

@@ -75,9 +75,17 @@ def _main(argv) -> int:
     from .infra import provenance
 
     allowed = os.environ.get(provenance.ALLOW_ENV)  # --force holds for this command only
+    provenance.begin()
+    ok = False
     try:
-        return _dispatch(argv)
+        code = _dispatch(argv)
+        ok = code in (0, 1)  # 1: a verdict (worse), its outputs complete
+        return code
     finally:
+        if not ok:  # an error, a full disk, Ctrl-C: the partial outputs go, earlier results stay
+            provenance.rollback()
+        else:
+            provenance.end()
         if allowed is None:
             os.environ.pop(provenance.ALLOW_ENV, None)
         else:

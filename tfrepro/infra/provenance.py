@@ -154,6 +154,70 @@ def guard(path, flag=None) -> None:
                          "(--force replaces it)")
 
 
+# what a failed command leaves -------------------------------------------------------------------
+_CREATED: list = []  # (kind, absolute path) this process created in the current command, in order
+
+
+_ACTIVE: list = []
+
+
+def begin() -> None:
+    """A command starts: nothing created yet (only a command keeps this account)."""
+    _CREATED.clear()
+    _ACTIVE[:] = [True]
+
+
+def end() -> None:
+    """A command ended well: its outputs stay."""
+    _CREATED.clear()
+    _ACTIVE.clear()
+
+
+def created(path, kind: str = "file") -> None:
+    """``path`` did not exist before this command made it (a file: with its hash as written)."""
+    if _ACTIVE:
+        _CREATED.append((kind, os.path.abspath(os.fspath(path)), digest(path) if kind == "file" else None))
+
+
+def missing_dirs(folder) -> list:
+    """The directories, outermost first, that making ``folder`` will create."""
+    out, p = [], Path(os.path.abspath(os.fspath(folder)))
+    while not os.path.lexists(p):
+        out.append(p)
+        p = p.parent
+    return out[::-1]
+
+
+def rollback() -> None:
+    """A command failed (an error, a full disk, Ctrl-C): remove the partial outputs it created,
+    newest first: files still byte for byte as it wrote them (records, which carry the mark,
+    stay: ``--resume`` continues from them), then the folders it made, where empty."""
+    steps = list(reversed(_CREATED))
+    for kind, p, written in steps:  # files first, then the manifests that listed them, then folders
+        if kind == "file" and os.path.basename(p) != MANIFEST and written is not None and not marked(p) \
+                and digest(p) == written:
+            _unlink(p)
+    for kind, p, _ in steps:
+        folder = os.path.dirname(p)
+        if kind == "file" and os.path.basename(p) == MANIFEST and os.path.isfile(p) and not any(
+                os.path.lexists(os.path.join(folder, n)) for n in manifest(folder)):
+            _unlink(p)
+    for kind, p, _ in steps:
+        if kind == "dir" and os.path.isdir(p) and not os.path.islink(p) and not os.listdir(p):
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
+    end()
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 # what the package writes ------------------------------------------------------------------
 def note(*paths) -> None:
     """Add ``paths`` (just written) to their folders' manifests, under a lock on the folder so
@@ -171,6 +235,8 @@ def note(*paths) -> None:
 def mark_folder(folder) -> None:
     """Make ``folder`` ours (an empty manifest) where it holds none yet."""
     folder = Path(folder)
+    for d in missing_dirs(folder):
+        created(d, "dir")
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / MANIFEST).exists():
         _update(folder, {})
@@ -188,11 +254,16 @@ def _update(folder: Path, entries: dict) -> None:
         text = json.dumps({"schema": SCHEMA, "note": "files tfrepro wrote here, with their SHA-256; "
                            "it replaces only these (or with --force)", "files": dict(sorted(files.items()))},
                           indent=1) + "\n"
+        new = not os.path.lexists(folder / MANIFEST)
         tmp_fd, tmp = tempfile.mkstemp(prefix=MANIFEST + ".", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(tmp_fd, "w") as f:
                 f.write(text)
             os.replace(tmp, folder / MANIFEST)
+            if new:
+                created(folder / MANIFEST)
+        except OSError as e:  # a full disk, say: name the manifest, not the temporary file
+            raise OSError(e.errno, e.strerror, str(folder / MANIFEST)) from None
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

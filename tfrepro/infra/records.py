@@ -110,6 +110,9 @@ def atomic_write_bytes(path, data: bytes, note: bool = True, guarded: bool = Tru
     path = Path(path)
     if guarded:
         provenance.guard(path)
+    new = not os.path.lexists(path)
+    for d in provenance.missing_dirs(path.parent):
+        provenance.created(d, "dir")
     path.parent.mkdir(parents=True, exist_ok=True)
     # the temporary name: a short stem of the target's, so that any legal name (255 bytes) works
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
@@ -122,6 +125,8 @@ def atomic_write_bytes(path, data: bytes, note: bool = True, guarded: bool = Tru
         if guarded:
             provenance.guard(path)  # again: a file may have appeared while the command ran
         os.replace(tmp, path)
+        if new:
+            provenance.created(path)
         if note:
             provenance.note(path)
     except BaseException as e:
@@ -139,6 +144,9 @@ def atomic_save(path, save, ours: bool = True) -> str:
     path = Path(path)
     if ours:
         provenance.guard(path)
+    new = not os.path.lexists(path)
+    for d in provenance.missing_dirs(path.parent):
+        provenance.created(d, "dir")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=path.suffix[:16], dir=path.parent)
     os.fchmod(fd, _default_mode())
@@ -149,6 +157,8 @@ def atomic_save(path, save, ours: bool = True) -> str:
             provenance.guard(path)
         os.replace(tmp, path)
         if ours:
+            if new:
+                provenance.created(path)
             provenance.note(path)
     except OSError as e:  # name the user's file, not the temporary one
         raise OSError(e.errno, e.strerror, str(path)) from None
