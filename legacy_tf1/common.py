@@ -234,6 +234,10 @@ def op_error_line(e) -> str:
     lines = [ln for ln in lines if ln and not ln.startswith(noise) and not ln.endswith("(most recent call last):")]
     what = lines[-1] if lines else type(e).__name__
     kind = {"OutOfRangeError": "truncated data file", "DataLossError": "corrupt data file"}.get(type(e).__name__)
+    if kind is None and "less bytes" in what:  # the checkpoint reader's short read (an IndexError)
+        kind = "truncated data file"
+    if kind is None and "Checksum does not match" in what:  # its check of the bytes read
+        kind = "corrupt data file"
     return f"{kind} ({what})" if kind else what
 
 

@@ -54,7 +54,7 @@ def add_parser(sub):
                    help="after training, one more test episode in which someone else acts when "
                    "max Q falls 0.2 below its initial value: you at the terminal (human) or the "
                    "hard-coded policy (basic) (DQN programs)")
-    p.add_argument("--takeover-margin", type=argtypes.number(0, 1e6, "Q units >= 0"), default=0.2, metavar="M",
+    p.add_argument("--takeover-margin", type=argtypes.number(-1e6, 1e6, "Q units"), default=0.2, metavar="M",
                    help="take over when max Q < max Q(initial state) - M (default: %(default)s, "
                    "the source's)")
     p.add_argument("--out", metavar="FILE.json", required=True, help="result record to write (an "
