@@ -99,18 +99,24 @@ def marked(path) -> bool:
     return isinstance(data, dict) and str(data.get("schema", "")).startswith("tfrepro.")
 
 
-def manifest(folder) -> dict:
-    """{name: sha256} of the files the package wrote in ``folder`` (empty when it holds no
-    manifest, or one that is not the package's)."""
+def _manifest_data(folder):
+    """The parsed manifest of ``folder`` if it is the package's (its schema), else None."""
     path = os.path.join(os.fspath(folder), MANIFEST)
     try:
         if not os.path.isfile(path) or os.path.islink(path) or os.path.getsize(path) > MAX_JSON_BYTES:
-            return {}
+            return None
         with open(path, "rb") as f:
             data = json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError):
-        return {}
-    if not (isinstance(data, dict) and data.get("schema") == SCHEMA and isinstance(data.get("files"), dict)):
+        return None
+    return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
+
+
+def manifest(folder) -> dict:
+    """{name: sha256} of the files the package wrote in ``folder`` (empty when it holds no
+    manifest, or one that is not the package's)."""
+    data = _manifest_data(folder)
+    if data is None or not isinstance(data.get("files"), dict):
         return {}
     return {k: v for k, v in data["files"].items() if isinstance(k, str) and isinstance(v, str)}
 
@@ -128,17 +134,7 @@ def ours(path) -> bool:
 
 def our_folder(folder) -> bool:
     """Whether ``folder`` is one the package wrote (a manifest of ours, or a summary of ours)."""
-    folder = Path(folder)
-    return (folder / MANIFEST).is_file() and bool(_manifest_doc(folder)) or marked(folder / "summary.json")
-
-
-def _manifest_doc(folder) -> bool:
-    try:
-        with open(folder / MANIFEST, "rb") as f:
-            data = json.loads(f.read(MAX_JSON_BYTES).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("schema") == SCHEMA
+    return _manifest_data(folder) is not None or marked(Path(folder) / "summary.json")
 
 
 def may_replace(path) -> bool:

@@ -272,7 +272,8 @@ def out_of_bounds(data):
             stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(x))
         elif isinstance(x, _Odd) or (isinstance(x, (int, float)) and not isinstance(x, bool)
                                      and not (math.isfinite(x) and abs(x) <= MAX_NUMBER)):
-            return f"field {where[:120] or 'at the top'} holds {str(x)[:24]}{'...' if len(str(x)) > 24 else ''}: " \
+            where = "".join(c if c.isprintable() else repr(c)[1:-1] for c in where[:120])  # keys: the file's text
+            return f"field {where or 'at the top'} holds {str(x)[:24]}{'...' if len(str(x)) > 24 else ''}: " \
                    f"a number no file of this package holds (finite, at most {MAX_NUMBER:.0e} in size)"
     return None
 
