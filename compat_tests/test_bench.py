@@ -21,7 +21,7 @@ from tfrepro.tools.compare import Thresholds, compare_pair
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ("--programs", "pg-tang", "--seeds", "2", "--iterations", "20", "--repeats", "2", "--modes", "fast", "--workers", "1",
-        "--speed-modes", "fast", "lockstep", "--speed-iterations", "20")  # _timed's two paths, short
+        "--speed-modes", "fast", "lockstep", "--speed-iterations", "20", "--processes", "1")  # _timed's two paths
 
 
 def _only(tmp_path):
@@ -32,7 +32,8 @@ def _only(tmp_path):
 
 @pytest.mark.slow
 def test_bench_writes_a_versioned_results_file(cli, tmp_path):
-    proc = cli("bench", *TINY, "--out-dir", "res")
+    two = (*TINY, "--processes", "2")  # each speed job timed in two fresh processes
+    proc = cli("bench", *two, "--out-dir", "res")
     assert proc.returncode == 0, proc.stderr[-3000:]
     path = _only(tmp_path)
     data = load_results(path)
@@ -49,8 +50,9 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
         if r["kind"] == "reward":  # raw per-seed values and the whole record, throughput, wall time
             assert r["record"]["eval_mean"] == r["eval_mean"] and r["record"]["config"]["iterations"] == 20
             assert r["train_env_steps_per_s"] > 0 and r["wall_s"] > 0
-        else:  # warm-up excluded, two timed repeats kept raw, median and spread
-            assert len(r["repeats"]) == 2 and all(s["steps_per_s"] > 0 for s in r["repeats"])
+        else:  # warm-up excluded, two timed repeats in each of two processes kept raw, median and spread
+            assert [s["process"] for s in r["repeats"]] == [0, 0, 1, 1] and r["processes"] == 2
+            assert all(s["steps_per_s"] > 0 for s in r["repeats"])
             assert r["steps_per_s_min"] <= r["steps_per_s_median"] <= r["steps_per_s_max"]
             assert r.get("lockstep_seeds") == (30 if r["mode"] == "lockstep" else None)
             assert r["iterations"] == 20 and r["key"].endswith("/it20")  # --speed-iterations
@@ -61,10 +63,12 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
     assert load_results(again) == data
     assert "pg-tang (20 it) | tf1 | fast |" in proc.stdout
     # a second bench into the same file needs --resume, and then has nothing to do
-    proc = cli("bench", *TINY, "--out-dir", "res")
+    proc = cli("bench", *two, "--out-dir", "res")
     assert proc.returncode == 2 and "--resume" in proc.stderr
-    before = path.read_text()
     proc = cli("bench", *TINY, "--out-dir", "res", "--resume")
+    assert proc.returncode == 2 and "written with 2 processes per timing, not 1" in proc.stderr
+    before = path.read_text()
+    proc = cli("bench", *two, "--out-dir", "res", "--resume")
     assert proc.returncode == 0 and "0 to run" in proc.stderr, proc.stderr[-2000:]
     assert json.loads(path.read_text())["results"] == json.loads(before)["results"]
 
@@ -128,18 +132,21 @@ def test_a_killed_worker_is_one_line_keeps_finished_runs_and_resumes(tmp_path):
 
 
 def _synthetic(reward, speed, seeds=10, tf="2.21.0"):
-    """A results file with given per-seed rewards and per-repeat speeds of one program row."""
+    """A results file with given per-seed rewards and speeds of one program row: ``speed`` is
+    a list of processes, each a list of its repeats' steps/s (or one flat list: one process)."""
     results = [{"key": f"reward/p/tf2/fast/seed{s}", "kind": "reward", "program": "p", "framework": "tf2",
                 "mode": "fast", "seed": s, "eval_mean": float(v)} for s, v in zip(range(seeds), reward)]
+    procs = [list(p) for p in speed] if np.ndim(speed) == 2 else [list(speed)]
     results.append({"key": "speed/p/tf2/fast", "kind": "speed", "program": "p", "framework": "tf2",
-                    "mode": "fast", "repeats": [{"steps_per_s": float(x)} for x in speed],
+                    "mode": "fast", "repeats": [{"steps_per_s": float(x), "process": k}
+                                                for k, p in enumerate(procs) for x in p],
                     "steps_per_s_median": float(np.median(speed))})
     return {"schema": SCHEMA, "meta": {"versions": {"tensorflow": tf}, "commit": "c", "machine": "m"},
             "settings": {}, "results": results}
 
 
 BASE_REWARD = [190, 195, 200, 185, 199, 192, 188, 200, 196, 191]
-BASE_SPEED = [1000, 1010, 990, 1005, 995]
+BASE_SPEED = [[1000, 1004], [1010, 1008], [990, 995], [1005, 1003], [995, 1000]]  # 5 processes x 2 repeats
 
 
 def _verdicts(base, new, th=Thresholds()):
@@ -154,17 +161,34 @@ def test_compare_identical_inputs_are_equivalent():
 
 def test_compare_flags_a_clear_regression():
     base = _synthetic(BASE_REWARD, BASE_SPEED)
-    worse = _synthetic([r * 0.5 for r in BASE_REWARD], [x * 0.6 for x in BASE_SPEED])
+    worse = _synthetic([r * 0.5 for r in BASE_REWARD], np.array(BASE_SPEED) * 0.6)
     assert _verdicts(base, worse) == ("worse", "worse", "worse")
-    better = _synthetic(BASE_REWARD, [x * 2 for x in BASE_SPEED])
+    better = _synthetic(BASE_REWARD, np.array(BASE_SPEED) * 2)
     assert _verdicts(base, better) == ("equivalent", "better", "better")
+
+
+def test_speed_interval_takes_processes_as_its_unit():
+    """Repeats inside one process never narrow the speed interval: a file timed in one process
+    per job is judged with the measured floor between processes (normal interval); processes
+    give their own spread, pooled over the rows of both files (Student's t)."""
+    from tfrepro.infra.judge import SPEED_PROCESS_SD, judge_speed, process_noise
+
+    one = [1000.0] * 50  # fifty identical repeats in one process: no evidence about other processes
+    r = judge_speed(one, one)
+    assert r["noise_df"] == 0 and r["noise_sd"] == SPEED_PROCESS_SD and "floor" in r["noise_source"]
+    half = 1.959964 * SPEED_PROCESS_SD * 2 ** 0.5
+    assert r["ci_high"] == pytest.approx(np.exp(half)) and r["processes"] == [1, 1]
+    sd, df = process_noise([BASE_SPEED, [[1000], [1100]]])
+    assert df == 4 + 1 and sd > 0
+    r = judge_speed(BASE_SPEED, [[x * 1.5 for x in p] for p in BASE_SPEED])
+    assert r["verdict"] == "better" and r["ratio"] == pytest.approx(1.5) and r["processes"] == [5, 5]
 
 
 def test_compare_noise_within_the_margins_is_equivalent():
     rng = np.random.default_rng(3)
     base = _synthetic(BASE_REWARD, BASE_SPEED)
     noisy = _synthetic(np.array(BASE_REWARD) + rng.normal(0, 3, 10),
-                       np.array(BASE_SPEED) * rng.normal(0.97, 0.02, 5))
+                       np.array(BASE_SPEED) * rng.normal(0.97, 0.02, (5, 1)))
     assert _verdicts(base, noisy) == ("equivalent", "equivalent", "equivalent")
     # a significant but small reward change (2%, inside the 5% margin) is equivalent, not worse
     tight = [199.0, 199.5, 200.0, 199.2, 199.8, 199.4, 199.6, 199.1, 199.9, 199.3]

@@ -116,12 +116,38 @@ def test_rerun_gives_a_record_back_from_its_batch(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr
     path = tmp_path / "r" / "runs" / "pg-tang_tf2_lockstep_seed1.json"
     rec = json.loads(path.read_text())
-    assert rec["lockstep"]["batch"] == [0, 1, 2] and rec["cpu"] and rec["lockstep"]["batch_invariant"] is False
+    assert rec["lockstep"]["batch"] == list(range(30)) and rec["cpu"] and rec["lockstep"]["batch_invariant"] is False
     proc = cli("rerun", path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "in its batch of 3 seeds (the record's batch)" in proc.stdout
+    assert "in its batch of 30 seeds (the record's batch)" in proc.stdout
     assert "identical: 100 test and 15 training episodes" in proc.stdout
     rec["train_returns"][7] += 1
     (tmp_path / "edited.json").write_text(json.dumps(rec))
     proc = cli("rerun", "edited.json")
     assert proc.returncode == 1 and "differs: train_returns[7]" in proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_a_table_grown_by_more_seeds_keeps_its_earlier_rows(cli, tmp_path):
+    """``reproduce`` at 2 seeds, at 4 seeds, and the 2-seed folder grown to 4 with ``--resume``:
+    seeds 0 and 1 have the same records in all three, seeds 2 and 3 in the last two (a lockstep
+    seed runs in its block whatever the command asks for); the grown folder keeps its first
+    records and runs only the new seeds."""
+    base = ("reproduce", "--programs", "pg-tang", "--iterations", "15")
+    for out, n in (("two", "2"), ("four", "4")):
+        proc = cli(*base, "--seeds", n, "--out-dir", out)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    first = {p.name: p.read_bytes() for p in (tmp_path / "two" / "runs").glob("*.json")}
+    proc = cli(*base, "--seeds", "4", "--out-dir", "two", "--resume")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "4 records reused from" in proc.stderr and "4 runs to go" in proc.stderr, proc.stderr[-1500:]
+    key = ("train_returns", "eval_returns", "env_steps", "lockstep")
+    for fw in ("tf1", "tf2"):
+        for seed in range(4):
+            name = f"pg-tang_{fw}_lockstep_seed{seed}.json"
+            grown = json.loads((tmp_path / "two" / "runs" / name).read_text())
+            fresh = json.loads((tmp_path / "four" / "runs" / name).read_text())
+            assert [grown[k] for k in key if k != "lockstep"] == [fresh[k] for k in key if k != "lockstep"], name
+            assert grown["lockstep"]["batch"] == fresh["lockstep"]["batch"] == list(range(30))
+            if seed < 2:
+                assert (tmp_path / "two" / "runs" / name).read_bytes() == first[name]  # kept, not rerun

@@ -151,7 +151,8 @@ def test_short_lockstep_run_is_each_seeds_fast_run(name, framework):
     for seed, rec in zip(seeds, batch):
         lone = run_program(name, framework, "fast", seed, iterations=SHORT[name],
                            variant=prog.reproduce_variant, keep_weights=True)
-        assert rec["mode"] == "lockstep" and rec["seed"] == seed and rec["lockstep"]["seeds"] == 2
+        assert rec["mode"] == "lockstep" and rec["seed"] == seed
+        assert rec["lockstep"]["batch"] == ([2, 5] if framework in prog.lockstep_batch_invariant else list(range(30)))
         assert _key(rec) == _key(lone)
         for x, y in zip(rec["_weights"], lone["_weights"]):
             np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
@@ -170,6 +171,42 @@ def test_same_seeds_same_records_whatever_shares_the_batch(name, framework):
     assert [_key(r) for r in a] == [_key(r) for r in b]
     assert _key(a[0]) == _key(c[1])
     assert _key(a[0]) != _key(a[1])
+
+
+def test_a_seeds_batch_is_fixed_whatever_else_is_asked_for():
+    """A form not declared batch-invariant runs every seed in its block (seed s beside the
+    block's seeds s - s % B .. s - s % B + B - 1, asked for or not), one run per block, so no
+    block runs twice in one command; a declared form runs the seeds as asked."""
+    from tfrepro.infra.runner import lockstep_batches, lockstep_groups
+
+    for name in programs.names():
+        prog = programs.get(name)
+        if "lockstep" not in prog.modes:
+            continue
+        for fw in programs.FRAMEWORKS:
+            if fw in prog.lockstep_batch_invariant:
+                assert lockstep_batches(prog, fw, [9, 5]) == [[9, 5]]
+                continue
+            b = prog.lockstep_block
+            block = list(range(b, 2 * b))
+            for asked in ([b + 3], [b + 3, 0], [2 * b - 1, b + 3, 7 * b], list(range(3 * b))):
+                assert block in lockstep_batches(prog, fw, asked), (name, fw, asked)
+            assert lockstep_groups(prog, fw, [b + 3, 1, b + 4, 1]) == [[b + 3, b + 4], [1]]
+            top = 2**31 - 1  # the last block stops at the last seed
+            assert lockstep_batches(prog, fw, [top])[0][-1] == top
+
+
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_a_seeds_record_is_the_same_alone_or_among_others(framework):
+    """The record of seed 33 of a form that is not batch-invariant is the same run alone, beside
+    other seeds of its block, or beside seeds of other blocks (its block runs whole each time)."""
+    name, its = "pg-tang", 25
+    alone = run_seeds(name, framework, "lockstep", [33], iterations=its)[0]
+    among = run_seeds(name, framework, "lockstep", [31, 2, 33], iterations=its)
+    assert [r["seed"] for r in among] == [31, 2, 33]
+    assert _key(alone) == _key(among[2])
+    assert alone["lockstep"]["batch"] == among[2]["lockstep"]["batch"] == list(range(30, 60))
+    assert among[1]["lockstep"]["batch"] == list(range(30)) and alone["lockstep"]["block"] == 30
 
 
 def test_lockstep_refuses_what_it_cannot_do():

@@ -44,6 +44,14 @@ def count(text):
     return v
 
 
+def processes(text):
+    """Fresh processes per timing job: 1 to 100."""
+    v = positive(text)
+    if v > 100:
+        raise argparse.ArgumentTypeError(f"invalid process count {v} (1 to 100)")
+    return v
+
+
 def seed_count(text):
     """A number of seeds N (seeds 0..N-1): 1 <= N <= MAX_SEEDS."""
     try:

@@ -18,9 +18,9 @@ def add_parser(sub):
                        "file per (machine, environment, commit) under --out-dir, rewritten "
                        "atomically after every finished job. `tfrepro compare` reads two of them.",
                        epilog="Suites: quick = pg-tang, pg-geron, imitation-policy over 30 seeds + "
-                       "speed of pg-tang, pg-geron, dqn-meertens, dqn-pylessons (3 repeats); full = "
+                       "speed of pg-tang, pg-geron, dqn-meertens, dqn-pylessons (2 processes x 2 repeats); full = "
                        "every learning program over 30 seeds (dqn-meertens exercises for 60,000 "
-                       "frames, dqn-pylessons evaluated) + the same timings, longer (5 repeats).")
+                       "frames, dqn-pylessons evaluated) + the same timings, longer (3 processes x 3 repeats).")
     p.add_argument("--suite", default="quick", help="quick | full (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
                    help="only these programs (with the suite's settings)")
@@ -40,7 +40,11 @@ def add_parser(sub):
                    "iterations (quick looks; default: each program's own length, about a second or more)")
     p.add_argument("--no-speed", action="store_true", help="reward runs only")
     p.add_argument("--no-reward", action="store_true", help="speed timings only")
-    p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job (default: the suite's)")
+    p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per process of a speed job (default: "
+                   "the suite's: quick 2, full 3)")
+    p.add_argument("--processes", type=argtypes.processes, help="fresh processes per speed job, each warmed up and "
+                   "timed --repeats times; the unit of compare's speed interval (default: the suite's: quick 2, "
+                   "full 3)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the reward runs (each takes the next run); speed timings always run "
                    "one at a time (default: %(default)s)")
@@ -75,7 +79,7 @@ def main(args) -> int:
                  args.backend, args.address, speed=not args.no_speed, rewards=not args.no_reward,
                  frameworks=args.frameworks, repeats=args.repeats, out=args.out,
                  iterations=args.iterations, modes=args.modes, speed_modes=args.speed_modes,
-                 speed_its=args.speed_iterations)
+                 speed_its=args.speed_iterations, processes=args.processes)
     print(summary_table(load_results(path)))
     print(f"wrote {path}")
     return 0

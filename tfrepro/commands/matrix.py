@@ -27,7 +27,9 @@ def add_parser(sub):
     p.add_argument("--iterations", type=argtypes.positive, metavar="K", help="shorten reward runs (quick looks)")
     p.add_argument("--frameworks", nargs="+", choices=programs.FRAMEWORKS,
                    help="only these forms (default: both)")
-    p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per speed job")
+    p.add_argument("--repeats", type=argtypes.positive, help="timed repeats per process of a speed job")
+    p.add_argument("--processes", type=argtypes.processes, help="fresh processes per speed job (default: the "
+                   "suite's)")
     p.add_argument("--speed-modes", nargs="+", choices=programs.MODES, metavar="MODE",
                    help="the loops timed: book, fast, lockstep (default: all three)")
     p.add_argument("--no-speed", action="store_true", help="reward runs only")
@@ -72,4 +74,5 @@ def main(args) -> int:
     return matrix(args.tf, args.suite, args.seeds, args.repeats, args.workers,
                   Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
                   th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),
-                  frameworks=args.frameworks, speed_modes=args.speed_modes, speed=not args.no_speed)
+                  frameworks=args.frameworks, speed_modes=args.speed_modes, speed=not args.no_speed,
+                  processes=args.processes)

@@ -24,24 +24,14 @@ def add_parser(sub):
 
 
 def batch_of(rec) -> tuple[list, str]:
-    """(the seeds ``rec``'s run ran together, how that is known)."""
-    if rec["mode"] != "lockstep":
-        return [rec["seed"]], "alone"
-    lock = rec.get("lockstep")
-    if not isinstance(lock, dict):
-        raise UsageError("record: a lockstep record without its lockstep field")
-    batch = lock.get("batch")
-    if batch is not None:
-        if not (isinstance(batch, list) and 0 < len(batch) <= argtypes.MAX_SEEDS
-                and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < argtypes.SEED_LIMIT
-                        for s in batch) and rec["seed"] in batch):
-            raise UsageError("record: lockstep.batch is not a list of seeds holding the record's seed")
-        return batch, "the record's batch"
-    size = lock.get("seeds")
-    if not (isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 64):
-        raise UsageError("record: lockstep.seeds is not the size of a batch (1 to 64)")
-    start = rec["seed"] // 64 * 64  # reproduce's batches: seeds 0..N-1 in chunks of 64
-    return list(range(start, start + size)), "inferred (a record of an earlier version names no batch)"
+    """(the seeds ``rec``'s run ran together, how that is known): ``runner.record_batch``, one
+    line for a record whose batch is not a batch."""
+    from ..infra.runner import record_batch
+
+    try:
+        return record_batch(rec)
+    except ValueError as e:
+        raise UsageError(f"record: {e}") from None
 
 
 def first_difference(old, new):

@@ -169,9 +169,12 @@ class ProgramSpec:
     # inside the framework, so that lockstep runs are compared with fast runs over seeds)
     lockstep_replays_fast: bool = True
     # the forms whose lockstep records are the same whatever seeds share the batch (measured and
-    # tested over full-length runs; docs/lockstep.md); a record of another form names its batch,
-    # and ``tfrepro rerun`` runs that batch again
+    # tested over full-length runs; docs/lockstep.md). Another form runs its seeds in fixed
+    # blocks of ``lockstep_block`` (seed s beside seeds s - s % B ... s - s % B + B - 1, always),
+    # so that a seed's record never depends on what else was asked for; a record names its
+    # batch, and ``tfrepro rerun`` runs that batch again
     lockstep_batch_invariant: tuple = ()
+    lockstep_block: int = 30
     in_reproduce: bool = False  # part of `tfrepro reproduce` by default (the built-ins)
     quick_seeds: int = 30  # seeds per form in reproduce's quick tier
     reproduce_variant: str | None = None  # the variant `reproduce` runs (None: the book's)

@@ -29,7 +29,7 @@ def _strings(x) -> bool:
 # meta and settings: the fields some reader uses, with the type it needs (all optional)
 META = {"machine": str, "cpu_model": str, "platform": str, "commit": str, "environment": str,
         "started": str, "finished": str}
-SETTINGS = {"suite": str, "repeats": _int, "seeds": lambda x: isinstance(x, list) and all(
+SETTINGS = {"suite": str, "repeats": _int, "processes": _int, "seeds": lambda x: isinstance(x, list) and all(
     _int(v) and v >= 0 for v in x), "frameworks": _strings, "reward_modes": _strings, "speed": _strings,
     "reward": lambda x: isinstance(x, list) and all(
         isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and (v[1] is None or _int(v[1]))
@@ -65,6 +65,8 @@ def _check_entry(path, i, r):
     if not (isinstance(r["repeats"], list) and r["repeats"] and all(
             isinstance(x, dict) and _number(x.get("steps_per_s"), positive=True) for x in r["repeats"])):
         raise UsageError(f"{where}: repeats must be a list of timings with positive steps_per_s")
+    if not all(_int(x.get("process", 0)) and 0 <= x.get("process", 0) < 1000 for x in r["repeats"]):
+        raise UsageError(f"{where}: a repeat's process is not a process number (0 to 999)")
     for k in ("steps_per_s_median", "steps_per_s_min", "steps_per_s_max"):
         if k in r and not _number(r[k], positive=True):
             raise UsageError(f"{where}: {k} is not a positive number")
@@ -153,5 +155,9 @@ def groups(data):
             g["reward"].append((r["seed"], r["eval_mean"]))
         else:
             g["speed"] = [s["steps_per_s"] for s in r["repeats"]]
+            procs = {}  # per process (a file of one process per job: its repeats are one)
+            for s in r["repeats"]:
+                procs.setdefault(s.get("process", 0), []).append(s["steps_per_s"])
+            g["speed_processes"] = [procs[k] for k in sorted(procs)]
             g["speed_short"] = r.get("below_floor_s") is not None
     return out

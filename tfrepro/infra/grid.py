@@ -45,10 +45,15 @@ def mode_for(name, mode):
     return mode if mode in programs.get(name).modes and backend() == "gymnasium" else "fast"
 
 
-def chunks(seeds, mode, workers):
-    """Seeds per job: every seed of a lockstep run together (up to 64); in the other modes
-    about a quarter of them per job (the workers finish together, progress still moving)."""
+def chunks(seeds, mode, workers, name=None, framework=None):
+    """Seeds per job: in lockstep, the seeds of one lockstep batch (``runner.lockstep_groups``:
+    a program's fixed block, or up to 64 seeds where its form is batch-invariant); in the other
+    modes about a quarter of them per job (the workers finish together, progress still moving)."""
     seeds = list(seeds)
+    if mode == "lockstep" and name is not None:
+        from .runner import lockstep_groups
+
+        return [tuple(g) for g in lockstep_groups(programs.get(name), framework, seeds)]
     size = 64 if mode == "lockstep" else max(1, -(-len(seeds) // (2 * max(1, workers))))
     return [tuple(seeds[i:i + size]) for i in range(0, len(seeds), size)]
 
@@ -71,6 +76,14 @@ def _reusable(path: Path, name, variant, framework, mode, seed, iterations):
     want = {"program": name, "variant": variant or "book", "framework": framework, "mode": mode, "seed": seed}
     if any(rec.get(k) != v for k, v in want.items()):
         return None
+    if mode == "lockstep" and framework not in prog.lockstep_batch_invariant:
+        from .runner import lockstep_batches, record_batch
+
+        try:  # a record of another batch is another run (an earlier version's chunks of 64)
+            if record_batch(rec)[0] != lockstep_batches(prog, framework, [seed])[0]:
+                return None
+        except ValueError:
+            return None
     if prog.iterations_field:
         its = iterations if iterations is not None else getattr(prog.make_config(variant=variant),
                                                                  prog.iterations_field)
@@ -99,9 +112,9 @@ def plan_jobs(entries, mode, seeds, runs_dir: Path, workers=2, iterations=None, 
         m = mode_for(n, mode)
         also = programs.get(n).shared_runs.get(v or "book") if m != "lockstep" else None
         both = [s for s in own if s in todo.get((n, _variant(also), fw), ())] if also else []
-        jobs += [(n, v, fw, m, chunk, iterations, True) for chunk in chunks(both, m, workers)]
+        jobs += [(n, v, fw, m, chunk, iterations, True) for chunk in chunks(both, m, workers, n, fw)]
         rest = [s for s in own if s not in both and not _served(todo, n, v, fw, s, m)]
-        jobs += [(n, v, fw, m, chunk, iterations, False) for chunk in chunks(rest, m, workers)]
+        jobs += [(n, v, fw, m, chunk, iterations, False) for chunk in chunks(rest, m, workers, n, fw)]
     return jobs, records
 
 
@@ -116,6 +129,9 @@ def run_grid(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, de
     runs: one training run per seed gives both records."""
     runs_dir = out_dir / "runs"
     jobs, records = plan_jobs(entries, mode, seeds, runs_dir, workers, iterations, reuse)
+    if reuse:
+        print(f"{desc}: {len(records)} records reused from {runs_dir}, "
+              f"{sum(len(job[4]) for job in jobs)} runs to go", file=sys.stderr)
     jobs.sort(key=lambda job: -job_cost(job))  # longest first
     progress = GridProgress(jobs, f"{desc} ({mode})")
 
@@ -158,7 +174,10 @@ def job_cost(job) -> float:
     timing = programs.get(name).timing
     if mode == "lockstep" and timing.lockstep_seconds:
         fixed, per_seed = timing.lockstep_seconds
-        return PROCESS_SECONDS + fixed + per_seed * len(seeds)
+        from .runner import lockstep_batches
+
+        ran = sum(len(b) for b in lockstep_batches(programs.get(name), job[2], seeds))  # a block runs whole
+        return PROCESS_SECONDS + fixed + per_seed * ran
     return PROCESS_SECONDS + timing.fast_seconds * len(seeds)
 
 

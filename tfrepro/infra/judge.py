@@ -49,23 +49,64 @@ def judge_rewards(label, base, new, alpha=ALPHA, margins=None, fallback_share=0.
     return out
 
 
-def judge_speed(base, new, tol=SPEED_TOL, n_boot=10_000, seed=0) -> dict:
-    """Ratio of median steps/s NEW / BASE with a bootstrap 95% interval over the repeats, in
-    the same four words: ``equivalent`` when the whole interval lies inside
-    [1/(1+tol), 1+tol], ``worse`` / ``better`` when it lies wholly below / above, else
-    ``inconclusive`` (too few or too noisy repeats to say)."""
-    b, n = np.asarray(base, float), np.asarray(new, float)
-    rng = np.random.default_rng(seed)
-    rb = np.median(rng.choice(b, (n_boot, b.size)), axis=1)
-    rn = np.median(rng.choice(n, (n_boot, n.size)), axis=1)
-    lo, hi = (float(x) for x in np.percentile(rn / rb, [2.5, 97.5]))
-    ratio = float(np.median(n) / np.median(b))
+# Between fresh processes of one timing job, the standard deviation of log steps/s (each
+# process's median over its repeats): what a file of one process per job cannot measure
+# itself. Measured by the A/A benches of results/speed-aa (the same build benched 20 times,
+# alone on the 2-core machine; docs/bench.md "The noise floor").
+SPEED_PROCESS_SD = 0.04
+
+
+def process_logs(timings) -> list:
+    """log steps/s per process: ``timings`` is a list of repeats (one process) or a list of
+    lists (one per process); each process counts by the median of its repeats."""
+    procs = timings if timings and isinstance(timings[0], (list, tuple)) else [timings]
+    return [math.log(float(np.median(p))) for p in procs if len(p)]
+
+
+def process_noise(sides) -> tuple[float, int]:
+    """(sd, degrees of freedom) of log steps/s between processes of one job, pooled over every
+    side of every row that was timed in two processes or more (``sides``: per-process
+    timings, as ``process_logs`` takes them); (SPEED_PROCESS_SD, 0) when none was."""
+    ss, df = 0.0, 0
+    for timings in sides:
+        logs = process_logs(timings)
+        if len(logs) >= 2:
+            ss += float(np.sum((np.asarray(logs) - np.mean(logs)) ** 2))
+            df += len(logs) - 1
+    return (math.sqrt(ss / df), df) if df else (SPEED_PROCESS_SD, 0)
+
+
+def judge_speed(base, new, tol=SPEED_TOL, noise=None) -> dict:
+    """NEW's steps/s over BASE's with a 95% interval, in the same four words: ``equivalent``
+    when the whole interval lies inside [1/(1+tol), 1+tol], ``worse`` / ``better`` when it lies
+    wholly below / above, else ``inconclusive``.
+
+    The unit is the process: each side is its processes' log medians (``process_logs``), the
+    ratio the exponent of the difference of their means, and its interval Student's t with the
+    between-process spread ``noise`` = (sd, df) pooled over the compared files
+    (``process_noise``); with no process to pool (files timed once per job), the spread is
+    the measured floor ``SPEED_PROCESS_SD`` and the interval normal. Repeats inside one
+    process share its state (its allocator, its caches, the machine's moment), so they are
+    not independent measurements and never narrow the interval on their own."""
+    from scipy import stats
+
+    sd, df = noise if noise is not None else process_noise([base, new])
+    if not df:
+        sd = SPEED_PROCESS_SD
+    lb, ln = process_logs(base), process_logs(new)
+    est = float(np.mean(ln) - np.mean(lb))
+    half = (float(stats.t.ppf(0.975, df)) if df else 1.959964) * sd * math.sqrt(1 / len(lb) + 1 / len(ln))
+    lo, hi = math.exp(est - half), math.exp(est + half)
     band = (1 / (1 + tol), 1 + tol)
     verdict = ("worse" if hi < band[0] else "better" if lo > band[1] else
                "equivalent" if band[0] <= lo and hi <= band[1] else "inconclusive")
-    return {"base": b.tolist(), "new": n.tolist(), "base_median": float(np.median(b)),
-            "new_median": float(np.median(n)), "ratio": ratio, "ci_low": lo, "ci_high": hi,
-            "band": list(band), "verdict": verdict}
+    flat = lambda t: [float(x) for p in (t if t and isinstance(t[0], (list, tuple)) else [t]) for x in p]  # noqa: E731
+    b, n = flat(base), flat(new)
+    return {"base": b, "new": n, "base_median": float(np.median(b)), "new_median": float(np.median(n)),
+            "ratio": math.exp(est), "ci_low": lo, "ci_high": hi, "band": list(band), "verdict": verdict,
+            "processes": [len(lb), len(ln)], "noise_sd": sd, "noise_df": df,
+            "noise_source": f"pooled over {df} degrees of freedom between processes" if df
+            else f"the measured floor {SPEED_PROCESS_SD:g} (one process per job)"}
 
 
 def combine(verdicts) -> str:

@@ -11,6 +11,8 @@ from ..core.seeding import seed_everything
 from . import programs
 from .records import SCHEMA, cpu_model, versions
 
+SEED_LIMIT = 2**31  # seeds are 0 <= seed < 2**31 (argtypes.SEED_LIMIT)
+
 
 def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
                 variant=None, save=None, load=None, progress=None, keep_weights=False,
@@ -59,9 +61,10 @@ def run_shared(name, framework, mode="fast", seed=0, iterations=None, variant=No
 
 def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, variant=None, save=None,
               progress=None, keep_weights=False, overrides=None, shared=False) -> list:
-    """One record per seed. ``lockstep``: every seed in one lockstep run (the program's
-    ``run_lockstep``); each record's ``wall_s`` is the run's time shared out over the seeds,
-    and ``lockstep`` says how many seeds ran together and how long. Other modes: the seeds
+    """One record per seed. ``lockstep``: the seeds in lockstep runs (the program's
+    ``run_lockstep``), in their fixed blocks where the form is not batch-invariant
+    (``lockstep_batches``); each record's ``wall_s`` is its run's time shared out over the
+    seeds that ran, and ``lockstep`` names the batch, its size and its time. Other modes: the seeds
     one after another in this process (each as ``run_program`` runs it). ``save``: one
     directory per seed, or None. ``shared``: each seed's run also gives the record of the
     variant ``ProgramSpec.shared_runs`` names (``run_shared``)."""
@@ -76,18 +79,68 @@ def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, varian
                             overrides=overrides) for i, s in enumerate(seeds)]
     prog, cfg = _setup(name, framework, mode, env_id, iterations, variant, overrides)
     module = prog.form(framework)
-    t0 = time.perf_counter()
-    outs = module.run_lockstep(cfg, seeds=seeds, save=save, progress=progress)
-    wall = time.perf_counter() - t0
-    records = []
-    for seed, out in zip(seeds, outs):
-        rec = _record(name, framework, mode, seed, variant, cfg, out, wall / len(seeds), keep_weights)
-        # the seeds it ran beside: a lockstep run's numbers can depend on its batch (docs/lockstep.md),
-        # and ``tfrepro rerun`` runs this batch again
-        rec["lockstep"] = {"seeds": len(seeds), "batch": seeds, "wall_s": wall,
-                           "batch_invariant": framework in prog.lockstep_batch_invariant}
-        records.append(rec)
-    return records
+    invariant = framework in prog.lockstep_batch_invariant
+    where = dict(zip(seeds, save)) if save else {}
+    records, asked = {}, set(seeds)
+    for batch in lockstep_batches(prog, framework, seeds):
+        t0 = time.perf_counter()
+        outs = module.run_lockstep(cfg, seeds=batch, save=[where.get(s) for s in batch] if save else None,
+                                   progress=progress)
+        wall = time.perf_counter() - t0
+        for seed, out in zip(batch, outs):
+            if seed not in asked:  # a seed of the block that was not asked for: run beside, not recorded
+                continue
+            rec = _record(name, framework, mode, seed, variant, cfg, out, wall / len(batch), keep_weights)
+            # the seeds it ran beside (docs/lockstep.md), which ``tfrepro rerun`` runs again
+            rec["lockstep"] = {"seeds": len(batch), "batch": batch, "wall_s": wall, "batch_invariant": invariant,
+                               **({} if invariant else {"block": prog.lockstep_block})}
+            records[seed] = rec
+    return [records[s] for s in seeds]
+
+
+def lockstep_batches(prog, framework, seeds) -> list:
+    """The lockstep runs that give ``seeds``' records. A form declared batch-invariant runs the
+    seeds as given (up to 64 a run); any other runs each seed in its block, the
+    ``prog.lockstep_block`` seeds ``s - s % B`` to ``s - s % B + B - 1`` whatever else was asked
+    for, so that a seed's record is one and the same in every command (the block's other seeds
+    run beside it, unrecorded)."""
+    seeds = list(dict.fromkeys(int(s) for s in seeds))
+    if framework in prog.lockstep_batch_invariant:
+        return [seeds[i:i + 64] for i in range(0, len(seeds), 64)]
+    size = max(1, int(prog.lockstep_block))
+    starts = dict.fromkeys(s - s % size for s in seeds)
+    return [list(range(a, min(a + size, SEED_LIMIT))) for a in starts]
+
+
+def record_batch(rec) -> tuple[list, str]:
+    """(the seeds a record's run ran together, how that is known); ValueError naming the field
+    when the record's batch is not one. A record of an earlier version names no batch: its
+    seeds ran in reproduce's chunks of 64 from seed 0, as many as ``lockstep.seeds`` says."""
+    if rec.get("mode") != "lockstep":
+        return [rec["seed"]], "alone"
+    lock = rec.get("lockstep")
+    if not isinstance(lock, dict):
+        raise ValueError("a lockstep record without its lockstep field")
+    batch = lock.get("batch")
+    if batch is not None:
+        if not (isinstance(batch, list) and 0 < len(batch) <= 10_000
+                and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < SEED_LIMIT for s in batch)
+                and rec["seed"] in batch):
+            raise ValueError("lockstep.batch is not a list of seeds holding the record's seed")
+        return batch, "the record's batch"
+    size = lock.get("seeds")
+    if not (isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 64):
+        raise ValueError("lockstep.seeds is not the size of a batch (1 to 64)")
+    start = rec["seed"] // 64 * 64
+    return list(range(start, start + size)), "inferred (a record of an earlier version names no batch)"
+
+
+def lockstep_groups(prog, framework, seeds) -> list:
+    """``seeds`` split into the groups that worker jobs take, one lockstep batch each (so that
+    no block is run twice): the asked seeds of each batch of ``lockstep_batches``."""
+    asked = list(dict.fromkeys(int(s) for s in seeds))
+    keep = set(asked)
+    return [[s for s in batch if s in keep] for batch in lockstep_batches(prog, framework, asked)]
 
 
 def _setup(name, framework, mode, env_id, iterations, variant, overrides):

@@ -57,12 +57,12 @@ SUITES = {
     # mode where the program has it (fast for the others) unless --modes says otherwise
     "quick": {"reward": [("pg-tang", None), ("pg-geron", None), ("imitation-policy", None)],
               "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
-              "seeds": 30, "repeats": 3},
+              "seeds": 30, "repeats": 2, "processes": 2},
     "full": {"reward": [("random-policy", None), ("imitation-policy", None), ("pg-tang", None),
                         ("pg-geron", None), ("dqn-meertens:exercises", 60_000),
                         ("dqn-pylessons:evaluated", None)],
              "speed": ["pg-tang", "pg-geron", "dqn-meertens", "dqn-pylessons"],
-             "seeds": 30, "repeats": 5},
+             "seeds": 30, "repeats": 3, "processes": 3},
 }
 
 
@@ -117,7 +117,7 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
                  for mode in SPEED_MODES if mode in speed_modes and mode in programs.get(n).modes]
     settings = {"suite": suite, "seeds": seeds, "frameworks": list(frameworks), "reward_modes": list(modes),
                 "reward": [[e, it] for e, it in reward], "speed": speed_names if speed else [],
-                "repeats": spec["repeats"], "speed_iterations": {
+                "repeats": spec["repeats"], "processes": spec["processes"], "speed_iterations": {
                     f"{n}/{m}": (speed_its if speed_its and programs.get(n).iterations_field
                                  else speed_iterations(n, suite, m))
                     for n in speed_names for m in SPEED_MODES if m in speed_modes and m in programs.get(n).modes}}
@@ -167,6 +167,24 @@ def _timed(name, framework, mode, seed, iterations, overrides):
             sum(r["updates"] for r in recs))
 
 
+def merge_processes(parts: list) -> dict:
+    """One speed job's result from its fresh processes' results: every repeat kept with the
+    number of its process (the unit of ``judge.judge_speed``'s interval), the medians over all."""
+    repeats = [dict(sample, process=k) for k, part in enumerate(parts) for sample in part["repeats"]]
+    sps = [sample["steps_per_s"] for sample in repeats]
+    out = dict(parts[0], repeats=repeats, processes=len(parts), steps_per_s_median=statistics.median(sps),
+               steps_per_s_min=min(sps), steps_per_s_max=max(sps),
+               updates_per_s_median=statistics.median(sample["updates_per_s"] for sample in repeats))
+    its = [part["iterations"] for part in parts]
+    if len(set(its)) > 1:  # each process lengthens a loop under the floor on its own timing
+        out["iterations_by_process"] = its
+    for key in ("lengthened_from", "below_floor_s"):
+        found = [part[key] for part in parts if key in part]
+        if found:
+            out[key] = found[0]
+    return out
+
+
 FLOOR_S = 1.0  # a timed loop shorter than this is lengthened (its iterations scaled) before the repeats
 MAX_LENGTHEN = 100
 
@@ -207,15 +225,19 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
 
 def batches(jobs) -> list:
     """Jobs as the worker calls take them: lockstep reward jobs grouped by program, form and
-    length (up to 64 seeds a run), every other job alone."""
+    length, one lockstep batch a call (``runner.lockstep_groups``), every other job alone."""
     groups, out = {}, []
     for job in jobs:
         if job.kind == "reward" and job.mode == "lockstep":
             groups.setdefault((job.program, job.framework, job.iterations), []).append(job)
         else:
             out.append((job,))
-    for group in groups.values():
-        out += [tuple(group[i:i + 64]) for i in range(0, len(group), 64)]
+    from ..infra.runner import lockstep_groups
+
+    for (program, framework, _), group in groups.items():
+        prog = programs.get(program.partition(":")[0])
+        for g in lockstep_groups(prog, framework, [job.seed for job in group]):
+            out.append(tuple(job for job in group if job.seed in set(g)))
     return out
 
 
@@ -284,13 +306,15 @@ def _ray(jobs, workers, repeats, suite, on_done, address=None):
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
           resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
           repeats=None, out=None, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES,
-          speed_its=None) -> Path:
+          speed_its=None, processes=None) -> Path:
     from tqdm import tqdm
 
     jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
                           iterations, modes, speed_modes, speed_its)
     if repeats:
         settings["repeats"] = repeats
+    if processes:
+        settings["processes"] = processes
     if backend == "ray" and address:
         check_ray_address(address)  # before any file: an unreachable cluster is one line, nothing left behind
     meta = machine_meta()
@@ -313,6 +337,9 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
         if data["settings"].get("repeats") != settings["repeats"]:
             raise UsageError(f"{path}: written with {data['settings'].get('repeats')} repeats, not "
                              f"{settings['repeats']}")
+        if data["settings"].get("processes", 1) != settings["processes"]:
+            raise UsageError(f"{path}: written with {data['settings'].get('processes', 1)} processes per timing, "
+                             f"not {settings['processes']}")
     else:
         data = {"schema": SCHEMA, "meta": meta, "settings": settings, "results": []}
     data["meta"].setdefault("started", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
@@ -328,9 +355,19 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
     print(f"bench ({suite}): {len(jobs)} jobs, {len(jobs) - len(todo)} already in {path}, "
           f"{len(todo)} to run on {backend}", file=sys.stderr)
     _save(path, data)
-    bar = tqdm(total=len(todo), desc=f"bench {suite}", unit="job", file=sys.stderr)
+    procs = settings["processes"]
+    reward_jobs = [j for j in todo if j.kind == "reward"]
+    speed_jobs = [j for j in todo if j.kind == "speed"]
+    bar = tqdm(total=len(reward_jobs) + procs * len(speed_jobs), desc=f"bench {suite}", unit="run", file=sys.stderr)
+    parts = {}  # a speed job's results of the processes done so far
 
     def on_done(job, result):
+        if job.kind == "speed" and procs > 1:
+            parts.setdefault(job.key, []).append(result)
+            if len(parts[job.key]) < procs:
+                bar.update()
+                return
+            result = merge_processes(parts.pop(job.key))
         data["results"].append(result)
         data["meta"]["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         _save(path, data)  # every finished job is on disk before the next one is waited for
@@ -339,16 +376,15 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
         bar.set_postfix_str(f"{job.key.split('/', 1)[1]}: {what}")
         bar.update()
 
-    reward_jobs = [j for j in todo if j.kind == "reward"]
-    speed_jobs = [j for j in todo if j.kind == "speed"]
     reps = settings["repeats"]
     try:
         run = _ray if backend == "ray" else _local
         kw = {"address": address} if backend == "ray" else {}
         if reward_jobs:
             run(reward_jobs, workers, reps, suite, on_done, **kw)
-        if speed_jobs:  # alone: one timing process at a time
-            run(speed_jobs, 1, reps, suite, on_done, **kw)
+        if speed_jobs:  # alone: one timing process at a time; each job's processes in rounds, so that
+            # a drift of the machine over the bench falls between processes, where the interval sees it
+            run([j for _ in range(procs) for j in speed_jobs], 1, reps, suite, on_done, **kw)
     finally:
         bar.close()
         if new_file and not data["results"] and path.exists():  # nothing ran: no stub to block the next run

@@ -7,9 +7,10 @@ rewards at the program's declared margin (or ``--margin``), the 90% interval of 
 difference (Welch and stratified bootstrap), interquartile means and the probability of
 improvement with their intervals, and, when inconclusive, the seeds per side that would
 decide; programs whose runs can collapse (pg-tang) have their collapse rates compared
-apart. Speed: the ratio of median training env steps per second (NEW / BASE, above 1 is
-faster) with a bootstrap 95% interval over the repeats, judged against a band of
-``1 +/- speed_tol``. The exit code is 1 when a row is worse.
+apart. Speed: the ratio of training env steps per second (NEW / BASE, above 1 is faster),
+each side's processes the unit, with a 95% interval from the spread between processes pooled
+over both files (``judge.judge_speed``), judged against a band of ``1 +/- speed_tol``. The
+exit code is 1 when a row is worse.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import numpy as np
 from ..core.stats import median_iqr
 from ..core.verdicts import VERDICTS
 from ..infra.benchfile import groups, load_results
-from ..infra.judge import combine, judge_rewards, judge_speed, verdict_cell
+from ..infra.judge import combine, judge_rewards, judge_speed, process_noise, verdict_cell
 from ..infra.records import atomic_write_text, dumps, save_figure
 
 
@@ -36,7 +37,7 @@ class Thresholds:
         return (f"reward: TOST at alpha {self.alpha:g} on the difference of means within each program's "
                 f"declared margin ({'--margin: ' + given if given else 'see docs/verdicts'}; "
                 f"{self.reward_tol:.0%} of BASE's median where none is declared); speed: the 95% "
-                f"interval of the steps/s ratio against the band 1/{1 + self.speed_tol:g} .. "
+                f"interval of the steps/s ratio, processes the unit, against the band 1/{1 + self.speed_tol:g} .. "
                 f"{1 + self.speed_tol:g}")
 
 
@@ -78,6 +79,9 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
     else:
         gb, gn = groups(base), groups(new)
     rows = []
+    # the spread between processes of one timing job, pooled over every row of both files
+    noise = process_noise([g["speed_processes"] for g in list(gb.values()) + list(gn.values())
+                           if g.get("speed_processes")])
     for key in sorted(set(gb) | set(gn)):
         b, n = gb.get(key), gn.get(key)
         row = {"program": key[0], "framework": key[1], "mode": key[2]}
@@ -95,7 +99,7 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
             row["reward"] = {"verdict": "only in " + ("BASE" if rb else "NEW"), "base": rb, "new": rn}
         sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
         if sb and sn:
-            row["speed"] = judge_speed(sb, sn, th.speed_tol)
+            row["speed"] = judge_speed(b["speed_processes"], n["speed_processes"], th.speed_tol, noise)
             if (b or {}).get("speed_short") or (n or {}).get("speed_short"):  # never a verdict on noise
                 row["speed"].update(verdict="inconclusive", reason="a timed loop under 1 s (more --iterations)")
         elif sb or sn:

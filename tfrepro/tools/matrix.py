@@ -147,7 +147,7 @@ def env_versions(py: Path) -> dict:
 
 def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
-           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True) -> int:
+           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True, processes=None) -> int:
 
     from .report import check_page
 
@@ -165,6 +165,8 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
             args += ["--seeds", f"{seeds[0]}..{seeds[-1]}"]
         if repeats:
             args += ["--repeats", str(repeats)]
+        if processes:
+            args += ["--processes", str(processes)]
         if programs_:
             args += ["--programs", *programs_]
         if iterations:

@@ -1,0 +1,107 @@
+"""The A/A check of speed verdicts: the same build benched 2N times on a quiet machine, one bench
+after another, and bench i compared with bench i + N (N pairs) by ``compare``'s own judge. A
+speed verdict of ``worse`` or ``better`` in any pair is a false alarm: the interval did not
+account for the noise it claims to. Also measures the spread between fresh processes of one
+timing job, pooled over every row of every bench: the floor ``judge.SPEED_PROCESS_SD`` that a
+file timed once per job is judged with.
+
+    python benchmarks/speed_aa.py [--pairs 10] [--out results/speed-aa]
+                                  [--programs pg-tang pg-geron] [--speed-modes fast lockstep]
+                                  [--processes 2] [--repeats 2] [--report-only]
+
+Each bench is ``tfrepro bench --suite quick --no-reward ...`` in a fresh process (the command
+a user runs). Writes ``OUT/bench-NN.json`` (the benches), ``OUT/aa.json`` and ``OUT/aa.md``
+(per pair and row: the ratio, its 95% interval, the verdict; the counts; the pooled spread),
+atomically. Nothing else may run on the machine meanwhile: that is the point of an A/A check.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    from tfrepro.infra import provenance
+    from tfrepro.infra.benchfile import groups, load_results
+    from tfrepro.infra.judge import judge_speed, process_noise
+    from tfrepro.infra.records import atomic_write_text
+    from tfrepro.tools.compare import Thresholds, compare_pair
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pairs", type=int, default=10)
+    p.add_argument("--out", default="results/speed-aa")
+    p.add_argument("--programs", nargs="+", default=["pg-tang", "pg-geron"])
+    p.add_argument("--speed-modes", nargs="+", default=["fast", "lockstep"])
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--report-only", action="store_true", help="judge the benches already in --out")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"bench-{i:02d}.json" for i in range(2 * args.pairs)]
+    t0 = time.time()
+    for i, path in enumerate(files):
+        if path.exists() or args.report_only:
+            continue
+        cmd = [sys.executable, "-m", "tfrepro", "bench", "--suite", "quick", "--no-reward",
+               "--programs", *args.programs, "--speed-modes", *args.speed_modes,
+               "--processes", str(args.processes), "--repeats", str(args.repeats), "--out", str(path)]
+        print(f"[{time.time() - t0:6.0f} s] bench {i + 1}/{len(files)}", file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    datas = [load_results(f) for f in files if f.exists()]
+    n = len(datas) // 2
+    th = Thresholds()
+    rows, counts = [], collections.Counter()
+    for i in range(n):
+        for r in compare_pair(datas[i], datas[i + n], th):
+            sp = r["speed"]
+            counts[sp["verdict"]] += 1
+            rows.append({"pair": [i, i + n], "program": r["program"], "framework": r["framework"],
+                         "mode": r["mode"], "ratio": sp["ratio"], "ci": [sp["ci_low"], sp["ci_high"]],
+                         "verdict": sp["verdict"], "noise_sd": sp["noise_sd"], "noise_df": sp["noise_df"]})
+    sides = [g["speed_processes"] for d in datas for g in groups(d).values() if g.get("speed_processes")]
+    sd, df = process_noise(sides)
+    # the same pairs judged as files of one process per job would be: each process alone
+    single = collections.Counter()
+    for i in range(n):
+        gb, gn = groups(datas[i]), groups(datas[i + n])
+        for key in set(gb) & set(gn):
+            for pb, pn in zip(gb[key]["speed_processes"], gn[key]["speed_processes"]):
+                single[judge_speed(pb, pn, th.speed_tol, noise=(0.0, 0))["verdict"]] += 1
+    summary = {"schema": "tfrepro.speed-aa/1", "pairs": n, "benches": [f.name for f in files if f.exists()],
+               "programs": args.programs, "speed_modes": args.speed_modes, "processes": args.processes,
+               "repeats": args.repeats, "verdicts": dict(counts), "false_alarms": counts["worse"] + counts["better"],
+               "process_sd": sd, "process_df": df, "single_process_verdicts": dict(single),
+               "versions": datas[0]["meta"].get("versions") if datas else None,
+               "cpu_model": datas[0]["meta"].get("cpu_model") if datas else None, "rows": rows}
+    lines = [f"# Speed A/A: the same build benched {2 * n} times, bench i against bench i + {n}", "",
+             f"`python benchmarks/speed_aa.py --pairs {n}`: {', '.join(args.programs)}; loops "
+             f"{', '.join(args.speed_modes)}; {args.processes} processes x {args.repeats} repeats per timing; "
+             f"{summary['cpu_model']}.", "",
+             f"Verdicts over {len(rows)} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+             + f"; false alarms (worse or better): **{summary['false_alarms']}**.", "",
+             f"Spread between fresh processes of one timing job (sd of log steps/s, pooled): "
+             f"**{sd:.4f}** over {df} degrees of freedom. Judged one process against one, with that floor: "
+             + ", ".join(f"{k} {v}" for k, v in sorted(single.items())) + ".", "",
+             "| pair | program | framework | mode | ratio [95% CI] | verdict |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['pair'][0]}-{r['pair'][1]} | {r['program']} | {r['framework']} | {r['mode']} | "
+                     f"{r['ratio']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] | {r['verdict']} |")
+    for name, text in (("aa.json", json.dumps(summary, indent=1) + "\n"), ("aa.md", "\n".join(lines) + "\n")):
+        atomic_write_text(out / name, text)
+    provenance.note(out / "aa.md")
+    print("\n".join(lines[:8]))
+    return 0 if not math.isnan(sd) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
