@@ -20,6 +20,7 @@ import argparse
 import collections
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -70,6 +71,34 @@ def main(argv=None) -> int:
                          "verdict": sp["verdict"], "noise_sd": sp["noise_sd"], "noise_df": sp["noise_df"]})
     sides = [g["speed_processes"] for d in datas for g in groups(d).values() if g.get("speed_processes")]
     sd, df = process_noise(sides)
+    # the drift between benches: the spread of a row's bench means beyond what its processes explain
+    by_row = collections.defaultdict(list)
+    for d in datas:
+        for key, g in groups(d).items():
+            if g.get("speed_processes"):
+                logs = [math.log(statistics.median(p)) for p in g["speed_processes"]]
+                by_row[key].append((sum(logs) / len(logs), len(logs)))
+    ss, k_rows = 0.0, 0
+    for means in by_row.values():
+        if len(means) >= 2:
+            m = [x for x, _ in means]
+            mu = sum(m) / len(m)
+            var = sum((x - mu) ** 2 for x in m) / (len(m) - 1)
+            ss += max(0.0, var - sd * sd / means[0][1])
+            k_rows += 1
+    run_sd = math.sqrt(ss / k_rows) if k_rows else float("nan")
+    # the same pairs judged as if the machine did not drift between benches (run_sd 0)
+    no_drift = collections.Counter(r["speed"]["verdict"] for i in range(n)
+                                   for r in compare_pair(datas[i], datas[i + n], Thresholds(speed_run_sd=0.0)))
+    # side by side: in every bench, its first round of processes against its second (one moment, no drift)
+    side = collections.Counter()
+    for d in datas:
+        for g in groups(d).values():
+            procs = g.get("speed_processes") or []
+            if len(procs) >= 2:
+                half = len(procs) // 2
+                side[judge_speed(procs[:half], procs[half:2 * half], th.speed_tol, noise=(sd, df),
+                                 run_sd=0.0)["verdict"]] += 1
     # the same pairs judged as files of one process per job would be: each process alone
     single = collections.Counter()
     for i in range(n):
@@ -80,18 +109,24 @@ def main(argv=None) -> int:
     summary = {"schema": "tfrepro.speed-aa/1", "pairs": n, "benches": [f.name for f in files if f.exists()],
                "programs": args.programs, "speed_modes": args.speed_modes, "processes": args.processes,
                "repeats": args.repeats, "verdicts": dict(counts), "false_alarms": counts["worse"] + counts["better"],
-               "process_sd": sd, "process_df": df, "single_process_verdicts": dict(single),
+               "process_sd": sd, "process_df": df, "run_sd": run_sd, "single_process_verdicts": dict(single),
+               "verdicts_without_drift": dict(no_drift), "side_by_side_verdicts": dict(side),
                "versions": datas[0]["meta"].get("versions") if datas else None,
                "cpu_model": datas[0]["meta"].get("cpu_model") if datas else None, "rows": rows}
     lines = [f"# Speed A/A: the same build benched {2 * n} times, bench i against bench i + {n}", "",
-             f"`python benchmarks/speed_aa.py --pairs {n}`: {', '.join(args.programs)}; loops "
+             f"`python benchmarks/speed_aa.py --pairs {n} --speed-modes {' '.join(args.speed_modes)}`: {', '.join(args.programs)}; loops "
              f"{', '.join(args.speed_modes)}; {args.processes} processes x {args.repeats} repeats per timing; "
              f"{summary['cpu_model']}.", "",
              f"Verdicts over {len(rows)} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
              + f"; false alarms (worse or better): **{summary['false_alarms']}**.", "",
              f"Spread between fresh processes of one timing job (sd of log steps/s, pooled): "
-             f"**{sd:.4f}** over {df} degrees of freedom. Judged one process against one, with that floor: "
-             + ", ".join(f"{k} {v}" for k, v in sorted(single.items())) + ".", "",
+             f"**{sd:.4f}** over {df} degrees of freedom; drift between benches beyond it (sd of log steps/s): "
+             f"**{run_sd:.4f}** ({k_rows} rows). Judged one process against one, with the floors: "
+             + ", ".join(f"{k} {v}" for k, v in sorted(single.items())) + ". The same pairs judged as if the "
+             "machine did not drift (--speed-run-sd 0): "
+             + ", ".join(f"{k} {v}" for k, v in sorted(no_drift.items())) + ". Side by side (in each bench, "
+             "its first round of processes against its second, no drift term): "
+             + ", ".join(f"{k} {v}" for k, v in sorted(side.items())) + ".", "",
              "| pair | program | framework | mode | ratio [95% CI] | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['pair'][0]}-{r['pair'][1]} | {r['program']} | {r['framework']} | {r['mode']} | "

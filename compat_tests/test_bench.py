@@ -149,7 +149,10 @@ BASE_REWARD = [190, 195, 200, 185, 199, 192, 188, 200, 196, 191]
 BASE_SPEED = [[1000, 1004], [1010, 1008], [990, 995], [1005, 1003], [995, 1000]]  # 5 processes x 2 repeats
 
 
-def _verdicts(base, new, th=Thresholds()):
+QUIET = Thresholds(speed_run_sd=0.0)  # a machine that does not drift between benches
+
+
+def _verdicts(base, new, th=QUIET):
     (row,) = compare_pair(base, new, th)
     return row["reward"]["verdict"], row["speed"]["verdict"], row["verdict"]
 
@@ -174,14 +177,26 @@ def test_speed_interval_takes_processes_as_its_unit():
     from tfrepro.infra.judge import SPEED_PROCESS_SD, judge_speed, process_noise
 
     one = [1000.0] * 50  # fifty identical repeats in one process: no evidence about other processes
-    r = judge_speed(one, one)
+    r = judge_speed(one, one, run_sd=0.0)
     assert r["noise_df"] == 0 and r["noise_sd"] == SPEED_PROCESS_SD and "floor" in r["noise_source"]
     half = 1.959964 * SPEED_PROCESS_SD * 2 ** 0.5
     assert r["ci_high"] == pytest.approx(np.exp(half)) and r["processes"] == [1, 1]
     sd, df = process_noise([BASE_SPEED, [[1000], [1100]]])
     assert df == 4 + 1 and sd > 0
-    r = judge_speed(BASE_SPEED, [[x * 1.5 for x in p] for p in BASE_SPEED])
+    r = judge_speed(BASE_SPEED, [[x * 1.5 for x in p] for p in BASE_SPEED], run_sd=0.0)
     assert r["verdict"] == "better" and r["ratio"] == pytest.approx(1.5) and r["processes"] == [5, 5]
+    # two benches run apart also differ by the machine's drift: the same timings are not shown
+    # equivalent then (a quiet machine, run_sd 0, is), and a change beyond the drift still is worse
+    from tfrepro.infra.judge import SPEED_RUN_SD
+
+    drift = judge_speed(BASE_SPEED, BASE_SPEED)
+    assert drift["run_sd"] == SPEED_RUN_SD > 0 and drift["verdict"] == "inconclusive"
+    assert judge_speed(BASE_SPEED, BASE_SPEED, run_sd=0.0)["verdict"] == "equivalent"
+    assert judge_speed(BASE_SPEED, [[x / 2 for x in p] for p in BASE_SPEED])["verdict"] == "worse"
+    base = _synthetic(BASE_REWARD, BASE_SPEED)
+    same = dict(base, meta=dict(base["meta"], started="2026-12-06T10:00:00"))
+    (row,) = compare_pair(same, copy.deepcopy(same), Thresholds())  # one bench: no drift between its rows
+    assert row["speed"]["run_sd"] == 0.0 and row["speed"]["verdict"] == "equivalent"
 
 
 def test_compare_noise_within_the_margins_is_equivalent():
@@ -230,7 +245,7 @@ def test_compare_cli_exit_codes_and_outputs(cli_here, tmp_path):
     (tmp_path / "base.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED)))
     (tmp_path / "same.json").write_text(json.dumps(_synthetic(BASE_REWARD, BASE_SPEED, tf="2.16.2")))
     (tmp_path / "worse.json").write_text(json.dumps(_synthetic([r * 0.5 for r in BASE_REWARD], BASE_SPEED)))
-    proc = cli_here("compare", "base.json", "same.json", "--out-dir", "c1")
+    proc = cli_here("compare", "base.json", "same.json", "--out-dir", "c1", "--speed-run-sd", "0")  # a quiet machine
     assert proc.returncode == 0, proc.stderr
     assert "Thresholds: reward: TOST at alpha 0.05" in proc.stdout
     assert "TF 2.16.2" in proc.stdout and "| p | tf2 | fast |" in proc.stdout

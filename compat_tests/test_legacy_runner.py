@@ -312,6 +312,22 @@ def test_future_division_keeps_true_division(tmp_path):
 
 
 @pytest.mark.slow  # a fresh process running TensorFlow
+def test_a_scripts_own_error_through_a_rewrite_ends_at_the_scripts_line(tmp_path):
+    """An error the runner's pass-through rewrites re-raise (``int(x)``, ``obj[k] = v``, Python
+    2's ``/``) is the script's own: exit 1 and its traceback, ending at the script's line, with no
+    frame of the rewrite, as Python prints it without the runner."""
+    for code, error in (("n = int('9' * 5000)\n", "ValueError: Exceeds the limit"),
+                        ("import numpy as np\na = np.zeros(2)\na[5] = 1.0\n", "IndexError"),
+                        ("print 1 / 0\n", "ZeroDivisionError")):
+        proc = legacy(tmp_path, code)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        tb = proc.stderr.strip().splitlines()
+        frames = [ln for ln in tb if ln.lstrip().startswith("File ")]
+        assert tb[-1].startswith(error) and 'script.py"' in frames[-1], proc.stderr[-2000:]
+        assert not [f for f in frames if "legacy/numpy1.py" in f or "legacy/py2.py" in f], proc.stderr[-2000:]
+
+
+@pytest.mark.slow  # a fresh process running TensorFlow
 def test_python3_script_is_left_alone(tmp_path):
     proc = legacy(tmp_path, "long = 3\nprint(7 / 2, long)\n", *REPORT)
     assert proc.returncode == 0 and proc.stdout.strip() == "3.5 3"

@@ -274,6 +274,25 @@ def test_against_another_release_runs_the_script_there(tmp_path):
     assert summary["identical_episodes"] == {"0": 5, "1": 5} and summary["verdict"] == "equivalent"
     bad = run(tmp_path, "--seeds", "0..1", "--against", "tf2.9", "script.py")
     assert bad.returncode == 2 and "2.12" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    bad = run(tmp_path, "--seeds", "0..1", "--against", "tf9.99", "script.py")
+    assert bad.returncode == 2 and "TensorFlow 2 releases" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_an_environment_that_cannot_be_built_offline_is_one_line_before_any_build(tmp_path, monkeypatch):
+    """With the package index out of reach, a release whose environment is not built yet is
+    refused in one line before anything is built; one already built goes ahead."""
+    from tfrepro.core.errors import UsageError
+    from tfrepro.tools import matrix
+
+    monkeypatch.setattr(matrix, "published_versions", lambda package="tensorflow": None)
+    with pytest.raises(UsageError, match="cannot be reached .* no environment for it is built yet"):
+        matrix.check_published(["2.19"], tmp_path, legacy=True)
+    env, want = matrix.env_spec("2.19", tmp_path, legacy=True)
+    (env / "bin").mkdir(parents=True)
+    (env / "bin" / "python").write_text("")
+    (env / matrix.MARKER).write_text(json.dumps(want))
+    matrix.check_published(["2.19"], tmp_path, legacy=True)
+    assert [p.name for p in tmp_path.iterdir()] == [env.name], "the check never builds"
 
 
 PY2_SCRIPT = """

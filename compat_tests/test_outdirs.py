@@ -1,5 +1,5 @@
 """Tier 5 (tools): ``reproduce`` and ``diff --seeds`` never write over results already on
-disk unasked, and ``reproduce``'s default is the quick tier.
+disk unasked, and ``reproduce``'s default is a 10-minute budget.
 
 A user's run lands in a new folder (``results/reproduce-DATE-TIME``); a folder that holds an
 earlier run's results needs ``--resume`` (reuse its runs) or ``--force`` (write over them),
@@ -41,6 +41,20 @@ def grid(monkeypatch):
         return _records(entries, seeds)
 
     monkeypatch.setattr(rep, "run_grid", fake)
+
+    def fake_budget(entries, mode, out_dir, budget, workers, iterations, margins, max_seeds, spending, reuse=False):
+        from tfrepro.tools.budget import Track
+
+        seeds = {e: list(range(programs.get(e[0]).quick_seeds)) for e in entries}
+        asked.append({"entries": entries, "seeds": seeds, "out_dir": out_dir, "budget": budget,
+                      "max_seeds": max_seeds, "spending": spending})
+        tracks = [Track(n, v, "fast", programs.get(n).quick_seeds, max_seeds, looks=[len(seeds[n, v])])
+                  for n, v in entries]
+        return _records(entries, seeds), tracks
+
+    import tfrepro.tools.budget as budget
+
+    monkeypatch.setattr(budget, "run_budget", fake_budget)
     return asked
 
 
@@ -88,14 +102,13 @@ def test_diff_seeds_refuses_a_folder_with_results(cli_here, tmp_path):
     _one_line(cli_here("diff", "pg-geron", "--force"), "--force applies to rung 5")
 
 
-def test_quick_tier_is_the_default(cli_here, grid, tmp_path):
+def test_a_ten_minute_budget_is_the_default(cli_here, grid, tmp_path):
     proc = cli_here("reproduce")
     assert proc.returncode == 0, proc.stderr
-    seeds = grid[0]["seeds"]
-    want = {e: programs.get(e[0]).quick_seeds for e in seeds}
-    assert {e: len(s) for e, s in seeds.items()} == want
-    assert want[("dqn-pylessons", None)] == 6 and want[("dqn-meertens", "exercises")] == 30
-    assert want[("pg-tang", None)] == 30
-    assert "quick tier" in proc.stdout and "--seeds 30" in proc.stdout
+    assert grid[0]["budget"] == 600 and grid[0]["max_seeds"] == 300 and grid[0]["spending"] == "pocock"
+    assert "budget 10 min" in proc.stdout and "--seeds N for a fixed design" in proc.stdout
+    _one_line(cli_here("reproduce", "--budget", "5m", "--seeds", "4"), "without --seeds or --full")
+    _one_line(cli_here("reproduce", "--budget", "0s"), "a budget of 1 s to 7 days")
+    _one_line(cli_here("reproduce", "--budget", "ten"), "expected a duration")
     out = tmp_path / grid[0]["out_dir"]
     assert out.name.startswith("reproduce-") and (out / "summary.json").is_file()

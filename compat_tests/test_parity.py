@@ -50,13 +50,13 @@ CASES = {  # entry: (seeds, iterations override, level)
 }
 # Cases the CI seeds cannot decide, with the seeds per side that equivalence at the declared
 # margin needs by the spread of the committed runs with these seeds and settings
-# (results/reproduce at 30 lockstep seeds for pg-tang; results/reproduce's 30 fast seeds
-# for dqn-pylessons, whose CI runs keep 5). pg-geron (results/reproduce),
+# (results/reproduce at 30 lockstep seeds for pg-tang; its 6 fast seeds for dqn-pylessons,
+# whose CI runs keep 5). pg-geron (results/reproduce),
 # dqn-meertens:exercises at 60,000 frames (results/meertens-60k) and dqn-pylessons:evaluated
 # (results/pylessons-evaluated) are equivalent at their margins.
 TOO_FEW = {
-    "pg-tang": "collapsed 3/30 (TF1) and 2/30 (TF2); the rest need ~153 seeds per side at ±10",
-    "dqn-pylessons": "needs ~120 seeds per side at ±50",
+    "pg-tang": "collapsed 4/30 (TF1) and 1/30 (TF2); the rest need ~130 seeds per side at ±10",
+    "dqn-pylessons": "needs ~84 seeds per side at ±50",
 }
 
 

@@ -147,6 +147,12 @@ def add_verdict_arguments(p):
     p.add_argument("--speed-tol", type=share, default=0.10, help="speed: equivalent when the whole 95%% "
                    "interval of the steps/s ratio lies inside 1/(1+TOL) .. 1+TOL, worse/better when it "
                    "lies wholly below/above (default: %(default)s)")
+    from ..infra.judge import SPEED_RUN_SD
+
+    p.add_argument("--speed-run-sd", type=number(0, 5, "a standard deviation of log steps/s"), default=SPEED_RUN_SD,
+                   help="speed: how much the machine drifts between two benches run apart (sd of log steps/s; "
+                   "default: %(default)s, measured on the 2-core development machine by "
+                   "benchmarks/speed_aa.py; measure yours the same way; 0 on a machine that does not drift)")
 
 
 def thresholds(args):
@@ -156,7 +162,7 @@ def thresholds(args):
 
     if not 0 <= args.reward_tol < float("inf") or not 0 <= args.speed_tol < float("inf"):
         raise UsageError("--reward-tol and --speed-tol must be finite numbers >= 0")
-    return Thresholds(args.alpha, args.reward_tol, args.speed_tol, dict(args.margin or []))
+    return Thresholds(args.alpha, args.reward_tol, args.speed_tol, dict(args.margin or []), args.speed_run_sd)
 
 
 def check_out(path, force=False, flag="--out"):

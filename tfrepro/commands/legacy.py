@@ -216,10 +216,10 @@ def _many_seeds(args) -> int:
     if args.script.endswith(".ipynb"):
         raise UsageError("--seeds runs scripts; a notebook runs once (tfrepro legacy NOTEBOOK.ipynb)")
     if args.against is not None and re.fullmatch(r"tf\d+\.\d+", args.against) and args.against != "tf1.15":
-        from ..tools.matrix import check_published, requirements
+        from ..tools.matrix import DEFAULT_CACHE, check_published, requirements
 
         requirements(args.against[2:])  # a release the matrix can build, or one line saying why not
-        check_published([args.against[2:]])  # and one that exists, asked before any build
+        check_published([args.against[2:]], DEFAULT_CACHE, legacy=True)  # one that exists, asked before any build
     elif args.against is not None and args.against != "tf1.15":
         if not os.path.isfile(args.against):
             raise UsageError(f"--against {args.against}: no such script")

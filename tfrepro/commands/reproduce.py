@@ -10,6 +10,15 @@ from ..infra.tfquiet import quiet_tensorflow
 from . import argtypes
 
 
+DEFAULT_BUDGET = 600.0  # seconds: `tfrepro reproduce` with neither --seeds nor --full
+
+
+def budget_type(text):
+    from ..tools.budget import parse_budget
+
+    return parse_budget(text)
+
+
 def add_parser(sub):
     p = sub.add_parser("reproduce", help="every program, both forms, several seeds: the table",
                        description="Run every program in both forms over several seeds, print "
@@ -21,10 +30,16 @@ def add_parser(sub):
                    help="lockstep: the seeds of a program and form in one process, one batched update "
                    "for all (programs without it run fast); fast: seed after seed, a few per process; "
                    "book: the sources' loops (default: %(default)s)")
+    p.add_argument("--budget", type=budget_type, metavar="DURATION",
+                   help="spend about this long (10m, 90s, 1h) where seeds settle verdicts: every program's "
+                   "first look (a block of 30 seeds, 6 for dqn-pylessons), then more seeds for the undecided "
+                   "program cheapest to decide, each look read with a group-sequential design so that "
+                   "stopping early is honest (the default, 10m, unless --seeds or --full is given)")
+    p.add_argument("--spending", choices=("pocock", "obf"), default="pocock",
+                   help="--budget: how the error rate is spent over looks: pocock (evenly, decides early) or "
+                   "obf (O'Brien-Fleming: little at early looks) (default: %(default)s)")
     p.add_argument("--seeds", type=argtypes.seed_count, metavar="N",
-                   help="seeds 0..N-1 for every program (default: the quick tier, each program at the "
-                   "seeds that fit in about 10 minutes on 2 cores: 30, 6 for dqn-pylessons; the "
-                   "committed table is --seeds 30)")
+                   help="a fixed design: seeds 0..N-1 for every program, the verdict read once")
     p.add_argument("--full", action="store_true",
                    help="seeds per program from the power calculation: as many per side as the verdict "
                    "of an earlier reproduction (--plan-from) asks for at the declared margin, at least "
@@ -32,7 +47,7 @@ def add_parser(sub):
     p.add_argument("--plan-from", default="results/reproduce/summary.json", metavar="SUMMARY",
                    help="--full: the summary.json whose spreads set the seed counts (default: %(default)s)")
     p.add_argument("--max-seeds", type=argtypes.seed_count, default=300,
-                   help="--full: at most this many seeds per side (default: %(default)s)")
+                   help="--full and --budget: at most this many seeds per side (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
                    help="subset (default: all; dqn-meertens runs its exercises variant unless "
                    "given as dqn-meertens:book)")
@@ -72,18 +87,24 @@ def main(args) -> int:
     check_results_dir(out_dir, resume=args.resume, force=args.force,
                       names=("table.md", "summary.json", "curves.png", "index.html"))
     check_page(out_dir, force=args.force)
+    budget = args.budget
+    if budget is not None and (args.full or args.seeds is not None):
+        raise UsageError("--budget chooses the seeds itself: give it without --seeds or --full")
+    if budget is None and not args.full and args.seeds is None:
+        budget = DEFAULT_BUDGET
+    seeds = None
     if args.full:
         plan = planned_seeds(Path(args.plan_from), entries, args.seeds or 30, args.max_seeds)
         print("--full, seeds per side: " + ", ".join(f"{programs.entry_label(*e)} {n}" for e, n in plan.items()))
         seeds = {e: list(range(n)) for e, n in plan.items()}
     elif args.seeds is not None:
         seeds = list(range(args.seeds))
-    else:  # the quick tier
-        seeds = {e: list(range(programs.get(e[0]).quick_seeds)) for e in entries}
-        print("quick tier, seeds per form: " + ", ".join(f"{programs.entry_label(*e)} {len(s)}"
-                                                         for e, s in seeds.items())
-              + " (--seeds 30 for the committed table, --full for the power calculation's counts)")
+    else:
+        print(f"budget {budget / 60:g} min on {args.workers} workers: every program's first look, then seeds "
+              f"where they settle a verdict (group-sequential, {args.spending} spending, at most "
+              f"{args.max_seeds} seeds per side; --seeds N for a fixed design)")
     quiet_tensorflow()
     return reproduce(entries, mode=args.mode, seeds=seeds,
                      out_dir=Path(out_dir), workers=args.workers, iterations=args.iterations,
-                     margins=dict(args.margin or []), reuse=args.resume, force=args.force)
+                     margins=dict(args.margin or []), reuse=args.resume, force=args.force,
+                     budget=budget if seeds is None else None, max_seeds=args.max_seeds, spending=args.spending)

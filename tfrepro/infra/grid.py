@@ -63,7 +63,7 @@ def record_path(runs_dir: Path, name, variant, framework, mode, seed) -> Path:
     return Path(runs_dir) / f"{label}_{framework}_{mode}_seed{seed}.json"
 
 
-def _reusable(path: Path, name, variant, framework, mode, seed, iterations):
+def reusable(path: Path, name, variant, framework, mode, seed, iterations):
     """The record at ``path`` if it is the run this job would make (same program, variant,
     form, mode, seed and training length), else None."""
     from .records import read_record
@@ -102,7 +102,7 @@ def plan_jobs(entries, mode, seeds, runs_dir: Path, workers=2, iterations=None, 
         for fw in programs.FRAMEWORKS:
             todo[n, v, fw] = []
             for s in (seeds[(n, v)] if isinstance(seeds, dict) else seeds):
-                old = _reusable(record_path(runs_dir, n, v, fw, m, s), n, v, fw, m, s, iterations) \
+                old = reusable(record_path(runs_dir, n, v, fw, m, s), n, v, fw, m, s, iterations) \
                     if reuse else None
                 if old is not None:
                     records.append(old)

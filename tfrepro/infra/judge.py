@@ -49,11 +49,16 @@ def judge_rewards(label, base, new, alpha=ALPHA, margins=None, fallback_share=0.
     return out
 
 
-# Between fresh processes of one timing job, the standard deviation of log steps/s (each
-# process's median over its repeats): what a file of one process per job cannot measure
-# itself. Measured by the A/A benches of results/speed-aa (the same build benched 20 times,
-# alone on the 2-core machine; docs/bench.md "The noise floor").
-SPEED_PROCESS_SD = 0.04
+# Measured by the A/A benches of results/speed-aa (the same build benched 20 times, one after
+# another, on the 2-core development machine; docs/verdicts.md "Speed rows"), as standard
+# deviations of log steps/s:
+# - between fresh processes of one timing job within one bench (each process's median over its
+#   repeats): the floor for a file timed once per job, which cannot measure it itself;
+SPEED_PROCESS_SD = 0.13
+# - between benches run at different times, beyond what their processes explain: the machine's
+#   drift (other work on shared cores, frequency). Two files timed apart differ by it however many
+#   processes each has; a file compared with itself (two modes of one bench) does not.
+SPEED_RUN_SD = 0.12
 
 
 def process_logs(timings) -> list:
@@ -76,7 +81,7 @@ def process_noise(sides) -> tuple[float, int]:
     return (math.sqrt(ss / df), df) if df else (SPEED_PROCESS_SD, 0)
 
 
-def judge_speed(base, new, tol=SPEED_TOL, noise=None) -> dict:
+def judge_speed(base, new, tol=SPEED_TOL, noise=None, run_sd=SPEED_RUN_SD) -> dict:
     """NEW's steps/s over BASE's with a 95% interval, in the same four words: ``equivalent``
     when the whole interval lies inside [1/(1+tol), 1+tol], ``worse`` / ``better`` when it lies
     wholly below / above, else ``inconclusive``.
@@ -85,9 +90,11 @@ def judge_speed(base, new, tol=SPEED_TOL, noise=None) -> dict:
     ratio the exponent of the difference of their means, and its interval Student's t with the
     between-process spread ``noise`` = (sd, df) pooled over the compared files
     (``process_noise``); with no process to pool (files timed once per job), the spread is
-    the measured floor ``SPEED_PROCESS_SD`` and the interval normal. Repeats inside one
-    process share its state (its allocator, its caches, the machine's moment), so they are
-    not independent measurements and never narrow the interval on their own."""
+    the measured floor ``SPEED_PROCESS_SD`` and the interval normal. Two files timed at
+    different times also differ by the machine's drift, ``run_sd`` each (default
+    ``SPEED_RUN_SD``; 0 for two rows of one bench). Repeats inside one process share its state (its
+    allocator, its caches, the machine's moment), so they are not independent measurements and
+    never narrow the interval on their own."""
     from scipy import stats
 
     sd, df = noise if noise is not None else process_noise([base, new])
@@ -95,7 +102,9 @@ def judge_speed(base, new, tol=SPEED_TOL, noise=None) -> dict:
         sd = SPEED_PROCESS_SD
     lb, ln = process_logs(base), process_logs(new)
     est = float(np.mean(ln) - np.mean(lb))
-    half = (float(stats.t.ppf(0.975, df)) if df else 1.959964) * sd * math.sqrt(1 / len(lb) + 1 / len(ln))
+    run = float(run_sd)
+    half = (float(stats.t.ppf(0.975, df)) if df else 1.959964) * math.sqrt(
+        sd * sd * (1 / len(lb) + 1 / len(ln)) + 2 * run * run)
     lo, hi = math.exp(est - half), math.exp(est + half)
     band = (1 / (1 + tol), 1 + tol)
     verdict = ("worse" if hi < band[0] else "better" if lo > band[1] else
@@ -104,7 +113,7 @@ def judge_speed(base, new, tol=SPEED_TOL, noise=None) -> dict:
     b, n = flat(base), flat(new)
     return {"base": b, "new": n, "base_median": float(np.median(b)), "new_median": float(np.median(n)),
             "ratio": math.exp(est), "ci_low": lo, "ci_high": hi, "band": list(band), "verdict": verdict,
-            "processes": [len(lb), len(ln)], "noise_sd": sd, "noise_df": df,
+            "processes": [len(lb), len(ln)], "noise_sd": sd, "noise_df": df, "run_sd": run,
             "noise_source": f"pooled over {df} degrees of freedom between processes" if df
             else f"the measured floor {SPEED_PROCESS_SD:g} (one process per job)"}
 

@@ -83,20 +83,31 @@ def run_in_workers(fn, jobs, workers, on_done, died="a worker process died (kill
 
 
 def _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
+    """``jobs``: a list, or a callable giving the next job (None: none now; the run ends when
+    it gives none and nothing runs), asked each time a worker is free: a scheduler that
+    decides the next job from the results so far (``reproduce --budget``)."""
     ctx = get_context("spawn")
-    queue = list(jobs)
+    if callable(jobs):
+        take, size = jobs, workers
+    else:
+        queue = list(jobs)
+        take, size = (lambda: queue.pop(0) if queue else None), len(queue)
     running = {}  # future -> (its executor, job)
-    shared = None if fresh else ProcessPoolExecutor(max_workers=max(1, min(workers, len(queue))), mp_context=ctx,
+    shared = None if fresh else ProcessPoolExecutor(max_workers=max(1, min(workers, size)), mp_context=ctx,
                                                     initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        while queue or running:
-            while queue and len(running) < workers:  # submitted = started: no job waits inside an executor
-                job = queue.pop(0)
+        while True:
+            while len(running) < workers:  # submitted = started: no job waits inside an executor
+                job = take()
+                if job is None:
+                    break
                 executor = shared or ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=die_with_parent,
                                                          initargs=(os.getpid(),))
                 running[executor.submit(fn, *job)] = (executor, job)
                 if on_start is not None:
                     on_start(job)
+            if not running:
+                break
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED,
                                timeout=None if on_tick is None else 1.0)
             if on_tick is not None:

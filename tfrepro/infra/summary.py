@@ -42,6 +42,26 @@ def summarise(records, entries, margins=None):
     return rows
 
 
+def sequential_cell(seq, cmp_, cell) -> str:
+    """A budget row's verdict: the word, the look it came at, or why the program stopped."""
+    looks = seq.get("looks") or []
+    if not looks:
+        return "not run: the budget ended before its first look"
+    n = looks[-1]
+    level = f", nominal alpha {seq['nominal_alpha']:.4f}" if seq.get("nominal_alpha") is not None else ""
+    at = f"at look {len(looks)} ({n}+{n} seeds{level})"
+    if seq["state"] == "decided" and cmp_:
+        return f"{cmp_['verdict']} {at}" + cell[len(cmp_["verdict"]):]
+    why = {"futile": "stopped: " + str(seq.get("futile", "")), "spent": f"the plan's {seq['n_max']} seeds spent",
+           "out of time": "the budget ended", "waiting": "the budget ended"}.get(seq["state"], seq["state"])
+    need = seq.get("seeds_needed")
+    more = (f"; a fixed design would need ~{need} per side" + (f", ~{seq['minutes_needed']:g} min more"
+                                                                if seq.get("minutes_needed") is not None else "")
+            if need else "")
+    rest = cell.split(";", 1)[1] if ";" in cell else ""
+    return f"inconclusive {at}; {why}{more}" + (f";{rest}" if rest else "")
+
+
 def table_markdown(rows, mode, versions) -> str:
     lines = ["| program | source's number | TF1 median [IQR] | TF2 median [IQR] | seeds | "
              "IQM TF1 / TF2, P(TF2 better) | TF2−TF1 mean [90% CI] (margin) | verdict |",
@@ -51,8 +71,11 @@ def table_markdown(rows, mode, versions) -> str:
             d = r[fw]
             return "–" if d["median"] is None else f"{d['median']:.1f} [{d['q1']:.1f}, {d['q3']:.1f}]"
         cmp_ = r.get("tf2_vs_tf1")
+        seq = r.get("sequential")
         if cmp_ and cmp_.get("ci_low") is not None:
-            c = f"{cmp_['diff_mean']:+.1f} [{cmp_['ci_low']:+.1f}, {cmp_['ci_high']:+.1f}] (±{cmp_['margin']:.3g})"
+            level = f", {1 - 2 * cmp_['alpha']:.1%}" if seq else ""
+            c = (f"{cmp_['diff_mean']:+.1f} [{cmp_['ci_low']:+.1f}, {cmp_['ci_high']:+.1f}] "
+                 f"(±{cmp_['margin']:.3g}{level})")
             q = f"{cmp_['iqm_base']:.1f} / {cmp_['iqm_new']:.1f}, {cmp_['prob_improvement']:.2f}"
         else:
             c = q = "–"
@@ -61,6 +84,8 @@ def table_markdown(rows, mode, versions) -> str:
             k = cmp_["collapse"]
             v += (f"; collapsed TF1 {k['base'][0]}/{k['base'][1]}, TF2 {k['new'][0]}/{k['new'][1]} "
                   f"({k['verdict']}); the rest: {verdict_cell(cmp_['kept'])}")
+        if seq:
+            v = sequential_cell(seq, cmp_, v)
         lines.append(f"| {r['program']} | {r['source']} | {cell('tf1')} | {cell('tf2')} | "
                      f"{len(r['tf1']['seeds'])}+{len(r['tf2']['seeds'])} | {q} | {c} | {v} |")
     vers = ", ".join(f"{k} {val}" for k, val in versions.items())
@@ -70,7 +95,17 @@ def table_markdown(rows, mode, versions) -> str:
         mode = ("`lockstep` (" + ", ".join(lock) + "; `fast` for the others)") if lock else "`fast`"
     else:
         mode = f"`{mode}`"
-    lines.append(f"Mode {mode}; per seed, the mean evaluation return. Verdicts: two one-sided tests at "
-                 f"each program's declared margin (alpha 0.05, the 90% interval shown); `inconclusive` "
-                 f"gives the seeds per side that would decide. {vers}.")
+    seqs = [r["sequential"] for r in rows if r.get("sequential")]
+    if seqs:
+        kind = next((q.get("spending") for q in seqs if q.get("spending")), "pocock")
+        kind = "Pocock" if kind == "pocock" else "O'Brien-Fleming"
+        how = (f"Verdicts: two one-sided tests at each program's declared margin, read look by look "
+               f"(group-sequential: {kind}-type alpha spending "
+               f"over looks of a seed block each, up to {seqs[0]['n_max']} seeds per side, overall alpha 0.05), "
+               f"each row at its last look's nominal level, the interval shown at that level; a program "
+               f"stops at its first verdict. `inconclusive` gives the seeds per side a fixed design would need.")
+    else:
+        how = ("Verdicts: two one-sided tests at each program's declared margin (alpha 0.05, the 90% interval "
+               "shown); `inconclusive` gives the seeds per side that would decide.")
+    lines.append(f"Mode {mode}; per seed, the mean evaluation return. {how} {vers}.")
     return "\n".join(lines) + "\n"

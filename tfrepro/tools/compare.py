@@ -21,7 +21,7 @@ import numpy as np
 from ..core.stats import median_iqr
 from ..core.verdicts import VERDICTS
 from ..infra.benchfile import groups, load_results
-from ..infra.judge import combine, judge_rewards, judge_speed, process_noise, verdict_cell
+from ..infra.judge import SPEED_RUN_SD, combine, judge_rewards, judge_speed, process_noise, verdict_cell
 from ..infra.records import atomic_write_text, dumps, save_figure
 
 
@@ -31,13 +31,15 @@ class Thresholds:
     reward_tol: float = 0.05  # reward margin for programs with none declared: a share of BASE's median
     speed_tol: float = 0.10  # speed: the band [1/(1+tol), 1+tol] of the steps/s ratio
     margins: dict = field(default_factory=dict)  # --margin: {program or "*": reward points}
+    speed_run_sd: float = SPEED_RUN_SD  # speed: the machine's drift between two benches run apart
 
     def header(self) -> str:
         given = ", ".join(f"{k} {v:g}" for k, v in self.margins.items())
         return (f"reward: TOST at alpha {self.alpha:g} on the difference of means within each program's "
                 f"declared margin ({'--margin: ' + given if given else 'see docs/verdicts'}; "
                 f"{self.reward_tol:.0%} of BASE's median where none is declared); speed: the 95% "
-                f"interval of the steps/s ratio, processes the unit, against the band 1/{1 + self.speed_tol:g} .. "
+                f"interval of the steps/s ratio, processes the unit, drift between benches {self.speed_run_sd:g}, "
+                f"against the band 1/{1 + self.speed_tol:g} .. "
                 f"{1 + self.speed_tol:g}")
 
 
@@ -70,6 +72,14 @@ def mode_groups(data, mode, label):
     return {(p, fw, label): g for (p, fw, m), g in groups(data).items() if m == mode}
 
 
+def _same_run(base, new) -> bool:
+    """Whether two results are one bench (the same machine, start and commit): two of its rows
+    share the machine's moment, so its drift between runs does not separate them."""
+    keys = ("machine", "started", "commit")
+    mb, mn = base.get("meta") or {}, new.get("meta") or {}
+    return base is new or (all(mb.get(k) is not None for k in keys) and all(mb.get(k) == mn.get(k) for k in keys))
+
+
 def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
     """Rows of NEW against BASE per program x framework x mode; with ``modes`` (BASE's mode,
     NEW's mode), BASE's rows of the first mode against NEW's rows of the second."""
@@ -99,7 +109,8 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
             row["reward"] = {"verdict": "only in " + ("BASE" if rb else "NEW"), "base": rb, "new": rn}
         sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
         if sb and sn:
-            row["speed"] = judge_speed(b["speed_processes"], n["speed_processes"], th.speed_tol, noise)
+            row["speed"] = judge_speed(b["speed_processes"], n["speed_processes"], th.speed_tol, noise,
+                                       run_sd=0.0 if _same_run(base, new) else th.speed_run_sd)
             if (b or {}).get("speed_short") or (n or {}).get("speed_short"):  # never a verdict on noise
                 row["speed"].update(verdict="inconclusive", reason="a timed loop under 1 s (more --iterations)")
         elif sb or sn:

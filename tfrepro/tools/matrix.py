@@ -37,6 +37,8 @@ def _pinned(name):
 
 def requirements(version: str) -> list[str]:
     major, minor = (int(x) for x in version.split(".")[:2])
+    if major != 2:
+        raise UsageError(f"TensorFlow {version[:20]}: the matrix builds TensorFlow 2 releases, 2.12 and later")
     if (major, minor) < (2, 12):
         raise UsageError(f"TensorFlow {version}: the matrix starts at 2.12 (no Python 3.11 wheels before)")
     reqs = [f"tensorflow=={version}.*", f"tf-keras=={version}.*"]
@@ -66,11 +68,25 @@ def published_versions(package="tensorflow"):
     return [v.strip() for v in m.group(1).split(",")] if proc.returncode == 0 and m else None
 
 
-def check_published(versions) -> None:
+def is_built(version: str, cache: Path, legacy: bool = False) -> bool:
+    """Whether ``version``'s environment is ready in ``cache`` (its marker holds what it needs)."""
+    env, want = env_spec(version, cache, legacy)
+    try:
+        return (env / "bin" / "python").exists() and json.loads((env / MARKER).read_text()) == want
+    except (OSError, ValueError):
+        return False
+
+
+def check_published(versions, cache: Path | None = None, legacy: bool = False) -> None:
     """Every asked version exists on the index (a release ``X.Y`` has some ``X.Y.*``): checked
-    before anything is built, removed or written."""
+    before anything is built, removed or written. With ``cache``: an index that cannot be
+    asked is one line when an environment would have to be built (nothing to build it from)."""
     known = published_versions()
     if known is None:
+        todo = [v for v in versions if cache is not None and not is_built(v, cache, legacy)]
+        if todo:
+            raise UsageError(f"TensorFlow {', '.join(todo)}: the package index cannot be reached (offline?) and "
+                             f"no environment for it is built yet in {cache}")
         return
     missing = [v for v in versions if not any(k == v or k.startswith(v + ".") for k in known)]
     if missing:
@@ -153,7 +169,7 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
 
     out_dir = Path(out_dir)
     check_page(out_dir)  # before any environment is built
-    check_published(versions)
+    check_published(versions, Path(cache))
     files = []
     for v in versions:
         py = ensure_env(v, Path(cache), log)

@@ -52,16 +52,51 @@ def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
 VERDICTS = ("equivalent", "inconclusive", "worse", "better")
 
 
+def sequential_summary(track, workers) -> dict:
+    """A budget row's plan and state: its looks, where it stopped and why, and for an undecided
+    program the seeds per side a fixed design would need and about how long they would take."""
+    from .budget import sequential_need
+
+    out = {"state": track.state, "looks": list(track.looks), "look_size": track.look_size,
+           "n_max": track.n_max, "worker_seconds": round(track.seconds, 1)}
+    v = track.verdict
+    if v is not None:
+        out.update(nominal_alpha=v["nominal_alpha"], spending=v["spending"], overall_alpha=v["overall_alpha"])
+        if v.get("futile"):
+            out["futile"] = v["futile"]
+    if track.state != "decided":
+        need = sequential_need(v)
+        n = track.looks[-1] if track.looks else 0
+        out["seeds_needed"] = need
+        if need and n and track.seconds:
+            out["minutes_needed"] = round(max(0, need - n) * track.seconds / n / max(1, workers) / 60, 1)
+    return out
+
+
 def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, margins=None,
-              reuse=False, force=False) -> int:
+              reuse=False, force=False, budget=None, max_seeds=300, spending="pocock") -> int:
     """``entries``: (program name, variant or None) pairs, as ``programs.parse_entry`` gives.
-    ``seeds``: one list for all, or {(name, variant): list} (``--full``)."""
+    ``seeds``: one list for all, or {(name, variant): list} (``--full``); or ``budget``
+    seconds, the seeds chosen look by look (``tools.budget``)."""
     from ..infra.records import versions
     from .report import check_page, write_report
 
     check_page(out_dir, force)  # an index.html there that this package did not write: refuse before training
-    records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations, reuse=reuse)
+    tracks = None
+    if budget is not None:
+        from .budget import run_budget
+
+        records, tracks = run_budget(entries, mode, out_dir, budget, workers, iterations, margins, max_seeds,
+                                     spending, reuse=reuse)
+        seeds = {(t.name, t.variant): list(range(t.looks[-1] if t.looks else 0)) for t in tracks}
+    else:
+        records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations, reuse=reuse)
     rows = summarise(records, entries, margins)
+    if tracks is not None:
+        for row, track in zip(rows, tracks):
+            row["sequential"] = sequential_summary(track, workers)
+            if track.verdict is not None:
+                row["tf2_vs_tf1"] = track.verdict
     vers = records[0]["versions"] if records else versions()
     md = table_markdown(rows, mode, vers)
     atomic_write_text(out_dir / "table.md", md)

@@ -288,6 +288,33 @@ def _thread_hook(args):
     _default_thread_hook(args)
 
 
+def print_script_error(file=None):
+    """The exception being handled, printed as Python prints it, without the frames of the
+    runner's pass-through rewrites (functions holding ``__tracebackhide__``: ``float(x)``,
+    ``obj[k] = v``, Python 2's ``/``): an error they re-raise is the script's own, and its
+    traceback ends at the script's line, as it would without the runner. A traceback with no
+    frame left is printed whole."""
+    import traceback
+
+    etype, value, tb = sys.exc_info()
+    seen = set()
+
+    def trim(exc, te):
+        if exc is None or id(exc) in seen:
+            return
+        seen.add(id(exc))
+        frames = [(f, n) for f, n in traceback.walk_tb(exc.__traceback__)
+                  if not f.f_locals.get("__tracebackhide__")]
+        if frames:
+            te.stack = traceback.StackSummary.extract(iter(frames))
+        trim(exc.__cause__, te.__cause__)
+        trim(exc.__context__, te.__context__)
+
+    te = traceback.TracebackException(etype, value, tb)
+    trim(value, te)
+    print("".join(te.format()), end="", file=file or sys.stderr)
+
+
 _default_thread_hook = threading.excepthook
 _PROCESSES: list = []
 
@@ -428,9 +455,7 @@ def main(argv=None):
         print(f"tfrepro legacy: {_where(e.filename, e.lineno)}: {e.msg}", file=sys.stderr)
         status = 2
     except Exception:  # noqa: BLE001 - the script's own failure: its traceback, as Python prints it; exit 1
-        import traceback
-
-        traceback.print_exc()
+        print_script_error()
         status = 1
     finally:
         failed = _final_report()

@@ -136,6 +136,7 @@ def view():
 # -- the conversions, rewritten where the script's code does them --------------------------------
 def scalar(kind, x):
     """``float(x)`` / ``int(x)`` (``kind`` is whatever the script's ``float`` / ``int`` is)."""
+    __tracebackhide__ = True  # the script's own conversion: its error is the script's (boot.print_script_error)
     try:
         return kind(x)
     except TypeError:
@@ -147,6 +148,7 @@ def scalar(kind, x):
 
 def setitem(value, obj, key):
     """``obj[key] = value``; the arguments in Python's order of evaluation (the value first)."""
+    __tracebackhide__ = True
     try:
         obj[key] = value
     except (ValueError, TypeError):
@@ -162,6 +164,7 @@ def augset(obj, key, op, value):
     ``__setitem__``), with ``setitem``'s NumPy 1.x store. One difference: ``value`` is
     evaluated before ``obj[key]`` is read (Python reads it first), which matters only where
     evaluating ``value`` changes ``obj[key]``."""
+    __tracebackhide__ = True
     setitem(op(obj[key], value), obj, key)
 
 

@@ -120,6 +120,8 @@ def _as_load(target):
 
 def py2_div(a, b):
     """Python 2's ``/``: floor division when both sides are integers."""
+    __tracebackhide__ = True  # the script's own division: a ZeroDivisionError is the script's
+
     def integral(x):
         if isinstance(x, (bool, int, np.integer)):
             return True

@@ -1,0 +1,135 @@
+"""Tier 2: group-sequential verdicts (``tfrepro.core.sequential``) on runs of known truth:
+the boundaries against published values, the error rate over looks at and beyond the margin
+(thousands of simulated trials, looks skipped as a budget may skip them), the naive procedure
+shown to exceed it, the expected seeds against the fixed design's, and the simulation's rule
+against ``compare_means`` itself."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tfrepro.core import sequential
+from tfrepro.core.verdicts import compare_means
+
+TRIALS = 4000
+MC = 3 * math.sqrt(0.05 * 0.95 / TRIALS)  # three Monte Carlo standard errors at a 5% rate
+
+
+def test_boundaries_are_the_published_ones():
+    """Lan-DeMets spending, five equally spaced looks, one-sided 0.025 (gsDesign's sfLDOF and
+    sfLDPocock tables)."""
+    obf = sequential.boundaries([0.2, 0.4, 0.6, 0.8, 1.0], alpha=0.025, kind="obf")
+    assert obf == pytest.approx([4.877, 3.357, 2.680, 2.290, 2.031], abs=2e-3)
+    poc = sequential.boundaries([0.2, 0.4, 0.6, 0.8, 1.0], alpha=0.025, kind="pocock")
+    assert poc == pytest.approx([2.438, 2.427, 2.410, 2.397, 2.386], abs=3e-3)
+    assert sequential.boundaries([1.0]) == pytest.approx([1.6449], abs=1e-4)  # one look: the fixed design
+    for bad in ([], [0.5, 0.5], [0.0, 1.0], [0.5, 1.2]):
+        with pytest.raises(ValueError):
+            sequential.boundaries(bad)
+
+
+@pytest.mark.parametrize("kind", sequential.SPENDING)
+@pytest.mark.parametrize("skip", [0.0, 0.5])
+def test_wrong_equivalent_stays_at_alpha_over_looks(kind, skip):
+    """Two forms that differ by exactly the margin (the hardest case) or by more are called
+    `equivalent` at most alpha of the time over all looks, whether every look is read or a
+    budget skips half of them."""
+    for delta in (0.5, 0.75):
+        sim = sequential.simulate(delta, 0.5, look_size=10, n_max=100, trials=TRIALS, kind=kind, skip=skip, seed=1)
+        assert sim["rates"]["equivalent"] <= 0.05 + MC, sim
+
+
+def test_the_naive_procedure_exceeds_alpha():
+    """Reading every look at alpha itself (what repeated looks without spending do) calls a
+    difference of the margin `equivalent` more often than alpha: the check above can fail."""
+    sim = sequential.simulate(0.5, 0.5, look_size=10, n_max=100, trials=TRIALS, adjusted=False, seed=1)
+    assert sim["rates"]["equivalent"] > 0.05 + MC, sim
+
+
+@pytest.mark.parametrize("kind", sequential.SPENDING)
+def test_a_true_equivalence_is_found_with_about_the_fixed_designs_seeds(kind):
+    """With no true difference and at most 1.4 times the fixed design's seeds (70 per side for
+    80% power here), the sequential procedure decides `equivalent` at least as often as the
+    fixed design (80%) with at most 10% more seeds on average (it stops early where the spread
+    allows and goes on where a fixed design would have stopped undecided); wrong `worse` /
+    `better` stay rare."""
+    sim = sequential.simulate(0.0, 0.5, look_size=10, n_max=100, trials=TRIALS, kind=kind, seed=2)
+    fixed = sim["fixed_design_seeds"]
+    assert fixed == 70 and sim["rates"]["equivalent"] >= 0.80, sim
+    assert sim["mean_seeds"] <= 1.1 * fixed, sim
+    assert sim["rates"]["worse"] + sim["rates"]["better"] <= 0.01, sim
+
+
+def test_the_simulation_decides_as_compare_means_does():
+    """The vectorised rule of ``simulate`` is ``compare_means``'s at the look's nominal level:
+    the same verdicts on the same samples."""
+    rng = np.random.default_rng(5)
+    alphas = sequential.nominal_alphas([0.1, 0.2, 0.3], kind="pocock")
+    for _ in range(60):
+        n = int(rng.integers(5, 40))
+        a, b = rng.normal(0, 1, n), rng.normal(rng.uniform(-1, 1), 1, n)
+        a_k = float(rng.choice(alphas))
+        want = compare_means(a, b, 0.5, alpha=a_k, n_boot=0)["verdict"]
+        from scipy.stats import t as student
+
+        va, vb = a.var(ddof=1) / n, b.var(ddof=1) / n
+        se, df = math.sqrt(va + vb), (va + vb) ** 2 / (va ** 2 / (n - 1) + vb ** 2 / (n - 1))
+        d = b.mean() - a.mean()
+        lo, hi = d - student.isf(a_k, df) * se, d + student.isf(a_k, df) * se
+        got = ("equivalent" if -0.5 < lo and hi < 0.5 else "worse" if hi < -0.5 else
+               "better" if lo > 0.5 else "inconclusive")
+        assert got == want, (n, a_k, d, lo, hi)
+
+
+def test_a_look_reads_the_judge_at_its_nominal_level_and_says_when_it_is_futile():
+    rng = np.random.default_rng(3)
+    base, new = rng.normal(100, 10, 30), rng.normal(100, 10, 30)
+    seen = []
+
+    def judge(b, n, a):
+        seen.append(a)
+        return compare_means(b, n, 2.0, alpha=a, n_boot=0)
+
+    out = sequential.read_look(judge, base, new, [30], 300, kind="pocock")
+    assert seen == [pytest.approx(out["nominal_alpha"])] and 0 < out["nominal_alpha"] < 0.05
+    assert out["look"] == 1 and out["looks"] == [30] and out["n_max"] == 300
+    # a difference far outside the margin with a tight spread: no number of seeds up to 300 decides
+    # equivalence and `worse` is not yet shown: futile, stopped without a verdict
+    far = sequential.read_look(judge, base, base + 1.99 + rng.normal(0, 30, 30), [30], 300, kind="pocock")
+    assert far["verdict"] == "inconclusive" and "would not fit" in far["futile"]
+    spent = sequential.read_look(judge, base, new, [10, 20, 30], 30, kind="pocock")
+    assert spent["verdict"] != "inconclusive" or "spent" in spent["futile"]
+
+
+@pytest.mark.slow
+def test_a_budget_run_reads_looks_and_resumes_without_running_again(cli, tmp_path):
+    """``reproduce --budget``: basic-policy is decided at its first look; random-policy (whose
+    spread needs hundreds of seeds) takes looks of 30 until the plan's seeds are spent, it is
+    futile, or the budget ends; every look reuses the earlier looks' records. ``--resume``
+    reads the same looks from disk without a run."""
+    import json
+
+    args = ("reproduce", "--budget", "45s", "--programs", "basic-policy", "random-policy", "--max-seeds", "90",
+            "--out-dir", "b")
+    proc = cli(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["program"]: r for r in json.loads((tmp_path / "b" / "summary.json").read_text())["rows"]}
+    basic, rand = rows["basic-policy"], rows["random-policy"]
+    assert basic["sequential"]["looks"] == [30] and basic["tf2_vs_tf1"]["verdict"] == "equivalent"
+    assert basic["tf2_vs_tf1"]["nominal_alpha"] < 0.05 and basic["sequential"]["state"] == "decided"
+    looks = rand["sequential"]["looks"]
+    assert looks and all(b - a == 30 for a, b in zip([0] + looks, looks)) and looks[-1] <= 90
+    assert rand["sequential"]["state"] in ("decided", "futile", "spent", "out of time", "waiting")
+    assert len(rand["tf1"]["seeds"]) == looks[-1]
+    table = (tmp_path / "b" / "table.md").read_text()
+    assert "equivalent at look 1 (30+30 seeds, nominal alpha" in table and "group-sequential" in table
+    runs = {p.name: p.read_bytes() for p in (tmp_path / "b" / "runs").glob("*.json")}
+    proc = cli(*args, "--resume")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = {r["program"]: r for r in json.loads((tmp_path / "b" / "summary.json").read_text())["rows"]}
+    assert again["basic-policy"]["sequential"]["looks"] == [30]
+    assert again["random-policy"]["sequential"]["looks"][: len(looks)] == looks
+    for name, data in runs.items():
+        assert (tmp_path / "b" / "runs" / name).read_bytes() == data, name

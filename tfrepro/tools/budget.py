@@ -1,0 +1,258 @@
+"""``reproduce --budget 10m``: seeds where they settle a verdict, within a time budget, read
+with a group-sequential design (``core.sequential``) so that stopping early is honest.
+
+Every program starts with one look (its quick tier's seeds, a lockstep block of 30, 6 for
+dqn-pylessons), whatever the budget: every program gets its row and a spread to plan on.
+After each look the verdict is read at that look's nominal level; a program
+that is decided (``equivalent``, ``worse``, ``better``) or cannot be decided within
+``--max-seeds`` (futility) stops. While time is left, a free worker takes the next look of the
+undecided program that is cheapest to decide: the seeds its spread asks for, times its cost
+per seed measured so far (cheap undecided programs get seeds first). A look is started only if
+its runs are expected to end within the budget; runs in flight are never cut. Seeds are the
+same blocks every command runs (a look reuses the earlier looks' runs unchanged: a seed's
+record does not depend on its batch), and records land in ``DIR/runs`` as they finish, so
+``--resume`` continues a budget run where it stopped.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import sequential
+from ..infra import programs
+from ..infra.grid import chunks, job_cost, mode_for, record_path, reusable, run_chunk
+from ..infra.judge import judge_rewards
+from ..infra.records import write_record
+
+
+@dataclass
+class Track:
+    """One program's sequential plan and its state."""
+    name: str
+    variant: str | None
+    mode: str
+    look_size: int
+    n_max: int
+    looks: list = field(default_factory=list)  # seeds per side at each look read
+    records: dict = field(default_factory=dict)  # (framework, seed) -> record
+    pending: list = field(default_factory=list)  # jobs of the look in flight, not yet started
+    running: int = 0  # jobs of that look started and not done
+    target: int = 0  # seeds per side the look in flight reads at
+    verdict: dict | None = None
+    state: str = "waiting"  # waiting, running, decided, futile, spent, out of time
+    seconds: float = 0.0  # measured worker-seconds of its jobs
+    estimated: float = 0.0  # what job_cost expected of them
+
+    @property
+    def label(self) -> str:
+        return programs.entry_label(self.name, self.variant)
+
+    def seeds_done(self) -> int:
+        """Seeds per side with a record on both sides, from 0 up."""
+        n = 0
+        while all((fw, n) in self.records for fw in programs.FRAMEWORKS):
+            n += 1
+        return n
+
+
+def parse_budget(text: str) -> float:
+    """``10m``, ``90s``, ``1h``, ``1.5h`` or plain seconds: seconds (1 s to 7 days)."""
+    import argparse
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    t = text.strip().lower()
+    scale = units.get(t[-1:], None)
+    try:
+        v = float(t[:-1] if scale else t) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: expected a duration such as 10m, 90s or 1h") from None
+    if not (math.isfinite(v) and 1 <= v <= 7 * 86400):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: a budget of 1 s to 7 days")
+    return v
+
+
+class Scheduler:
+    """The jobs of a budget run, one look at a time per program; ``next_job`` for the pool."""
+
+    def __init__(self, entries, mode, runs_dir: Path, budget_s, workers, iterations=None, margins=None,
+                 max_seeds=300, spending="pocock", alpha=sequential.ALPHA, reuse=False, log=None):
+        self.runs_dir, self.budget, self.workers = Path(runs_dir), float(budget_s), workers
+        self.iterations, self.margins, self.alpha, self.spending = iterations, margins or {}, alpha, spending
+        self.t0 = time.monotonic()
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.tracks = []
+        for name, variant in entries:
+            prog = programs.get(name)
+            m = mode_for(name, mode)
+            size = prog.lockstep_block if (m == "lockstep" and "tf1" not in prog.lockstep_batch_invariant) \
+                else prog.quick_seeds
+            size = max(1, min(size, max_seeds))
+            track = Track(name, variant, m, size, max(size, max_seeds))
+            if reuse:  # the runs of an earlier budget run (or any run of these seeds): taken as they are
+                for fw in programs.FRAMEWORKS:
+                    s = 0
+                    while True:
+                        rec = reusable(record_path(self.runs_dir, name, variant, fw, m, s), name, variant, fw, m,
+                                        s, iterations)
+                        if rec is None:
+                            break
+                        track.records[fw, s] = rec
+                        s += 1
+            self.tracks.append(track)
+        self.scale = 1.0  # measured seconds over job_cost's estimate, over every job done
+        for track in self.tracks:  # looks already on disk are read in order, as they were taken
+            done = track.seeds_done()
+            n = 0
+            while track.state in ("waiting", "running") and n + track.look_size <= done:
+                n += track.look_size
+                self._read(track, n)
+
+    # ---- time ----------------------------------------------------------------------------
+
+    def left(self) -> float:
+        return self.budget - (time.monotonic() - self.t0)
+
+    def _estimate(self, jobs) -> float:
+        """Expected wall seconds of a look's jobs on the free workers (each job on one worker)."""
+        costs = sorted((job_cost(j) * self.scale for j in jobs), reverse=True)
+        lanes = [0.0] * max(1, self.workers)
+        for c in costs:
+            lanes[lanes.index(min(lanes))] += c
+        return max(lanes)
+
+    # ---- looks ---------------------------------------------------------------------------
+
+    def _look_jobs(self, track: Track, n: int) -> list:
+        seeds = list(range(track.seeds_done(), n))
+        jobs = []
+        for fw in programs.FRAMEWORKS:
+            todo = [s for s in seeds if (fw, s) not in track.records]
+            jobs += [(track.name, track.variant, fw, track.mode, chunk, self.iterations, False)
+                     for chunk in chunks(todo, track.mode, self.workers, track.name, fw)]
+        return jobs
+
+    def _cost_to_decide(self, track: Track) -> float:
+        """Seconds of runs the track is expected to need: its next look for a track with none
+        read yet, else the seeds per side its spread asks for beyond those it has."""
+        n = track.seeds_done()
+        if not track.looks:
+            return sum(job_cost(j) for j in self._look_jobs(track, track.look_size)) * self.scale
+        need = sequential_need(track.verdict) or track.n_max
+        more = max(track.look_size, min(track.n_max, need) - n)
+        per_seed = sum(job_cost(j) for j in self._look_jobs(track, n + track.look_size)) / track.look_size
+        return more * per_seed * self.scale
+
+    def next_job(self):
+        for track in self.tracks:  # the look in flight first
+            if track.pending:
+                track.running += 1
+                return track.pending.pop(0)
+        open_ = [t for t in self.tracks if t.state == "waiting"]
+        # every program's first look before any second one (a program with no look has no verdict
+        # at all), the cheapest first; then the undecided program cheapest to decide
+        for track in sorted(open_, key=lambda t: (bool(t.looks), self._cost_to_decide(t))):
+            n = min(track.n_max, track.seeds_done() + track.look_size)
+            jobs = self._look_jobs(track, n)
+            if not jobs:  # the records are all there already: read the look at once
+                self._read(track, n)
+                return self.next_job()
+            if track.looks and self._estimate(jobs) > self.left():  # a first look always runs: every
+                track.state = "out of time"  # program gets its row, and a spread to say what it needs
+                continue
+            track.pending, track.target, track.state = jobs, n, "running"
+            track.running = 1
+            return track.pending.pop(0)
+        return None
+
+    def done(self, job, recs, seconds):
+        name, variant, fw, m = job[:4]
+        track = next(t for t in self.tracks if (t.name, t.variant) == (name, variant))
+        for rec in recs:
+            write_record(record_path(self.runs_dir, name, variant, fw, m, rec["seed"]), rec)
+            track.records[fw, rec["seed"]] = rec
+        track.seconds += seconds
+        track.estimated += job_cost(job)
+        spent = sum(t.seconds for t in self.tracks)
+        expected = sum(t.estimated for t in self.tracks)
+        self.scale = spent / expected if expected else 1.0
+        track.running -= 1
+        if track.running == 0 and not track.pending:
+            self._read(track, track.target)
+
+    def _read(self, track: Track, n: int):
+        """Read the look at ``n`` seeds per side and settle the track's state."""
+        base = [track.records["tf1", s]["eval_mean"] for s in range(n)]
+        new = [track.records["tf2", s]["eval_mean"] for s in range(n)]
+        track.looks.append(n)
+        label, margins = track.label, self.margins
+
+        def judge(b, a_new, a):
+            return judge_rewards(label, b, a_new, alpha=a, margins=margins)
+
+        track.verdict = sequential.read_look(judge, base, new, track.looks, track.n_max, self.alpha, self.spending)
+        v = track.verdict
+        track.state = ("decided" if v["verdict"] in ("equivalent", "worse", "better") else
+                       "futile" if v.get("futile") and n < track.n_max else
+                       "spent" if n >= track.n_max else "waiting")
+        self.log(f"  {label}: look {v['look']} at {n}+{n} seeds, nominal alpha {v['nominal_alpha']:.4f}: "
+                 f"{v['verdict']}" + (f" ({v['futile']})" if v.get("futile") else ""))
+
+    def states(self) -> str:
+        short = {"decided": "", "waiting": "…", "running": "▶", "futile": "✗", "spent": "✗", "out of time": "⏱"}
+        out = []
+        for t in self.tracks:
+            v = t.verdict["verdict"] if t.verdict else "-"
+            out.append(f"{t.label} {short.get(t.state, '')}{v if t.state == 'decided' else t.state} "
+                       f"{t.seeds_done()}")
+        return "; ".join(out)
+
+
+def sequential_need(verdict) -> int | None:
+    """Seeds per side a fixed design would need at this spread (the collapse rate's too)."""
+    if not verdict:
+        return None
+    from ..infra.judge import seeds_to_decide
+
+    try:
+        return seeds_to_decide(verdict)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def run_budget(entries, mode, out_dir: Path, budget_s, workers=2, iterations=None, margins=None,
+               max_seeds=300, spending="pocock", reuse=False) -> tuple[list, list]:
+    """Run the budget; (the records read, the tracks)."""
+    from tqdm import tqdm
+
+    from ..infra.pool import run_in_workers
+
+    sched = Scheduler(entries, mode, out_dir / "runs", budget_s, workers, iterations, margins, max_seeds,
+                      spending, reuse=reuse, log=lambda msg: tqdm.write(msg, file=sys.stderr))
+    bar = tqdm(total=round(budget_s), file=sys.stderr, unit="s",
+               bar_format="{desc} {n_fmt}/{total_fmt} s of the budget |{bar:20}| {postfix}")
+    bar.set_description_str(f"reproduce --budget {budget_s / 60:g}m")
+    started = {}
+
+    def tick():
+        bar.n = min(round(time.monotonic() - sched.t0), bar.total)
+        bar.set_postfix_str(sched.states(), refresh=True)
+
+    def on_start(job):
+        started[job] = time.monotonic()
+
+    def on_done(job, recs):
+        sched.done(job, recs, time.monotonic() - started.pop(job, time.monotonic()))
+        tick()
+
+    try:
+        run_in_workers(run_chunk, sched.next_job, workers, on_done, on_start=on_start, on_tick=tick,
+                       died="a worker process died (killed?); the records of finished runs are kept: "
+                            "run again with --resume")
+    finally:
+        bar.close()
+    records = [rec for t in sched.tracks for n in [t.looks[-1] if t.looks else 0]
+               for fw in programs.FRAMEWORKS for s in range(n) for rec in [t.records[fw, s]]]
+    return records, sched.tracks
