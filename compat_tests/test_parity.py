@@ -50,8 +50,8 @@ CASES = {  # entry: (seeds, iterations override, level)
 }
 # Cases the CI seeds cannot decide, with the seeds per side that equivalence at the declared
 # margin needs by the spread of the committed runs with these seeds and settings
-# (results/reproduce at 30 lockstep seeds for pg-tang; its 6 fast seeds for dqn-pylessons,
-# whose CI runs keep 5). pg-geron (results/reproduce),
+# (results/reproduce-fixed at 30 lockstep seeds for pg-tang; its 6 fast seeds for dqn-pylessons,
+# whose CI runs keep 5). pg-geron (results/reproduce-fixed),
 # dqn-meertens:exercises at 60,000 frames (results/meertens-60k) and dqn-pylessons:evaluated
 # (results/pylessons-evaluated) are equivalent at their margins.
 TOO_FEW = {

@@ -98,7 +98,7 @@ def test_a_look_reads_the_judge_at_its_nominal_level_and_says_when_it_is_futile(
     # a difference far outside the margin with a tight spread: no number of seeds up to 300 decides
     # equivalence and `worse` is not yet shown: futile, stopped without a verdict
     far = sequential.read_look(judge, base, base + 1.99 + rng.normal(0, 30, 30), [30], 300, kind="pocock")
-    assert far["verdict"] == "inconclusive" and "would not fit" in far["futile"]
+    assert far["verdict"] == "inconclusive" and "would neither fit" in far["futile"]
     spent = sequential.read_look(judge, base, new, [10, 20, 30], 30, kind="pocock")
     assert spent["verdict"] != "inconclusive" or "spent" in spent["futile"]
 

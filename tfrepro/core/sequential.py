@@ -129,11 +129,27 @@ def read_look(judge, base, new, looks, n_max: int, alpha: float = ALPHA, kind: s
     return out
 
 
-def _futility(out, fr, alpha, kind, n, n_max):
-    """Why the plan cannot decide (None if it still may): at ``n_max`` seeds per side, the last
-    look's interval centred on today's difference would not fit inside the margin."""
+HOPEFUL_Z = 1.959964  # today's difference is taken at the end of its 95% interval nearest 0
+
+
+def futile(diff, sd, n: int, n_max: int, margin: float, last_alpha: float):
+    """Whether no number of seeds the plan allows is likely to decide: even the hopeful end of
+    today's difference (its 95% interval's end nearest 0) plus the last look's half-width at
+    ``n_max`` seeds per side would not fit inside the margin (no `equivalent`), and even its far
+    end minus that half-width would not lie beyond it (no `worse` / `better`). Element-wise
+    over arrays of ``diff`` and ``sd`` (``simulate``)."""
     from scipy.stats import t as student
 
+    sd = np.asarray(sd, float)
+    now = HOPEFUL_Z * sd * math.sqrt(2 / n)
+    half = float(student.isf(last_alpha, 2 * n_max - 2)) * sd * math.sqrt(2 / n_max)
+    no_equivalent = np.maximum(0.0, np.abs(diff) - now) + half >= margin
+    no_beyond = np.abs(diff) + now - half <= margin
+    return no_equivalent & no_beyond
+
+
+def _futility(out, fr, alpha, kind, n, n_max):
+    """Why the plan cannot decide (None if it still may): ``futile`` at today's spread."""
     if n >= n_max:
         return f"the plan's {n_max} seeds per side are spent"
     part = out.get("kept") or out  # bimodal rows: the means of the runs that did not collapse
@@ -141,24 +157,22 @@ def _futility(out, fr, alpha, kind, n, n_max):
     if sd is None or diff is None or margin is None or not math.isfinite(sd) or sd <= 0:
         return None
     last = nominal_alphas(list(fr) + [1.0] if fr[-1] < 1 else fr, alpha, kind)[-1]
-    half = float(student.isf(last, 2 * n_max - 2)) * sd * math.sqrt(2 / n_max)
-    # today's difference, taken at its most hopeful plausible value (its 80% interval's end nearest 0)
-    hopeful = max(0.0, abs(diff) - 1.2816 * sd * math.sqrt(2 / n))
-    if hopeful + half >= margin:
+    if bool(futile(diff, sd, min(n, max(2, part.get("n_base") or n, part.get("n_new") or n)), n_max, margin, last)):
         return (f"even at {n_max} seeds per side the interval around today's difference "
-                f"({diff:+.1f}) would not fit inside ±{margin:g}")
+                f"({diff:+.1f}) would neither fit inside ±{margin:g} nor lie beyond it")
     return None
 
 
 def simulate(delta: float, margin: float, look_size: int, n_max: int, trials: int = 4000, sd: float = 1.0,
              alpha: float = ALPHA, kind: str = "obf", skip: float = 0.0, seed: int = 0,
-             adjusted: bool = True) -> dict:
+             adjusted: bool = True, futility: bool = True) -> dict:
     """The whole procedure on runs of known truth: ``trials`` pairs of sides drawn N(0, sd) and
     N(delta, sd), read at looks every ``look_size`` seeds per side up to ``n_max`` (each look
     but the last skipped with probability ``skip``, as a budget may), stopping at the first
     verdict. The decision rule is ``compare_means``'s (Welch's 1 - 2 alpha_k interval inside the
     margin: ``equivalent``; wholly beyond it: ``worse``/``better``), vectorised over trials;
-    ``adjusted=False`` reads every look at alpha itself (the naive procedure). Returns the rate
+    ``adjusted=False`` reads every look at alpha itself (the naive procedure); ``futility``
+    stops a trial as ``read_look`` does (``futile``), never with a verdict. Returns the rate
     of each verdict, the mean seeds per side used, and the fixed design's seeds per side
     (``verdicts.seeds_needed`` at alpha, 80% power, true difference 0)."""
     from scipy.stats import t as student
@@ -181,6 +195,8 @@ def simulate(delta: float, margin: float, look_size: int, n_max: int, trials: in
         rows = np.all(keep == j, axis=1)
         looks = [n for n, k in zip(grid, j) if k]
         alphas = nominal_alphas(fractions_of(looks, n_max), alpha, kind) if adjusted else [alpha] * len(looks)
+        last = nominal_alphas(fractions_of(looks, n_max) + ([1.0] if looks[-1] < n_max else []), alpha,
+                              kind)[-1] if adjusted else alpha
         for n, a_k in zip(looks, alphas):
             live = rows & open_
             if not live.any():
@@ -199,6 +215,11 @@ def simulate(delta: float, margin: float, look_size: int, n_max: int, trials: in
             verdict[idx[done]] = v[done]
             used[idx[done]] = n
             open_[idx[done]] = False
+            if futility and n < n_max:  # the same rule as read_look's, trial by trial
+                pooled = np.sqrt((x.var(axis=1, ddof=1) + y.var(axis=1, ddof=1)) / 2)
+                stop = ~done & futile(d, pooled, n, n_max, margin, last)
+                used[idx[stop]] = n
+                open_[idx[stop]] = False
     rates = {k: float(np.mean(verdict == k)) for k in ("equivalent", "worse", "better", "inconclusive")}
     return {"delta": delta, "margin": margin, "trials": trials, "look_size": look_size, "n_max": n_max,
             "kind": kind if adjusted else "unadjusted", "skip": skip, "rates": rates,
