@@ -95,10 +95,14 @@ def test_a_look_reads_the_judge_at_its_nominal_level_and_says_when_it_is_futile(
     out = sequential.read_look(judge, base, new, [30], 300, kind="pocock")
     assert seen == [pytest.approx(out["nominal_alpha"])] and 0 < out["nominal_alpha"] < 0.05
     assert out["look"] == 1 and out["looks"] == [30] and out["n_max"] == 300
-    # a difference far outside the margin with a tight spread: no number of seeds up to 300 decides
-    # equivalence and `worse` is not yet shown: futile, stopped without a verdict
-    far = sequential.read_look(judge, base, base + 1.99 + rng.normal(0, 30, 30), [30], 300, kind="pocock")
-    assert far["verdict"] == "inconclusive" and "would neither fit" in far["futile"]
+    # late in the plan, a difference of exactly the margin: neither equivalence nor a verdict beyond
+    # the margin can come within the 300 seeds: futile, stopped without a verdict
+    b = rng.normal(100, 10, 280)
+    at = sequential.read_look(judge, b, b[::-1] + 2.0, list(range(28, 281, 28)), 300, kind="pocock")
+    assert at["verdict"] == "inconclusive" and "would neither fit" in at["futile"], at
+    # early, the same difference is not futile: its interval is still wide enough to go either way
+    early = sequential.read_look(judge, b[:30], b[:30][::-1] + 2.0, [30], 300, kind="pocock")
+    assert "futile" not in early, early
     spent = sequential.read_look(judge, base, new, [10, 20, 30], 30, kind="pocock")
     assert spent["verdict"] != "inconclusive" or "spent" in spent["futile"]
 

@@ -136,7 +136,10 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
             if "lockstep" in prog.modes and lockstep_seeds:
                 seeds = [seed + i for i in range(lockstep_seeds)]
                 _time_lockstep(name, fw, seeds[:2], prog.timing.bench_warmup)
-                samples = [_time_lockstep(name, fw, [s + 1000 * i for s in seeds], full) for i in range(repeats)]
+                # other seeds each repeat, a whole number of blocks apart (a lockstep seed runs in its
+                # block of ``lockstep_block``: seeds off the block boundary would run two blocks)
+                step = prog.lockstep_block * -(-1000 // prog.lockstep_block)
+                samples = [_time_lockstep(name, fw, [s + step * i for s in seeds], full) for i in range(repeats)]
                 us = [1e6 * t / max(n, 1) for t, n in samples]
                 row[f"{fw}_lockstep_us_per_step"] = statistics.median(us)
                 row[f"{fw}_lockstep_us_per_step_all"] = us
