@@ -56,12 +56,21 @@ def start() -> None:
 def finish() -> None:
     """End of the command: stop whatever it started that still runs, remove its scratch folder."""
     if _state.get("pid") == os.getpid():
-        reap(_state["run"], _state["scratch"])
+        reap(_state["run"], _state["scratch"], spare=_own_tracker())
 
 
-def reap(run: str, scratch: str) -> None:
+def _own_tracker() -> tuple:
+    """This process's ``multiprocessing`` resource tracker, if it started one: it ends by itself
+    when this process does, and killed before then it would be relaunched by the finalizers of a
+    broken pool's locks at exit, which then print tracebacks for names it never registered."""
+    mod = sys.modules.get("multiprocessing.resource_tracker")
+    pid = getattr(getattr(mod, "_resource_tracker", None), "_pid", None)
+    return (pid,) if isinstance(pid, int) else ()
+
+
+def reap(run: str, scratch: str, spare: tuple = ()) -> None:
     for _ in range(3):  # a process may start another while the first is killed
-        pids = carrying(run)
+        pids = [p for p in carrying(run) if p not in spare]
         if not pids:
             break
         for pid in pids:
