@@ -678,3 +678,31 @@ def test_keras224_module_paths_env_state_and_scoped_networks(tmp_path):
     assert out["scopes"] == str(["actor/dense/kernel", "actor/dense/bias", "actor/dense_1/kernel",
                                  "actor/dense_1/bias", "critic/dense/kernel", "critic/dense/bias",
                                  "critic/dense_1/kernel", "critic/dense_1/bias"])
+
+
+def _tmpfs_in_a_user_namespace() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=8k tmpfs $d && umount $d; rc=$?; rmdir $d; exit $rc"
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", probe],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _tmpfs_in_a_user_namespace(), reason="needs a tmpfs mounted in a user namespace")
+def test_a_full_disk_under_report_out_is_the_one_line(tmp_path):
+    """``--report-out`` on a full disk (a full tmpfs, mounted in a user namespace): the error is
+    the command's only line (the stop's own line is said only once the report is written), exit 2,
+    nothing half-written left there."""
+    (tmp_path / "s.py").write_text(textwrap.dedent(EPISODES))
+    (tmp_path / "full").mkdir()
+    fill = ('mount -t tmpfs -o size=64k tmpfs full || exit 99; cat /dev/zero > full/filler 2>/dev/null; '
+            '"$@"; rc=$?; ls full > listing; exit $rc')
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "tfrepro", "legacy", "--episodes", "1", "--report-out", "full/r.md", "s.py"]
+    proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", fill, "sh", *cmd],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    said = [ln for ln in proc.stderr.splitlines() if ln.startswith("tfrepro")]
+    assert proc.returncode == 2 and len(said) == 1, proc.stderr[-2000:]
+    assert "--report-out: cannot write" in said[0] and "No space left" in said[0]
+    assert (tmp_path / "listing").read_text().split() == ["filler"]

@@ -415,7 +415,7 @@ def main(argv=None):
     threading.excepthook = _thread_hook
     _processes()
     state.arm()
-    status = 0
+    status, stopped = 0, False
     try:
         try:
             code, main_mod = _load_main(path)
@@ -428,9 +428,9 @@ def main(argv=None):
             threading.excepthook = _thread_hook  # a script that set its own keeps its exceptions counted
         for t in _others():  # what Python does at exit, before the verdict on the threads
             t.join()
-    except Stop:
+    except Stop:  # said after the report is written: a report that cannot be is the one line
         sys.stdout.flush()
-        print(f"tfrepro legacy: {OPTS.stopped}", file=sys.stderr)
+        stopped = True
     except (NotCovered, MissingModule, OutputFailed) as e:
         sys.stdout.flush()
         print(f"tfrepro legacy: {e}", file=sys.stderr)
@@ -462,6 +462,8 @@ def main(argv=None):
         if failed:
             print(f"tfrepro legacy: {failed}", file=sys.stderr)
             status = status or 2
+        elif stopped:
+            print(f"tfrepro legacy: {OPTS.stopped}", file=sys.stderr)
         if OPTS.capture:
             from .capture import write
 
