@@ -617,6 +617,11 @@ def signal_cases() -> list[Case]:
             for name, (argv, copies) in LONG.items() for sname, sig, delay, group in SIGNALS]
 
 
+def _default_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def disk_cases() -> list[Case]:
     return [Case(f"disk/{name}", argv, dict(copies), [put("full", SPECIAL["directory"])], fulldisk=True)
             for name, argv, copies in FULL]
@@ -722,8 +727,9 @@ def run_case(case: Case, token: str, ctx: Ctx) -> dict:
     timed_out = signalled = False
     t0 = time.monotonic()
     with open(cdir / "stdout", "wb") as out, open(cdir / "stderr", "wb") as err:
+        # signals as a terminal's foreground job has them, whatever the sweep inherited (``&`` ignores SIGINT)
         proc = subprocess.Popen(cmd, cwd=sb, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_default_signals)
         if case.signal:
             sig, delay, group = case.signal
             try:
