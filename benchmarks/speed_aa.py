@@ -20,7 +20,6 @@ import argparse
 import collections
 import json
 import math
-import statistics
 import subprocess
 import sys
 import time
@@ -30,10 +29,45 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _spreads(datas, yardstick):
+    """(sd between processes, its df, the drift between benches beyond it, rows measured), in log
+    steps/s, or in log steps per yardstick unit with ``yardstick``."""
+    from tfrepro.infra.benchfile import groups
+    from tfrepro.infra.judge import process_logs, process_noise
+
+    timed = [g for d in datas for g in groups(d).values() if g.get("speed_processes")]
+    sd, df = process_noise([g["speed_processes"] for g in timed],
+                           [g["speed_machine"] for g in timed] if yardstick else None)
+    # the drift between benches: the spread of a row's bench means beyond what its processes explain
+    by_row = collections.defaultdict(list)
+    for d in datas:
+        for key, g in groups(d).items():
+            if g.get("speed_processes"):
+                logs = process_logs(g["speed_processes"], g["speed_machine"] if yardstick else None)
+                by_row[key].append((sum(logs) / len(logs), len(logs)))
+    ss, k_rows = 0.0, 0
+    for means in by_row.values():
+        if len(means) >= 2:
+            m = [x for x, _ in means]
+            mu = sum(m) / len(m)
+            var = sum((x - mu) ** 2 for x in m) / (len(m) - 1)
+            ss += max(0.0, var - sd * sd / means[0][1])
+            k_rows += 1
+    return sd, df, (math.sqrt(ss / k_rows) if k_rows else float("nan")), k_rows
+
+
+def _without_yardstick(data):
+    out = json.loads(json.dumps(data))
+    for r in out["results"]:
+        for s in r.get("repeats") or []:
+            s.pop("machine_per_s", None)
+    return out
+
+
 def main(argv=None) -> int:
     from tfrepro.infra import provenance
     from tfrepro.infra.benchfile import groups, load_results
-    from tfrepro.infra.judge import judge_speed, process_noise
+    from tfrepro.infra.judge import judge_speed
     from tfrepro.infra.records import atomic_write_text
     from tfrepro.tools.compare import Thresholds, compare_pair
 
@@ -69,24 +103,16 @@ def main(argv=None) -> int:
             rows.append({"pair": [i, i + n], "program": r["program"], "framework": r["framework"],
                          "mode": r["mode"], "ratio": sp["ratio"], "ci": [sp["ci_low"], sp["ci_high"]],
                          "verdict": sp["verdict"], "noise_sd": sp["noise_sd"], "noise_df": sp["noise_df"]})
-    sides = [g["speed_processes"] for d in datas for g in groups(d).values() if g.get("speed_processes")]
-    sd, df = process_noise(sides)
-    # the drift between benches: the spread of a row's bench means beyond what its processes explain
-    by_row = collections.defaultdict(list)
-    for d in datas:
-        for key, g in groups(d).items():
-            if g.get("speed_processes"):
-                logs = [math.log(statistics.median(p)) for p in g["speed_processes"]]
-                by_row[key].append((sum(logs) / len(logs), len(logs)))
-    ss, k_rows = 0.0, 0
-    for means in by_row.values():
-        if len(means) >= 2:
-            m = [x for x, _ in means]
-            mu = sum(m) / len(m)
-            var = sum((x - mu) ** 2 for x in m) / (len(m) - 1)
-            ss += max(0.0, var - sd * sd / means[0][1])
-            k_rows += 1
-    run_sd = math.sqrt(ss / k_rows) if k_rows else float("nan")
+    sd, df, run_sd, k_rows = _spreads(datas, yardstick=False)
+    have_yardstick = bool(datas) and all(g.get("speed_machine") for d in datas for g in groups(d).values()
+                                          if g.get("speed_processes"))
+    sd_y, df_y, run_sd_y, _ = _spreads(datas, yardstick=True) if have_yardstick else (None, 0, None, 0)
+    # the pairs judged on raw steps/s (no yardstick) with the raw drift, where the benches carry one
+    raw = collections.Counter()
+    if have_yardstick:
+        bare = [_without_yardstick(d) for d in datas]
+        raw = collections.Counter(r["speed"]["verdict"] for i in range(n)
+                                  for r in compare_pair(bare[i], bare[i + n], th))
     # the same pairs judged as if the machine did not drift between benches (run_sd 0)
     no_drift = collections.Counter(r["speed"]["verdict"] for i in range(n)
                                    for r in compare_pair(datas[i], datas[i + n], Thresholds(speed_run_sd=0.0)))
@@ -110,6 +136,8 @@ def main(argv=None) -> int:
                "programs": args.programs, "speed_modes": args.speed_modes, "processes": args.processes,
                "repeats": args.repeats, "verdicts": dict(counts), "false_alarms": counts["worse"] + counts["better"],
                "process_sd": sd, "process_df": df, "run_sd": run_sd, "single_process_verdicts": dict(single),
+               "yardstick": have_yardstick, "process_sd_yardstick": sd_y, "process_df_yardstick": df_y,
+               "run_sd_yardstick": run_sd_y, "raw_verdicts": dict(raw),
                "verdicts_without_drift": dict(no_drift), "side_by_side_verdicts": dict(side),
                "versions": datas[0]["meta"].get("versions") if datas else None,
                "cpu_model": datas[0]["meta"].get("cpu_model") if datas else None, "rows": rows}
@@ -127,6 +155,11 @@ def main(argv=None) -> int:
              + ", ".join(f"{k} {v}" for k, v in sorted(no_drift.items())) + ". Side by side (in each bench, "
              "its first round of processes against its second, no drift term): "
              + ", ".join(f"{k} {v}" for k, v in sorted(side.items())) + ".", "",
+             *([f"With the machine's yardstick (each process's steps/s over the yardstick measured beside "
+                f"it, infra/yardstick.py): spread between processes **{sd_y:.4f}** over {df_y} degrees of "
+                f"freedom, drift between benches beyond it **{run_sd_y:.4f}**. The verdicts above use it; "
+                "the same pairs on raw steps/s with the raw drift: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(raw.items())) + ".", ""] if have_yardstick else []),
              "| pair | program | framework | mode | ratio [95% CI] | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['pair'][0]}-{r['pair'][1]} | {r['program']} | {r['framework']} | {r['mode']} | "

@@ -52,7 +52,7 @@ def test_bench_writes_a_versioned_results_file(cli, tmp_path):
             assert r["train_env_steps_per_s"] > 0 and r["wall_s"] > 0
         else:  # warm-up excluded, two timed repeats in each of two processes kept raw, median and spread
             assert [s["process"] for s in r["repeats"]] == [0, 0, 1, 1] and r["processes"] == 2
-            assert all(s["steps_per_s"] > 0 for s in r["repeats"])
+            assert all(s["steps_per_s"] > 0 and s["machine_per_s"] > 0 for s in r["repeats"])  # and the yardstick
             assert r["steps_per_s_min"] <= r["steps_per_s_median"] <= r["steps_per_s_max"]
             assert r.get("lockstep_seeds") == (30 if r["mode"] == "lockstep" else None)
             assert r["iterations"] == 20 and r["key"].endswith("/it20")  # --speed-iterations
@@ -155,6 +155,44 @@ QUIET = Thresholds(speed_run_sd=0.0)  # a machine that does not drift between be
 def _verdicts(base, new, th=QUIET):
     (row,) = compare_pair(base, new, th)
     return row["reward"]["verdict"], row["speed"]["verdict"], row["verdict"]
+
+
+def _with_yardstick(data, machine):
+    """``data`` with the machine's yardstick beside every repeat: ``machine`` units per second."""
+    out = copy.deepcopy(data)
+    for r in out["results"]:
+        for sample in r.get("repeats") or []:
+            sample["machine_per_s"] = float(machine)
+    return out
+
+
+def test_the_yardstick_takes_the_machines_drift_out_and_leaves_a_change_of_the_build(tmp_path):
+    """Two benches run apart on a machine 40% slower in the second (the yardstick beside every
+    repeat says so): steps/s 40% lower is the machine, not the build, and is not called worse;
+    the same drop with the machine as fast as before is. A file without the yardstick is judged
+    on raw steps/s, with the raw drift."""
+    from tfrepro.infra.judge import SPEED_RUN_SD, SPEED_RUN_SD_YARDSTICK
+
+    base = _with_yardstick(_synthetic(BASE_REWARD, BASE_SPEED), 80000)
+    slow = np.array(BASE_SPEED) * 0.6
+    (row,) = compare_pair(base, _with_yardstick(_synthetic(BASE_REWARD, slow), 48000), Thresholds())
+    sp = row["speed"]
+    assert sp["yardstick"] and sp["ratio"] == pytest.approx(1.0) and sp["raw_ratio"] == pytest.approx(0.6)
+    assert sp["machine_ratio"] == pytest.approx(0.6) and sp["run_sd"] == SPEED_RUN_SD_YARDSTICK
+    assert sp["verdict"] != "worse"
+    (row,) = compare_pair(base, _with_yardstick(_synthetic(BASE_REWARD, slow), 80000), Thresholds())
+    assert row["speed"]["verdict"] == "worse" and row["speed"]["ratio"] == pytest.approx(0.6)
+    (row,) = compare_pair(base, _synthetic(BASE_REWARD, slow), Thresholds())  # one side without it
+    assert "yardstick" not in row["speed"] and row["speed"]["run_sd"] == SPEED_RUN_SD
+    assert row["speed"]["ratio"] == pytest.approx(0.6)
+    # the reader: a yardstick is a positive finite number or absent
+    for bad in (0, -1.0, "fast", True, float("nan")):
+        hostile = _with_yardstick(base, 1.0)
+        hostile["results"][-1]["repeats"][0]["machine_per_s"] = bad
+        path = tmp_path / "b.json"
+        path.write_text(json.dumps(hostile))
+        with pytest.raises(UsageError, match="machine_per_s"):
+            load_results(path)
 
 
 def test_compare_identical_inputs_are_equivalent():
@@ -525,3 +563,34 @@ def test_an_unreachable_ray_cluster_is_one_line_and_leaves_no_file(address, need
                     "--address", address, "--out", "r.json")
     assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
+def test_the_yardstick_sees_a_core_shared_with_other_work():
+    """The machine's yardstick falls when another process shares its core: what it is for."""
+    import multiprocessing as mp
+
+    from tfrepro.infra import yardstick
+
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        alone = max(yardstick.measure() for _ in range(3))
+        hog = mp.get_context("fork").Process(target=_spin, args=(cpu,), daemon=True)
+        hog.start()
+        try:
+            time.sleep(0.2)
+            shared = max(yardstick.measure() for _ in range(3))
+        finally:
+            hog.kill()
+            hog.join()
+    finally:
+        os.sched_setaffinity(0, saved)
+    assert 0 < shared < 0.75 * alone, (alone, shared)
+
+
+def _spin(cpu):
+    os.sched_setaffinity(0, {cpu})
+    while True:
+        pass

@@ -147,11 +147,12 @@ def add_verdict_arguments(p):
     p.add_argument("--speed-tol", type=share, default=0.10, help="speed: equivalent when the whole 95%% "
                    "interval of the steps/s ratio lies inside 1/(1+TOL) .. 1+TOL, worse/better when it "
                    "lies wholly below/above (default: %(default)s)")
-    from ..infra.judge import SPEED_RUN_SD
+    from ..infra.judge import SPEED_RUN_SD, SPEED_RUN_SD_YARDSTICK
 
-    p.add_argument("--speed-run-sd", type=number(0, 5, "a standard deviation of log steps/s"), default=SPEED_RUN_SD,
+    p.add_argument("--speed-run-sd", type=number(0, 5, "a standard deviation of log steps/s"), default=None,
                    help="speed: how much the machine drifts between two benches run apart (sd of log steps/s; "
-                   "default: %(default)s, measured on the 2-core development machine by "
+                   f"default: {SPEED_RUN_SD_YARDSTICK:g} where both files carry the machine's yardstick, "
+                   f"{SPEED_RUN_SD:g} where one does not, measured on the 2-core development machine by "
                    "benchmarks/speed_aa.py; measure yours the same way; 0 on a machine that does not drift)")
 
 

@@ -67,6 +67,8 @@ def _check_entry(path, i, r):
         raise UsageError(f"{where}: repeats must be a list of timings with positive steps_per_s")
     if not all(_int(x.get("process", 0)) and 0 <= x.get("process", 0) < 1000 for x in r["repeats"]):
         raise UsageError(f"{where}: a repeat's process is not a process number (0 to 999)")
+    if not all(x.get("machine_per_s") is None or _number(x["machine_per_s"], positive=True) for x in r["repeats"]):
+        raise UsageError(f"{where}: a repeat's machine_per_s (the yardstick) is not a positive number")
     for k in ("steps_per_s_median", "steps_per_s_min", "steps_per_s_max"):
         if k in r and not _number(r[k], positive=True):
             raise UsageError(f"{where}: {k} is not a positive number")
@@ -159,5 +161,10 @@ def groups(data):
             for s in r["repeats"]:
                 procs.setdefault(s.get("process", 0), []).append(s["steps_per_s"])
             g["speed_processes"] = [procs[k] for k in sorted(procs)]
+            if all(s.get("machine_per_s") is not None for s in r["repeats"]):  # the yardstick, per process
+                machine = {}
+                for s in r["repeats"]:
+                    machine.setdefault(s.get("process", 0), []).append(s["machine_per_s"])
+                g["speed_machine"] = [machine[k] for k in sorted(machine)]
             g["speed_short"] = r.get("below_floor_s") is not None
     return out

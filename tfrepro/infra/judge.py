@@ -59,29 +59,39 @@ SPEED_PROCESS_SD = 0.13
 #   drift (other work on shared cores, frequency). Two files timed apart differ by it however many
 #   processes each has; a file compared with itself (two modes of one bench) does not.
 SPEED_RUN_SD = 0.12
+# - the same drift left once each process's steps/s is divided by the machine's speed measured
+#   beside it (``infra/yardstick.py``), where both files carry that yardstick:
+SPEED_RUN_SD_YARDSTICK = 0.12
 
 
-def process_logs(timings) -> list:
+def process_logs(timings, machine=None) -> list:
     """log steps/s per process: ``timings`` is a list of repeats (one process) or a list of
-    lists (one per process); each process counts by the median of its repeats."""
+    lists (one per process); each process counts by the median of its repeats. With ``machine``
+    (the yardstick beside each repeat, shaped as ``timings``: ``infra/yardstick.py``), each
+    process's log median less the log median of its yardstick: its speed in the machine's units."""
     procs = timings if timings and isinstance(timings[0], (list, tuple)) else [timings]
-    return [math.log(float(np.median(p))) for p in procs if len(p)]
+    logs = [math.log(float(np.median(p))) for p in procs if len(p)]
+    if machine is None:
+        return logs
+    ms = machine if machine and isinstance(machine[0], (list, tuple)) else [machine]
+    return [x - math.log(float(np.median(m))) for x, m in zip(logs, [m for m in ms if len(m)])]
 
 
-def process_noise(sides) -> tuple[float, int]:
+def process_noise(sides, machines=None) -> tuple[float, int]:
     """(sd, degrees of freedom) of log steps/s between processes of one job, pooled over every
     side of every row that was timed in two processes or more (``sides``: per-process
-    timings, as ``process_logs`` takes them); (SPEED_PROCESS_SD, 0) when none was."""
+    timings, as ``process_logs`` takes them; ``machines``: their yardsticks, or None);
+    (SPEED_PROCESS_SD, 0) when none was."""
     ss, df = 0.0, 0
-    for timings in sides:
-        logs = process_logs(timings)
+    for timings, machine in zip(sides, machines or [None] * len(sides)):
+        logs = process_logs(timings, machine)
         if len(logs) >= 2:
             ss += float(np.sum((np.asarray(logs) - np.mean(logs)) ** 2))
             df += len(logs) - 1
     return (math.sqrt(ss / df), df) if df else (SPEED_PROCESS_SD, 0)
 
 
-def judge_speed(base, new, tol=SPEED_TOL, noise=None, run_sd=SPEED_RUN_SD) -> dict:
+def judge_speed(base, new, tol=SPEED_TOL, noise=None, run_sd=SPEED_RUN_SD, machine=None) -> dict:
     """NEW's steps/s over BASE's with a 95% interval, in the same four words: ``equivalent``
     when the whole interval lies inside [1/(1+tol), 1+tol], ``worse`` / ``better`` when it lies
     wholly below / above, else ``inconclusive``.
@@ -94,13 +104,19 @@ def judge_speed(base, new, tol=SPEED_TOL, noise=None, run_sd=SPEED_RUN_SD) -> di
     different times also differ by the machine's drift, ``run_sd`` each (default
     ``SPEED_RUN_SD``; 0 for two rows of one bench). Repeats inside one process share its state (its
     allocator, its caches, the machine's moment), so they are not independent measurements and
-    never narrow the interval on their own."""
+    never narrow the interval on their own.
+
+    ``machine`` = (BASE's yardsticks, NEW's yardsticks), shaped as the timings: each process's
+    speed is then divided by the machine's speed measured beside it (``infra/yardstick.py``),
+    the ratio and its interval are in the machine's units, and ``run_sd`` is what drift is left
+    after that division (the caller passes ``SPEED_RUN_SD_YARDSTICK``)."""
     from scipy import stats
 
-    sd, df = noise if noise is not None else process_noise([base, new])
+    mb, mn = machine if machine is not None else (None, None)
+    sd, df = noise if noise is not None else process_noise([base, new], [mb, mn])
     if not df:
         sd = SPEED_PROCESS_SD
-    lb, ln = process_logs(base), process_logs(new)
+    lb, ln = process_logs(base, mb), process_logs(new, mn)
     est = float(np.mean(ln) - np.mean(lb))
     run = float(run_sd)
     half = (float(stats.t.ppf(0.975, df)) if df else 1.959964) * math.sqrt(
@@ -111,11 +127,15 @@ def judge_speed(base, new, tol=SPEED_TOL, noise=None, run_sd=SPEED_RUN_SD) -> di
                "equivalent" if band[0] <= lo and hi <= band[1] else "inconclusive")
     flat = lambda t: [float(x) for p in (t if t and isinstance(t[0], (list, tuple)) else [t]) for x in p]  # noqa: E731
     b, n = flat(base), flat(new)
-    return {"base": b, "new": n, "base_median": float(np.median(b)), "new_median": float(np.median(n)),
-            "ratio": math.exp(est), "ci_low": lo, "ci_high": hi, "band": list(band), "verdict": verdict,
-            "processes": [len(lb), len(ln)], "noise_sd": sd, "noise_df": df, "run_sd": run,
-            "noise_source": f"pooled over {df} degrees of freedom between processes" if df
-            else f"the measured floor {SPEED_PROCESS_SD:g} (one process per job)"}
+    out = {"base": b, "new": n, "base_median": float(np.median(b)), "new_median": float(np.median(n)),
+           "ratio": math.exp(est), "ci_low": lo, "ci_high": hi, "band": list(band), "verdict": verdict,
+           "processes": [len(lb), len(ln)], "noise_sd": sd, "noise_df": df, "run_sd": run,
+           "noise_source": f"pooled over {df} degrees of freedom between processes" if df
+           else f"the measured floor {SPEED_PROCESS_SD:g} (one process per job)"}
+    if machine is not None:
+        out.update(yardstick=True, machine_ratio=math.exp(float(np.mean(process_logs(mn)) - np.mean(process_logs(mb)))),
+                   raw_ratio=math.exp(float(np.mean(process_logs(new)) - np.mean(process_logs(base)))))
+    return out
 
 
 def combine(verdicts) -> str:

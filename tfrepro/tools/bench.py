@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import UsageError
-from ..infra import programs
+from ..infra import programs, yardstick
 from ..infra.benchfile import SCHEMA, load_results
 from ..infra.checkout import ROOT, git_commit
 from ..infra.grid import mode_for
@@ -202,16 +202,21 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     timing = programs.get(name).timing
     over = timing.overrides or None
     _timed(name, job.framework, job.mode, 0, timing.bench_warmup, over)  # warm-up: kernels, imports
+    before = yardstick.measure()  # the machine's speed at each repeat's start (infra/yardstick.py)
     first, lengthened = _timed(name, job.framework, job.mode, job.seed, its, over), None
     short = first[0] < FLOOR_S  # too short to time against the clock's and the OS's noise
     if short and not job.iterations:  # the suite's own length: lengthened; a length the user gave: marked
         lengthened, its = its, min(its * MAX_LENGTHEN, math.ceil(its * 1.25 * FLOOR_S / max(first[0], 1e-6)))
         first, short = None, False
+        before = yardstick.measure()
     samples = []
     for i in range(repeats):  # the same seed each time: the same work, so only the time varies
         t, steps, updates = first if (i == 0 and first) else _timed(name, job.framework, job.mode, job.seed, its, over)
+        after = yardstick.measure()  # also the next repeat's start
         samples.append({"train_wall_s": t, "train_env_steps": steps, "updates": updates,
-                        "steps_per_s": steps / t, "updates_per_s": updates / t})
+                        "steps_per_s": steps / t, "updates_per_s": updates / t,
+                        "machine_per_s": math.sqrt(before * after)})
+        before = after
     sps = [s["steps_per_s"] for s in samples]
     return {"key": job.key, "kind": "speed", "program": job.program, "framework": job.framework,
             "mode": job.mode, "iterations": its, "repeats": samples,

@@ -21,7 +21,8 @@ import numpy as np
 from ..core.stats import median_iqr
 from ..core.verdicts import VERDICTS
 from ..infra.benchfile import groups, load_results
-from ..infra.judge import SPEED_RUN_SD, combine, judge_rewards, judge_speed, process_noise, verdict_cell
+from ..infra.judge import (SPEED_RUN_SD, SPEED_RUN_SD_YARDSTICK, combine, judge_rewards, judge_speed, process_noise,
+                           verdict_cell)
 from ..infra.records import atomic_write_text, dumps, save_figure
 
 
@@ -31,16 +32,29 @@ class Thresholds:
     reward_tol: float = 0.05  # reward margin for programs with none declared: a share of BASE's median
     speed_tol: float = 0.10  # speed: the band [1/(1+tol), 1+tol] of the steps/s ratio
     margins: dict = field(default_factory=dict)  # --margin: {program or "*": reward points}
-    speed_run_sd: float = SPEED_RUN_SD  # speed: the machine's drift between two benches run apart
+    # speed: the machine's drift between two benches run apart; None: the measured default, smaller
+    # where both files carry the yardstick (SPEED_RUN_SD_YARDSTICK) than where they do not (SPEED_RUN_SD)
+    speed_run_sd: float | None = None
 
     def header(self) -> str:
         given = ", ".join(f"{k} {v:g}" for k, v in self.margins.items())
         return (f"reward: TOST at alpha {self.alpha:g} on the difference of means within each program's "
                 f"declared margin ({'--margin: ' + given if given else 'see docs/verdicts'}; "
                 f"{self.reward_tol:.0%} of BASE's median where none is declared); speed: the 95% "
-                f"interval of the steps/s ratio, processes the unit, drift between benches {self.speed_run_sd:g}, "
+                f"interval of the steps/s ratio, processes the unit, in the machine's units where both files "
+                f"carry its yardstick, drift between benches {self._drift()}, "
                 f"against the band 1/{1 + self.speed_tol:g} .. "
                 f"{1 + self.speed_tol:g}")
+
+    def _drift(self) -> str:
+        if self.speed_run_sd is not None:
+            return f"{self.speed_run_sd:g}"
+        return f"{SPEED_RUN_SD_YARDSTICK:g} with the yardstick, {SPEED_RUN_SD:g} without"
+
+    def run_sd(self, yardstick: bool) -> float:
+        if self.speed_run_sd is not None:
+            return self.speed_run_sd
+        return SPEED_RUN_SD_YARDSTICK if yardstick else SPEED_RUN_SD
 
 
 def _env_library(versions) -> str:
@@ -90,8 +104,11 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
         gb, gn = groups(base), groups(new)
     rows = []
     # the spread between processes of one timing job, pooled over every row of both files
-    noise = process_noise([g["speed_processes"] for g in list(gb.values()) + list(gn.values())
-                           if g.get("speed_processes")])
+    timed = [g for g in list(gb.values()) + list(gn.values()) if g.get("speed_processes")]
+    noise = process_noise([g["speed_processes"] for g in timed])
+    measured = [g for g in timed if g.get("speed_machine")]  # the same, in the machine's units
+    noise_machine = process_noise([g["speed_processes"] for g in measured], [g["speed_machine"] for g in measured])
+    same_run = _same_run(base, new)
     for key in sorted(set(gb) | set(gn)):
         b, n = gb.get(key), gn.get(key)
         row = {"program": key[0], "framework": key[1], "mode": key[2]}
@@ -109,8 +126,13 @@ def compare_pair(base, new, th: Thresholds, modes=None) -> list[dict]:
             row["reward"] = {"verdict": "only in " + ("BASE" if rb else "NEW"), "base": rb, "new": rn}
         sb, sn = (b or {}).get("speed"), (n or {}).get("speed")
         if sb and sn:
-            row["speed"] = judge_speed(b["speed_processes"], n["speed_processes"], th.speed_tol, noise,
-                                       run_sd=0.0 if _same_run(base, new) else th.speed_run_sd)
+            # two benches run apart: each process divided by the machine's speed beside it, where both
+            # measured it; two rows of one bench share the machine's moment and need no yardstick
+            machine = None if same_run or not (b.get("speed_machine") and n.get("speed_machine")) else (
+                b["speed_machine"], n["speed_machine"])
+            row["speed"] = judge_speed(b["speed_processes"], n["speed_processes"], th.speed_tol,
+                                       noise if machine is None else noise_machine, machine=machine,
+                                       run_sd=0.0 if same_run else th.run_sd(machine is not None))
             if (b or {}).get("speed_short") or (n or {}).get("speed_short"):  # never a verdict on noise
                 row["speed"].update(verdict="inconclusive", reason="a timed loop under 1 s (more --iterations)")
         elif sb or sn:
