@@ -42,12 +42,13 @@ def grid(monkeypatch):
 
     monkeypatch.setattr(rep, "run_grid", fake)
 
-    def fake_budget(entries, mode, out_dir, budget, workers, iterations, margins, max_seeds, spending, reuse=False):
+    def fake_budget(entries, mode, out_dir, budget, workers, iterations, margins, max_seeds, spending, reuse=False,
+                    prior=None):
         from tfrepro.tools.budget import Track
 
         seeds = {e: list(range(programs.get(e[0]).quick_seeds)) for e in entries}
         asked.append({"entries": entries, "seeds": seeds, "out_dir": out_dir, "budget": budget,
-                      "max_seeds": max_seeds, "spending": spending})
+                      "max_seeds": max_seeds, "spending": spending, "prior": prior})
         tracks = [Track(n, v, "fast", programs.get(n).quick_seeds, max_seeds, looks=[len(seeds[n, v])])
                   for n, v in entries]
         return _records(entries, seeds), tracks
@@ -110,5 +111,11 @@ def test_a_ten_minute_budget_is_the_default(cli_here, grid, tmp_path):
     _one_line(cli_here("reproduce", "--budget", "5m", "--seeds", "4"), "without --seeds or --full")
     _one_line(cli_here("reproduce", "--budget", "0s"), "a budget of 1 s to 7 days")
     _one_line(cli_here("reproduce", "--budget", "ten"), "expected a duration")
+    # planned from this checkout's --full run: every program's spread, blind to its difference
+    assert "planned from the spreads in results/reproduce-full/summary.json" in proc.stdout
+    assert set(grid[0]["prior"]) == set(grid[0]["entries"])
+    _one_line(cli_here("reproduce", "--plan-from", "nosuch.json"), "--plan-from nosuch.json: no such file")
+    (tmp_path / "other.json").write_text('{"rows": []}')
+    _one_line(cli_here("reproduce", "--plan-from", "other.json"), "no per-seed values of these programs")
     out = tmp_path / grid[0]["out_dir"]
     assert out.name.startswith("reproduce-") and (out / "summary.json").is_file()

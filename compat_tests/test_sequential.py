@@ -137,3 +137,56 @@ def test_a_budget_run_reads_looks_and_resumes_without_running_again(cli, tmp_pat
     assert again["random-policy"]["sequential"]["looks"][: len(looks)] == looks
     for name, data in runs.items():
         assert (tmp_path / "b" / "runs" / name).read_bytes() == data, name
+
+
+def test_the_plan_puts_first_what_its_spread_can_decide_and_leaves_out_what_the_budget_cannot(tmp_path):
+    """``reproduce --budget`` with planning spreads: a program with no spread to plan on gets
+    its first look first; then the program cheapest to decide by its planning spread; a program
+    whose spread asks for more than the time left is left out (no look taken, its need said)
+    rather than spending the budget on a look that cannot settle it. With time enough, it runs."""
+    from tfrepro.tools.budget import Scheduler
+
+    entries = [("dqn-pylessons", None), ("pg-geron", None), ("basic-policy", None)]
+    prior = {("dqn-pylessons", None): 120, ("pg-geron", None): 27}
+
+    def order(budget_s):
+        sched = Scheduler(entries, "lockstep", tmp_path / "runs", budget_s, 2, prior=prior, log=lambda m: None)
+        names = []
+        while (job := sched.next_job()) is not None:
+            if job[0] not in names:
+                names.append(job[0])
+        return names, {t.name: t for t in sched.tracks}
+
+    names, tracks = order(120)
+    assert names == ["basic-policy", "pg-geron"]
+    left = tracks["dqn-pylessons"]
+    assert left.state == "out of time" and not left.looks and left.prior == 120 and left.prior_cost > 120
+    names, tracks = order(7 * 86400)
+    assert names == ["basic-policy", "pg-geron", "dqn-pylessons"]
+
+
+def test_planning_spreads_come_from_per_seed_values_blind_to_the_difference(tmp_path):
+    """``prior_needs``: both sides' per-seed values pooled, the fixed design's count at a
+    difference of 0 (the verdict in the file is not read); rows missing or unreadable files
+    leave a program to plan from its own first look."""
+    import json
+
+    from tfrepro.core.verdicts import seeds_needed
+    from tfrepro.tools.budget import prior_needs
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(190, 15, 30), rng.normal(190, 15, 30)
+    row = {"program": "pg-geron", "tf1": {"eval_means": a.tolist()}, "tf2": {"eval_means": b.tolist()},
+           "tf2_vs_tf1": {"verdict": "worse"}}
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"rows": [row]}))
+    need = prior_needs(path, [("pg-geron", None), ("basic-policy", None)])
+    sd = float(np.std(np.concatenate([a, b]), ddof=1))
+    assert need == {("pg-geron", None): seeds_needed(sd, 0.0, 10.0)}
+    row["tf2_vs_tf1"] = {"verdict": "equivalent"}  # the verdict does not move the plan
+    path.write_text(json.dumps({"rows": [row]}))
+    assert prior_needs(path, [("pg-geron", None)]) == need
+    assert prior_needs(path, [("pg-geron", None)], margins={"*": 20.0})[("pg-geron", None)] < need[("pg-geron", None)]
+    for bad in ("{", "[]", '{"rows": 3}', '{"rows": [{"program": "pg-geron", "tf1": 5}]}'):
+        path.write_text(bad)
+        assert prior_needs(path, [("pg-geron", None)]) == {}

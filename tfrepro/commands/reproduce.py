@@ -20,6 +20,8 @@ def budget_type(text):
 
 
 def add_parser(sub):
+    from ..tools.budget import PLAN_FROM
+
     p = sub.add_parser("reproduce", help="every program, both forms, several seeds: the table",
                        description="Run every program in both forms over several seeds, print "
                        "and write the reproduction table (Markdown + JSON) and a PNG of learning "
@@ -44,8 +46,12 @@ def add_parser(sub):
                    help="seeds per program from the power calculation: as many per side as the verdict "
                    "of an earlier reproduction (--plan-from) asks for at the declared margin, at least "
                    "--seeds (default 30), at most --max-seeds")
-    p.add_argument("--plan-from", default="results/reproduce/summary.json", metavar="SUMMARY",
-                   help="--full: the summary.json whose spreads set the seed counts (default: %(default)s)")
+    p.add_argument("--plan-from", metavar="SUMMARY",
+                   help="--full: the summary.json whose spreads set the seed counts (default: "
+                   "results/reproduce/summary.json); --budget: the one whose per-seed spreads, blind to "
+                   "the difference, order the programs before their first look, so that a program the "
+                   "budget cannot decide does not take its time (default: this checkout's "
+                   f"{PLAN_FROM}, when there)")
     p.add_argument("--max-seeds", type=argtypes.seed_count, default=300,
                    help="--full and --budget: at most this many seeds per side (default: %(default)s)")
     p.add_argument("--programs", nargs="+", metavar="PROGRAM[:VARIANT]",
@@ -93,18 +99,43 @@ def main(args) -> int:
     if budget is None and not args.full and args.seeds is None:
         budget = DEFAULT_BUDGET
     seeds = None
+    prior = None
     if args.full:
-        plan = planned_seeds(Path(args.plan_from), entries, args.seeds or 30, args.max_seeds)
+        plan = planned_seeds(Path(args.plan_from or "results/reproduce/summary.json"), entries, args.seeds or 30,
+                             args.max_seeds)
         print("--full, seeds per side: " + ", ".join(f"{programs.entry_label(*e)} {n}" for e, n in plan.items()))
         seeds = {e: list(range(n)) for e, n in plan.items()}
     elif args.seeds is not None:
         seeds = list(range(args.seeds))
     else:
-        print(f"budget {budget / 60:g} min on {args.workers} workers: every program's first look, then seeds "
-              f"where they settle a verdict (group-sequential, {args.spending} spending, at most "
-              f"{args.max_seeds} seeds per side; --seeds N for a fixed design)")
+        prior = _planning_spreads(args, entries)
+        print(f"budget {budget / 60:g} min on {args.workers} workers: seeds where they settle a verdict, the "
+              f"program cheapest to decide first ({prior[1]}; group-sequential, {args.spending} spending, at "
+              f"most {args.max_seeds} seeds per side; --seeds N for a fixed design)")
+        prior = prior[0]
     quiet_tensorflow()
     return reproduce(entries, mode=args.mode, seeds=seeds,
                      out_dir=Path(out_dir), workers=args.workers, iterations=args.iterations,
                      margins=dict(args.margin or []), reuse=args.resume, force=args.force,
-                     budget=budget if seeds is None else None, max_seeds=args.max_seeds, spending=args.spending)
+                     budget=budget if seeds is None else None, max_seeds=args.max_seeds, spending=args.spending,
+                     prior=prior)
+
+
+def _planning_spreads(args, entries):
+    """(prior_needs's counts or None, what the plan rests on, said on the first line)."""
+    import os
+
+    from ..infra.checkout import ROOT
+    from ..tools.budget import PLAN_FROM, prior_needs
+
+    path = Path(args.plan_from) if args.plan_from else ROOT / PLAN_FROM
+    if not os.path.isfile(path):
+        if args.plan_from:
+            raise UsageError(f"--plan-from {args.plan_from}: no such file")
+        return None, "no planning spreads: each program's first look gives its own"
+    needs = prior_needs(path, entries, dict(args.margin or []))
+    if args.plan_from and not needs:
+        raise UsageError(f"--plan-from {args.plan_from}: no per-seed values of these programs to plan on "
+                         "(a summary.json of tfrepro reproduce)")
+    shown = path if args.plan_from else PLAN_FROM
+    return needs, f"planned from the spreads in {shown}, blind to their differences"

@@ -46,6 +46,11 @@ def sequential_cell(seq, cmp_, cell) -> str:
     """A budget row's verdict: the word, the look it came at, or why the program stopped."""
     looks = seq.get("looks") or []
     if not looks:
+        if "planned_need" in seq:  # left out by the plan: its spread asks for more than the budget had
+            need = seq["planned_need"]
+            mins = f", ~{seq['planned_minutes']:g} min here" if seq.get("planned_minutes") is not None else ""
+            asks = f"~{need} seeds per side{mins}" if need else f"more than {seq['n_max']} seeds per side"
+            return f"not run: its planning spread asks for {asks}, more than the budget had left"
         return "not run: the budget ended before its first look"
     n = looks[-1]
     level = f", nominal alpha {seq['nominal_alpha']:.4f}" if seq.get("nominal_alpha") is not None else ""

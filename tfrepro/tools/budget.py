@@ -45,6 +45,8 @@ class Track:
     state: str = "waiting"  # waiting, running, decided, futile, spent, out of time
     seconds: float = 0.0  # measured worker-seconds of its jobs
     estimated: float = 0.0  # what job_cost expected of them
+    prior: int | None = None  # seeds per side a planning spread asks for (``prior_needs``), before any look
+    prior_cost: float | None = None  # its worker-seconds, as estimated when it was left out
 
     @property
     def label(self) -> str:
@@ -78,7 +80,7 @@ class Scheduler:
     """The jobs of a budget run, one look at a time per program; ``next_job`` for the pool."""
 
     def __init__(self, entries, mode, runs_dir: Path, budget_s, workers, iterations=None, margins=None,
-                 max_seeds=300, spending="pocock", alpha=sequential.ALPHA, reuse=False, log=None):
+                 max_seeds=300, spending="pocock", alpha=sequential.ALPHA, reuse=False, log=None, prior=None):
         self.runs_dir, self.budget, self.workers = Path(runs_dir), float(budget_s), workers
         self.iterations, self.margins, self.alpha, self.spending = iterations, margins or {}, alpha, spending
         self.t0 = time.monotonic()
@@ -91,6 +93,9 @@ class Scheduler:
                 else prog.quick_seeds
             size = max(1, min(size, max_seeds))
             track = Track(name, variant, m, size, max(size, max_seeds))
+            if prior and (name, variant) in prior:
+                need = prior[name, variant]
+                track.prior = track.n_max + 1 if need is None else int(need)  # None: none up to the cap
             if reuse:  # the runs of an earlier budget run (or any run of these seeds): taken as they are
                 for fw in programs.FRAMEWORKS:
                     s = 0
@@ -138,9 +143,9 @@ class Scheduler:
         """Seconds of runs the track is expected to need: its next look for a track with none
         read yet, else the seeds per side its spread asks for beyond those it has."""
         n = track.seeds_done()
-        if not track.looks:
+        if not track.looks and track.prior is None:
             return sum(job_cost(j) for j in self._look_jobs(track, track.look_size)) * self.scale
-        need = sequential_need(track.verdict) or track.n_max
+        need = (track.prior if not track.looks else sequential_need(track.verdict)) or track.n_max
         more = max(track.look_size, min(track.n_max, need) - n)
         per_seed = sum(job_cost(j) for j in self._look_jobs(track, n + track.look_size)) / track.look_size
         return more * per_seed * self.scale
@@ -151,16 +156,19 @@ class Scheduler:
                 track.running += 1
                 return track.pending.pop(0)
         open_ = [t for t in self.tracks if t.state == "waiting"]
-        # every program's first look before any second one (a program with no look has no verdict
-        # at all), the cheapest first; then the undecided program cheapest to decide
-        for track in sorted(open_, key=lambda t: (bool(t.looks), self._cost_to_decide(t))):
+        # a program with neither a look nor a planning spread first (nothing to plan on: its first
+        # look always runs), then the undecided program cheapest to decide, planned from its spread:
+        # its own once it has a look, else the planning spread's (``prior_needs``)
+        for track in sorted(open_, key=lambda t: (bool(t.looks) or t.prior is not None, self._cost_to_decide(t))):
             n = min(track.n_max, track.seeds_done() + track.look_size)
             jobs = self._look_jobs(track, n)
             if not jobs:  # the records are all there already: read the look at once
                 self._read(track, n)
                 return self.next_job()
-            if track.looks and self._estimate(jobs) > self.left():  # a first look always runs: every
-                track.state = "out of time"  # program gets its row, and a spread to say what it needs
+            if (track.looks or track.prior is not None) and self._estimate(jobs) > self.left():
+                track.state = "out of time"
+                if not track.looks:
+                    track.prior_cost = self._cost_to_decide(track)
                 continue
             track.pending, track.target, track.state = jobs, n, "running"
             track.running = 1
@@ -222,15 +230,66 @@ def sequential_need(verdict) -> int | None:
         return None
 
 
+PLAN_FROM = "results/reproduce-full/summary.json"  # the checkout's own --full run: the default planning spreads
+
+
+def prior_needs(path: Path, entries, margins=None, alpha=sequential.ALPHA) -> dict:
+    """Seeds per side each entry is expected to need, planned from an earlier reproduction's
+    per-seed values (``summary.json``) blind to the difference between the forms: both sides
+    pooled, the fixed design's count at a difference of 0 for that spread (``seeds_needed``;
+    with a collapse rate apart, the larger of the rate's and the kept runs'). Only the nuisance
+    parameters (the spread, the collapse rate) are taken from it, never its verdict, so that the
+    order in which programs get seeds does not depend on what their runs showed. None for an
+    entry no count up to the cap would decide; entries the file lacks (or an unreadable file)
+    are left out: they plan from their own first look."""
+    import numpy as np
+
+    from ..core.errors import UsageError
+    from ..core.verdicts import rate_seeds_needed, seeds_needed
+    from ..infra.judge import margin_of
+    from ..infra.records import read_json
+
+    try:
+        data = read_json(path)
+    except (UsageError, OSError):
+        return {}
+    listed = data.get("rows") if isinstance(data, dict) else None
+    rows = {r["program"]: r for r in (listed if isinstance(listed, list) else [])
+            if isinstance(r, dict) and isinstance(r.get("program"), str)}
+    out = {}
+    for name, variant in entries:
+        label = programs.entry_label(name, variant)
+        row = rows.get(label)
+        if row is None or (programs.margin_for(label) is None and not margins):
+            continue
+        margin, _, collapse_below, rate_margin = margin_of(label, margins)
+        vals = []
+        for side in ("tf1", "tf2"):
+            got = row.get(side, {}).get("eval_means") if isinstance(row.get(side), dict) else None
+            vals += [float(v) for v in (got if isinstance(got, list) else [])
+                     if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+        if len(vals) < 6:
+            continue
+        arr = np.asarray(vals)
+        if collapse_below is not None:
+            down = arr < collapse_below
+            parts = [seeds_needed(float(np.std(arr[~down], ddof=1)), 0.0, margin, alpha) if (~down).sum() > 2 else 2,
+                     rate_seeds_needed(float(down.mean()), rate_margin, alpha) or 2]
+            out[(name, variant)] = None if None in parts else max(parts)
+        else:
+            out[(name, variant)] = seeds_needed(float(np.std(arr, ddof=1)), 0.0, margin, alpha)
+    return out
+
+
 def run_budget(entries, mode, out_dir: Path, budget_s, workers=2, iterations=None, margins=None,
-               max_seeds=300, spending="pocock", reuse=False) -> tuple[list, list]:
-    """Run the budget; (the records read, the tracks)."""
+               max_seeds=300, spending="pocock", reuse=False, prior=None) -> tuple[list, list]:
+    """Run the budget; (the records read, the tracks). ``prior``: ``prior_needs``'s counts."""
     from tqdm import tqdm
 
     from ..infra.pool import run_in_workers
 
     sched = Scheduler(entries, mode, out_dir / "runs", budget_s, workers, iterations, margins, max_seeds,
-                      spending, reuse=reuse, log=lambda msg: tqdm.write(msg, file=sys.stderr))
+                      spending, reuse=reuse, log=lambda msg: tqdm.write(msg, file=sys.stderr), prior=prior)
     bar = tqdm(total=round(budget_s), file=sys.stderr, unit="s",
                bar_format="{desc} {n_fmt}/{total_fmt} s of the budget |{bar:20}| {postfix}")
     bar.set_description_str(f"reproduce --budget {budget_s / 60:g}m")

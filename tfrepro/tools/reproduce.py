@@ -70,11 +70,15 @@ def sequential_summary(track, workers) -> dict:
         out["seeds_needed"] = need
         if need and n and track.seconds:
             out["minutes_needed"] = round(max(0, need - n) * track.seconds / n / max(1, workers) / 60, 1)
+        if not track.looks and track.prior is not None:  # left out: what its planning spread asks for
+            out["planned_need"] = track.prior if track.prior <= track.n_max else None
+            if track.prior_cost is not None:
+                out["planned_minutes"] = round(track.prior_cost / max(1, workers) / 60, 1)
     return out
 
 
 def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, margins=None,
-              reuse=False, force=False, budget=None, max_seeds=300, spending="pocock") -> int:
+              reuse=False, force=False, budget=None, max_seeds=300, spending="pocock", prior=None) -> int:
     """``entries``: (program name, variant or None) pairs, as ``programs.parse_entry`` gives.
     ``seeds``: one list for all, or {(name, variant): list} (``--full``); or ``budget``
     seconds, the seeds chosen look by look (``tools.budget``)."""
@@ -87,7 +91,7 @@ def reproduce(entries, mode, seeds, out_dir: Path, workers=2, iterations=None, m
         from .budget import run_budget
 
         records, tracks = run_budget(entries, mode, out_dir, budget, workers, iterations, margins, max_seeds,
-                                     spending, reuse=reuse)
+                                     spending, reuse=reuse, prior=prior)
         seeds = {(t.name, t.variant): list(range(t.looks[-1] if t.looks else 0)) for t in tracks}
     else:
         records = run_grid(entries, mode, seeds, out_dir, workers=workers, iterations=iterations, reuse=reuse)
