@@ -901,7 +901,9 @@ def main() -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != MARKER}
-    env.update(XDG_CACHE_HOME=str(out / "xdg-cache"), PIP_NO_INDEX="1", UV_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(XDG_CACHE_HOME=str(out / "xdg-cache"), PIP_NO_INDEX="1", UV_OFFLINE="1", PYTHONUNBUFFERED="1",
+               # this tree's package, not an editable install's (which may point at another checkout)
+               PYTHONPATH=os.pathsep.join(x for x in (str(ROOT), os.environ.get("PYTHONPATH")) if x))
     ctx = Ctx(out, env, args.timeout, args.keep, fulldisk_reason())
     shutil.rmtree(out / "template", ignore_errors=True)
     build_template(out / "template")
