@@ -142,7 +142,8 @@ def main(argv=None) -> int:
                "versions": datas[0]["meta"].get("versions") if datas else None,
                "cpu_model": datas[0]["meta"].get("cpu_model") if datas else None, "rows": rows}
     lines = [f"# Speed A/A: the same build benched {2 * n} times, bench i against bench i + {n}", "",
-             f"`python benchmarks/speed_aa.py --pairs {n} --speed-modes {' '.join(args.speed_modes)}`: {', '.join(args.programs)}; loops "
+             f"`python benchmarks/speed_aa.py --pairs {n} --speed-modes {' '.join(args.speed_modes)}`: "
+             f"{', '.join(args.programs)}; loops "
              f"{', '.join(args.speed_modes)}; {args.processes} processes x {args.repeats} repeats per timing; "
              f"{summary['cpu_model']}.", "",
              f"Verdicts over {len(rows)} rows: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

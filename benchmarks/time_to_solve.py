@@ -9,7 +9,8 @@ process, never two at once; read the result as ratios within one run.
 
 The pylessons agent is ``dqn-pylessons --variant evaluated``: it trains as the source does
 (one fit per env step, epsilon decay, reward -100 on failure) but does not stop at its
-first 500-step episode: the greedy evaluation decides (budget: the source's 1000 episodes). SB3 needs PyTorch, so it runs in its own interpreter:
+first 500-step episode: the greedy evaluation decides (budget: the source's 1000 episodes). SB3 needs PyTorch,
+so it runs in its own interpreter:
 
     python3 -m venv /tmp/sb3 && /tmp/sb3/bin/pip install -r benchmarks/requirements-sb3.txt
     python benchmarks/time_to_solve.py --seeds 0 1 2 --sb3-python /tmp/sb3/bin/python \\

@@ -208,7 +208,8 @@ def test_python_dash_m_and_console_script_agree(cli):
     (["run", "basic-policy", "--gif", "/proc/no/e.gif", "--out", "x.json"], "--gif /proc/no/e.gif"),
     (["run", "basic-policy", "--gif", "x.json", "--out", "x.json"], "name the same file"),
     (["run", "dqn-meertens", "--qplot", "file.txt", "--out", "x.json"], "--qplot file.txt: exists and is not"),
-    (["run", "dqn-meertens", "--logdir", "file.txt", "--out", "x.json"], "--logdir file.txt: exists and is not a directory"),
+    (["run", "dqn-meertens", "--logdir", "file.txt", "--out", "x.json"],
+     "--logdir file.txt: exists and is not a directory"),
     (["run", "pg-tang", "--save", "file.txt", "--out", "x.json"], "--save file.txt: exists and is not a directory"),
     (["run", "pg-tang", "--save", "/proc/no/ckpt", "--out", "x.json"], "--save /proc/no/ckpt"),
 ])

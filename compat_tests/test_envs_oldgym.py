@@ -172,14 +172,14 @@ def test_make_gives_the_gymnasium_api_over_old_gym(old_gym):
     ref.seed(3)
     np.testing.assert_array_equal(obs, ref.reset())
     # a policy that balances: the episode ends by the cap
-    for t in range(200):
+    for t in range(200):  # noqa: B007 (t read after the loop)
         obs, reward, terminated, truncated, _ = env.step(_balance(obs))
         if terminated or truncated:
             break
     assert (t, terminated, truncated, reward) == (199, False, True, 1.0)
     # always push left: the pole falls long before the cap
     env.reset(seed=3)
-    for t in range(200):
+    for t in range(200):  # noqa: B007 (t read after the loop)
         _, _, terminated, truncated, _ = env.step(0)
         if terminated or truncated:
             break

@@ -82,7 +82,7 @@ def test_rung3_same_update_gradient_book_and_fast(pair):
     results = {}
     for label, agent in (("tf1", a), ("tf2", b)):
         per_step, k = [], 0
-        for ep, n in enumerate(batch.lengths):
+        for _ep, n in enumerate(batch.lengths):
             per_step.append([agent.step_gradients(obs[k + t], action=int(actions[k + t]))[1] for t in range(n)])
             k += n
         book = agent.book_gradient(weights if name == "pg-geron" else weights[0],

@@ -81,7 +81,8 @@ def _engine():
         failed = _probe_image(engine, env, tmp)
     if failed:
         return None, None, f"{engine} import failed: {_last_line(failed.stderr)}"
-    proc = subprocess.run([engine, "run", "--rm", "--network", "none", "localhost/tfrepro-probe:latest", "/usr/bin/true"],
+    proc = subprocess.run([engine, "run", "--rm", "--network", "none", "localhost/tfrepro-probe:latest",
+                           "/usr/bin/true"],
                           capture_output=True, text=True, env=env, timeout=120)
     subprocess.run([engine, "rmi", "-f", "localhost/tfrepro-probe:latest"], capture_output=True, env=env)
     if proc.returncode:
@@ -130,7 +131,8 @@ def test_build_local_builds_both_images_and_rebuilds_nothing_unchanged(images):
     in CI (on a machine where files are being edited, today's image, which copies in most of the
     tree, may be rebuilt: its log line says so, with the new key)."""
     def label(image):
-        return subprocess.run([images.name, "image", "inspect", "--format", '{{ index .Config.Labels "tfrepro.inputs" }}',
+        return subprocess.run([images.name, "image", "inspect", "--format",
+                               '{{ index .Config.Labels "tfrepro.inputs" }}',
                                image], capture_output=True, text=True, env=images.env).stdout.strip()
 
     before = {image: label(image) for image in (*BASES, TF2, TF1)}
@@ -280,7 +282,8 @@ def test_every_compose_service_starts_its_own_command(images):
                                   env=images.env, timeout=600)
             assert proc.returncode == 0 and "usage" in proc.stdout.lower(), \
                 (name, proc.stdout[-1500:], proc.stderr[-1500:])
-            ps = subprocess.run([images.name, "ps", "-q", "--filter", "label=com.docker.compose.project=tfrepro-services"],
+            ps = subprocess.run([images.name, "ps", "-q", "--filter",
+                                 "label=com.docker.compose.project=tfrepro-services"],
                                 capture_output=True, text=True, env=images.env)
             assert ps.stdout.strip() == "", f"{name}: other services were started: {ps.stdout}"
     finally:

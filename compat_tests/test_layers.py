@@ -187,3 +187,16 @@ def test_every_imported_name_exists():
             module = importlib.import_module(mod)
             missing += [f"{name}:{line}: {mod}.{n}" for n in names if not hasattr(module, n)]
     assert not missing, missing
+
+
+def test_ruff_is_clean():
+    """The lint of pyproject.toml's ``[tool.ruff]`` (pycodestyle, pyflakes, bugbear) over the
+    package, its twins, tests, tools and benchmarks: no finding."""
+    import shutil
+
+    exe = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(exe).exists():
+        pytest.fail("ruff is not installed (requirements.txt installs it)")
+    proc = subprocess.run([exe, "check", "--no-cache", "--output-format", "concise", str(ROOT)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1000:]

@@ -180,7 +180,8 @@ y = fully_connected(h, 3, activation_fn=None,
 z = slim.fully_connected(tf.contrib.layers.flatten(tf.reshape(x, [-1, 2, 2])), 5,
                          weights_initializer=tf.contrib.layers.xavier_initializer(uniform=False, seed=3))
 n = tf.contrib.layers.layer_norm(z)
-w_direct = tf.get_variable("direct", [4, 8], initializer=variance_scaling_initializer(factor=1.0, mode='FAN_AVG', seed=4))
+w_direct = tf.get_variable("direct", [4, 8],
+                           initializer=variance_scaling_initializer(factor=1.0, mode='FAN_AVG', seed=4))
 normal = tf.contrib.distributions.Normal(loc=0.0, scale=2.0)
 cell = tf.contrib.rnn.BasicLSTMCell(6)
 outputs, state = tf.nn.dynamic_rnn(cell, tf.reshape(x, [-1, 2, 2]), dtype=tf.float32)

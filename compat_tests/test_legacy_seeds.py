@@ -370,10 +370,11 @@ def test_compare_reads_two_seeds_folders_and_report_shows_them(tmp_path):
     p = compare("before:legacy", "up", "--out-dir", "c2")
     assert p.returncode == 0 and "**better**" in p.stdout, p.stderr[-2000:]
     assert "not side by side" in p.stdout
-    for args, needle in ((("before:port", "up"), "no side 'port'"), (("before", tmp_path / "nowhere"), "BASE"),
+    for args, needle in ((("before:port", "up"), "no side 'port'"), (("before", tmp_path / "nowhere"), "NEW"),
                          (("before", "up", "--margin", "pg-tang=3"), "no program name")):
         p = compare(*map(str, args), "--out-dir", "c3")
         assert p.returncode in (1, 2) and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+        assert needle in p.stderr, (args, p.stderr)
     r = subprocess.run([sys.executable, "-m", "tfrepro", "report", "before", "c2", "--out", "page"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0, r.stderr[-2000:]

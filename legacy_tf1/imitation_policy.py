@@ -32,7 +32,7 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, episode_limit, graph_callable, old_gym_env
+from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, episode_limit, graph_callable, old_gym_env  # noqa: E501
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.lockstep import imitation_results
 from tfrepro.core.loops import evaluate_fast

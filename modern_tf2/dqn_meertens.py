@@ -234,7 +234,8 @@ class LockstepDQN(AgentBase):
                     terminal = tf.logical_or(terminated, steps >= max_steps)
                     reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
                     transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
-                                            tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)], axis=1)
+                                            tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)],
+                                           axis=1)
                     done = [tf.raw_ops.ResourceScatterUpdate(resource=self.replay.handle, indices=rows + frame % cap,
                                                              updates=transition)]
                     loss = tf.zeros([K])

@@ -41,7 +41,7 @@ def build_parser(modules=None) -> Parser:
                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for name, module in (modules or command_modules()).items():
+    for _name, module in (modules or command_modules()).items():
         sp = module.add_parser(sub)
         sp.set_defaults(main=module.main)
         if not any("--program-file" in a.option_strings for a in sp._actions):

@@ -43,7 +43,16 @@ def _script_folders(args):
         folder = spec if Path(spec).exists() else spec.rpartition(":")[0]
         return bool(folder) and Path(folder).is_dir()
 
-    return args.new is not None and is_folder(args.base) and is_folder(args.new)
+    if args.new is None:
+        return False
+    base, new = is_folder(args.base), is_folder(args.new)
+    if base != new:  # one side a folder of script runs, the other not: say which side is wrong
+        which, spec = ("NEW", args.new) if base else ("BASE", args.base)
+        other = "BASE" if base else "NEW"
+        what = "not a folder" if Path(spec).exists() else "no such folder"
+        raise UsageError(f"{which} {spec}: {what}, while {other} is a folder (two folders: script runs of "
+                         "legacy --seeds; two files: bench results)")
+    return base and new
 
 
 def _compare_scripts(args) -> int:

@@ -31,7 +31,8 @@ def add_parser(sub):
                        "measured on this stack, each measured afresh.")
     p.add_argument("program", nargs="?", metavar="PROGRAM[:VARIANT]",
                    help="one of: " + ", ".join(programs.names(lambda p: p.has_model))
-                   + ", or a program of --program-file (the variant applies to rung 5; default: the one reproduce runs)")
+                   + ", or a program of --program-file (the variant applies to rung 5; default: the one "
+                   "reproduce runs)")
     p.add_argument("--all", action="store_true", help="every program with weights (--program-file's too)")
     p.add_argument("--explain", action="store_true", help="measure and list the known causes of "
                    "drift between TF1 code and its TF2 port (no PROGRAM)")

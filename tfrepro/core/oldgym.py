@@ -300,7 +300,7 @@ class OldEnv:
 
     @property
     def isd(self):
-        return getattr(self._genv.unwrapped, "initial_state_distrib")
+        return self._genv.unwrapped.initial_state_distrib
 
     @property
     def lastaction(self):

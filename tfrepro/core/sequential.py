@@ -72,10 +72,11 @@ def _boundaries(fractions: tuple, alpha: float, kind: str, step: float) -> tuple
         else:
             sd = math.sqrt(dt)
 
-            def crossing(bk):  # P(no crossing so far, B_k >= bk)
+            def crossing(bk, density=density, sd=sd):  # P(no crossing so far, B_k >= bk)
                 return float(np.dot(density, ndtr((grid - bk) / sd)) * step)
 
-            b = brentq(lambda bk: crossing(bk) - target, -10.0, 20.0, xtol=1e-10) if target > 0 else math.inf
+            b = brentq(lambda bk, target=target: crossing(bk) - target, -10.0, 20.0,
+                       xtol=1e-10) if target > 0 else math.inf
             c = b / math.sqrt(t)
             half = int(math.ceil(9 * sd / step))
             x = np.arange(-half, half + 1) * step

@@ -72,7 +72,7 @@ def table_markdown(rows, mode, versions) -> str:
              "IQM TF1 / TF2, P(TF2 better) | TF2−TF1 mean [90% CI] (margin) | verdict |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        def cell(fw):
+        def cell(fw, r=r):
             d = r[fw]
             return "–" if d["median"] is None else f"{d['median']:.1f} [{d['q1']:.1f}, {d['q3']:.1f}]"
         cmp_ = r.get("tf2_vs_tf1")

@@ -337,7 +337,8 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
             raise UsageError(f"{path}: a {str(data['settings'].get('suite'))[:40]} suite, not {suite}: "
                              "resume it with its own --suite (or give another --out)")
         if data["meta"].get("environment") != meta["environment"]:
-            raise UsageError(f"{path}: written by another environment ({data['meta'].get('versions', 'versions not recorded')}); "
+            written_by = data["meta"].get("versions", "versions not recorded")
+            raise UsageError(f"{path}: written by another environment ({written_by}); "
                              "cannot resume it here")
         if data["settings"].get("repeats") != settings["repeats"]:
             raise UsageError(f"{path}: written with {data['settings'].get('repeats')} repeats, not "

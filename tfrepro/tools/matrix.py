@@ -156,7 +156,8 @@ def ensure_env(version: str, cache: Path, log, legacy: bool = False) -> Path:
 
 def env_versions(py: Path) -> dict:
     code = ("import json, importlib.metadata as m\nout = {}\nfor d in ('tensorflow', 'keras', 'tf-keras', "
-            "'numpy', 'gymnasium'):\n    try: out[d] = m.version(d)\n    except Exception: pass\nprint(json.dumps(out))")
+            "'numpy', 'gymnasium'):\n    try: out[d] = m.version(d)\n    except Exception: pass\n"
+            "print(json.dumps(out))")
     proc = subprocess.run([str(py), "-c", code], capture_output=True, text=True)
     return json.loads(proc.stdout) if proc.returncode == 0 else {}
 

@@ -123,7 +123,8 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
         full = fast_iterations or prog.timing.speed_fast_iterations or getattr(prog.config(), prog.iterations_field)
         k_book = book_iterations or prog.timing.speed_book_iterations
         row = {"program": name, "fast_iterations": full, "book_iterations": k_book, **floors,
-               "update_flops_per_step": flops, "arithmetic_floor_us_per_step": None if flops is None else flops / (gflops * 1e3)}
+               "update_flops_per_step": flops,
+               "arithmetic_floor_us_per_step": None if flops is None else flops / (gflops * 1e3)}
         for fw in programs.FRAMEWORKS:
             for mode, its in (("book", k_book), ("fast", full)):
                 _time_run(name, fw, mode, seed, prog.timing.bench_warmup)  # warm-up: kernels, imports

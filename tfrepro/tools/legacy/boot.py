@@ -205,7 +205,7 @@ def _matplotlib():
                 shown[0] += 1
                 path = os.path.join(OPTS.figures, f"figure-{shown[0]:03d}.png")
                 try:
-                    atomic_save(path, lambda tmp, fig=plt.figure(num): fig.savefig(tmp, format="png"))
+                    atomic_save(path, lambda tmp, fig=plt.figure(num): fig.savefig(tmp, format="png"))  # noqa: B008
                 except (OSError, UsageError) as e:
                     why = getattr(e, "strerror", None) or e
                     raise OutputFailed(f"--figures: cannot write {path} ({why})") from None

@@ -484,7 +484,7 @@ def _envs_family(family, parent):
                     base = getattr(real, cname.replace("Continuous", "").replace("Hardcore", ""))
                     flag = "continuous" if cname.endswith("Continuous") else "hardcore"
                     f = _env_factory(base, cname)
-                    fac = (lambda *a, _f=f, _flag=flag, **k: _f(*a, **{_flag: True, **k}))
+                    fac = (lambda *a, _f=f, _flag=flag, **k: _f(*a, **{_flag: True, **k}))  # noqa: E731
                 else:
                     fac = _env_factory(cls, cname)
                 setattr(mod, cname, fac)

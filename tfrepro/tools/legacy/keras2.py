@@ -1093,7 +1093,7 @@ def _model_methods():
         preds = self.predict(x, batch_size, verbose)
         if preds.min() < 0. or preds.max() > 1.:
             warnings.warn("Network returning invalid probability values. The last layer might not normalize "
-                          "predictions into probabilities (like softmax or sigmoid would).")
+                          "predictions into probabilities (like softmax or sigmoid would).", stacklevel=2)
         return preds
 
     def predict_classes(self, x, batch_size=32, verbose=0):

@@ -480,7 +480,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
 
     with tempfile.TemporaryDirectory(prefix="tfrepro-snapshot-") as snaps:
         sources = {}
-        for side, p in sides.items():
+        for p in sides.values():
             if p.parent not in sources:
                 sources[p.parent] = Path(snaps) / str(len(sources)) / p.parent.name
                 snapshot(p.parent, sources[p.parent], skip=[out_dir])
