@@ -8,6 +8,7 @@ subcommand) <- ``cli``. No circle anywhere (function-level imports included), no
 from __future__ import annotations
 
 import ast
+import re
 import importlib
 import subprocess
 import sys
@@ -200,3 +201,22 @@ def test_ruff_is_clean():
     proc = subprocess.run([exe, "check", "--no-cache", "--output-format", "concise", str(ROOT)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1000:]
+
+
+def test_the_floor_plan_names_every_module_and_folder():
+    """docs/layout.md's floor plan names every module of the package's layers and every folder
+    of the repository, so that a reader finds each one there."""
+    plan = (ROOT / "docs" / "layout.md").read_text()
+    plan = plan[plan.index("```\ntfrepro/"):]
+    plan = plan[: plan.index("```\n", 4)]
+    words = set(re.findall(r"[A-Za-z0-9_.]+", plan))
+    missing = []
+    for layer in ("core", "infra", "tools", "tools/legacy", "commands"):
+        for f in sorted((ROOT / "tfrepro" / layer).glob("*.py")):
+            if f.stem != "__init__" and f.stem not in words:
+                missing.append(f"tfrepro/{layer}/{f.name}")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for top in sorted({t.split("/")[0] for t in tracked if "/" in t}):
+        if f"{top}/" not in plan and top not in words:
+            missing.append(top + "/")
+    assert not missing, f"docs/layout.md's floor plan does not name: {', '.join(missing)}"
