@@ -360,6 +360,7 @@ def test_plan_of_the_suites():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one Ray at a time on the machine (test_ray_cluster.py)
 def test_ray_backend_gives_the_local_results(cli, tmp_path):
     pytest.importorskip("ray")
     base = ("bench", "--programs", "pg-geron", "--seeds", "2", "--iterations", "10", "--no-speed",

@@ -134,6 +134,27 @@ def alpha(text):
     return v
 
 
+def add_backend_arguments(p, what="the runs"):
+    """--backend local|ray and --address: where a command's pool runs its jobs."""
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help=f"where {what} run: local, worker processes on this machine; ray, Ray tasks on a "
+                   "cluster (--address) or on a local Ray started for the command; the same records either "
+                   "way, written only here (default: %(default)s; docs/scale.md)")
+    p.add_argument("--address", metavar="HOST:PORT", help="--backend ray: the cluster's head (ray start --head), "
+                   "or auto (default: start a local Ray)")
+
+
+def use_backend(args) -> None:
+    """The command's --backend and --address, checked (one line if the cluster cannot be
+    reached) and set for every pool call of the command."""
+    from ..core.errors import UsageError
+    from ..infra.pool import use_backend as set_backend
+
+    if getattr(args, "address", None) and getattr(args, "backend", "local") != "ray":
+        raise UsageError("--address applies to --backend ray")
+    set_backend(getattr(args, "backend", "local"), getattr(args, "address", None))
+
+
 def add_verdict_arguments(p):
     """--alpha, --margin, --reward-tol, --speed-tol: what compare and matrix judge rows by."""
     p.add_argument("--alpha", type=alpha, default=0.05, help="level of the one-sided tests; the interval "

@@ -48,9 +48,7 @@ def add_parser(sub):
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="worker processes for the reward runs (each takes the next run); speed timings always run "
                    "one at a time (default: %(default)s)")
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: a process pool; ray: Ray tasks (default: %(default)s)")
-    p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    argtypes.add_backend_arguments(p, "the runs and timings")
     p.add_argument("--resume", action="store_true", help="continue an interrupted bench: run only "
                    "the jobs its results file lacks")
     p.add_argument("--out-dir", default="results/bench", metavar="DIR", help="default: %(default)s")

@@ -56,6 +56,7 @@ def add_parser(sub):
                    help="rung 5: equivalence margin in reward points (default: the program's declared one)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="rung 5: worker processes running the runs (default: %(default)s)")
+    argtypes.add_backend_arguments(p, "rung 5's runs")
     p.add_argument("--out-dir", metavar="DIR",
                    help="rung 5: records and curves go to DIR/PROGRAM (default: a new folder "
                    "results/diff-DATE-TIME; DIR/PROGRAM holding an earlier run needs --resume or --force)")
@@ -96,6 +97,9 @@ def main(args) -> int:
         raise UsageError("--resume continues an earlier run: give its --out-dir")
     if args.force and args.seeds is None:
         raise UsageError("--force applies to rung 5: give --seeds K as well")
+    if args.backend != "local" and args.seeds is None:
+        raise UsageError("--backend applies to rung 5: give --seeds K as well")
+    argtypes.use_backend(args)
     if args.seeds is not None:
         from ..infra.outdirs import check_out_dir, check_results_dir, fresh
 

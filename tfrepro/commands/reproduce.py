@@ -61,6 +61,7 @@ def add_parser(sub):
                    help="override every training program's iterations (for quick looks)")
     p.add_argument("--workers", type=argtypes.positive, default=min(2, os.cpu_count() or 1),
                    help="processes at once, each fresh (default: %(default)s)")
+    argtypes.add_backend_arguments(p)
     p.add_argument("--out-dir", metavar="DIR",
                    help="where records, table, plot and index.html go (default: a new folder "
                    "results/reproduce-DATE-TIME, with --full results/reproduce-full-DATE-TIME; a folder "
@@ -88,6 +89,7 @@ def main(args) -> int:
         entries.append((prog.name, variant))
     if args.resume and not args.out_dir:
         raise UsageError("--resume continues an earlier run: give its --out-dir")
+    argtypes.use_backend(args)  # an unreachable cluster: one line, before any folder
     out_dir = Path(args.out_dir) if args.out_dir else fresh("results/reproduce-full" if args.full
                                                             else "results/reproduce")
     check_results_dir(out_dir, resume=args.resume, force=args.force,

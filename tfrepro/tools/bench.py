@@ -36,7 +36,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..infra import programs, yardstick
 from ..infra.benchfile import SCHEMA, load_results
-from ..infra.checkout import ROOT, git_commit
+from ..infra.checkout import git_commit
 from ..infra.grid import mode_for
 from ..infra.records import atomic_write_text, cpu_model, dumps, versions
 
@@ -269,7 +269,8 @@ def _save(path, data):
 # ---- backends ------------------------------------------------------------------------
 
 def _local(jobs, workers, repeats, suite, on_done):
-    """Reward runs in ``workers`` long-lived processes; each speed timing in a fresh one."""
+    """Reward runs in ``workers`` long-lived processes; each speed timing in a fresh one; on the
+    backend the command chose (``infra.pool.use_backend``: this machine, or a Ray cluster)."""
     from ..infra.pool import run_each_fresh, run_in_workers
 
     run = run_each_fresh if any(j.kind == "speed" for j in jobs) else run_in_workers
@@ -277,35 +278,6 @@ def _local(jobs, workers, repeats, suite, on_done):
         lambda args, results: [on_done(j, r) for j, r in zip(args[0], results)],
         died="a worker process died (killed?); every finished job is kept: "
              "run again with --resume for the rest")
-
-
-def _ray(jobs, workers, repeats, suite, on_done, address=None):
-    try:
-        import ray
-    except ImportError:
-        raise UsageError("--backend ray needs ray (pip install 'ray[default]')") from None
-    started = not ray.is_initialized()
-    if started:
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                            programs.FILES_VAR: os.environ.get(programs.FILES_VAR, "")}}  # --program-file
-        ray.init(address=address, runtime_env=env, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"num_cpus": workers}))
-    # max_calls=1: every task in a fresh worker process, as with the local pool
-    task = ray.remote(num_cpus=1, max_calls=1)(run_jobs)
-    try:
-        pending = {}
-        queue = batches(jobs)
-        while queue or pending:
-            while queue and len(pending) < workers:
-                group = queue.pop(0)
-                pending[task.remote(group, repeats, suite)] = group
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                for job, result in zip(pending.pop(ref), ray.get(ref)):
-                    on_done(job, result)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
@@ -320,8 +292,9 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
         settings["repeats"] = repeats
     if processes:
         settings["processes"] = processes
-    if backend == "ray" and address:
-        check_ray_address(address)  # before any file: an unreachable cluster is one line, nothing left behind
+    from ..infra.pool import use_backend
+
+    use_backend(backend, address)  # before any file: an unreachable cluster is one line, nothing left behind
     meta = machine_meta()
     path = Path(out) if out else results_path(out_dir, meta)
     new_file = not path.exists()
@@ -384,38 +357,15 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
 
     reps = settings["repeats"]
     try:
-        run = _ray if backend == "ray" else _local
-        kw = {"address": address} if backend == "ray" else {}
         if reward_jobs:
-            run(reward_jobs, workers, reps, suite, on_done, **kw)
+            _local(reward_jobs, workers, reps, suite, on_done)
         if speed_jobs:  # alone: one timing process at a time; each job's processes in rounds, so that
             # a drift of the machine over the bench falls between processes, where the interval sees it
-            run([j for _ in range(procs) for j in speed_jobs], 1, reps, suite, on_done, **kw)
+            _local([j for _ in range(procs) for j in speed_jobs], 1, reps, suite, on_done)
     finally:
         bar.close()
         if new_file and not data["results"] and path.exists():  # nothing ran: no stub to block the next run
             path.unlink()
     return path
-
-
-def check_ray_address(address: str, timeout: float = 5.0) -> None:
-    """``--address HOST:PORT``: a port in range, a host that resolves, and something listening
-    there, checked in ``timeout`` seconds (Ray itself retries for minutes); else one line."""
-    import socket
-
-    if address == "auto":
-        return
-    host, _, port = address.rpartition(":")
-    host = host[len("ray://"):] if host.startswith("ray://") else host
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--address {address[:80]}: expected HOST:PORT (a port 1 to 65535), or auto")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
-    except socket.gaierror:
-        raise UsageError(f"--address {address[:80]}: no such host") from None
-    except OSError as e:
-        raise UsageError(f"--address {address[:80]}: nothing answers there ({e.strerror or e}); is the Ray "
-                         "head started (ray start --head)?") from None
 
 
