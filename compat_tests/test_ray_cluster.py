@@ -3,8 +3,8 @@ started by the test on this machine (Ray's own multi-node harness, ``ray.cluster
 one GCS, three raylets, their object stores and workers, on loopback), with the command line
 as the driver, as a user runs it against ``ray start``'s cluster:
 
-- ``reproduce`` and ``diff --seeds`` give the records the local pool gives (every field but
-  the wall times, the timestamp, the command line and the node that ran it);
+- ``reproduce``, ``diff --seeds`` and ``legacy --seeds`` give the records the local pool gives
+  (every field but the wall times, the timestamp, the command line and the node that ran it);
 - a worker node killed mid-run (its raylet and workers gone) costs only its runs in flight,
   which Ray runs again elsewhere: the command ends 0 with every record;
 - the driver killed with -9: the cluster's tasks end with it, the results folder holds only
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,6 +109,20 @@ def test_reproduce_and_diff_on_a_cluster_give_the_local_records_and_survive_a_lo
         _, err = p.communicate(timeout=900)
         assert p.returncode in (0, 1), err[-3000:]
     assert _records(tmp_path / "dray") == _records(tmp_path / "dlocal") and len(_records(tmp_path / "dlocal")) == 4
+    # legacy --seeds: a book's script, each run shipped to a node with its folder
+    (tmp_path / "script").mkdir()
+    shutil.copy(ROOT / "compat_tests" / "legacy_scripts" / "nn_random_policy.py", tmp_path / "script")
+    l_args = ("legacy", "--seeds", "0..2", "--episodes", "4", "--workers", "2", "script/nn_random_policy.py")
+    l_local = _cli(tmp_path, *l_args[:-1], "--out-dir", "llocal", l_args[-1])
+    l_ray = _cli(tmp_path, *l_args[:-1], "--out-dir", "lray", "--backend", "ray", "--address", c.address,
+                 l_args[-1])
+    for p in (l_local, l_ray):
+        _, err = p.communicate(timeout=900)
+        assert p.returncode == 0, err[-3000:]
+    for s in range(3):
+        a, b = (json.loads((tmp_path / d / "runs" / f"legacy-seed{s}.json").read_text()) for d in ("llocal", "lray"))
+        assert {k: v for k, v in a.items() if k not in ("wall_s", "first_step_s")} == \
+            {k: v for k, v in b.items() if k not in ("wall_s", "first_step_s")} and len(a["returns"]) == 4
 
 
 def test_a_driver_killed_with_9_takes_its_tasks_and_resume_completes(cluster, tmp_path):

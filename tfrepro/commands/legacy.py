@@ -114,6 +114,7 @@ def add_parser(sub):
                         "today - TF 1.15; or tfX.Y (2.12 and later): the same script through this runner on "
                         "that TensorFlow release (matrix's cached environment), verdict on today - tfX.Y")
     g.add_argument("--workers", type=_positive, default=2, metavar="N", help="runs at a time (default 2)")
+    argtypes.add_backend_arguments(g, "the script's runs")
     g.add_argument("--out-dir", metavar="DIR", help="where the runs and the summary go (default: a new "
                                                     "legacy-seeds-<time> folder)")
     g.add_argument("--resume", action="store_true", help="keep the valid runs already in --out-dir")
@@ -172,6 +173,8 @@ def main(args) -> int:
         notebook_source(args.script)
     if args.seeds is not None:
         return _many_seeds(args)
+    if args.backend != "local" or args.address:
+        raise UsageError("--backend and --address go with --seeds (a single run runs here)")
     if args.against or args.out_dir or args.resume or args.margin is not None or args.collapse_below is not None:
         raise UsageError("--against, --out-dir, --resume, --margin and --collapse-below go with --seeds")
     opts = {"episodes": args.episodes, "steps": args.steps, "seconds": args.seconds, "seed": args.seed,
@@ -225,6 +228,7 @@ def _many_seeds(args) -> int:
             raise UsageError(f"--against {args.against}: no such script")
         if not args.against.endswith(".py"):
             raise UsageError(f"--against {args.against}: expected a Python script (.py)")
+    argtypes.use_backend(args)  # an unreachable cluster: one line, before any folder
     out = Path(args.out_dir) if args.out_dir else outdirs.fresh("legacy-seeds")
     outdirs.check_results_dir(out, resume=args.resume, force=args.force,
                               names=("summary.json", "table.md", "curves.png", "index.html", "compare.*",

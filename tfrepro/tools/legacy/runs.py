@@ -43,6 +43,7 @@ import numpy as np
 
 from ...core.errors import UsageError
 from ...infra import provenance
+from ...infra.pool import backend
 from .capture import CAPTURE_SCHEMA
 from .table import PARTED, table_markdown  # noqa: F401 (public here too)
 
@@ -465,9 +466,14 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
 
     def job(item, source):
         side, s = item
+        code = run_one(side, sides[side], args, s, runs_dir / f"{side}-seed{s}.json", stops or {},
+                       envs.get(side, env), runs_dir / f"{side}-seed{s}.log", pythons.get(side), source,
+                       boots.get(side))
+        finished(item, code)
+
+    def finished(item, code):
+        side, s = item
         cap = runs_dir / f"{side}-seed{s}.json"
-        code = run_one(side, sides[side], args, s, cap, stops or {}, envs.get(side, env),
-                       runs_dir / f"{side}-seed{s}.log", pythons.get(side), source, boots.get(side))
         doc = read_capture(cap)
         if doc is not None and code not in (0, None):
             doc["status"] = code
@@ -484,15 +490,18 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
             if p.parent not in sources:
                 sources[p.parent] = Path(snaps) / str(len(sources)) / p.parent.name
                 snapshot(p.parent, sources[p.parent], skip=[out_dir])
-        pool = ThreadPoolExecutor(max(1, workers))
         _STOPPING.clear()
-        try:
-            list(pool.map(lambda item: job(item, sources[sides[item[0]].parent]), todo))
-        except BaseException:  # Ctrl-C, an error: the runs (each in a session of its own) end now, not later
-            pool.shutdown(wait=False, cancel_futures=True)
-            stop_runs()
-            raise
-        pool.shutdown()
+        if backend()["kind"] == "ray":  # each run a Ray task on some node, its folder shipped with it
+            _on_ray(todo, sides, sources, args, stops or {}, envs, env, pythons, boots, runs_dir, workers, finished)
+        else:
+            pool = ThreadPoolExecutor(max(1, workers))
+            try:
+                list(pool.map(lambda item: job(item, sources[sides[item[0]].parent]), todo))
+            except BaseException:  # Ctrl-C, an error: the runs (each in a session of its own) end now, not later
+                pool.shutdown(wait=False, cancel_futures=True)
+                stop_runs()
+                raise
+            pool.shutdown()
     bar.close()
     env_ids = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
     if margin is not None:
@@ -513,6 +522,60 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
         print(f"tfrepro legacy: the {' and '.join(no_env)} side recorded no episode on any seed (does it "
               "create an environment through gym.make / gymnasium.make?)", file=sys.stderr)
     return 1 if failed or no_env else 0
+
+
+def _on_ray(todo, sides, sources, args, stops, envs, env, pythons, boots, runs_dir: Path, workers, finished):
+    """``legacy --seeds --backend ray``: every run a task of the shared pool (``infra.pool``) on
+    some node, the script's folder shipped with it as the snapshot every seed starts from; the
+    run's capture and output come back and are written here, by the driver, as on this machine."""
+    from ...infra.pool import run_in_workers
+    from ...infra.records import atomic_write_text
+
+    packed = {parent: _pack(folder) for parent, folder in sources.items()}
+    jobs = [(side, sides[side].name, packed[sides[side].parent], sides[side].parent.name, list(args), s, stops,
+             envs.get(side, env), pythons.get(side), boots.get(side)) for side, s in todo]
+
+    def on_done(job, result):
+        side, s = job[0], job[5]
+        code, capture, output = result
+        log = runs_dir / f"{side}-seed{s}.log"
+        provenance.guard(log)
+        with open(log, "wb") as f:
+            f.write(output)
+        provenance.note(log)
+        if capture is not None:
+            atomic_write_text(runs_dir / f"{side}-seed{s}.json", capture)
+        finished((side, s), code)
+
+    run_in_workers(remote_run, jobs, workers, on_done,
+                   died="a run's worker died on every retry; the finished runs are kept: run again with --resume")
+
+
+def _pack(folder: Path) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(str(folder), arcname=".")
+    return buf.getvalue()
+
+
+def remote_run(side, script_name, packed: bytes, folder_name, args, seed, stops, env, python, boot):
+    """One run where a pool task lands (a Ray node): the script's folder unpacked from the
+    driver's snapshot, ``run_one`` there; (exit code, the capture's text or None, the output)."""
+    import io
+    import tarfile
+
+    with tempfile.TemporaryDirectory(prefix="tfrepro-remote-") as tmp:
+        src = Path(tmp) / "src" / folder_name
+        src.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(packed)) as tar:
+            tar.extractall(src, filter="data")
+        cap, log = Path(tmp) / "capture.json", Path(tmp) / "run.log"
+        code = run_one(side, src / script_name, args, seed, cap, stops, env, log, python, src, boot)
+        return (code, cap.read_text() if cap.exists() else None,
+                log.read_bytes() if log.exists() else b"")
 
 
 def _sha(path):
