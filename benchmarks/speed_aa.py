@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     no_drift = collections.Counter(r["speed"]["verdict"] for i in range(n)
                                    for r in compare_pair(datas[i], datas[i + n], Thresholds(speed_run_sd=0.0)))
     # side by side: in every bench, its first round of processes against its second (one moment, no drift)
-    side = collections.Counter()
+    side, side_y = collections.Counter(), collections.Counter()
     for d in datas:
         for g in groups(d).values():
             procs = g.get("speed_processes") or []
@@ -125,6 +125,10 @@ def main(argv=None) -> int:
                 half = len(procs) // 2
                 side[judge_speed(procs[:half], procs[half:2 * half], th.speed_tol, noise=(sd, df),
                                  run_sd=0.0)["verdict"]] += 1
+                if have_yardstick:
+                    m = g["speed_machine"]
+                    side_y[judge_speed(procs[:half], procs[half:2 * half], th.speed_tol, noise=(sd_y, df_y),
+                                       run_sd=0.0, machine=(m[:half], m[half:2 * half]))["verdict"]] += 1
     # the same pairs judged as files of one process per job would be: each process alone
     single = collections.Counter()
     for i in range(n):
@@ -137,7 +141,7 @@ def main(argv=None) -> int:
                "repeats": args.repeats, "verdicts": dict(counts), "false_alarms": counts["worse"] + counts["better"],
                "process_sd": sd, "process_df": df, "run_sd": run_sd, "single_process_verdicts": dict(single),
                "yardstick": have_yardstick, "process_sd_yardstick": sd_y, "process_df_yardstick": df_y,
-               "run_sd_yardstick": run_sd_y, "raw_verdicts": dict(raw),
+               "run_sd_yardstick": run_sd_y, "raw_verdicts": dict(raw), "side_by_side_yardstick": dict(side_y),
                "verdicts_without_drift": dict(no_drift), "side_by_side_verdicts": dict(side),
                "versions": datas[0]["meta"].get("versions") if datas else None,
                "cpu_model": datas[0]["meta"].get("cpu_model") if datas else None, "rows": rows}
@@ -160,7 +164,8 @@ def main(argv=None) -> int:
                 f"it, infra/yardstick.py): spread between processes **{sd_y:.4f}** over {df_y} degrees of "
                 f"freedom, drift between benches beyond it **{run_sd_y:.4f}**. The verdicts above use it; "
                 "the same pairs on raw steps/s with the raw drift: "
-                + ", ".join(f"{k} {v}" for k, v in sorted(raw.items())) + ".", ""] if have_yardstick else []),
+                + ", ".join(f"{k} {v}" for k, v in sorted(raw.items())) + "; side by side with the yardstick: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(side_y.items())) + ".", ""] if have_yardstick else []),
              "| pair | program | framework | mode | ratio [95% CI] | verdict |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['pair'][0]}-{r['pair'][1]} | {r['program']} | {r['framework']} | {r['mode']} | "
