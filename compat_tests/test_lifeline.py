@@ -141,3 +141,24 @@ def test_the_end_spares_the_commands_own_resource_tracker(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr and "relaunching" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.4, 0.8, 1.2, 2.0, 3.0])
+def test_ctrl_c_at_any_moment_of_the_start_is_one_line(tmp_path, delay):
+    """Ctrl-C to the terminal's group while the command or its script's interpreter is still
+    starting (its imports, the boot's matplotlib and TensorFlow set-up): one line and 130, never
+    a traceback (the script's interpreter starts with Ctrl-C ignored and takes it back once its
+    own handler is in place)."""
+    (tmp_path / "s.py").write_text("import gym\nenv = gym.make('CartPole-v0')\nwhile True:\n    env.reset()\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    env.pop("TFREPRO_RUN", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tfrepro", "legacy", "--episodes", "2", "s.py"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err and "Fatal Python error" not in err, err[-2000:]
+    assert proc.returncode in (0, 130), (proc.returncode, err[-2000:])
+    if proc.returncode == 130:
+        assert err.strip().splitlines()[-1] == "tfrepro: interrupted", err[-2000:]

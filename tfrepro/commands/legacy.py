@@ -193,12 +193,18 @@ def main(args) -> int:
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", MPLBACKEND="Agg",
                TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                PYTHONPATH=os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x))
-    boot = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
-    cmd = [sys.executable, "-c", boot, "--options", json.dumps(opts), args.script] + args.args
-    code = subprocess.call(cmd, env=env)
-    if code < 0:  # ended by a signal: say which, and exit as a shell would (128 + N)
-        import signal
+    import signal
 
+    from ..tools.legacy.runs import LEGACY_BOOT, RESTORE_SIGINT
+
+    cmd = [sys.executable, "-c", LEGACY_BOOT, "--options", json.dumps(opts), args.script] + args.args
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # Ctrl-C reaches the script once it runs,
+        # never the interpreter's start-up (a traceback of Python's own, not the script's): the command,
+        # which gets it too, ends the script then
+        env[RESTORE_SIGINT] = "1"
+    code = subprocess.call(cmd, env=env, preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                           if RESTORE_SIGINT in env else None)
+    if code < 0:  # ended by a signal: say which, and exit as a shell would (128 + N)
         try:
             name = signal.Signals(-code).name
         except ValueError:

@@ -113,10 +113,28 @@ def _folder_bytes(folder: Path, skip=()) -> int:
     return total
 
 
-LEGACY_BOOT = "import sys, tfrepro.tools.legacy.boot as b; sys.exit(b.main())"
+def guarded(body: str) -> str:
+    """A boot's ``python -c`` program: ``body`` sets ``code`` (importing the boot and running the
+    script); a Ctrl-C before the script runs or after it ended (the boot's own imports, its
+    report), where the boot's handler does not reach, is a quiet exit 130 too, never a traceback.
+    Python 2.7-safe (the TF 1.15 side of a Python 2 script)."""
+    lines = ["    " + line for line in body.split("; ")]
+    return "\n".join(["import os, signal, sys",
+                      # started with Ctrl-C ignored (the interpreter's own start-up cannot take one): taken
+                      # back from here on, when the command asked (RESTORE_SIGINT)
+                      "if os.environ.pop(%r, None):" % RESTORE_SIGINT,
+                      "    signal.signal(signal.SIGINT, signal.default_int_handler)",
+                      "try:", *lines, "except KeyboardInterrupt:", "    sys.stdout.flush()",
+                      "    code = 130", "sys.exit(code)"])
+
+
+RESTORE_SIGINT = "TFREPRO_RESTORE_SIGINT"
+
+
+LEGACY_BOOT = guarded("import tfrepro.tools.legacy.boot as b; code = b.main()")
 BOOTS = {"legacy": LEGACY_BOOT,  # a side's boot unless it brings its own (Python 2.7, another release)
-         "tf1.15": "import sys, tfrepro.tools.legacy.capture115 as c; sys.exit(c.main())",
-         "port": "import sys, tfrepro.tools.legacy.capture as c; sys.exit(c.port_main())"}
+         "tf1.15": guarded("import tfrepro.tools.legacy.capture115 as c; code = c.main()"),
+         "port": guarded("import tfrepro.tools.legacy.capture as c; code = c.port_main()")}
 
 
 def _boot_cmd(side, opts, script, args, python=None, boot=None):
@@ -660,8 +678,8 @@ def tf115_side(script: Path):
             raise UsageError(f"--against tf1.15: installing TensorFlow 1.15 for Python 2.7 failed ({e}); pip's "
                              "output is above") from None
         # a site folder, not PYTHONPATH: protobuf's namespace package needs its .pth read
-        boot = ("import imp, site, sys; site.addsitedir(%r); c = imp.load_source('tfrepro_capture115', %r); "
-                "sys.exit(c.main())" % (str(site), str(CAPTURE115)))
+        boot = guarded("import imp, site; site.addsitedir(%r); c = imp.load_source('tfrepro_capture115', %r); "
+                       "code = c.main()" % (str(site), str(CAPTURE115)))
         return py27, tf115.image_env({"PYTHONPATH": ""}), boot
     py37 = tf115.find_python37()
     if py37 is None:
