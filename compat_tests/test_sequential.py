@@ -190,3 +190,23 @@ def test_planning_spreads_come_from_per_seed_values_blind_to_the_difference(tmp_
     for bad in ("{", "[]", '{"rows": 3}', '{"rows": [{"program": "pg-geron", "tf1": 5}]}'):
         path.write_text(bad)
         assert prior_needs(path, [("pg-geron", None)]) == {}
+
+
+def test_a_program_not_yet_run_is_never_assumed_faster_than_its_cost_model(tmp_path):
+    """Cheap programs' jobs end far under their estimate (a warm worker does not pay the fixed
+    cost the estimate counts); that must not promise a costly program's first look in a
+    fraction of its time: before its own jobs, a program is planned at its cost model or slower."""
+    from tfrepro.tools.budget import Scheduler
+
+    entries = [("random-policy", None), ("dqn-pylessons", None)]
+    sched = Scheduler(entries, "fast", tmp_path / "runs", 7 * 86400, 2, prior={("dqn-pylessons", None): 6},
+                      log=lambda m: None)
+    rand, pyl = sched.tracks
+    rand.seconds, rand.estimated, sched.scale = 2.0, 20.0, 0.1  # random's jobs ran at a tenth of the estimate
+    look = sched._look_jobs(pyl, pyl.look_size)
+    full = sched._estimate(look, pyl)
+    assert sched._scale(pyl) == 1.0 and sched._scale(rand) == pytest.approx(0.1)
+    sched.t0 -= sched.budget - 0.5 * full  # half the look's cost left: it must not start
+    pyl.state = "waiting"
+    rand.state = "decided"
+    assert sched.next_job() is None and pyl.state == "out of time" and not pyl.looks

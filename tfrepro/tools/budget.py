@@ -120,9 +120,18 @@ class Scheduler:
     def left(self) -> float:
         return self.budget - (time.monotonic() - self.t0)
 
-    def _estimate(self, jobs) -> float:
+    def _scale(self, track: Track) -> float:
+        """Measured seconds over ``job_cost``'s estimate: the program's own once it has run jobs;
+        before that, the run's so far but never below 1 (cheap programs' jobs, whose estimate is
+        mostly the fixed cost of a worker they did not pay, would promise a costly program's
+        look in a fraction of its time)."""
+        if track.estimated:
+            return track.seconds / track.estimated
+        return max(1.0, self.scale)
+
+    def _estimate(self, jobs, track: Track) -> float:
         """Expected wall seconds of a look's jobs on the free workers (each job on one worker)."""
-        costs = sorted((job_cost(j) * self.scale for j in jobs), reverse=True)
+        costs = sorted((job_cost(j) * self._scale(track) for j in jobs), reverse=True)
         lanes = [0.0] * max(1, self.workers)
         for c in costs:
             lanes[lanes.index(min(lanes))] += c
@@ -144,11 +153,11 @@ class Scheduler:
         read yet, else the seeds per side its spread asks for beyond those it has."""
         n = track.seeds_done()
         if not track.looks and track.prior is None:
-            return sum(job_cost(j) for j in self._look_jobs(track, track.look_size)) * self.scale
+            return sum(job_cost(j) for j in self._look_jobs(track, track.look_size)) * self._scale(track)
         need = (track.prior if not track.looks else sequential_need(track.verdict)) or track.n_max
         more = max(track.look_size, min(track.n_max, need) - n)
         per_seed = sum(job_cost(j) for j in self._look_jobs(track, n + track.look_size)) / track.look_size
-        return more * per_seed * self.scale
+        return more * per_seed * self._scale(track)
 
     def next_job(self):
         for track in self.tracks:  # the look in flight first
@@ -165,7 +174,7 @@ class Scheduler:
             if not jobs:  # the records are all there already: read the look at once
                 self._read(track, n)
                 return self.next_job()
-            if (track.looks or track.prior is not None) and self._estimate(jobs) > self.left():
+            if (track.looks or track.prior is not None) and self._estimate(jobs, track) > self.left():
                 track.state = "out of time"
                 if not track.looks:
                     track.prior_cost = self._cost_to_decide(track)
