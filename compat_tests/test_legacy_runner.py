@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from compat_tests.conftest import ROOT
+from tfrepro.tools.legacy import keras2
 
 CORPUS = ROOT.parent / "shared" / "legacy-corpus"
 
@@ -383,6 +384,66 @@ def test_keras2_in_a_tf1_graph_short_paths_are_the_long_ones(tmp_path):
     ran = report(tmp_path)
     assert ran["keras.optimizers.*(lr=)"]["changes_numbers"].startswith("tfkeras-lr")
     assert ran["keras.model.fit"]["count"] == 3
+
+
+KERAS_CALLS = """
+import hashlib
+import numpy as np
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.optimizers import Adam
+import keras.backend as K
+
+np.random.seed(0)
+
+def model(lr):
+    m = Sequential()
+    m.add(Dense(8, input_dim=4, activation='relu'))
+    m.add(Dense(2))
+    m.compile(loss='mse', optimizer=Adam(lr=lr), metrics=['mae'])
+    return m
+
+def digest(m):
+    return hashlib.sha256(b"".join(w.tobytes() for w in m.get_weights())).hexdigest()[:16]
+
+m = model(0.01)
+sess = K.get_session()
+x, y = np.random.rand(64, 4), np.random.rand(64, 2)
+for i in range(30):  # a DQN's one-row calls
+    q = m.predict(x[i:i + 1])
+    t = q.copy()
+    t[0, i % 2] = y[i, 0]
+    h = m.fit(x[i:i + 1], t, epochs=1, verbose=0)
+    print("step %d %r %r %r %r" % (i, q.tolist(), h.history, h.epoch, sorted(h.params.items())))
+print("batches", m.fit(x, y, batch_size=16, epochs=3, verbose=0).history, digest(m))
+print("float32", m.fit(x.astype("float32")[:5], y[:5].astype("float32"), verbose=0).history)
+print("tob", m.train_on_batch(x[:8], y[:8]), "eval", m.evaluate(x, y, verbose=0))
+v = K.variable(2.0)           # made after the calls: the next call initializes it, as Keras 2.2.4's did
+m2 = model(0.1)
+m.predict(x[:1])
+print("init", sess.run(v), float(sess.run(m2.weights[0]).sum()))
+m.compile(loss='mae', optimizer=Adam(lr=0.05))   # compiled again: another train function
+print("again", m.fit(x[:3], y[:3], verbose=0).history, digest(m))
+f = K.function([m.input], [m.output])
+print("function", f([x[:2]])[0].tolist(), digest(m), digest(m2))
+"""
+
+
+@pytest.mark.slow  # two fresh processes running TensorFlow
+def test_keras_calls_quick_or_the_long_way_give_the_same_numbers(tmp_path):
+    """Keras calls on NumPy rows take the quick path (the function's session callable, without
+    tf-keras's per-call set-up); ``TFREPRO_KERAS_LONG_WAY=1`` sends every call tf-keras's own way.
+    Both print the same: predictions, histories (values, epochs, params), weights, a variable made
+    between calls initialized by the next, a compile in between."""
+    quick = legacy(tmp_path, KERAS_CALLS)
+    os.environ[keras2.LONG_WAY] = "1"
+    try:
+        long = legacy(tmp_path, KERAS_CALLS)
+    finally:
+        del os.environ[keras2.LONG_WAY]
+    assert quick.returncode == 0 and long.returncode == 0, (quick.stderr[-2000:], long.stderr[-2000:])
+    assert "step 29" in quick.stdout and "function" in quick.stdout and "init 2.0" in quick.stdout
+    assert quick.stdout == long.stdout
 
 
 @pytest.mark.slow  # a fresh process running TensorFlow

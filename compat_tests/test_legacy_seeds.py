@@ -159,6 +159,53 @@ def test_against_real_tf115(tmp_path):
     assert summary["verdict"] == "equivalent" and summary["comparison"]["paired"]
 
 
+SHADOWS = """
+import imp, signal   # the script's own modules, named like standard ones the boots import for themselves
+import gym
+print("mine %s %s" % (imp.WHO, signal.WHO))
+env = gym.make('CartPole-v0')
+env.seed(0)
+env.reset()
+for _ in range(30):
+    if env.step(0)[2]:
+        env.reset()
+"""
+
+SHADOWS_PORT = """
+import imp, signal
+import gymnasium
+print("mine %s %s" % (imp.WHO, signal.WHO))
+env = gymnasium.make('CartPole-v0')
+env.reset(seed=0)
+for _ in range(30):
+    if any(env.step(0)[2:4]):
+        env.reset()
+"""
+
+
+@pytest.mark.slow  # three interpreters (one on TF 1.15's Python 3.7 where it can be built)
+def test_the_scripts_own_modules_win_over_the_boots(tmp_path):
+    """``python script.py`` finds the script's ``imp.py`` and ``signal.py`` before the standard
+    library's (which its interpreter has not loaded yet): so does every side's boot, although it
+    imported both for itself first (once, ``imp`` ended the run with a traceback)."""
+    from tfrepro.infra import tf115
+
+    for name in ("imp", "signal"):
+        write(tmp_path, f"{name}.py", f"WHO = 'own-{name}'\n")
+    write(tmp_path, "script.py", SHADOWS)
+    write(tmp_path, "port.py", SHADOWS_PORT)
+    p = run(tmp_path, "script.py")
+    assert p.returncode == 0 and "mine own-imp own-signal" in p.stdout, p.stderr[-2000:]
+    against = "tf1.15" if tf115.find_python37() is not None else "port.py"
+    for side in dict.fromkeys([against, "port.py"]):
+        out = tmp_path / f"out-{side}"
+        p = run(tmp_path, "--seeds", "0..0", "--against", side, "--out-dir", out, "script.py", timeout=1800)
+        assert p.returncode == 0, p.stderr[-2000:]
+        for log in sorted((out / "runs").glob("*.log")):
+            assert "mine own-imp own-signal" in log.read_text(), (log.name, log.read_text()[-2000:])
+        assert len(list((out / "runs").glob("*.log"))) == 2
+
+
 def test_op_seeds_follow_tf115s_derivation(tmp_path):
     """A random op without a seed of its own, in a graph with a seed: TF 1.15 gives it the graph's
     operation count as its op seed (measured on TF 1.15: 4 for a dense kernel made after one

@@ -420,8 +420,9 @@ def main(argv=None):
         try:
             code, main_mod = _load_main(path)
             sys.argv = [script] + args
+            install()  # before the script's folder is on sys.path: its modules are the script's
+            state.give_back_shadowed(OPTS.script_dir)
             sys.path.insert(0, OPTS.script_dir)
-            install()
             sys.modules["__main__"] = main_mod
             exec(code, main_mod.__dict__)
         finally:

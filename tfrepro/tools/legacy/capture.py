@@ -235,6 +235,7 @@ def port_main(argv=None):
     gymnasium.make = _recording_make(gymnasium.make)
     _recording_vectors(gymnasium)
     sys.argv = [script] + args
+    state.give_back_shadowed(OPTS.script_dir)
     sys.path.insert(0, OPTS.script_dir)
     status = 0
     try:

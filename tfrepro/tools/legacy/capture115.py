@@ -260,6 +260,19 @@ def _write(path, script, status):
     atomic_write_text(path, dumps(doc, indent=1) + "\n")
 
 
+def _give_back_shadowed(folder):
+    """``state.give_back_shadowed`` (this file runs where the package cannot be imported): a
+    module of the script's folder named like one this boot imported is the script's."""
+    startup = getattr(sys.modules.get("__main__"), "STARTUP", None)
+    if startup is None:
+        return
+    for name in [m for m in list(sys.modules) if "." not in m and m not in startup]:
+        if (os.path.isfile(os.path.join(folder, name + ".py"))
+                or os.path.isfile(os.path.join(folder, name, "__init__.py"))):
+            for sub in [m for m in list(sys.modules) if m == name or m.startswith(name + ".")]:
+                del sys.modules[sub]
+
+
 def main(argv=None):
     import runpy
     import signal
@@ -283,6 +296,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore")
     _install(OPTS["seed"])
     sys.argv = [script] + args
+    _give_back_shadowed(os.path.dirname(os.path.abspath(script)))
     sys.path.insert(0, os.path.dirname(script))
     status = 0
     try:

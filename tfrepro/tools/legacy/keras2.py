@@ -14,8 +14,11 @@
   ``batch_size`` rows, with ``fit``'s shuffling (NumPy's global generator, per epoch), its
   per-epoch metric aggregation and its ``History``; everything else goes the long way.
   The short path skips the per-call set-up of tf-keras's training loop (callbacks, data
-  adapters, progress bars), which is most of a one-row call's time; the numbers are the
-  same (``compat_tests/test_legacy_runner.py`` holds the two paths to each other).
+  adapters, progress bars), which is most of a one-row call's time; ``fit`` standardizes an
+  array's kind once per train function. Every graph call on NumPy inputs then runs the
+  function's session callable directly once nothing it depends on has changed (``_quick_calls``).
+  The numbers are the same: ``TFREPRO_KERAS_LONG_WAY=1`` sends every call tf-keras's own way,
+  and ``compat_tests/test_legacy_runner.py`` holds the two ways to each other.
 * The modules are tf-keras's TF1 API (``tf.compat.v1.keras``: LSTM and GRU with Keras 2.2.4's
   ``hard_sigmoid`` and ``reset_after=False``, its BatchNormalization, initializers, TensorBoard
   and session API), with what Keras 1.2-2.3 scripts used on top: ``from keras.layers import *``;
@@ -33,6 +36,7 @@
 from __future__ import annotations
 
 import dis
+import os
 import sys
 import types
 
@@ -132,7 +136,85 @@ def _fits(model, x):
     return len(shape) == x.ndim and all(s is None or s == d for s, d in zip(shape[1:], x.shape[1:]))
 
 
+def _logs(names, logs, outputs):
+    """tf-keras's ``callbacks.make_logs`` for the training loop, with the model's metric names."""
+    if names:
+        for label, output in zip(names, outputs):
+            logs[label] = output
+    else:
+        logs["outputs"] = outputs
+    return logs
+
+
+def _python_logs(logs):
+    """``CallbackList._process_logs``: a new dict, NumPy scalars as Python numbers
+    (``tf_utils.sync_to_numpy_or_python_type`` on a flat dict of NumPy values)."""
+    if not all(type(v) in (int, float, np.ndarray) or isinstance(v, np.generic) for v in logs.values()):
+        from tf_keras.src.utils import tf_utils
+
+        return tf_utils.sync_to_numpy_or_python_type(logs)
+    return {k: v.item() if isinstance(v, (np.ndarray, np.generic)) and v.ndim == 0 else v
+            for k, v in logs.items()}
+
+
+LONG_WAY = "TFREPRO_KERAS_LONG_WAY"  # set (to 1): every Keras call the long way, as tf-keras makes it
 _SHORT: list = []
+_FED = (np.ndarray, bool, int, float)  # what a quick call feeds: arrays and the learning phase's flag
+
+
+def _quick_calls():
+    """A Keras graph function's call (``K.function``: every ``predict``, ``fit``, ``train_on_batch``
+    and ``evaluate`` batch) re-checks on every call what only a change can alter: which session,
+    which inputs are fed, whether any Keras variable is new (``get_session`` initializes those),
+    and it flattens and re-packs inputs and outputs through ``tf.nest``. For a DQN that calls
+    ``predict`` and ``fit`` on one row a hundred times an environment step, that is most of its
+    time. Here a call whose inputs are NumPy arrays or Python numbers (all fed, no ``feed_dict``), on the session,
+    callable and fetches of the function's last call, with no Keras variable or TF optimizer made
+    since, runs the same callable on the same arrays (cast as the long path casts them) and returns
+    its outputs as the long path packs plain tensors; anything else goes the long way, which then
+    readies the next quick call. The numbers are the long path's: the same session callable."""
+    from tf_keras.src import backend as impl
+
+    function = impl.GraphExecutionFunction
+    long_call = function.__call__
+    made = [0]  # Keras variables and TF optimizers made so far (a new one ends every quick call)
+
+    def counting(real):
+        def counted(*args, **kwargs):
+            made[0] += 1
+            return real(*args, **kwargs)
+
+        return counted
+
+    for name in ("track_variable", "track_tf_optimizer"):
+        setattr(impl, name, counting(getattr(impl, name)))
+
+    def __call__(self, inputs):
+        plan = self.__dict__.get("_tfrepro_quick")
+        if (plan is not None and type(inputs) in (list, tuple) and len(inputs) == len(plan[3])
+                and plan[2] == made[0] and self._callable_fn is plan[0] and not self.feed_dict
+                and all(type(v) in _FED for v in inputs)
+                and impl._get_session(()) is plan[1] and self.fetches == self._fetches):
+            fetched = self._callable_fn(*[np.asarray(v, dtype=t) for v, t in zip(inputs, plan[3])],
+                                        run_metadata=self.run_metadata)
+            self._call_fetch_callbacks(fetched[-len(self._fetches):])
+            return list(fetched[:len(self.outputs)])
+        before = made[0]
+        out = long_call(self, inputs)
+        self.__dict__.pop("_tfrepro_quick", None)
+        tensor = impl.tf.Tensor
+        if (type(inputs) in (list, tuple) and len(inputs) == len(self.inputs) and not self.feed_dict
+                and all(type(v) in _FED for v in inputs) and not self._feed_symbols
+                and len(self._feed_arrays) == len(self.inputs)
+                and all(a is b for a, b in zip(self._feed_arrays, self.inputs))
+                and type(self._outputs_structure) is list
+                and all(isinstance(t, tensor) for t in self._outputs_structure)
+                and not impl._GRAPH_TF_OPTIMIZERS[self._session.graph]):
+            dtypes = tuple(impl.tf.as_dtype(t.dtype).as_numpy_dtype for t in self.inputs)
+            self._tfrepro_quick = (self._callable_fn, self._session, before, dtypes)
+        return out
+
+    function.__call__ = __call__
 
 
 def _one_session():
@@ -217,6 +299,9 @@ def short_paths():
     _names()
     _model_methods()
     _one_session()
+    if os.environ.get(LONG_WAY):  # the paths below off: to check them, or to rule them out
+        return
+    _quick_calls()
     from tf_keras.src import callbacks as callbacks_module
     from tf_keras.src.engine import training_arrays_v1, training_utils_v1, training_v1
     from tf_keras.src.utils.mode_keys import ModeKeys
@@ -253,24 +338,45 @@ def short_paths():
                             sample_weight=sample_weight, initial_epoch=initial_epoch,
                             steps_per_epoch=steps_per_epoch, **kwargs)
         # ArrayLikeTrainingLoop.fit and training_arrays_v1.model_iteration (TRAIN mode, arrays,
-        # no callbacks), step for step: the same feeds, shuffles, batches and aggregation
+        # no callbacks), step for step: the same feeds, shuffles, batches and aggregation, and the
+        # loop's own callbacks (BaseLogger, then History) called as its CallbackList calls them
         bs = self._validate_or_infer_batch_size(batch_size, None, x)
-        xs, ys, sws = self._standardize_user_data(x, y, batch_size=bs, check_steps=True,
-                                                  steps_name="steps_per_epoch", shuffle=shuffle)
-        ins = training_arrays_v1._prepare_feed_values(self, xs, ys, sws, ModeKeys.TRAIN)
-        self._make_train_function()
+        sig = (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+        plan = self.__dict__.get("_tfrepro_fit")
+        if plan is not None and plan[0] is self.train_function and plan[1] == sig:
+            # the arrays' kind was standardized before to the arrays themselves, for this train
+            # function (a new compile makes a new one): standardizing them again is the same
+            ins, n, names = [x, y] + plan[2], len(x), plan[3]
+        else:
+            xs, ys, sws = self._standardize_user_data(x, y, batch_size=bs, check_steps=True,
+                                                      steps_name="steps_per_epoch", shuffle=shuffle)
+            ins = training_arrays_v1._prepare_feed_values(self, xs, ys, sws, ModeKeys.TRAIN)
+            self._make_train_function()
+            n = training_arrays_v1._get_num_samples_or_steps(ins, bs, None)
+            names = self.metrics_names
+            self.__dict__.pop("_tfrepro_fit", None)
+            if (len(ins) >= 2 and ins[0] is x and ins[1] is y and n == len(x)
+                    and all(type(v) in (bool, int) for v in ins[2:])):
+                self._tfrepro_fit = (self.train_function, sig, ins[2:], names)
         f = self.train_function
-        n = training_arrays_v1._get_num_samples_or_steps(ins, bs, None)
-        train = ModeKeys.TRAIN
-        cbks = callbacks_module.configure_callbacks([], self, do_validation=False, batch_size=bs, epochs=epochs,
-                                                    steps_per_epoch=None, samples=n, verbose=0, mode=train)
-        cbks._call_begin_hook(train)
+        history, logger = callbacks_module.History(), callbacks_module.BaseLogger()
+        self.history = history  # configure_callbacks, as it runs without callbacks or progress bar
+        model = self._get_callback_model()
+        params = {"batch_size": bs, "epochs": epochs, "steps": None, "samples": n, "verbose": 0,
+                  "do_validation": False, "metrics": list(names)}
+        logger.stateful_metrics = names[1:]
+        for cb in (logger, history):
+            cb.set_model(model)
+            cb.set_params(params)
+        model.stop_training = False
+        for cb in (logger, history):
+            cb.on_train_begin({})
         for epoch in range(epochs):
-            if cbks.model.stop_training:
+            if model.stop_training:
                 break
-            epoch_logs = {}
             self.reset_metrics()
-            cbks.on_epoch_begin(epoch, epoch_logs)
+            for cb in (logger, history):
+                cb.on_epoch_begin(epoch, {})
             index_array = np.arange(n)
             if shuffle:
                 np.random.shuffle(index_array)
@@ -284,20 +390,27 @@ def short_paths():
                     ins_batch = training_arrays_v1.slice_arrays(ins[:-1], ids) + [ins[-1]]
                 else:
                     ins_batch = training_arrays_v1.slice_arrays(ins, ids)
-                batch_logs = {"batch": b, "size": len(ids)}
-                cbks._call_batch_hook(train, "begin", b, batch_logs)
+                batch_logs = _python_logs({"batch": b, "size": len(ids)})
+                for cb in (logger, history):
+                    cb.on_train_batch_begin(b, batch_logs)
                 outs = f(ins_batch)
                 outs = outs if isinstance(outs, list) else [outs]
                 if b == 0:
                     aggregator.create(outs)
                 aggregator.aggregate(outs, start, end)
-                cbks._call_batch_hook(train, "end", b, cbks.make_logs(self, batch_logs, outs, train))
-                if cbks.model.stop_training:
+                batch_logs = _python_logs(_logs(names, {"batch": b, "size": len(ids)}, outs))
+                for cb in (logger, history):
+                    cb.on_train_batch_end(b, batch_logs)
+                if model.stop_training:
                     break
             aggregator.finalize()
-            cbks.on_epoch_end(epoch, cbks.make_logs(self, epoch_logs, aggregator.results, train))
-        cbks._call_end_hook(train)
+            epoch_logs = _python_logs(_logs(names, {}, aggregator.results))
+            for cb in (logger, history):
+                cb.on_epoch_end(epoch, epoch_logs)
+        for cb in (logger, history):
+            cb.on_train_end({})
         return self.history
+
 
     Model.predict, Model.fit = predict, fit
 

@@ -167,6 +167,7 @@ def _in_tf2(construct):
 class Trace:
     def __init__(self):
         self.items: dict[str, dict] = {}
+        self._locs: dict[tuple, str] = {}  # (file, line) -> its place as the report shows it
 
     def note(self, construct, kind, where=None, detail=None):
         where = where if where is not None else caller(3)
@@ -178,7 +179,9 @@ class Trace:
             item = self.items[construct] = {"construct": construct, "kind": kind, "where": [], "count": 0,
                                             "tf2": tf2, "changes_numbers": numbers, "detail": detail}
         item["count"] += 1
-        loc = f"{os.path.relpath(where[0], OPTS.script_dir)}:{where[1]}"
+        loc = self._locs.get(where)
+        if loc is None:
+            loc = self._locs[where] = f"{os.path.relpath(where[0], OPTS.script_dir)}:{where[1]}"
         if loc not in item["where"]:
             item["where"].append(loc)
             item["where"].sort(key=_location)

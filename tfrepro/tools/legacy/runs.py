@@ -119,7 +119,16 @@ def guarded(body: str) -> str:
     report), where the boot's handler does not reach, is a quiet exit 130 too, never a traceback.
     Python 2.7-safe (the TF 1.15 side of a Python 2 script)."""
     lines = ["    " + line for line in body.split("; ")]
-    return "\n".join(["import os, signal, sys",
+    return "\n".join(["import sys",
+                      # ``python -c`` puts the working folder (the script's) first on sys.path, where
+                      # ``python script.py`` puts the script's folder once it runs it: a module of the
+                      # script's named like one the boot imports (``imp.py``, ``signal.py``) would be
+                      # taken for it. The boot adds the script's folder itself, after its own imports
+                      "sys.path[:] = [p for p in sys.path if p not in ('', '.')]",
+                      # the modules an interpreter has before it runs a script: any other the boot
+                      # imports that the script's folder also has is the script's once it runs
+                      "STARTUP = set(sys.modules)",
+                      "import os, signal",
                       # started with Ctrl-C ignored (the interpreter's own start-up cannot take one): taken
                       # back from here on, when the command asked (RESTORE_SIGINT)
                       "if os.environ.pop(%r, None):" % RESTORE_SIGINT,

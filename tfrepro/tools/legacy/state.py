@@ -117,6 +117,25 @@ def caller(depth: int = 2):
     return None
 
 
+def give_back_shadowed(folder: str) -> list[str]:
+    """Before the script runs: a module of the script's folder (``imp.py``, ``signal/``) named
+    like one the boot imported for itself is taken out of ``sys.modules``, so that the script's
+    ``import imp`` finds its own file, as under ``python script.py`` (where only the modules the
+    interpreter loads at its start, recorded by the boot's ``-c`` program as ``STARTUP``, win
+    over the script's folder). Returns the names given back."""
+    startup = getattr(sys.modules.get("__main__"), "STARTUP", None)
+    if startup is None:
+        return []
+    given = []
+    for name in [m for m in sys.modules if "." not in m and m not in startup]:
+        if (os.path.isfile(os.path.join(folder, name + ".py"))
+                or os.path.isfile(os.path.join(folder, name, "__init__.py"))):
+            given.append(name)
+            for sub in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+                del sys.modules[sub]
+    return given
+
+
 # -- stopping ------------------------------------------------------------------------------------
 _MAIN = threading.main_thread()
 T0 = __import__("time").time()  # the run's start (the boot imports this module first)
