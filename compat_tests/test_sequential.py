@@ -144,13 +144,13 @@ def test_the_plan_puts_first_what_its_spread_can_decide_and_leaves_out_what_the_
     its first look first; then the program cheapest to decide by its planning spread; a program
     whose spread asks for more than the time left is left out (no look taken, its need said)
     rather than spending the budget on a look that cannot settle it. With time enough, it runs."""
-    from tfrepro.tools.budget import Scheduler
+    from tfrepro.tools.budget import Plan, Scheduler
 
     entries = [("dqn-pylessons", None), ("pg-geron", None), ("basic-policy", None)]
     prior = {("dqn-pylessons", None): 120, ("pg-geron", None): 27}
 
     def order(budget_s):
-        sched = Scheduler(entries, "lockstep", tmp_path / "runs", budget_s, 2, prior=prior, log=lambda m: None)
+        sched = Scheduler(entries, "lockstep", tmp_path / "runs", budget_s, 2, prior=Plan(prior), log=lambda m: None)
         names = []
         while (job := sched.next_job()) is not None:
             if job[0] not in names:
@@ -196,10 +196,10 @@ def test_a_program_not_yet_run_is_never_assumed_faster_than_its_cost_model(tmp_p
     """Cheap programs' jobs end far under their estimate (a warm worker does not pay the fixed
     cost the estimate counts); that must not promise a costly program's first look in a
     fraction of its time: before its own jobs, a program is planned at its cost model or slower."""
-    from tfrepro.tools.budget import Scheduler
+    from tfrepro.tools.budget import Plan, Scheduler
 
     entries = [("random-policy", None), ("dqn-pylessons", None)]
-    sched = Scheduler(entries, "fast", tmp_path / "runs", 7 * 86400, 2, prior={("dqn-pylessons", None): 6},
+    sched = Scheduler(entries, "fast", tmp_path / "runs", 7 * 86400, 2, prior=Plan({("dqn-pylessons", None): 6}),
                       log=lambda m: None)
     rand, pyl = sched.tracks
     rand.seconds, rand.estimated, sched.scale = 2.0, 20.0, 0.1  # random's jobs ran at a tenth of the estimate
@@ -210,3 +210,43 @@ def test_a_program_not_yet_run_is_never_assumed_faster_than_its_cost_model(tmp_p
     pyl.state = "waiting"
     rand.state = "decided"
     assert sched.next_job() is None and pyl.state == "out of time" and not pyl.looks
+
+
+def test_a_programs_first_look_is_planned_at_what_an_earlier_run_measured_on_this_cpu(tmp_path):
+    """``measured_scales``: an earlier run's records (made on this CPU, at this run's iterations)
+    give each program its seconds over ``job_cost``'s estimate, a lockstep batch counted once;
+    records of another CPU or another training length count for nothing. Before its own jobs,
+    the scheduler plans the program's look at that measured cost, not its ``Timing``'s."""
+    import json
+
+    from tfrepro.infra import programs
+    from tfrepro.infra.grid import PROCESS_SECONDS, job_cost
+    from tfrepro.infra.records import cpu_model
+    from tfrepro.tools.budget import Plan, Scheduler, measured_scales
+
+    cpu, its = cpu_model(), programs.get("pg-geron").make_config().iterations
+    batch = list(range(30))
+    work = job_cost(("pg-geron", None, "tf1", "lockstep", batch, None, False)) - PROCESS_SECONDS
+    runs = tmp_path / "runs"
+    runs.mkdir()
+
+    def rec(fw, seed, cpu=cpu, iterations=its, wall=0.25 * work, variant="book"):
+        return {"program": "pg-geron", "variant": variant, "framework": fw, "mode": "lockstep", "seed": seed,
+                "cpu": cpu, "config": {"iterations": iterations}, "wall_s": 1.0,
+                "lockstep": {"batch": batch, "wall_s": wall, "seeds": 30}}
+
+    for fw in ("tf1", "tf2"):
+        for s in batch:
+            (runs / f"pg-geron_{fw}_lockstep_seed{s}.json").write_text(json.dumps(rec(fw, s)))
+    (runs / "other-cpu.json").write_text(json.dumps(rec("tf1", 0, cpu="Another CPU", wall=50 * work)))
+    (runs / "other-length.json").write_text(json.dumps(rec("tf1", 0, iterations=its + 1, wall=50 * work)))
+    (runs / "junk.json").write_text("{")
+    entries = [("pg-geron", None), ("pg-tang", None)]
+    scales = measured_scales(runs, entries, "lockstep")
+    assert scales == {("pg-geron", None): pytest.approx(0.25)}
+    assert measured_scales(tmp_path / "none", entries, "lockstep") == {}
+    sched = Scheduler(entries, "lockstep", tmp_path / "new", 7 * 86400, 2, prior=Plan({}, scales), log=lambda m: None)
+    geron, tang = sched.tracks
+    assert sched._scale(geron) == pytest.approx(0.25) and sched._scale(tang) == 1.0
+    geron.seconds, geron.estimated = 30.0, 10.0  # its own jobs, once run, outweigh what was measured before
+    assert sched._scale(geron) == pytest.approx(3.0)

@@ -128,7 +128,7 @@ def _planning_spreads(args, entries):
     import os
 
     from ..infra.checkout import ROOT
-    from ..tools.budget import PLAN_FROM, prior_needs
+    from ..tools.budget import PLAN_FROM, Plan, measured_scales, prior_needs
 
     path = Path(args.plan_from) if args.plan_from else ROOT / PLAN_FROM
     if not os.path.isfile(path):
@@ -140,4 +140,6 @@ def _planning_spreads(args, entries):
         raise UsageError(f"--plan-from {args.plan_from}: no per-seed values of these programs to plan on "
                          "(a summary.json of tfrepro reproduce)")
     shown = path if args.plan_from else PLAN_FROM
-    return needs, f"planned from the spreads in {shown}, blind to their differences"
+    scales = measured_scales(Path(path).parent / "runs", entries, args.mode, args.iterations)
+    costs = f"; {len(scales)} programs' costs from its records on this CPU" if scales else ""
+    return Plan(needs, scales), f"planned from the spreads in {shown}, blind to their differences{costs}"

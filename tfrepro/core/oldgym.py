@@ -190,11 +190,18 @@ class _Shared:
         self.recorded = []
 
 
+_DISCRETE: list = []  # gymnasium's Discrete, once imported
+
+
 def _action(space, action):
     """gym 0.21 took NumPy integers and 0-d or one-element arrays for a Discrete action."""
-    import gymnasium
+    if not _DISCRETE:
+        import gymnasium
 
-    if isinstance(space, gymnasium.spaces.Discrete):
+        _DISCRETE.append(gymnasium.spaces.Discrete)
+    if isinstance(space, _DISCRETE[0]):
+        if type(action) is int:  # the usual case, as it is
+            return action
         return int(np.asarray(action).reshape(-1)[0]) if np.ndim(action) else int(action)
     return action
 
@@ -333,8 +340,13 @@ class OldEnv:
         return obs
 
     def _obs(self, obs):
-        era = ERA_OBS.get(type(self._genv.unwrapped).__name__)
-        return era(obs) if era is not None and self._era else obs
+        if not self._era:
+            return obs
+        era = self.__dict__.get("_era_obs", False)
+        if era is False:  # looked up once: the environment under the wrappers stays the same
+            era = ERA_OBS.get(type(self._genv.unwrapped).__name__)
+            object.__setattr__(self, "_era_obs", era)
+        return era(obs) if era is not None else obs
 
     def step(self, action):
         self._hooks.note("env.step")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from ..core import sequential
 from ..infra import programs
-from ..infra.grid import chunks, job_cost, mode_for, record_path, reusable, run_chunk
+from ..infra.grid import PROCESS_SECONDS, chunks, job_cost, mode_for, record_path, reusable, run_chunk
 from ..infra.judge import judge_rewards
-from ..infra.records import write_record
+from ..infra.records import cpu_model, read_json, write_record
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Track:
     estimated: float = 0.0  # what job_cost expected of them
     prior: int | None = None  # seeds per side a planning spread asks for (``prior_needs``), before any look
     prior_cost: float | None = None  # its worker-seconds, as estimated when it was left out
+    prior_scale: float | None = None  # seconds over job_cost's estimate an earlier run measured (Plan)
 
     @property
     def label(self) -> str:
@@ -58,6 +59,15 @@ class Track:
         while all((fw, n) in self.records for fw in programs.FRAMEWORKS):
             n += 1
         return n
+
+
+@dataclass
+class Plan:
+    """What a budget run plans on before its own looks: seeds per side each entry's planning
+    spread asks for (``prior_needs``; None: none up to the cap) and, where an earlier run on
+    this CPU measured them, each entry's seconds over ``job_cost``'s estimate (``measured_scales``)."""
+    needs: dict = field(default_factory=dict)
+    scales: dict = field(default_factory=dict)
 
 
 def parse_budget(text: str) -> float:
@@ -93,9 +103,11 @@ class Scheduler:
                 else prog.quick_seeds
             size = max(1, min(size, max_seeds))
             track = Track(name, variant, m, size, max(size, max_seeds))
-            if prior and (name, variant) in prior:
-                need = prior[name, variant]
+            if prior and (name, variant) in prior.needs:
+                need = prior.needs[name, variant]
                 track.prior = track.n_max + 1 if need is None else int(need)  # None: none up to the cap
+            if prior and (name, variant) in prior.scales:
+                track.prior_scale = float(prior.scales[name, variant])
             if reuse:  # the runs of an earlier budget run (or any run of these seeds): taken as they are
                 for fw in programs.FRAMEWORKS:
                     s = 0
@@ -122,11 +134,14 @@ class Scheduler:
 
     def _scale(self, track: Track) -> float:
         """Measured seconds over ``job_cost``'s estimate: the program's own once it has run jobs;
-        before that, the run's so far but never below 1 (cheap programs' jobs, whose estimate is
-        mostly the fixed cost of a worker they did not pay, would promise a costly program's
-        look in a fraction of its time)."""
+        before that, what an earlier run on this CPU measured of it (``Plan.scales``), else the
+        run's so far but never below 1 (cheap programs' jobs, whose estimate is mostly the fixed
+        cost of a worker they did not pay, would promise a costly program's look in a fraction
+        of its time)."""
         if track.estimated:
             return track.seconds / track.estimated
+        if track.prior_scale is not None:
+            return track.prior_scale
         return max(1.0, self.scale)
 
     def _estimate(self, jobs, track: Track) -> float:
@@ -256,7 +271,6 @@ def prior_needs(path: Path, entries, margins=None, alpha=sequential.ALPHA) -> di
     from ..core.errors import UsageError
     from ..core.verdicts import rate_seeds_needed, seeds_needed
     from ..infra.judge import margin_of
-    from ..infra.records import read_json
 
     try:
         data = read_json(path)
@@ -290,9 +304,61 @@ def prior_needs(path: Path, entries, margins=None, alpha=sequential.ALPHA) -> di
     return out
 
 
+def measured_scales(runs_dir: Path, entries, mode, iterations=None) -> dict:
+    """Each entry's seconds over ``job_cost``'s estimate in an earlier run's records (``runs_dir``:
+    the run whose summary gives the planning spreads), counting only records made on this CPU at
+    the iterations this run uses (a lockstep batch's wall time once per batch, a fast run's its
+    own): the cost a program's first look is planned at, in place of its ``Timing``'s hand-set
+    numbers (dqn-meertens's, 200 s a process and 8 s a seed, promised 446 s for a look's job whose
+    records took 201-264 s). Entries with no such records are left out."""
+    cpu = cpu_model()
+    want = {(name, variant): mode_for(name, mode) for name, variant in entries}
+    spent: dict = {}
+    try:
+        paths = sorted(Path(runs_dir).glob("*.json"))
+    except OSError:
+        return {}
+    seen = set()
+    for path in paths:
+        try:
+            rec = read_json(path)
+        except Exception:  # noqa: BLE001 - an unreadable record plans nothing
+            continue
+        if not isinstance(rec, dict):
+            continue
+        key = (rec.get("program"), None if rec.get("variant") in (None, "book") else rec.get("variant"))
+        m = want.get(key)
+        if (m is None or rec.get("mode") != m or rec.get("cpu") != cpu
+                or rec.get("framework") not in programs.FRAMEWORKS):
+            continue
+        prog = programs.get(key[0])
+        field_ = prog.iterations_field
+        if field_ is not None:
+            expected = getattr(prog.make_config(iterations=iterations, variant=key[1]), field_, None)
+            if not isinstance(rec.get("config"), dict) or rec["config"].get(field_) != expected:
+                continue
+        lock = rec.get("lockstep") if m == "lockstep" else None
+        if isinstance(lock, dict) and isinstance(lock.get("batch"), list):
+            batch = tuple(lock["batch"])
+            if (key, rec["framework"], batch) in seen:
+                continue
+            seen.add((key, rec["framework"], batch))
+            wall, seeds = lock.get("wall_s"), list(batch)
+        else:
+            wall, seeds = rec.get("wall_s"), [rec.get("seed", 0)]
+        if not isinstance(wall, (int, float)) or isinstance(wall, bool) or not math.isfinite(wall) or wall <= 0:
+            continue
+        work = job_cost((key[0], key[1], rec["framework"], m, seeds, iterations, False)) - PROCESS_SECONDS
+        if work > 0:
+            got = spent.setdefault(key, [0.0, 0.0])
+            got[0] += float(wall)
+            got[1] += work
+    return {key: w / e for key, (w, e) in spent.items() if e > 0}
+
+
 def run_budget(entries, mode, out_dir: Path, budget_s, workers=2, iterations=None, margins=None,
                max_seeds=300, spending="pocock", reuse=False, prior=None) -> tuple[list, list]:
-    """Run the budget; (the records read, the tracks). ``prior``: ``prior_needs``'s counts."""
+    """Run the budget; (the records read, the tracks). ``prior``: a ``Plan``."""
     from tqdm import tqdm
 
     from ..infra.pool import run_in_workers
