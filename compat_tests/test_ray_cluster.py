@@ -168,3 +168,39 @@ def test_a_job_that_dies_on_every_retry_is_named_and_every_other_job_is_kept(clu
     assert proc.returncode == 0 and out[-1] == "GOT [0, 10, 30, 40]", proc.stdout + proc.stderr[-2000:]
     died = [ln for ln in out if ln.startswith("DIED")]
     assert len(died) == 1 and "1 job failed on 4 tries" in died[0] and "crash_on_two" not in died[0], died
+
+
+def test_matrix_runs_each_releases_bench_on_the_cluster_in_that_releases_environment(cluster, tmp_path):
+    """``matrix --backend ray``: each release's bench is a driver on the cluster whose tasks run
+    in that release's environment (its interpreter, named to Ray as the tasks' ``py_executable``),
+    with the rewards the local matrix gets. The two 'releases' are stand-ins that run this
+    interpreter and log every start, so the test sees the cluster's workers start through them."""
+    from tfrepro.tools.matrix import MARKER, env_spec
+
+    c, _ = cluster
+    cache = tmp_path / "cache"
+    for v in ("2.20", "2.21"):
+        for ray_env in (False, True):
+            env, want = env_spec(v, cache, ray=ray_env)
+            (env / "bin").mkdir(parents=True)
+            py = env / "bin" / "python"
+            py.write_text(f'#!/bin/sh\necho "$@" >> "{env}/started.log"\nexec "{sys.executable}" "$@"\n')
+            py.chmod(0o755)
+            (env / MARKER).write_text(json.dumps(want))
+    args = ("matrix", "--tf", "2.20", "2.21", "--cache", cache, "--programs", "pg-geron", "--seeds", "2",
+            "--iterations", "5", "--frameworks", "tf1", "--no-speed", "--workers", "2")
+    for name, extra in (("mlocal", ()), ("mray", ("--backend", "ray", "--address", c.address))):
+        p = _cli(tmp_path, *args, "--out-dir", name, *extra)
+        _, err = p.communicate(timeout=900)
+        assert p.returncode in (0, 1), err[-3000:]
+    for v in ("2.20", "2.21"):
+        local, on_ray = (json.loads((tmp_path / d / "runs" / f"tf-{v}.json").read_text()) for d in ("mlocal", "mray"))
+
+        def rewards(doc):
+            return sorted((r["program"], r["framework"], r["seed"], r["eval_mean"]) for r in doc["results"]
+                          if r["kind"] == "reward")
+
+        assert rewards(on_ray) == rewards(local) and len(rewards(local)) == 2
+        started = (env_spec(v, cache, ray=True)[0] / "started.log").read_text()
+        assert "default_worker.py" in started  # the cluster's workers ran this release's interpreter
+        assert "default_worker.py" not in (env_spec(v, cache)[0] / "started.log").read_text()

@@ -42,6 +42,8 @@ def add_parser(sub):
     p.add_argument("--out-dir", default="results/matrix", metavar="DIR", help="default: %(default)s "
                    "(a folder holding files this package did not write is refused)")
     p.add_argument("--force", action="store_true", help="write into --out-dir whatever it holds")
+    argtypes.add_backend_arguments(p, what="each release's bench runs (in that release's environment, built "
+                                   "with this Ray)")
     argtypes.add_verdict_arguments(p)
     return p
 
@@ -60,6 +62,11 @@ def main(args) -> int:
         for entry in args.programs:
             programs.parse_entry(entry)
     th = argtypes.thresholds(args)
+    argtypes.use_backend(args)  # an --address that cannot be reached: one line, before any environment
+    if args.backend == "ray":
+        from ..tools.matrix import ray_requirement
+
+        ray_requirement()
     outdirs.check_out_dir(args.out_dir, force=args.force, names=(
         "matrix.md", "matrix.json", "matrix.png", "compare.md", "index.html", "runs/*"))
     if args.report_only:
@@ -75,4 +82,4 @@ def main(args) -> int:
                   Path(args.cache) if args.cache else DEFAULT_CACHE, Path(args.out_dir), args.resume,
                   th, args.programs, args.iterations, log=lambda m: print(m, file=sys.stderr),
                   frameworks=args.frameworks, speed_modes=args.speed_modes, speed=not args.no_speed,
-                  processes=args.processes)
+                  processes=args.processes, backend=args.backend, address=args.address)

@@ -196,6 +196,9 @@ def _run(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
 
 # settings a job reads from the environment, passed on to Ray's workers (--program-file's files)
 FORWARDED_ENV = ("TFREPRO_PROGRAM_FILES", "TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL")
+# the interpreter the cluster runs this command's tasks in, when not its own default (``matrix``
+# sets it to each release's environment; every node must have it at that path)
+RAY_PYTHON = "TFREPRO_RAY_PYTHON"
 
 
 def _run_ray(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
@@ -221,7 +224,10 @@ def _run_ray(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
     if started:
         path = os.pathsep.join(x for x in (str(ROOT), os.environ.get("PYTHONPATH")) if x)
         address = _BACKEND["address"]
-        ray.init(address=address, runtime_env={"env_vars": dict(env, PYTHONPATH=path)}, include_dashboard=False,
+        runtime = {"env_vars": dict(env, PYTHONPATH=path)}
+        if os.environ.get(RAY_PYTHON):
+            runtime["py_executable"] = os.environ[RAY_PYTHON]
+        ray.init(address=address, runtime_env=runtime, include_dashboard=False,
                  log_to_driver=False, logging_level="ERROR",
                  **({} if address else {"num_cpus": max(1, workers)}))
     task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES, **({"max_calls": 1} if fresh else {}))(_in_ray)

@@ -103,21 +103,35 @@ def _ours(env: Path) -> bool:
 LEGACY_EXTRA = ("tf-slim", "fissix", "nbformat", "ipython")
 
 
-def env_spec(version: str, cache: Path, legacy: bool = False):
+def ray_requirement() -> str:
+    """The Ray a release's environment needs to run its bench's tasks on a cluster: this
+    command's own Ray, exactly (a cluster's driver and workers must run one Ray release)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"ray=={version('ray')}"
+    except PackageNotFoundError:
+        raise UsageError("--backend ray: Ray is not installed here (pip install -r requirements.txt)") from None
+
+
+def env_spec(version: str, cache: Path, legacy: bool = False, ray: bool = False):
     """The folder of ``version``'s environment and what its marker holds when it is ready."""
     reqs = requirements(version)
     if legacy:
         reqs += [f"{name}=={_pinned(name)}" if _pinned(name) else name for name in LEGACY_EXTRA]
-    env = cache / (f"tf-{version}+legacy" if legacy else f"tf-{version}")
+    if ray:
+        reqs.append(ray_requirement())
+    env = cache / (f"tf-{version}" + ("+legacy" if legacy else "") + ("+ray" if ray else ""))
     return env, {"requirements": reqs, "python": sys.version.split()[0]}
 
 
-def ensure_env(version: str, cache: Path, log, legacy: bool = False) -> Path:
+def ensure_env(version: str, cache: Path, log, legacy: bool = False, ray: bool = False) -> Path:
     """The Python of a ready environment for ``version`` (built on first use). Only what this
     command made is ever removed: a folder ``tf-VERSION`` in the cache without its marker is
     refused, and a build that fails removes the environment it started. ``legacy``: with the
-    legacy runner's own needs (requirements.txt's pins) too, in ``tf-VERSION+legacy``."""
-    env, want = env_spec(version, cache, legacy)
+    legacy runner's own needs (requirements.txt's pins) too, in ``tf-VERSION+legacy``; ``ray``:
+    with this command's Ray, in ``tf-VERSION+ray``."""
+    env, want = env_spec(version, cache, legacy, ray)
     reqs = want["requirements"]
     py = env / "bin" / "python"
     marker = env / MARKER
@@ -164,7 +178,13 @@ def env_versions(py: Path) -> dict:
 
 def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
            out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
-           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True, processes=None) -> int:
+           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True, processes=None,
+           backend="local", address=None) -> int:
+    """``backend="ray"``: each release's bench sends its runs to the Ray cluster at ``address``
+    (None: a local Ray per bench), its tasks running in that release's environment (built with
+    this Ray; ``pool.RAY_PYTHON`` names its interpreter to the cluster, whose nodes must have it
+    at the same path: a shared cache or the same image)."""
+    from ..infra.pool import RAY_PYTHON
 
     from .report import check_page
 
@@ -173,7 +193,7 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
     check_published(versions, Path(cache))
     files = []
     for v in versions:
-        py = ensure_env(v, Path(cache), log)
+        py = ensure_env(v, Path(cache), log, ray=backend == "ray")
         log(f"matrix: TF {v}: {json.dumps(env_versions(py))}")
         out = out_dir / "runs" / f"tf-{v}.json"
         args = [str(py), "-m", "tfrepro", "bench", "--suite", suite, "--out", str(out),
@@ -194,11 +214,15 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
             args += ["--speed-modes", *speed_modes]
         if not speed:
             args.append("--no-speed")
+        if backend == "ray":
+            args += ["--backend", "ray"] + (["--address", address] if address else [])
         if out.exists():
             if not resume:
                 raise UsageError(f"{out} exists: --resume completes it (or choose another --out-dir)")
             args.append("--resume")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        if backend == "ray":
+            env[RAY_PYTHON] = str(py)
         proc = subprocess.run(args, env=env, stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise UsageError(f"TF {v}: bench failed (exit {proc.returncode}); what it finished is in {out}, "
