@@ -274,7 +274,7 @@ def test_record_round_trip(tmp_path):
     rec = run_program("basic-policy", "tf2", "fast", 1)
     write_record(tmp_path / "r.json", rec)
     assert read_record(tmp_path / "r.json") == json.loads(json.dumps(rec))
-    assert set(programs.PROGRAMS) == set(SMALL)
+    assert set(programs.BUILTINS) == set(SMALL)
     assert not list(Path(tmp_path).glob(".*.tmp"))  # no temporary left behind
 
 

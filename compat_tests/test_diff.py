@@ -18,7 +18,7 @@ def test_diff_all_passes_every_rung(cli_here):
     proc = cli_here("diff", "--all", "--json")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     results = json.loads(proc.stdout)
-    assert [r["program"] for r in results] == [n for n, p in programs.PROGRAMS.items() if p.has_model]
+    assert [r["program"] for r in results] == [n for n, p in programs.BUILTINS.items() if p.has_model]
     for r in results:
         assert [g["number"] for g in r["rungs"]] == [1, 2, 3, 4]
         trains = programs.get(r["program"]).iterations_field is not None

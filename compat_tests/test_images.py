@@ -193,7 +193,7 @@ def test_tf115_image_benches_every_legacy_program_and_the_host_compares(images, 
     Python 3.7.16), runs the same bench on TF 2.21 and `compare` pairs every row (one seed a
     side decides nothing: the rows are there, each with a verdict; test_tf115.py compares 3+3
     seeds of pg-tang, docs/docker.md 10-50). With 2 seeds this took 10 min here, with 1 seed 5."""
-    names = list(programs.PROGRAMS)
+    names = list(programs.BUILTINS)
     args = ["bench", "--programs", *names, "--frameworks", "tf1", "--modes", "book", "fast", "--seeds", "1",
             "--iterations", "3", "--no-speed", "--workers", "2"]
     proc = images(TF1, "python", "-m", "tfrepro", *args, "--out", "/work/results/tf115.json",

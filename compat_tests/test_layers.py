@@ -154,29 +154,6 @@ def test_one_module_per_subcommand_and_the_cli_only_assembles():
     assert not [d for d in cli_defs if d.startswith("cmd_")], cli_defs
 
 
-def test_package_code_uses_the_layered_paths_not_the_aliases():
-    import tfrepro
-
-    old = {f"tfrepro.{m}" for m in tfrepro.MOVED}
-    bad = [f"{m} imports {t}" for m, ts in GRAPH.items() for t in ts if t in old]
-    assert not bad, bad
-
-
-@pytest.mark.parametrize("old", sorted(__import__("tfrepro").MOVED))
-def test_earlier_flat_paths_are_the_same_modules(old):
-    import tfrepro
-
-    alias = importlib.import_module(f"tfrepro.{old}")
-    real = importlib.import_module(f"tfrepro.{tfrepro.MOVED[old]}")
-    assert alias is real and real.__spec__.name == real.__name__ == f"tfrepro.{tfrepro.MOVED[old]}"
-
-
-def test_earlier_paths_run_with_python_dash_m():
-    proc = subprocess.run([sys.executable, "-m", "tfrepro.matrix", "2.16"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and proc.stdout.splitlines()[0] == "tensorflow==2.16.*", proc.stderr
-
-
 def test_every_imported_name_exists():
     """Each ``from ours import name`` (at any depth, function bodies included) names something
     the module has: a move that left a caller behind fails here, not in a user's run."""

@@ -73,7 +73,7 @@ def test_pad_batches():
     assert weights.tolist() == [[1, 2, 0], [3, 4, 5]] and steps.tolist() == [2, 3]
 
 
-LOCKSTEP = [n for n, p in programs.PROGRAMS.items() if "lockstep" in p.modes]
+LOCKSTEP = [n for n, p in programs.BUILTINS.items() if "lockstep" in p.modes]
 REPLAYS = [n for n in LOCKSTEP if programs.get(n).lockstep_replays_fast]
 SHORT = {"pg-tang": 12, "pg-geron": 3, "dqn-meertens": 1300, "imitation-policy": 15}
 

@@ -38,7 +38,7 @@ def tf115():
 def test_the_image_installs_tf115_and_gym021_without_gymnasium(tf115, tmp_path):
     probe = ("import json, sys, tensorflow as tf, gym\n"
              "try:\n    import gymnasium; g = gymnasium.__version__\nexcept ImportError:\n    g = None\n"
-             "from tfrepro import envs\n"
+             "from tfrepro.core import envs\n"
              "print(json.dumps([sys.version.split()[0], tf.__version__, gym.__version__, g, envs.backend()]))")
     proc = tf115("-c", probe, cwd=tmp_path, module=())
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -50,7 +50,7 @@ def test_the_image_installs_tf115_and_gym021_without_gymnasium(tf115, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-@pytest.mark.parametrize("name", list(programs.PROGRAMS))
+@pytest.mark.parametrize("name", list(programs.BUILTINS))
 def test_every_legacy_program_runs_unchanged_on_tf115(tf115, tmp_path, name):
     """Book and fast mode of each legacy_tf1 program through `tfrepro run`, on TF 1.15 with
     gym 0.21's own environments: the same result record as on TF 2.21 (read back by this

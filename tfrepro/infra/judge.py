@@ -2,7 +2,7 @@
 place that sets two sets of runs against each other: ``compare`` and ``matrix`` (bench
 files), ``reproduce``'s table and ``diff --seeds`` (TF1 against TF2), the parity tests.
 
-The margin of a reward row is the program's declared one (``programs.Program.margin``,
+The margin of a reward row is the program's declared one (``ProgramSpec.margin``,
 written beside the source's number), or the one given on the command line; a program without
 a declared margin (a user's own, a synthetic file) falls back to a share of BASE's median,
 and the row says so. Programs with two outcome modes (``collapse_below``) are judged by

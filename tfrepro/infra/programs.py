@@ -20,7 +20,6 @@ from ..core.protocol import FRAMEWORKS, MODES, ProgramSpec, Timing, config_dict 
 LOCKSTEP = ("book", "fast", "lockstep")
 GROUP = "tfrepro.programs"  # the entry point group
 FILES_VAR = "TFREPRO_PROGRAM_FILES"  # os.pathsep-separated program files, for worker processes
-Program = ProgramSpec  # the earlier name
 
 ADAM_PAIRING = "tf.train.AdamOptimizer (epsilon 1e-8) against Keras Adam with TF1's epsilon 1e-8"
 ADAM_PORT_PAIRING = ("tf.train.AdamOptimizer (epsilon 1e-8) against the port's Keras Adam (Keras's "
@@ -133,8 +132,6 @@ def parse_entry(entry: str):
 def entry_label(name: str, variant) -> str:
     return f"{name}:{variant}" if variant and variant != "book" else name
 
-
-PROGRAMS = BUILTINS  # the earlier name (the built-ins only; `registry()` has every program)
 
 _REGISTRY = {}  # cache: key -> (programs, problems)
 

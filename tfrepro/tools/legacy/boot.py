@@ -1,8 +1,8 @@
 """The child side of ``tfrepro legacy SCRIPT.py``: runs a TF1-era script unchanged on today's
 TensorFlow, with shims that apply to the script's own files only.
 
-Run as ``python -m tfrepro.tools.legacy_boot [OPTIONS] SCRIPT [ARGS...]`` (the options are
-``tfrepro legacy``'s, passed on as JSON in ``--options``) in a fresh process whose
+Run as ``main(["--options", JSON, SCRIPT, *ARGS])`` by ``runs.LEGACY_BOOT``'s ``python -c``
+program (the options are ``tfrepro legacy``'s, passed on as JSON) in a fresh process whose
 environment has ``TF_USE_LEGACY_KERAS=1`` (``tf.compat.v1.layers`` on tf-keras) and
 ``MPLBACKEND=Agg``. The script and the modules next to it see, when they import them:
 
