@@ -180,6 +180,18 @@ def test_ruff_is_clean():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1000:]
 
 
+def test_mypy_is_clean():
+    """The type check of pyproject.toml's ``[tool.mypy]`` (the package and the twins): no error.
+    Each ``Any``-typed container and each version-conditional definition it would question is
+    annotated or marked where it stands."""
+    exe = Path(sys.executable).parent / "mypy"
+    if not exe.exists():
+        pytest.fail("mypy is not installed (requirements.txt installs it)")
+    proc = subprocess.run([str(exe), "--no-incremental", "--no-error-summary"], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1000:]
+
+
 def test_the_floor_plan_names_every_module_and_folder():
     """docs/layout.md's floor plan names every module of the package's layers and every folder
     of the repository, so that a reader finds each one there."""

@@ -77,7 +77,7 @@ class _Keras2:
         return getattr(self.module, name)
 
 
-_KERAS2 = []
+_KERAS2: list = []
 
 
 def keras2():

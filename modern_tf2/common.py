@@ -36,6 +36,8 @@ class KerasProgram(AgentBase):
     ``loss_and_gradients`` tapes the loss, ``fast_update`` applies its gradients in one
     compiled call. A program overrides whichever it computes otherwise."""
 
+    model: keras.Model  # built by the program (its network)
+
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
         self.seed = seed

@@ -33,7 +33,7 @@ if KERAS3:
 else:  # Keras 2 (tf.keras on TF <= 2.15): the same math in TensorFlow ops
     import tensorflow as tf
 
-    class ops:  # noqa: N801 - stands in for keras.ops
+    class ops:  # type: ignore[no-redef]  # noqa: N801 - stands in for keras.ops
         sqrt, square, cast = staticmethod(tf.sqrt), staticmethod(tf.square), staticmethod(tf.cast)
 
 
@@ -77,7 +77,7 @@ class _Slots(keras.optimizers.Optimizer):
             value = tf.ones_like(v) if init == "ones" else tf.zeros_like(v)
             return self.add_variable_from_reference(v, name, initial_value=value)
 
-        def update_step(self, gradient, variable):
+        def update_step(self, gradient, variable):  # type: ignore[misc]  # Keras 2's signature
             self._update(gradient, variable, self.learning_rate,
                          self._index_dict[self._var_key(variable)])
 

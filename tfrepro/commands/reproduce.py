@@ -100,7 +100,7 @@ def main(args) -> int:
         raise UsageError("--budget chooses the seeds itself: give it without --seeds or --full")
     if budget is None and not args.full and args.seeds is None:
         budget = DEFAULT_BUDGET
-    seeds = None
+    seeds: dict | list | None = None
     prior = None
     if args.full:
         plan = planned_seeds(Path(args.plan_from or "results/reproduce/summary.json"), entries, args.seeds or 30,

@@ -62,7 +62,7 @@ def main(args) -> int:
         raise UsageError(f"{args.record}: {prog.name} has no {rec['mode'][:40]!r} mode "
                          f"(modes: {', '.join(prog.modes)})")
     variant = rec.get("variant") if rec.get("variant") not in (None, "book") else None
-    config = rec.get("config") if isinstance(rec.get("config"), dict) else {}
+    config: dict = rec["config"] if isinstance(rec.get("config"), dict) else {}
     its = config.get(prog.iterations_field) if prog.iterations_field else None
     if its is not None and not (isinstance(its, int) and not isinstance(its, bool) and 0 <= its <= argtypes.MAX_COUNT):
         raise UsageError(f"{args.record}: config.{prog.iterations_field} is not a count")

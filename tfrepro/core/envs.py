@@ -237,7 +237,7 @@ class VecEpisodes:
                 self.envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         self.num_envs = num_envs
         self.max_steps = episode_limit(env_id, max_steps)
-        self._seed = seed
+        self._seed: int | None = seed
         self.env_steps = 0
 
     def play(self, policy, rng: np.random.Generator) -> EpisodeBatch:

@@ -177,7 +177,8 @@ def meertens_fused(agent, cfg, seeds, progress=None, chunk: int = CHUNK):
     draws.take(np.ones(K))
     steps = np.zeros(K, np.int32)
     since = np.zeros(K, np.int64)  # frames of each seed's current episode before this call
-    returns, losses = [[] for _ in seeds], [[] for _ in seeds]
+    returns: list[list] = [[] for _ in seeds]
+    losses: list[list] = [[] for _ in seeds]
     ticks = iter(progress(range(cfg.frames))) if progress else None
     for f0, f1 in call_edges(cfg, chunk):
         n = f1 - f0

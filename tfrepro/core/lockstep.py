@@ -35,6 +35,21 @@ class LockstepCartPole:
     Seed k's copies draw their start states from seed k's own generator, in the order
     gymnasium's vectorised CartPole draws them (or a lone CartPole, when N is 1)."""
 
+    # the physics and limits, copied from the environment gymnasium makes (``__init__``)
+    gravity: float
+    masspole: float
+    total_mass: float
+    length: float
+    polemass_length: float
+    force_mag: float
+    tau: float
+    kinematics_integrator: str
+    theta_threshold_radians: float
+    x_threshold: float
+    max_episode_steps: int
+    low: float
+    high: float
+
     def __init__(self, env_id: str, num_envs: int, seeds):
         if backend() != "gymnasium":
             raise UsageError("lockstep mode needs the gymnasium back end (gym 0.21 seeds another way)")

@@ -186,8 +186,8 @@ class _Shared:
         self.number = number
         self.pending_seed = seed
         self.episode = 0  # episodes begun on this environment
-        self.frames = []
-        self.recorded = []
+        self.frames: list = []
+        self.recorded: list = []
 
 
 _DISCRETE: list = []  # gymnasium's Discrete, once imported

@@ -20,7 +20,7 @@ class ReplayMemory:
     """
 
     def __init__(self, capacity: int, seed: int = 0):
-        self.buffer = deque(maxlen=capacity)
+        self.buffer: deque = deque(maxlen=capacity)
         self.rng = random.Random(seed)
 
     def __len__(self):
@@ -61,7 +61,8 @@ class GreedyEvaluation:
 
     def __init__(self, cfg, seed: int):
         self.cfg, self.seed = cfg, seed
-        self.history, self.passed_at = [], None
+        self.history: list = []
+        self.passed_at: int | None = None
 
     def __call__(self, steps, weights) -> bool:
         if self.passed_at is not None:  # passed: stays passed (a run serving two rules goes on)

@@ -2,6 +2,8 @@
 that ``bench``, ``compare``, ``matrix`` and ``report`` show from it."""
 from __future__ import annotations
 
+from typing import Any
+
 import math
 import os
 import re
@@ -27,10 +29,12 @@ def _strings(x) -> bool:
 
 
 # meta and settings: the fields some reader uses, with the type it needs (all optional)
-META = {"machine": str, "cpu_model": str, "platform": str, "commit": str, "environment": str,
-        "started": str, "finished": str}
-SETTINGS = {"suite": str, "repeats": _int, "processes": _int, "seeds": lambda x: isinstance(x, list) and all(
-    _int(v) and v >= 0 for v in x), "frameworks": _strings, "reward_modes": _strings, "speed": _strings,
+META: dict[str, Any] = {"machine": str, "cpu_model": str, "platform": str, "commit": str,
+                        "environment": str, "started": str, "finished": str}
+SETTINGS: dict[str, Any] = {
+    "suite": str, "repeats": _int, "processes": _int,
+    "seeds": lambda x: isinstance(x, list) and all(_int(v) and v >= 0 for v in x),
+    "frameworks": _strings, "reward_modes": _strings, "speed": _strings,
     "reward": lambda x: isinstance(x, list) and all(
         isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and (v[1] is None or _int(v[1]))
         for v in x),
@@ -99,7 +103,8 @@ def load_results(path) -> dict:
     vers = data["meta"].get("versions", {})
     if not (isinstance(vers, dict) and all(isinstance(v, str) for v in vers.values())):
         raise UsageError(f"{path}: meta.versions must map names to version strings")
-    seen, rows = {}, {}
+    seen: dict = {}
+    rows: dict = {}
     for i, r in enumerate(data["results"]):
         _check_entry(path, i, r)
         if r["key"] in seen:
@@ -136,7 +141,7 @@ def summary_table(data) -> str:
 
     rows = ["| program | framework | mode | reward median [IQR] (seeds) | steps/s median [min, max] |",
             "|---|---|---|---|---|"]
-    groups = {}
+    groups: dict = {}
     for r in data["results"]:
         groups.setdefault((row_program(r), r["framework"], r["mode"]), []).append(r)
     for (p, fw, mode), rs in sorted(groups.items()):

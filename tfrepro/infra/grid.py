@@ -96,7 +96,7 @@ def plan_jobs(entries, mode, seeds, runs_dir: Path, workers=2, iterations=None, 
     """``run_grid``'s jobs, (name, variant, framework, mode, seeds, iterations, shared), and
     the records it reuses."""
     jobs, records = [], []
-    todo = {}
+    todo: dict = {}
     for n, v in entries:
         m = mode_for(n, mode)
         for fw in programs.FRAMEWORKS:

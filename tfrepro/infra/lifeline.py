@@ -34,7 +34,7 @@ import uuid
 ENV = "TFREPRO_RUN"
 SCRATCH_ENV = "TFREPRO_SCRATCH"
 PREFIX = "tfrepro-"
-_state = {}
+_state: dict = {}
 
 
 def start() -> None:

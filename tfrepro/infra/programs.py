@@ -121,9 +121,9 @@ BUILTINS = {p.name: p for p in [
 def parse_entry(entry: str):
     """``NAME`` or ``NAME:VARIANT`` (as ``reproduce --programs`` takes them) ->
     (Program, variant or None); a bare name gets the program's ``reproduce_variant``."""
-    name, _, variant = entry.partition(":")
+    name, _, given = entry.partition(":")
     prog = get(name)
-    variant = variant or prog.reproduce_variant
+    variant = given or prog.reproduce_variant
     if variant:
         prog.make_config(variant=variant)  # validates
     return prog, variant
@@ -133,7 +133,7 @@ def entry_label(name: str, variant) -> str:
     return f"{name}:{variant}" if variant and variant != "book" else name
 
 
-_REGISTRY = {}  # cache: key -> (programs, problems)
+_REGISTRY: dict = {}  # cache: key -> (programs, problems)
 
 
 def _specs_of(obj, origin):
@@ -189,7 +189,7 @@ def load_program_file(path):
     return _specs_of(module, f"file {path}")
 
 
-_LOADED = set()
+_LOADED: set = set()
 
 
 def _why(e: BaseException) -> str:
@@ -285,7 +285,7 @@ def names(pred=None) -> list:
     return [n for n, p in registry().items() if pred is None or pred(p)]
 
 
-_CHECKED = set()
+_CHECKED: set = set()
 
 
 def get(name: str) -> ProgramSpec:

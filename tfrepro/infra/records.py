@@ -1,6 +1,8 @@
 """Result records: one JSON document per run, with a versioned schema, written atomically."""
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import math
 import os
@@ -12,7 +14,7 @@ from ..core.errors import UsageError
 from . import provenance
 
 SCHEMA = "tfrepro.result/1"
-REQUIRED = {
+REQUIRED: dict[str, Any] = {
     "schema": str, "program": str, "framework": str, "mode": str, "seed": int, "env_id": str,
     "eval_returns": list, "eval_mean": (int, float), "train_returns": list, "env_steps": int,
     "wall_s": (int, float), "versions": dict,

@@ -52,7 +52,7 @@ def speed_iterations(name, suite, mode) -> int:
     prog = programs.get(name)
     return prog.timing.bench_iterations_for(suite, mode, prog.config(), prog.iterations_field)
 
-SUITES = {
+SUITES: dict[str, dict] = {
     # reward runs: (program[:variant], iterations or None for the program's own), lockstep
     # mode where the program has it (fast for the others) unless --modes says otherwise
     "quick": {"reward": [("pg-tang", None), ("pg-geron", None), ("imitation-policy", None)],
@@ -92,8 +92,8 @@ def plan(suite: str, programs_=None, frameworks=programs.FRAMEWORKS, seeds=None,
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r} (choose from: {', '.join(SUITES)})")
     spec = SUITES[suite]
-    reward = spec["reward"]
-    speed_names = spec["speed"]
+    reward: list = list(spec["reward"])
+    speed_names: list = list(spec["speed"])
     if programs_:  # the named programs, with the suite's iterations where it has them
         own = {e.split(":")[0]: it for e, it in SUITES["full"]["reward"] + reward}
         reward = []
@@ -231,7 +231,8 @@ def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
 def batches(jobs) -> list:
     """Jobs as the worker calls take them: lockstep reward jobs grouped by program, form and
     length, one lockstep batch a call (``runner.lockstep_groups``), every other job alone."""
-    groups, out = {}, []
+    groups: dict = {}
+    out: list = []
     for job in jobs:
         if job.kind == "reward" and job.mode == "lockstep":
             groups.setdefault((job.program, job.framework, job.iterations), []).append(job)
@@ -338,7 +339,7 @@ def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", wo
     reward_jobs = [j for j in todo if j.kind == "reward"]
     speed_jobs = [j for j in todo if j.kind == "speed"]
     bar = tqdm(total=len(reward_jobs) + procs * len(speed_jobs), desc=f"bench {suite}", unit="run", file=sys.stderr)
-    parts = {}  # a speed job's results of the processes done so far
+    parts: dict = {}  # a speed job's results of the processes done so far
 
     def on_done(job, result):
         if job.kind == "speed" and procs > 1:

@@ -331,7 +331,7 @@ def measured_scales(runs_dir: Path, entries, mode, iterations=None) -> dict:
         if (m is None or rec.get("mode") != m or rec.get("cpu") != cpu
                 or rec.get("framework") not in programs.FRAMEWORKS):
             continue
-        prog = programs.get(key[0])
+        prog = programs.get(str(key[0]))
         field_ = prog.iterations_field
         if field_ is not None:
             expected = getattr(prog.make_config(iterations=iterations, variant=key[1]), field_, None)

@@ -225,7 +225,7 @@ def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
     fig, axes = plt.subplots(1, panels, figsize=(max(8, 0.55 * (len(rkeys) + len(skeys)) + 6), 5), squeeze=False,
                              gridspec_kw={"width_ratios": [max(len(rkeys), 1), max(len(skeys), 1)][:panels]})
     if not skeys:  # no timings: the speed series go to an axis that is not drawn
-        axes = [[axes[0][0], fig.add_axes([0, 0, 0, 0], visible=False)]]
+        axes = [[axes[0][0], fig.add_axes((0, 0, 0, 0), visible=False)]]  # type: ignore[assignment]
     n = len(grouped)
     for i, (g, name) in enumerate(zip(grouped, names)):
         off = (i - (n - 1) / 2) * 0.7 / max(n, 1)
@@ -234,7 +234,10 @@ def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
             vals = [v for _, v in g.get(k, {}).get("reward", [])]
             if vals:
                 q1, q2, q3 = np.percentile(vals, [25, 50, 75])
-                xs.append(x + off), med.append(q2), lo.append(q2 - q1), hi.append(q3 - q2)
+                xs.append(x + off)
+                med.append(q2)
+                lo.append(q2 - q1)
+                hi.append(q3 - q2)
         axes[0][0].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=name)
         xs, med, lo, hi = [], [], [], []
         for x, k in enumerate(skeys):
@@ -242,7 +245,10 @@ def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
             if sp:
                 base = float(np.median(ref))
                 q = float(np.median(sp)) / base
-                xs.append(x + off), med.append(q), lo.append(q - min(sp) / base), hi.append(max(sp) / base - q)
+                xs.append(x + off)
+                med.append(q)
+                lo.append(q - min(sp) / base)
+                hi.append(max(sp) / base - q)
         axes[0][1].errorbar(xs, med, yerr=[lo, hi], fmt="o", capsize=3, label=name)
     axes[0][1].axhline(1.0, color="grey", lw=0.8)
     if th is not None:

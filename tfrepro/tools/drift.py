@@ -42,7 +42,7 @@ def _rung4(name, **kw) -> float:
     from .ladder import climb
 
     rungs = climb(name, **kw)
-    return float(rungs[3].max_diff)
+    return float(rungs[3].max_diff or 0.0)
 
 
 def _adam_epsilon() -> Measurement:
@@ -51,7 +51,7 @@ def _adam_epsilon() -> Measurement:
     ADAM = programs.names(lambda p: p.in_reproduce and p.pairing == programs.ADAM_PAIRING)
     port = {n: _rung4(n, port_optimizer=True) for n in ADAM}
     matched = {n: _rung4(n) for n in ADAM}
-    worst = max(port, key=port.get)
+    worst = max(port, key=lambda n: port[n])
     summary = ("weights after 10 steps, TF1 against TF2: with Keras's epsilon 1e-7 "
                + ", ".join(f"{n} {port[n]:.2g}" for n in ADAM)
                + "; with TF1's 1e-8 at most " + f"{max(matched.values()):.2g}")
@@ -224,7 +224,7 @@ CAUSES = {c.key: c for c in [
 def measure_all() -> list[dict]:
     rows = []
     for c in CAUSES.values():
-        row = {"key": c.key, "title": c.title, "where": c.where, "problem": c.problem,
+        row: dict = {"key": c.key, "title": c.title, "where": c.where, "problem": c.problem,
                "remedy": c.remedy}
         try:
             m = c.measure()

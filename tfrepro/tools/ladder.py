@@ -134,6 +134,7 @@ def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05
     png = plot_curves(records, [(prog.name, variant)], out_dir / "curves.png")
     rung = learning_rung(values["tf1"], values["tf2"], alpha, curves=png,
                          label=programs.entry_label(prog.name, variant), margins=margins)
+    assert rung.stats is not None  # rung 5 always carries its statistics
     rung.stats.update(program=programs.entry_label(prog.name, variant), seeds=list(seeds),
                       iterations=iterations, runs=str(out_dir / "runs"))
     return rung
@@ -145,9 +146,10 @@ def climb_learning_auto(entry, out_dir, pilot=5, max_seeds=60, **kw) -> Rung:
     ``max_seeds``), the pilot's runs kept and the verdict taken over all of them (an internal
     pilot: the sample size re-estimated from the first runs' variance)."""
     rung = climb_learning(entry, range(pilot), out_dir, **kw)
-    need = rung.stats.get("seeds_needed")
-    if rung.stats.get("kept"):
-        need = rung.stats["kept"].get("seeds_needed") or need
+    stats = rung.stats or {}
+    need = stats.get("seeds_needed")
+    if stats.get("kept"):
+        need = stats["kept"].get("seeds_needed") or need
     plan = {"pilot": pilot, "needed": need, "max_seeds": max_seeds}
     if rung.passed is None and need and need > pilot:
         n = min(need, max_seeds)
@@ -157,6 +159,7 @@ def climb_learning_auto(entry, out_dir, pilot=5, max_seeds=60, **kw) -> Rung:
             rung.detail += f"; the pilot's spread asked for {need} seeds per side, --max-seeds capped it at {max_seeds}"
     else:
         plan["ran"] = pilot
+    assert rung.stats is not None  # rung 5 always carries its statistics
     rung.stats["auto"] = plan
     return rung
 

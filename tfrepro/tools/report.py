@@ -237,7 +237,7 @@ def read_input(path) -> list[Section]:
 def default_inputs(root=Path("results")) -> list[Path]:
     """With no paths given: every folder under ``results/`` (and one level below, as
     ``results/diff/PROGRAM``) that holds something this command reads."""
-    out = []
+    out: list = []
     if not root.is_dir():
         return out
     # the reproduction first (the main result), then the rest by name

@@ -45,7 +45,7 @@ def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
             need = None
         if not isinstance(need, int) or isinstance(need, bool) or need < 0:
             raise UsageError(f"{where}: {label}'s seeds needed is not a count ({str(need)[:24]})")
-        plan[(name, variant)] = min(most, max(least, need, *map(len, sides)))
+        plan[(name, variant)] = min(most, max(least, need, *(len(s) for s in sides if isinstance(s, list))))
     return plan
 
 

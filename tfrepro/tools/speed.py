@@ -120,7 +120,8 @@ def speed(names, book_iterations=None, fast_iterations=None, repeats=3, seed=0, 
         cfg = prog.make_config(variant=prog.reproduce_variant)
         floors = env_floor_us(cfg.env_id, max(lockstep_seeds, 1))
         flops = update_flops_per_step(cfg, prog.timing.flops)
-        full = fast_iterations or prog.timing.speed_fast_iterations or getattr(prog.config(), prog.iterations_field)
+        full = (fast_iterations or prog.timing.speed_fast_iterations
+                or getattr(prog.config(), prog.iterations_field or ""))
         k_book = book_iterations or prog.timing.speed_book_iterations
         row = {"program": name, "fast_iterations": full, "book_iterations": k_book, **floors,
                "update_flops_per_step": flops,

@@ -29,11 +29,11 @@ import time
 
 T0 = time.time()
 OPTS = {"seed": None, "vary": False, "capture": None, "episodes": None, "steps": None, "seconds": None}
-EPISODES = []  # [return, length, env number]
-OPEN = {}
+EPISODES = []  # type: list  # [return, length, env number]
+OPEN = {}  # type: dict
 COUNT = {"resets": 0, "steps": 0, "envs": 0, "first_step_s": None}
-ENV_IDS = []
-STOPPED = []
+ENV_IDS = []  # type: list
+STOPPED = []  # type: list
 
 
 class Stop(BaseException):
@@ -55,7 +55,7 @@ def _stop(reason):
     raise Stop(reason)
 
 
-START = {}
+START = {}  # type: dict
 
 
 def fingerprint(obs):

@@ -216,7 +216,7 @@ class Env:
     -> obs``, four-value ``step``, ``seed``, ``render(mode)``). A subclass's own ``reset``
     and ``step`` count for ``--episodes`` / ``--steps`` (the outermost call only)."""
 
-    metadata = {"render.modes": []}
+    metadata: dict = {"render.modes": []}
     reward_range = (-float("inf"), float("inf"))
     spec = None
     action_space = None

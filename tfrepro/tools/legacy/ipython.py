@@ -600,7 +600,7 @@ def install(namespace: dict) -> Shell:
     def get_ipython():
         return shell
 
-    builtins.get_ipython = get_ipython
+    vars(builtins)["get_ipython"] = get_ipython
     namespace["get_ipython"] = get_ipython
     namespace.setdefault("display", display)
     return shell

@@ -221,8 +221,8 @@ def transform(tree: ast.Module) -> ast.Module:
     shadowed |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                  for a in n.names}
     tree = _Rewrite(shadowed).visit(tree)
-    builtins.__tfrepro_scalar__ = scalar
-    builtins.__tfrepro_setitem__ = setitem
-    builtins.__tfrepro_augset__ = augset
-    builtins.__tfrepro_operator__ = operator
+    vars(builtins)["__tfrepro_scalar__"] = scalar
+    vars(builtins)["__tfrepro_setitem__"] = setitem
+    vars(builtins)["__tfrepro_augset__"] = augset
+    vars(builtins)["__tfrepro_operator__"] = operator
     return ast.fix_missing_locations(tree)

@@ -53,7 +53,9 @@ def python2_names(tree) -> set[str]:
     in the file, attributes, and imports of renamed modules)."""
     from fissix.fixes.fix_imports import MAPPING
 
-    bound, read, fixers = set(), set(), set()
+    bound: set = set()
+    read: set = set()
+    fixers: set = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
@@ -182,7 +184,7 @@ def script_tree(source: str, path: str, main: bool = False, python2: bool = Fals
     tree = ast.parse(source, path)
     if "division" not in refactor._detect_future_features(original):
         tree = ast.fix_missing_locations(_Py2Division().visit(tree))
-        builtins.__tfrepro_py2_div__ = py2_div
+        vars(builtins)["__tfrepro_py2_div__"] = py2_div
     return numpy1.transform(tree)
 
 

@@ -54,7 +54,8 @@ SIDES = ("legacy", "port")
 def parse_seeds(text: str) -> list:
     """``A..B``, ``A-B``, ``N`` (0..N-1) and commas between them: at most 10,000 seeds, each
     below 2**31 (checked before any list is made: ``--seeds 10**12`` is one line, not memory)."""
-    seeds, limit, top = [], 10_000, 2 ** 31
+    seeds: list = []
+    limit, top = 10_000, 2 ** 31
     bad = ValueError(f"{text[:40]!r}: seeds must be below 2**31, at most {limit} of them")
     for part in text.split(","):
         part = part.strip()
@@ -175,7 +176,7 @@ def snapshot(folder: Path, dest: Path, skip=()) -> None:
 
 
 def run_one(side, script: Path, args, seed, capture: Path, stops: dict, env: dict, log: Path, python=None,
-            source: Path = None, boot=None):
+            source: Path | None = None, boot=None):
     """One run in a fresh copy of the script's folder (of ``source``, its snapshot, where given)."""
     with tempfile.TemporaryDirectory(prefix="tfrepro-legacy-") as tmp:
         work = Path(tmp) / script.parent.name
@@ -314,12 +315,12 @@ def script_folder(spec: str):
     script on today's stack, ``legacy``): (label, summary, {seed: capture})."""
     from ...infra.records import read_json
 
-    folder, _, side = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
-    folder = Path(folder)
+    name, _, side = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else (spec, "", "")
+    folder = Path(name)
     summary = read_json(folder / "summary.json") if (folder / "summary.json").is_file() else None
     if not isinstance(summary, dict) or not str(summary.get("schema", "")).startswith("tfrepro.script-summary"):
         raise UsageError(f"{spec}: not a folder of tfrepro legacy --seeds (no summary.json of its own)")
-    sides = summary.get("sides") if isinstance(summary.get("sides"), dict) else {}
+    sides: dict = summary["sides"] if isinstance(summary.get("sides"), dict) else {}
     side = side or ("legacy" if "legacy" in sides else next(iter(sides), ""))
     if side not in sides:
         raise UsageError(f"{spec}: no side {side!r} in it (it has {', '.join(sides) or 'none'})")
@@ -476,7 +477,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
                TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                PYTHONPATH=os.pathsep.join(x for x in (str(ROOT), os.environ.get("PYTHONPATH")) if x))
     jobs = [(side, s) for s in seeds for side in sides]
-    docs = {side: {} for side in sides}
+    docs: dict = {side: {} for side in sides}
     todo = []
     for side, s in jobs:
         path = runs_dir / f"{side}-seed{s}.json"
@@ -512,7 +513,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
                           f"{runs_dir / f'{side}-seed{s}.log'}", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="tfrepro-snapshot-") as snaps:
-        sources = {}
+        sources: dict = {}
         for p in sides.values():
             if p.parent not in sources:
                 sources[p.parent] = Path(snaps) / str(len(sources)) / p.parent.name
@@ -530,7 +531,7 @@ def run_seeds(script, args, seeds, out_dir: Path, workers=2, against=None, margi
                 raise
             pool.shutdown()
     bar.close()
-    env_ids = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
+    env_ids: list = next((d["env_ids"] for side in docs for d in docs[side].values() if d and d["env_ids"]), [])
     if margin is not None:
         reason = "declared with --margin"
     else:

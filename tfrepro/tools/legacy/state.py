@@ -10,6 +10,7 @@ import site
 import sys
 import sysconfig
 import threading
+import types
 from dataclasses import dataclass, field
 
 
@@ -109,7 +110,7 @@ def is_script_file(filename: str) -> bool:
 
 def caller(depth: int = 2):
     """(file, line) of the nearest frame in the script's own files, or None."""
-    f = sys._getframe(depth)
+    f: types.FrameType | None = sys._getframe(depth)
     while f is not None:
         if is_script_file(f.f_code.co_filename):
             return f.f_code.co_filename, f.f_lineno
