@@ -8,6 +8,7 @@ ReLU except the last; Q(s, a) through a one-hot mask; mean squared error;
 0 on the terminal step; learning after 1000 frames; random actions for 300,001 frames; a
 ``loss`` summary written with a ``FileWriter`` every 100 frames. The TF1 graph form (as
 published) is ``legacy_tf1/dqn_meertens.py``, the TF2 port ``modern_tf2/dqn_meertens.py``.
+Code: https://github.com/rmeertens/reinforcementlearning-tensorflow-tradr-summerschool/blob/03e40aa91b9b48e5c3af64ed626762f7b2b38b11/OpenAI%20Universe%20part%202%20DQN.ipynb
 
 What the port changes: nothing in this form, which keeps the source's framework:
 placeholders, raw ``tf.Variable`` weights, ``sess.run``, ``tf.train.Saver``,

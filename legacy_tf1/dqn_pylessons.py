@@ -10,6 +10,7 @@ the taken action's column, one ``model.fit``; reward -100 on failure except at t
 limit; ``model.save("cartpole-dqn.h5")`` and stop when an episode scores 500; greedy test
 episodes of the saved model. The TF1 graph form (as published) is
 ``legacy_tf1/dqn_pylessons.py``, the TF2 port ``modern_tf2/dqn_pylessons.py``.
+Code: https://github.com/pythonlessons/Reinforcement_Learning/blob/28e69162daee39f0c5cdb6d37f3a385b36a5a70b/01_CartPole-reinforcement-learning/Cartpole_DQN.py
 
 What the port changes: nothing in this form, which keeps the source's Keras 2 under TF1
 graph execution, not eager: Keras 2 here is tf-keras (the Keras 2 that TF 2.16+ no longer

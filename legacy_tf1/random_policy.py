@@ -5,6 +5,7 @@ chapter, ``nn_random_policy.py`` (TF 1.6, gym 0.10): 4 inputs -> 4 ReLU -> 1 sig
 ``tf.multinomial(tf.log([p, 1 - p]))``, 1000 episodes on CartPole-v0. The source reports
 "around 20-something". The TF1 graph form is ``legacy_tf1/random_policy.py``, the TF2
 port ``modern_tf2/random_policy.py``.
+Code: https://github.com/PacktPublishing/Intelligent-Mobile-Projects-with-TensorFlow/blob/6f41debe99331173cd4c13c63111cd5380e4abe3/ch12/nn_random_policy.py
 
 What the port changes: nothing in this form, which keeps the source's framework:
 placeholders, ``tf.multinomial``, one ``sess.run`` per step (``book`` mode).

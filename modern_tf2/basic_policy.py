@@ -7,6 +7,8 @@ not seed): the TF1 form ``legacy_tf1/basic_policy.py`` follows it. The 3rd-editi
 notebook seeds every episode, ``env.reset(seed=episode)``, which gives exactly mean
 41.698, std 8.389, min 24, max 63 on gymnasium: the TF2 port ``modern_tf2/basic_policy.py``
 follows it.
+Code: https://github.com/ageron/handson-ml2/blob/2fdb70ca8f47da242b87a308e97414fdeaac759f/18_reinforcement_learning.ipynb
+      https://github.com/ageron/handson-ml3/blob/4f5aa43f92ae20781f49019286a27fcab0120da9/18_reinforcement_learning.ipynb
 
 What the port changes: gymnasium's API, seeded as the 3rd-edition notebook does.
 

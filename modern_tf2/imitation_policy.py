@@ -6,6 +6,7 @@ chapter, ``nn_simple_policy.py`` (TF 1.6, gym 0.10): 4 -> 4 ReLU -> 1 logit, tar
 ``tf.train.AdamOptimizer(0.01).minimize``, one training step per environment step over
 1000 episodes, then 1000 test episodes. The source reports 42.3 and 44.3. The TF1 graph
 form is ``legacy_tf1/imitation_policy.py``, the TF2 port ``modern_tf2/imitation_policy.py``.
+Code: https://github.com/PacktPublishing/Intelligent-Mobile-Projects-with-TensorFlow/blob/6f41debe99331173cd4c13c63111cd5380e4abe3/ch12/nn_simple_policy.py
 
 What the port changes: only the framework: a Keras 3 model 4 -> 4 ReLU -> 1 logit,
 ``tf.GradientTape`` + Keras Adam(0.01) per step under ``tf.function`` (the port of one

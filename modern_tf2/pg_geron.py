@@ -4,6 +4,8 @@ Source: Aurélien Géron, *Hands-On Machine Learning*, 2nd ed., ch. 18 (TF 2 / K
 gym 0.21), and its port to gymnasium's 5-tuple API in a TF 2.17 notebook (500-step
 episodes on CartPole-v1: ``--variant notebook``). The source is TF2: ``modern_tf2/pg_geron.py``
 is its port to Keras 3 and gymnasium, ``legacy_tf1/pg_geron.py`` its back-port to a TF1 graph.
+Code: https://github.com/ageron/handson-ml2/blob/2fdb70ca8f47da242b87a308e97414fdeaac759f/18_reinforcement_learning.ipynb
+      https://github.com/ageron/handson-ml3/blob/4f5aa43f92ae20781f49019286a27fcab0120da9/18_reinforcement_learning.ipynb
 
 What the port changes: Keras 3 and gymnasium in place of the book's Keras 2 and gym 0.21
 (the last three deviations below). ``book`` mode is the printed loop: ``play_one_step``

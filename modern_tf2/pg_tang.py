@@ -3,6 +3,7 @@
 Source: Jeff Tang, *Intelligent Mobile Projects with TensorFlow* (Packt 2018), CartPole
 chapter, "Implementing a policy gradient in TensorFlow" (``nn_pg.py``); written for TF 1.6,
 gym 0.10. The TF1 graph form is ``legacy_tf1/pg_tang.py``, the TF2 port ``modern_tf2/pg_tang.py``.
+Code: https://github.com/PacktPublishing/Intelligent-Mobile-Projects-with-TensorFlow/blob/6f41debe99331173cd4c13c63111cd5380e4abe3/ch12/nn_pg.py
 
 What the port changes: only the framework (the math and the loop are the TF1 form's): an
 eager Keras 3 model, ``tf.GradientTape`` per step in place of ``sess.run([action, gs])``,
