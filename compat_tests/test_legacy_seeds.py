@@ -206,6 +206,40 @@ def test_the_scripts_own_modules_win_over_the_boots(tmp_path):
         assert len(list((out / "runs").glob("*.log"))) == 2
 
 
+UNLIMITED = """
+import gym
+env = gym.make('CartPole-v0').unwrapped   # no time limit: a balancing policy plays on past 200 steps
+env.seed(0)
+for e in range(4):
+    obs, done, t = env.reset(), False, 0
+    while not done and t < 450:
+        obs, r, done, _ = env.step(1 if obs[2] + 0.5 * obs[3] > 0 else 0)
+        t += 1
+    print("return %d" % t)
+"""
+
+
+def test_an_episode_counts_within_its_environments_registered_time_limit(tmp_path):
+    """A script that plays ``env.unwrapped`` runs episodes past the limit its environment is
+    registered with; the outcome counts each episode's return within that limit (the scale the
+    margin is declared on), while ``returns`` keep what the script got. Old captures without the
+    field are read by their returns."""
+    from tfrepro.tools.legacy.runs import episode_returns
+
+    write(tmp_path, "script.py", UNLIMITED)
+    p = run(tmp_path, "--seeds", "0..1", "--out-dir", "out", "script.py")
+    assert p.returncode == 0, p.stderr[-3000:]
+    for s in range(2):
+        doc = json.loads((tmp_path / "out" / "runs" / f"legacy-seed{s}.json").read_text())
+        assert doc["lengths"][:3] == [450, 450, 450] and doc["returns"][:3] == [450.0, 450.0, 450.0]
+        assert doc["returns_within_limit"][:3] == [200.0, 200.0, 200.0]  # CartPole-v0's registered 200
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sides"]["legacy"]["outcomes"] == {"0": 200.0, "1": 200.0}
+    assert episode_returns({"returns": [3.0, 4.0]}) == [3.0, 4.0]
+    assert episode_returns({"returns": [3.0, 4.0], "returns_within_limit": [3.0]}) == [3.0, 4.0]  # not its own
+    assert episode_returns({"returns": [300.0], "returns_within_limit": [200.0]}) == [200.0]
+
+
 def test_op_seeds_follow_tf115s_derivation(tmp_path):
     """A random op without a seed of its own, in a graph with a seed: TF 1.15 gives it the graph's
     operation count as its op seed (measured on TF 1.15: 4 for a dense kernel made after one

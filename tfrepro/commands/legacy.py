@@ -125,7 +125,8 @@ def add_parser(sub):
                         "reward_threshold, gym's 'solved')")
     g.add_argument("--outcome", default="last10", type=_outcome, metavar="last10|mean|lastN",
                    help="a run's outcome: mean return over the last 10%% of its episodes (default), over "
-                        "all of them, or over the last N")
+                        "all of them, or over the last N; each episode's return counted within the time limit "
+                        "its environment is registered with (the margin's scale; env.unwrapped runs past it)")
     g.add_argument("--collapse-below", type=_finite, metavar="RETURN",
                    help="for scripts whose runs have two modes (a policy that collapses to one action): runs "
                         "whose outcome lies below RETURN collapsed; the verdict then weighs the collapse rates "

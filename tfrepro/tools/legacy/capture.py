@@ -39,6 +39,7 @@ def write(path, script, side, status, versions=None):
     doc = {"schema": CAPTURE_SCHEMA, "side": side, "script": os.path.basename(script),
            "script_sha256": script_hash(script), "seed": OPTS.seed, "status": status,
            "stopped": OPTS.stopped, "returns": [e[0] for e in episodes], "lengths": [e[1] for e in episodes],
+           "returns_within_limit": [e[4] if len(e) > 4 else e[0] for e in episodes],
            "env_of_episode": [str(e[2]) for e in episodes], "starts": starts, "env_ids": list(OPTS.env_ids),
            "env_steps": int(sum(e[1] for e in episodes)), "wall_s": round(time.time() - T0, 3),
            "first_step_s": OPTS.first_step_s,

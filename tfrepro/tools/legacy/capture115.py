@@ -33,6 +33,7 @@ EPISODES = []  # type: list  # [return, length, env number]
 OPEN = {}  # type: dict
 COUNT = {"resets": 0, "steps": 0, "envs": 0, "first_step_s": None}
 ENV_IDS = []  # type: list
+LIMITS = {}  # type: dict  # environment -> the time limit its spec registers (None: none)
 STOPPED = []  # type: list
 
 
@@ -75,7 +76,7 @@ def fingerprint(obs):
 def _begin(key):
     acc = OPEN.pop(key, None)
     if acc is not None and acc[1]:
-        EPISODES.append([acc[0], acc[1], key, acc[2]])
+        EPISODES.append([acc[0], acc[1], key, acc[2], acc[3]])
     COUNT["resets"] += 1
     if OPTS["episodes"] is not None and COUNT["resets"] > OPTS["episodes"]:
         _stop("stopped after %d episodes (--episodes %d)" % (OPTS["episodes"], OPTS["episodes"]))
@@ -90,15 +91,18 @@ def _step_before():
 
 
 def _reward(key, reward):
-    acc = OPEN.setdefault(key, [0.0, 0, START.pop(key, None)])
+    acc = OPEN.setdefault(key, [0.0, 0, START.pop(key, None), 0.0])
     acc[0] += float(reward)
+    limit = LIMITS.get(key)
+    if limit is None or acc[1] < limit:  # the return within the registered time limit (state.episode_step)
+        acc[3] += float(reward)
     acc[1] += 1
 
 
 def _done(key):
     acc = OPEN.pop(key, None)
     if acc is not None and acc[1]:
-        EPISODES.append([acc[0], acc[1], key, acc[2]])
+        EPISODES.append([acc[0], acc[1], key, acc[2], acc[3]])
 
 
 def _patch_env(env, key):
@@ -157,6 +161,8 @@ def _install(seed):
         n = COUNT["envs"]
         COUNT["envs"] += 1
         ENV_IDS.append(str(env_id))
+        limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+        LIMITS[n] = limit if isinstance(limit, int) and limit > 0 else None
         if seed is not None:
             env.unwrapped.seed(seed + n)
             env.action_space.seed(seed + n)
@@ -252,7 +258,8 @@ def _write(path, script, status):
     doc = {"schema": "tfrepro.script-run/1", "side": "tf1.15", "script": os.path.basename(script),
            "script_sha256": h.hexdigest(), "seed": OPTS["seed"], "status": status,
            "stopped": STOPPED[0] if STOPPED else None, "returns": [e[0] for e in eps],
-           "lengths": [e[1] for e in eps], "env_of_episode": [str(e[2]) for e in eps],
+           "lengths": [e[1] for e in eps], "returns_within_limit": [e[4] for e in eps],
+           "env_of_episode": [str(e[2]) for e in eps],
            "starts": [e[3] for e in eps], "env_ids": ENV_IDS,
            "env_steps": int(sum(e[1] for e in eps)), "wall_s": round(time.time() - T0, 3),
            "first_step_s": COUNT["first_step_s"],

@@ -9,7 +9,10 @@ user's own TF2 port run beside it on the same seeds, with a verdict.
   ``reset(seed=1)`` in a port) move by the run's seed: ``s + 1000003 k`` (seed 0 keeps the
   script's own), so that runs differ. The report of each run lists them.
 * The outcome of a run, declared before the runs: the mean return over the last 10% of its
-  episodes (``--outcome last10``; ``mean`` for all episodes; ``lastN`` for the last N).
+  episodes (``--outcome last10``; ``mean`` for all episodes; ``lastN`` for the last N), each
+  episode's return counted within the time limit its environment is registered with (the scale
+  the margin is declared on: an episode of ``env.unwrapped`` that runs past CartPole-v0's 200
+  steps counts 200), ``episode_returns``.
 * The margin, declared before the runs: ``--margin POINTS``, else 5% of the environment's
   ``reward_threshold`` (gym's "solved": 9.75 on CartPole-v0, 23.75 on CartPole-v1), the smallest
   difference a reader who cares whether it solves would notice. An environment without a
@@ -81,6 +84,18 @@ def parse_seeds(text: str) -> list:
     if not seeds:
         raise ValueError(f"{text[:40]!r}: no seeds")
     return sorted(set(seeds))
+
+
+def episode_returns(doc) -> list:
+    """A run's episode returns as its outcome counts them: each within the time limit its environment
+    is registered with (``returns_within_limit``), the scale the default margin is declared on (5% of
+    the registered ``reward_threshold``); the same as ``returns`` unless the script played an
+    environment without its limit (``env.unwrapped``), whose episodes can run to tens of thousands
+    of steps. Captures without it (written before it was recorded): ``returns``."""
+    limited = doc.get("returns_within_limit")
+    if isinstance(limited, list) and len(limited) == len(doc["returns"]):
+        return limited
+    return doc["returns"]
 
 
 def outcome(returns, kind: str = "last10"):
@@ -252,7 +267,7 @@ def summarise(docs: dict, kind: str, margin, margin_reason, seeds, collapse_belo
 
     sides = {}
     for side, runs in docs.items():
-        vals = {s: outcome(d["returns"], kind) for s, d in runs.items() if d is not None}
+        vals = {s: outcome(episode_returns(d), kind) for s, d in runs.items() if d is not None}
         ok = {s: v for s, v in vals.items() if v is not None}
         rates = [d["env_steps"] / d["wall_s"] for d in runs.values() if d and d["wall_s"] > 0 and d["env_steps"]]
         # the same after the first step: imports and graph building left out

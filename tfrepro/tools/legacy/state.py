@@ -178,7 +178,8 @@ def episode_begins():
         stop(f"stopped after {OPTS.episodes} episodes (--episodes {OPTS.episodes})")
 
 
-_OPEN: dict = {}  # environment -> [return, length, start fingerprint] of its episode in progress
+_OPEN: dict = {}  # environment -> [return, length, start fingerprint, return within limit] of its episode
+_LIMITS: dict = {}  # environment -> the time limit its id is registered with (None: none)
 _START: dict = {}  # environment -> the fingerprint of the state its last reset returned
 
 
@@ -203,16 +204,45 @@ def episode_started(env_key, obs):
     _START[env_key] = fingerprint(obs)
 
 
-def episode_step(env_key, reward, done):
-    """After every ``step``: the reward adds to the episode in progress; ``done`` ends it."""
-    acc = _OPEN.setdefault(env_key, [0.0, 0, _START.pop(env_key, None)])
+def registered_limit(env_id):
+    """The time limit ``env_id`` is registered with in gymnasium (gym's ids are registered there
+    too; a script's own ``gym.register`` reaches it through the shim), or None."""
     try:
-        acc[0] += float(reward)
+        import gymnasium
+
+        from ...core.oldgym import resolve
+
+        spec = gymnasium.envs.registry.get(str(env_id)) or gymnasium.envs.registry.get(resolve(str(env_id))[0])
+    except Exception:  # noqa: BLE001 - no registry, no limit
+        return None
+    limit = getattr(spec, "max_episode_steps", None)
+    return limit if isinstance(limit, int) and limit > 0 else None
+
+
+def _limit(env_key):
+    if env_key not in _LIMITS:
+        ids = OPTS.env_ids
+        _LIMITS[env_key] = (registered_limit(ids[env_key]) if isinstance(env_key, int) and 0 <= env_key < len(ids)
+                            else None)
+    return _LIMITS[env_key]
+
+
+def episode_step(env_key, reward, done):
+    """After every ``step``: the reward adds to the episode in progress (and, within the time limit its
+    environment is registered with, to its return within that limit: the same on an environment
+    played without its limit, ``env.unwrapped``, as on the limited one); ``done`` ends it."""
+    acc = _OPEN.setdefault(env_key, [0.0, 0, _START.pop(env_key, None), 0.0])
+    try:
+        r = float(reward)
     except (TypeError, ValueError):  # a reward that is no number: the episode's return is unknown
-        acc[0] = float("nan")
+        r = float("nan")
+    acc[0] += r
+    limit = _limit(env_key)
+    if limit is None or acc[1] < limit:
+        acc[3] += r
     acc[1] += 1
     if done:
-        OPTS.finished.append([acc[0], acc[1], env_key, acc[2]])
+        OPTS.finished.append([acc[0], acc[1], env_key, acc[2], acc[3]])
         del _OPEN[env_key]
 
 
@@ -220,7 +250,7 @@ def episode_reset(env_key):
     """At every ``reset``: an episode the script ended itself (stepped, never done) ends here."""
     acc = _OPEN.pop(env_key, None)
     if acc is not None and acc[1]:
-        OPTS.finished.append([acc[0], acc[1], env_key, acc[2]])
+        OPTS.finished.append([acc[0], acc[1], env_key, acc[2], acc[3]])
 
 
 def derived_seed(seed, kind: str):
