@@ -45,7 +45,9 @@ def row(folder: Path) -> str:
     def med(side):
         return "-" if side["median"] is None else f"{side['median']:.2f} [{side['q25']:.2f}, {side['q75']:.2f}]"
 
-    return (f"| `{b['script']}` | {b['n']} | `{stop}` | Python {py}, gym {b['versions'].get('gym', '?')} | "
+    seeds = sorted(int(x) for x in s.get("seeds") or [])
+    span = f" ({seeds[0]}-{seeds[-1]})" if seeds else ""
+    return (f"| `{b['script']}` | {b['n']}{span} | `{stop}` | Python {py}, gym {b['versions'].get('gym', '?')} | "
             f"{med(b)} | {med(n)} | {verdict} | {same_txt} | {why_txt} | {speed} |")
 
 
