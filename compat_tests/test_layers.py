@@ -180,6 +180,7 @@ def test_ruff_is_clean():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1000:]
 
 
+@pytest.mark.slow  # mypy over a hundred files, about 20 s: CI runs it, the inner loop need not
 def test_mypy_is_clean():
     """The type check of pyproject.toml's ``[tool.mypy]`` (the package and the twins): no error.
     Each ``Any``-typed container and each version-conditional definition it would question is
