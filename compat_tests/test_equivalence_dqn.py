@@ -113,7 +113,7 @@ def test_book_and_fast_updates_agree(module, use_target, batch):
     for step in range(5):
         if use_target and step == 0:
             for agent in (a, b):  # a target network differing from the online one
-                agent.sess.run(agent.sync_target) if module is m1 else agent.sync_target()
+                agent.sync_target()
         q_next = (a.sess.run(a.target_q, {a.networkstate: nextstates}) if module is m1 and use_target
                   else a.target_values(nextstates) if use_target else a.q_values(nextstates))
         targets = bellman_targets(rewards, terminals, q_next, cfg.gamma)

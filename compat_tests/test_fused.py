@@ -1,7 +1,7 @@
 """Tier 4: fused frames (dqn-meertens's lockstep mode): the frame loop inside the graph,
 many frames per call, with nothing but speed changed.
 
-* the in-graph CartPole (``core.fused.cartpole_step``, in a ``tf.compat.v1`` graph and in TF2
+* the in-graph CartPole (``engines.graph_cartpole.cartpole_step``, in a ``tf.compat.v1`` graph and in TF2
   eagerly and under ``tf.function``) steps exactly as gymnasium's CartPole does, bit for bit,
   up to termination and through the time limit's length;
 * every draw ``FusedDraws`` makes ahead is the draw the lone fast run makes at that frame:
@@ -21,7 +21,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tfrepro.core.envs import make
-from tfrepro.core.fused import FusedDraws, call_edges, cartpole_constants, cartpole_step, physics_tensor
+from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
+from tfrepro.engines.meertens import FusedDraws, call_edges
 from tfrepro.core.lockstep import LockstepCartPole, seed_generator
 from tfrepro.core.replay import linear_epsilon
 from tfrepro.infra import programs

@@ -1,6 +1,7 @@
 """Tier 11 (the house): the package's import graph, read with ``ast`` (nothing is imported).
 
-Imports run one way, down: ``core`` (framework-free) <- ``infra`` (plumbing) <- the twins
+Imports run one way, down: ``core`` (framework-free) <- ``infra`` (plumbing) and ``engines``
+(what runs many seeds of a built-in) <- the twins
 (``legacy_tf1``, ``modern_tf2``) <- ``tools`` (what subcommands drive) <- ``commands`` (one per
 subcommand) <- ``cli``. No circle anywhere (function-level imports included), no private name
 (``_x``) imported across modules, nothing imports the CLI, and a command never imports another.
@@ -18,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("tfrepro", "legacy_tf1", "modern_tf2")
-RANK = {"tfrepro.core": 0, "tfrepro.infra": 1, "legacy_tf1": 2, "modern_tf2": 2, "tfrepro.tools": 3,
+RANK = {"tfrepro.core": 0, "tfrepro.infra": 1, "tfrepro.engines": 1, "legacy_tf1": 2, "modern_tf2": 2,
+        "tfrepro.tools": 3,
         "tfrepro.commands": 4, "tfrepro.cli": 5, "tfrepro.__main__": 6}
 
 
@@ -133,6 +135,44 @@ def test_imports_run_down_the_layers():
     assert not bad, bad
 
 
+FRAMEWORKS_OF_ML = ("tensorflow", "keras", "tf_keras", "jax", "torch")
+PROGRAM_WORDS = ("tang", "geron", "meertens", "pylessons", "imitation")
+
+
+def _third_party_imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            yield (node.module or "").split(".")[0]
+
+
+def test_core_keeps_its_word():
+    """``core`` imports no framework (at any depth), takes no TensorFlow module as a
+    parameter, and names no program in a function or class: program drivers live in
+    ``engines`` (``configs``, the sources' published defaults, is the one module of program
+    data)."""
+    bad = []
+    for name, path in MODULES.items():
+        if not name.startswith("tfrepro.core."):
+            continue
+        bad += [f"{name} imports {m}" for m in _third_party_imports(path) if m in FRAMEWORKS_OF_ML]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                args = [a.arg for a in node.args.args] if isinstance(node, ast.FunctionDef) else []
+                if "tf" in args:
+                    bad.append(f"{name}.{node.name} takes a TensorFlow module")
+                if name != "tfrepro.core.configs" and any(w in node.name.lower() for w in PROGRAM_WORDS):
+                    bad.append(f"{name}.{node.name} names a program")
+    assert not bad, bad
+
+
+def test_engines_import_core_only():
+    bad = [f"{name} imports {t}" for name, targets in GRAPH.items() if name.startswith("tfrepro.engines")
+           for t in targets if not t.startswith(("tfrepro.core", "tfrepro.engines"))]
+    assert not bad, bad
+
+
 def test_the_package_init_imports_none_of_its_modules():
     """``import tfrepro`` stays cheap and below everything: no TensorFlow, no layer."""
     assert GRAPH["tfrepro"] == []
@@ -201,7 +241,7 @@ def test_the_floor_plan_names_every_module_and_folder():
     plan = plan[: plan.index("```\n", 4)]
     words = set(re.findall(r"[A-Za-z0-9_.]+", plan))
     missing = []
-    for layer in ("core", "infra", "tools", "tools/legacy", "commands"):
+    for layer in ("core", "infra", "engines", "tools", "tools/legacy", "commands"):
         for f in sorted((ROOT / "tfrepro" / layer).glob("*.py")):
             if f.stem != "__init__" and f.stem not in words:
                 missing.append(f"tfrepro/{layer}/{f.name}")

@@ -89,7 +89,7 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
     seeds = [4, 9]
     g = np.random.default_rng(0)
     if name == "dqn-meertens":
-        stacked = module.LockstepDQN(cfg, seeds)
+        stacked = module.LockstepDQN(cfg, seeds, module.DQN)
         B = cfg.batch_size
         batch = (g.normal(size=(2, B, 4)).astype(np.float32), g.integers(2, size=(2, B)),
                  g.random((2, B)).astype(np.float32), g.random((2, B)) < 0.2,
@@ -98,7 +98,7 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
             losses, after = stacked.fast_update(Transitions(*batch))
         for k, seed in enumerate(seeds):
             lone = module.DQN(cfg, seed)
-            lone.sess.run(lone.sync_target) if framework == "tf1" else lone.sync_target()
+            lone.sync_target()
             for _ in range(3):
                 loss, w = lone.fast_update(Transitions(*(x[k] for x in batch)))
             assert abs(loss - losses[k]) < 1e-4 * max(1.0, abs(loss))
@@ -106,7 +106,7 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
                 np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
             lone.close()
     elif name == "imitation-policy":
-        stacked = module.LockstepImitation(cfg, seeds)
+        stacked = module.LockstepImitation(cfg, seeds, module.ImitationPolicy, module.ACTIVATION)
         obs = g.normal(scale=0.1, size=(3, 2, 1, 4)).astype(np.float32)  # angles of both signs
         p_left = [stacked.step(o) for o in obs]
         after = stacked.weights()

@@ -1,7 +1,9 @@
 """Tier 11 (the house): the twins diff to the framework only.
 
 A twin is a file name in both ``legacy_tf1/`` and ``modern_tf2/`` (not ``common.py``,
-``__init__.py``, ``tf1_rmsprop.py``). Read side by side, a twin's two files should differ
+``__init__.py``, ``tf1_rmsprop.py``, nor ``lockstep.py``, the engines: one design in both
+forms, the same classes and methods in the same order, their one difference written in both
+headers). Read side by side, a twin's two files should differ
 where the framework does (a graph and ``sess.run`` against ``tf.function``, gym's API against
 gymnasium's) and nowhere else: one header template, the same comments and docstrings in the
 shared loops, ``with Agent(cfg, seed) as agent:`` in both forms, no private method called from
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_TWINS = {"common.py", "__init__.py", "tf1_rmsprop.py"}
+NOT_TWINS = {"common.py", "__init__.py", "tf1_rmsprop.py", "lockstep.py"}  # lockstep.py: the engines (below)
 
 # Changed lines per twin, measured after the twins were aligned; before that (commit d33ac2a)
 # they were basic_policy 14, dqn_meertens 279, dqn_pylessons 166, imitation_policy 110,
@@ -162,3 +164,24 @@ def test_module_level_code_uses_public_methods_and_with(pair, form):
     closes = [f"{fn}: {ast.unparse(f)}()" for fn, f in _module_level_calls(text)
               if f.attr == "close" and isinstance(f.value, ast.Name) and f.value.id == "agent"]
     assert not closes, f"use `with Agent(cfg, seed) as agent:` instead of {closes}"
+
+
+# -- the engines -----------------------------------------------------------------------
+ENGINES_BASELINE = 158  # legacy_tf1/lockstep.py against modern_tf2/lockstep.py, when they moved out
+
+
+def test_the_engines_are_one_design():
+    """Both forms' ``lockstep.py`` define the same classes with the same public methods, in
+    the same order; their changed lines may only shrink."""
+    tf1, tf2 = (_defs((ROOT / form / "lockstep.py").read_text()) for form in FORMS)
+    classes = [d for d in tf1 if "." not in d]
+    assert classes == [d for d in tf2 if "." not in d]
+    public = [[d for d in defs if "." in d and not d.split(".")[1].startswith("_")] for defs in (tf1, tf2)]
+    shared = [d for d in public[0] if d in public[1]]
+    assert [d for d in public[1] if d in public[0]] == shared
+    # a public method of one engine only is the framework's (a graph's ``build``)
+    assert {d.split(".")[1] for d in set(public[0]) ^ set(public[1])} <= {"build", "weights", "set_weights"}, (
+        set(public[0]) ^ set(public[1]))
+    changed, _ = changed_lines((ROOT / "legacy_tf1" / "lockstep.py").read_text(),
+                               (ROOT / "modern_tf2" / "lockstep.py").read_text())
+    assert changed <= ENGINES_BASELINE

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
+from tfrepro.core.envs import as_float_obs  # noqa: F401 (re-exported)
+from tfrepro.core.envs import config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
-from tfrepro.core.lockstep import initial_weights
 from tfrepro.core.protocol import AgentBase
 from tfrepro.infra import provenance
 
@@ -277,62 +277,15 @@ def check_checkpoint(prefix, expected) -> None:
                              % (prefix, name, list(found[name]), list(shape)))
 
 
+def loss_summary(loss):
+    """The ``tf.summary.scalar("loss", ...)`` of a loss already computed: the same protocol
+    buffer the summary op evaluates to (``fast`` mode returns the loss it trained on)."""
+    return tf.Summary(value=[tf.Summary.Value(tag="loss", simple_value=float(loss))]).SerializeToString()
+
+
 def old_gym_env(env_id):
     """The old gym API (reset -> obs, step -> 4 values): real gym 0.21 where that back end
     runs (the TF 1.15 image, ``TFREPRO_GYM=gym``), the adapter over gymnasium elsewhere."""
     from tfrepro.core.envs import make_old
 
     return make_old(env_id)
-
-
-class LockstepPolicy(GraphProgram):
-    """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
-    networks (4 -> hidden -> 1 logit) in one graph, every variable stacked on a leading
-    seed axis, and each seed's fast update in one ``sess.run``: Adam on the mean over that
-    seed's steps of weight * sigmoid cross-entropy(logits, 1 - action), the program's own
-    ``fast_update`` loss. The loss is the sum of the K seeds' losses, whose gradient with
-    respect to seed k's slice is seed k's own; Adam works element by element. Batches come
-    padded to the longest seed's (K, T) with zero weights. Seed k starts from the weights
-    ``lone_class(cfg, seed_k)`` draws."""
-
-    def __init__(self, cfg, seeds, lone_class, activation):
-        self.K, self.activation, self.lone_class = len(seeds), activation, lone_class
-        super().__init__(cfg, int(seeds[0]))
-        self.set_weights(initial_weights(lone_class, cfg, seeds))
-
-    def build(self, cfg):
-        K, act = self.K, {"relu": tf.nn.relu, "elu": tf.nn.elu}[self.activation]
-        self.inputs = tf.placeholder(tf.float32, shape=[K, None, 4], name="inputs")
-        self.batch_actions = tf.placeholder(tf.int64, shape=[K, None], name="batch_actions")
-        self.batch_weights = tf.placeholder(tf.float32, shape=[K, None], name="batch_weights")
-        self.batch_steps = tf.placeholder(tf.float32, shape=[K], name="batch_steps")
-        x = self.stacked_logits(self.inputs, cfg.hidden, act)
-        labels = 1.0 - tf.to_float(self.batch_actions)[..., None]
-        xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=x)[..., 0]
-        losses = tf.reduce_sum(self.batch_weights * xent, axis=1) / self.batch_steps
-        self.fast_training_op = tf.train.AdamOptimizer(cfg.learning_rate).minimize(tf.reduce_sum(losses))
-
-    def stacked_logits(self, x, hidden, activation):
-        """The K policy networks (4 -> hidden -> 1 logit, the lone programs' variable names),
-        every variable stacked on a leading seed axis, on inputs (K, T, 4): logits (K, T, 1)."""
-        for scope, units, act in (("dense", hidden, activation), ("dense_1", 1, None)):
-            with tf.variable_scope(scope):
-                kernel = tf.get_variable("kernel", [self.K, int(x.shape[-1]), units],
-                                         initializer=tf.zeros_initializer())
-                bias = tf.get_variable("bias", [self.K, units], initializer=tf.zeros_initializer())
-                x = tf.matmul(x, kernel) + bias[:, None, :]
-                x = act(x) if act is not None else x
-        return x
-
-    def fast_update(self, obs, actions, weights, steps):
-        """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""
-        if not hasattr(self, "_call"):
-            self._call = graph_callable(self.sess, [self.inputs, self.batch_actions, self.batch_weights,
-                                                    self.batch_steps], self.params_after, self.fast_training_op)
-        return self._call(obs, actions, weights, steps)
-
-    def lone(self, k):
-        """Seed k's network as a program of its own (to save it)."""
-        agent = self.lone_class(self.cfg, 0)
-        agent.set_weights([w[k] for w in self.weights()])
-        return agent

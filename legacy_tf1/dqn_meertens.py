@@ -30,7 +30,7 @@ Deviations, each for a reason:
   runs of several seeds, every variable stacked on a leading seed axis, and the frame loop
   itself in the graph (a ``tf.while_loop`` with CartPole, the replay memory, epsilon-greedy
   and the update inside), up to 1000 frames per call, every random draw made ahead in NumPy
-  as the lone run makes it (``tfrepro.core.fused``).
+  as the lone run makes it (``tfrepro.engines.meertens``).
 * Variables are created layer by layer (W1, B1, W2, ...) with the source's names.
 """
 from __future__ import annotations
@@ -40,13 +40,13 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, episode_limit, graph_callable, old_gym_env
+from legacy_tf1.common import GraphProgram, episode_limit, graph_callable, loss_summary, old_gym_env
+from legacy_tf1.lockstep import LockstepDQN
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.fused import cartpole_constants, cartpole_step, meertens_results, physics_tensor
-from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
+from tfrepro.engines.meertens import meertens_results
 
 LAYERS = ("1", "2", "3", "4")
 
@@ -70,7 +70,7 @@ class DQN(GraphProgram):
             for v in self.weights_:
                 # zeros here; synced from the online network at frame 0
                 target.append(tf.Variable(tf.zeros(v.shape), trainable=False, name=v.op.name))
-        self.sync_target = tf.group(*[t.assign(v) for t, v in zip(target, self.weights_)])
+        self.sync_target_op = tf.group(*[t.assign(v) for t, v in zip(target, self.weights_)])
 
         # ---- the network layout: ReLU on every layer but the last
         self.predictedreward = self._layout(self.networkstate, self.weights_)
@@ -92,7 +92,6 @@ class DQN(GraphProgram):
         fast_target = tf.stop_gradient(self.networkreward + cfg.gamma * (1.0 - self.fast_terminal)
                                        * tf.reduce_max(next_q, axis=1))
         self.fast_loss = tf.reduce_mean(tf.square(fast_target - qreward))
-        self.fast_summary = tf.summary.scalar("loss", self.fast_loss, collections=[])
         self.fast_grads = tf.gradients(self.fast_loss, self.weights_)  # for `tfrepro diff`
         self.fast_training_op = rmsprop.minimize(self.fast_loss, var_list=self.weights_)
         self.merged_summary = tf.summary.merge_all()
@@ -112,21 +111,17 @@ class DQN(GraphProgram):
     def target_values(self, states):
         return self.sess.run(self.target_q, {self.networkstate: states})
 
-    def fast_update(self, batch, with_summary=False):
-        """Target, update and new weights in one call on ``Transitions``: (loss, weights), and
-        with ``with_summary`` the loss summary in ``self.summary``. ``graph_callable`` skips
-        ``sess.run``'s per-call fetch and feed bookkeeping, most of the cost of a call on a
-        network this small."""
-        if not hasattr(self, "_fast_calls"):
+    def fast_update(self, batch):
+        """Target, update and new weights in one call on ``Transitions``: (loss, weights).
+        ``graph_callable`` skips ``sess.run``'s per-call fetch and feed bookkeeping, most of
+        the cost of a call on a network this small."""
+        if not hasattr(self, "_fast_call"):
             feeds = [self.networkstate, self.networkaction, self.networkreward,
                      self.fast_terminal, self.fast_nextstate]
-            base = [self.fast_loss] + list(self.params_after)
-            self._fast_calls = (graph_callable(self.sess, feeds, base, self.fast_training_op),
-                                graph_callable(self.sess, feeds, base + [self.fast_summary], self.fast_training_op))
-        out = self._fast_calls[1 if with_summary else 0](*batch)
-        n = len(self.params)
-        self.summary = out[1 + n] if with_summary else None
-        return out[0], out[1:1 + n]
+            self._fast_call = graph_callable(self.sess, feeds, [self.fast_loss] + list(self.params_after),
+                                             self.fast_training_op)
+        out = self._fast_call(*batch)
+        return out[0], out[1:]
 
     def loss_and_gradients(self, batch):
         """The fast update's loss and gradients on ``Transitions``, without updating."""
@@ -142,163 +137,9 @@ class DQN(GraphProgram):
             {self.networkstate: states, self.networkaction: actions, self.networkreward: targets})
         return loss, summary
 
-
-class LockstepDQN(GraphProgram):
-    """``lockstep`` mode (not in the source): the fast update of K seeds' networks and the
-    frame loop of all K in a ``tf.while_loop`` (``fused_frames``), up to 1000 frames per
-    call. Every variable is stacked on a leading seed axis (W1 is (K, 4, 16)).
-    The loss is the sum of the K seeds' losses, whose gradient with respect to seed k's
-    weights is seed k's own gradient; RMSProp works element by element.
-    Seed k starts from the weights ``DQN(cfg, seed_k)`` draws."""
-
-    def __init__(self, cfg: MeertensDQNConfig, seeds):
-        self.K = len(seeds)
-        super().__init__(cfg, int(seeds[0]))
-        self.set_weights(initial_weights(DQN, cfg, seeds))
-        self.sess.run(self.sync_target_op)
-
-    def build(self, cfg: MeertensDQNConfig):
-        K, sizes = self.K, (4,) + tuple(cfg.hidden) + (2,)
-        # ---- one batch per seed, fed as one packed array (K, B, 11) (lockstep.PACKED)
-        self.batch = tf.placeholder(tf.float32, [K, None, PACKED_WIDTH], name="packed_batch")
-
-        # ---- the variables of K networks (and K target networks), stacked
-        self.weights_, self.target_ = [], []
-        for k, (n_in, n_out) in zip(LAYERS, zip(sizes[:-1], sizes[1:])):
-            self.weights_ += [tf.Variable(tf.zeros([K, n_in, n_out]), name="W" + k),
-                              tf.Variable(tf.zeros([K, n_out]), name="B" + k)]
-        with tf.variable_scope("target"):
-            for v in self.weights_:
-                self.target_.append(tf.Variable(tf.zeros(v.shape), trainable=False, name=v.op.name))
-        self.sync_target_op = tf.group(*[t.assign(v) for t, v in zip(self.target_, self.weights_)])
-
-        # ---- the fast update of every seed
-        self.losses = self._losses(cfg, self.batch, self.weights_, self.target_)
-        self.rmsprop = tf.train.RMSPropOptimizer(cfg.learning_rate)
-        self.fast_training_op = self.rmsprop.minimize(tf.reduce_sum(self.losses), var_list=self.weights_)
-
-        # ---- fused mode: the frame loop itself in the graph (tfrepro.core.fused)
-        self._build_fused(cfg)
-
-    @staticmethod
-    def _layout(x, params):
-        for i in range(0, len(params) - 2, 2):
-            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
-        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
-
-    def _losses(self, cfg, batch, params, target):
-        """Each seed's loss (K,) on a packed batch (K, B, 11):
-        y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
-        states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
-        actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
-        rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
-        qreward = tf.reduce_sum(self._layout(states, params) * tf.one_hot(actions, 2), axis=2)
-        next_q = self._layout(nextstates, target if cfg.target_sync_every else params)
-        fast_target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
-        return tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
-
-    def _train_step(self, cfg, batch, params):
-        """One fast update of every seed on a packed batch: (the losses (K,), the update)."""
-        losses = self._losses(cfg, batch, params, [t.read_value() for t in self.target_])
-        grads = tf.gradients(tf.reduce_sum(losses), params)
-        return losses, self.rmsprop.apply_gradients(list(zip(grads, self.weights_)))
-
-    def _build_fused(self, cfg: MeertensDQNConfig):
-        """The frame loop itself (tfrepro.core.fused): two ``tf.while_loop``s, for the frames
-        before learning starts and after, whose body plays a frame of every seed (CartPole in
-        float64, epsilon-greedy from the drawn uniforms), stores it in a replay memory held in
-        a variable, and updates every seed's network on the drawn replay rows with the same
-        RMSProp and its slots."""
-        K, cap = self.K, cfg.memory
-        env = LockstepCartPole(cfg.env_id, 1, [0])
-        (physics, euler), max_steps = cartpole_constants(env), env.max_episode_steps
-        # the physics as a variable, not constants the graph optimizer could fold (cartpole_step)
-        physics_variable = tf.Variable(physics, trainable=False, name="cartpole_physics")
-        self.replay = tf.Variable(tf.zeros([K * cap, PACKED_WIDTH]), trainable=False, name="replay")
-        self.fused_in = [tf.placeholder(tf.int32, [], name="first_frame"),
-                         tf.placeholder(tf.float64, [K, 4], name="env_state"),
-                         tf.placeholder(tf.int32, [K], name="episode_steps"),
-                         tf.placeholder(tf.bool, [K, None], name="explore"),
-                         tf.placeholder(tf.int32, [K, None], name="random_action"),
-                         tf.placeholder(tf.int32, [K, None, cfg.batch_size], name="replay_slots"),
-                         tf.placeholder(tf.float64, [K, None, 4], name="start_states")]
-
-        def frames(learn):
-            first, state0, steps0, explore, random_action, slots, starts = self.fused_in
-            physics = physics_tensor(tf, physics_variable, K)
-            n = tf.shape(explore)[1]
-            rows = tf.range(K) * cap
-
-            def body(i, state, steps, taken, terminals, losses):
-                frame = first + i
-                with tf.control_dependencies([i]):  # after the previous frame's update
-                    params = [v.read_value() for v in self.weights_]
-                # ---- select an action and perform it
-                obs = tf.cast(state, tf.float32)
-                q = self._layout(obs[:, None, :], params)[:, 0, :]
-                action = tf.where(explore[:, i], random_action[:, i], tf.argmax(q, axis=1, output_type=tf.int32))
-                newstate, terminated = cartpole_step(tf, physics, euler, state, action)
-                steps = steps + 1
-                terminal = tf.logical_or(terminated, steps >= max_steps)
-                reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
-                transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
-                                        tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)],
-                                       axis=1)
-                done = [tf.raw_ops.ResourceScatterUpdate(resource=self.replay.handle, indices=rows + frame % cap,
-                                                         updates=transition)]
-                loss = tf.zeros([K])
-                # ---- learn on the drawn rows (the memory holds this frame's transition)
-                if learn:
-                    with tf.control_dependencies(done):
-                        batch = tf.gather(self.replay, slots[:, i])
-                    loss, update = self._train_step(cfg, batch, params)
-                    done = [update]
-                # ---- the next frame starts after this one's updates; a finished episode starts
-                # over from the seed's next start state
-                with tf.control_dependencies(done):
-                    restart = tf.broadcast_to(terminal[:, None], tf.shape(newstate))
-                    state = tf.where(restart, tf.gather(starts, taken, batch_dims=1), newstate)
-                    steps = tf.where(terminal, tf.zeros_like(steps), steps)
-                    taken = taken + tf.cast(terminal, tf.int32)
-                    return [i + 1, state, steps, taken, terminals.write(i, terminal), losses.write(i, loss)]
-
-            out = tf.while_loop(lambda i, *_: i < n, body,
-                                [tf.constant(0), state0, steps0, tf.zeros([K], tf.int32),
-                                 tf.TensorArray(tf.bool, size=n), tf.TensorArray(tf.float32, size=n)],
-                                parallel_iterations=1)
-            return [tf.transpose(out[4].stack()), tf.transpose(out[5].stack()), out[1], out[2]]
-
-        self.fused_out = [frames(False), frames(True)]
-
-    def fused_frames(self, first, learn, state, steps, explore, random_action, slots, starts):
-        """Frames ``first ..`` (as many as ``explore`` has columns) of every seed in one call,
-        with the draws of ``core.fused.FusedDraws``: (terminal (K, n) bool, losses (K, n),
-        env state, episode steps) after the last frame."""
-        if not hasattr(self, "_fused_calls"):
-            self._fused_calls = [graph_callable(self.sess, self.fused_in, out) for out in self.fused_out]
-        return self._fused_calls[int(learn)](first, state, steps, explore, random_action, slots, starts)
-
-    def fast_update_packed(self, batch):
-        """Every seed's target and update in one call on a packed batch (K, B, 11):
-        (losses (K,), stacked weights)."""
-        if not hasattr(self, "_call"):
-            self._call = graph_callable(self.sess, [self.batch], [self.losses] + list(self.params_after),
-                                        self.fast_training_op)
-        out = self._call(batch)
-        return out[0], out[1:]
-
-    def fast_update(self, batch):
-        """``fast_update_packed`` on ``Transitions`` of (K, B, ...) arrays."""
-        return self.fast_update_packed(pack_transitions(*batch))
-
     def sync_target(self):
         self.sess.run(self.sync_target_op)
 
-    def lone(self, k):
-        """Seed k's network as a ``DQN`` of its own (to save it or play it)."""
-        agent = DQN(self.cfg, 0)
-        agent.set_weights([w[k] for w in self.weights()])
-        return agent
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
@@ -341,9 +182,8 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
         if len(memory) > cfg.learn_after:
             batch = memory.sample(cfg.batch_size)
             if fast:
-                loss, weights = agent.fast_update(
-                    batch, with_summary=writer is not None and i_epoch % cfg.summary_every == 1)
-                summary = agent.summary
+                loss, weights = agent.fast_update(batch)
+                summary = loss_summary(loss) if writer is not None and i_epoch % cfg.summary_every == 1 else None
             else:
                 states, actions, rewards, terminals, nextstates = batch
                 pred_reward = q_next(nextstates)
@@ -352,7 +192,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
             if i_epoch % 1000 == 1:
                 losses.append((i_epoch, float(loss)))
         if cfg.target_sync_every and i_epoch % cfg.target_sync_every == 0:
-            agent.sess.run(agent.sync_target)
+            agent.sync_target()
         if writer is not None and summary is not None and i_epoch % cfg.summary_every == 1:
             writer.add_summary(summary, i_epoch)
     if writer is not None:
@@ -403,6 +243,6 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
 
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, up to 1000 frames of all of them
-    per call of one ``tf.while_loop`` (``tfrepro.core.fused``), one result per seed."""
-    with LockstepDQN(cfg, seeds) as agent:
+    per call of one ``tf.while_loop`` (``tfrepro.engines.meertens``), one result per seed."""
+    with LockstepDQN(cfg, seeds, DQN) as agent:
         return meertens_results(agent, cfg, seeds, progress=progress, save=save)

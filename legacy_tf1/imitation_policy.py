@@ -33,10 +33,11 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, episode_limit, graph_callable, old_gym_env  # noqa: E501
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from legacy_tf1.lockstep import LockstepImitation
 from tfrepro.core.configs import ImitationConfig
-from tfrepro.core.lockstep import imitation_results
 from tfrepro.core.loops import evaluate_fast
+from tfrepro.engines.imitation import imitation_results
 
 ACTIVATION = "relu"
 
@@ -85,39 +86,6 @@ class ImitationPolicy(GraphProgram):
         return None, self.weights()
 
 
-class LockstepImitation(LockstepPolicy):
-    """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks in one graph, every
-    variable stacked on a leading seed axis, and one ``sess.run`` per environment step
-    that returns every seed's P(left) from its weights before the step and makes each
-    seed's Adam step on its own observation: the source's ``minimize(cross_entropy)`` per
-    seed (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect
-    to seed k's slice is seed k's own; Adam works element by element and every seed has
-    made the same number of steps). The labels are the source's, ``1 if angle < 0``,
-    computed in the graph. Actions are drawn outside
-    (``tfrepro.core.lockstep.imitation_lockstep``)."""
-
-    def __init__(self, cfg, seeds):
-        super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
-
-    def build(self, cfg):
-        self.inputs = tf.placeholder(tf.float32, shape=[self.K, None, 4], name="inputs")
-        x = self.stacked_logits(self.inputs, cfg.hidden, tf.nn.relu)
-        self.p_left = tf.nn.sigmoid(x)[:, 0, 0]
-        y = tf.to_float(self.inputs[:, :, 2:3] < 0)  # the source's y_target: 1. if obs[2] < 0 else 0.
-        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=x)
-        with tf.control_dependencies([self.p_left]):  # P(left) from the weights before the step
-            self.fast_training_op = tf.train.AdamOptimizer(cfg.learning_rate).minimize(
-                tf.reduce_sum(cross_entropy))
-
-    def step(self, obs):
-        """Every seed's P(left) (K,) before, and its update on, its observation (K, 1, 4)."""
-        if not hasattr(self, "_step"):
-            self._step = graph_callable(self.sess, [self.inputs], [self.p_left], self.fast_training_op)
-        return self._step(obs)[0]
-
-    def set_stacked(self, weights):
-        self.set_weights(weights)
-
 
 def train(agent, cfg, seed, progress):
     env = old_gym_env(cfg.env_id)
@@ -158,7 +126,7 @@ def test_book(agent, cfg, seed):
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
     graph; TF2: one compiled call), one result per seed."""
-    with LockstepImitation(cfg, seeds) as agent:
+    with LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION) as agent:
         return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 

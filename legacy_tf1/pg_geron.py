@@ -40,11 +40,12 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, old_gym_env
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
+from legacy_tf1.lockstep import LockstepPolicy
 from tfrepro.core.configs import GeronPGConfig
-from tfrepro.core.lockstep import reinforce_results
-from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
+from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import discount_and_normalize_rewards
+from tfrepro.engines.reinforce import geron_advantages, reinforce_results
 
 ACTIVATION = "elu"
 

@@ -33,11 +33,12 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, LockstepPolicy, as_float_obs, dense, episode_limit, old_gym_env
+from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from legacy_tf1.lockstep import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
-from tfrepro.core.lockstep import reinforce_results
-from tfrepro.core.loops import evaluate_fast, reinforce_fast, tang_advantages
+from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import normalized_discounted_rewards
+from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 
 ACTIVATION = "relu"
 

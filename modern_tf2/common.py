@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrepro.core.envs import as_float_obs, config_episode_limit as episode_limit  # noqa: F401 (re-exported)
+from tfrepro.core.envs import as_float_obs  # noqa: F401 (re-exported)
+from tfrepro.core.envs import config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
-from tfrepro.core.lockstep import initial_weights
 from tfrepro.core.protocol import AgentBase
 from tfrepro.infra.records import atomic_save
 
@@ -171,56 +171,3 @@ def stacked_variable(value, name, trainable=True):
     if hasattr(keras, "Variable"):
         return keras.Variable(value, name=name, trainable=trainable)
     return tf.Variable(value, name=name, trainable=trainable)
-
-
-class LockstepPolicy(AgentBase):
-    """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
-    networks (4 -> hidden -> 1 logit) as stacked variables with a leading seed axis, and
-    each seed's fast update in one compiled call: the program's own optimizer on the mean
-    over that seed's steps of weight * sigmoid cross-entropy(logits, 1 - action), the loss
-    its ``fast_update`` computes (Keras's binary cross-entropy of a sigmoid Dense finds these
-    logits). The loss is the sum of the K seeds' losses, whose gradient with respect to
-    seed k's slice is seed k's own; Adam works element by element. Batches come padded to
-    the longest seed's (K, T) with zero weights. Seed k starts from the weights
-    ``lone_class(cfg, seed_k)`` draws."""
-
-    def __init__(self, cfg, seeds, lone_class, activation):
-        self.cfg, self.K, self.lone_class = cfg, len(seeds), lone_class
-        self.activation = {"relu": tf.nn.relu, "elu": tf.nn.elu}[activation]
-        stacked = initial_weights(lone_class, cfg, seeds)
-        self.variables = [stacked_variable(w, f"stacked_{i}") for i, w in enumerate(stacked)]
-        optimizer = lone_class(cfg, int(seeds[0])).optimizer  # the same optimizer, settings and all
-        self.optimizer = type(optimizer).from_config(optimizer.get_config())
-        self.optimizer.build(self.variables)
-
-    def logits(self, obs):
-        """The K policy networks on inputs (K, T, 4): logits (K, T, 1)."""
-        kernel, bias, out_kernel, out_bias = self.variables
-        hidden = self.activation(tf.matmul(obs, kernel) + bias[:, None, :])
-        return tf.matmul(hidden, out_kernel) + out_bias[:, None, :]
-
-    @tf.function(reduce_retracing=True)
-    def _fast_update(self, obs, actions, weights, steps):
-        with tf.GradientTape() as tape:
-            logits = self.logits(obs)
-            labels = 1.0 - tf.cast(actions, tf.float32)[..., None]
-            xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)[..., 0]
-            loss = tf.reduce_sum(tf.reduce_sum(weights * xent, axis=1) / steps)
-        grads = tape.gradient(loss, self.variables)
-        self.optimizer.apply_gradients(zip(grads, self.variables))
-        return [tf.identity(v) for v in self.variables]
-
-    def fast_update(self, obs, actions, weights, steps):
-        """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""
-        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
-                                tf.constant(weights, tf.float32), tf.constant(steps, tf.float32))
-        return [w.numpy() for w in out]
-
-    def weights(self):
-        return [v.numpy() for v in self.variables]
-
-    def lone(self, k):
-        """Seed k's network as a program of its own (to save it)."""
-        agent = self.lone_class(self.cfg, 0)
-        agent.set_weights([w[k] for w in self.weights()])
-        return agent

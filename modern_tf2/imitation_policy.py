@@ -35,11 +35,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, episode_limit, policy_model
+from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from modern_tf2.lockstep import LockstepImitation
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.envs import make
-from tfrepro.core.lockstep import imitation_results
 from tfrepro.core.loops import evaluate_fast
+from tfrepro.engines.imitation import imitation_results
 
 ACTIVATION = "relu"
 
@@ -91,44 +92,6 @@ class ImitationPolicy(KerasProgram):
         return None, self.weights()
 
 
-class LockstepImitation(LockstepPolicy):
-    """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks as stacked variables
-    with a leading seed axis, and one compiled call per environment step
-    that returns every seed's P(left) from its weights before the step and makes each
-    seed's Adam step on its own observation: the source's ``minimize(cross_entropy)`` per
-    seed (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect
-    to seed k's slice is seed k's own; Adam works element by element and every seed has
-    made the same number of steps). The labels are the source's, ``1 if angle < 0``,
-    computed in the graph. Actions are drawn outside
-    (``tfrepro.core.lockstep.imitation_lockstep``)."""
-
-    def __init__(self, cfg, seeds):
-        super().__init__(cfg, seeds, ImitationPolicy, ACTIVATION)
-        self._call = None
-
-    @tf.function(jit_compile=True, reduce_retracing=True)
-    def _step(self, obs):
-        y = tf.cast(obs[:, :, 2:3] < 0, tf.float32)  # the source's y_target: 1. if obs[2] < 0 else 0.
-        with tf.GradientTape() as tape:
-            logits = self.logits(obs)
-            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
-            loss = tf.reduce_sum(cross_entropy)
-        p_left = tf.nn.sigmoid(logits)[:, 0, 0]  # from the weights before the update below
-        grads = tape.gradient(loss, self.variables)
-        self.optimizer.apply_gradients(zip(grads, self.variables))
-        return p_left
-
-    def step(self, obs):
-        """Every seed's P(left) (K,) before, and its update on, its observation (K, 1, 4)."""
-        obs = tf.constant(obs, tf.float32)
-        if self._call is None:  # the traced function itself: no signature matching per call
-            self._call = self._step.get_concrete_function(obs)
-        return self._call(obs).numpy()
-
-    def set_stacked(self, weights):
-        for v, w in zip(self.variables, weights):
-            v.assign(w)
-
 
 def train(agent, cfg, seed, progress):
     env = make(cfg.env_id)
@@ -167,7 +130,7 @@ def test_book(agent, cfg, seed):
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
     graph; TF2: one compiled call), one result per seed."""
-    with LockstepImitation(cfg, seeds) as agent:
+    with LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION) as agent:
         return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 

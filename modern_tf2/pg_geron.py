@@ -41,12 +41,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, policy_model
+from modern_tf2.common import KerasProgram, as_float_obs, policy_model
+from modern_tf2.lockstep import LockstepPolicy
 from tfrepro.core.configs import GeronPGConfig
 from tfrepro.core.envs import make
-from tfrepro.core.lockstep import reinforce_results
-from tfrepro.core.loops import evaluate_fast, geron_advantages, reinforce_fast
+from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import discount_and_normalize_rewards
+from tfrepro.engines.reinforce import geron_advantages, reinforce_results
 
 ACTIVATION = "elu"
 

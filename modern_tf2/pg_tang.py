@@ -33,12 +33,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, LockstepPolicy, as_float_obs, episode_limit, policy_model
+from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
+from modern_tf2.lockstep import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.envs import make
-from tfrepro.core.lockstep import reinforce_results
-from tfrepro.core.loops import evaluate_fast, reinforce_fast, tang_advantages
+from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import normalized_discounted_rewards
+from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 
 ACTIVATION = "relu"
 

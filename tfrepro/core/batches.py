@@ -31,7 +31,9 @@ def random_transitions(spec, cfg, agent, seed):
     return Transitions.of(rows), f"a replay batch of {n} transitions"
 
 
-def _reinforce_steps(spec, cfg, agent, seed, advantages):
+def reinforce_steps(spec, cfg, agent, seed, advantages):
+    """Three episodes played by the agent's policy (``numpy_policy``), each step weighted by
+    ``advantages(episode rewards, discount rate)`` (a REINFORCE program's ``record_batch``)."""
     from .envs import VecEpisodes
 
     venv = VecEpisodes(cfg.env_id, 3, seed=seed, max_steps=cfg.max_steps or None)
@@ -40,24 +42,6 @@ def _reinforce_steps(spec, cfg, agent, seed, advantages):
     obs, actions = batch.flat()
     weights = advantages(batch.episode_rewards(), cfg.discount_rate)
     return Steps(obs, actions, weights.astype(np.float32)), f"{len(obs)} recorded steps of 3 episodes"
-
-
-def tang_steps(spec, cfg, agent, seed):
-    """Three episodes played by the agent's policy, each step weighted by its episode's
-    discounted rewards normalised within the episode (Tang)."""
-    from .returns import normalized_discounted_rewards
-
-    return _reinforce_steps(spec, cfg, agent, seed, lambda rewards, g: np.concatenate(
-        [normalized_discounted_rewards(r, g) for r in rewards]))
-
-
-def geron_steps(spec, cfg, agent, seed):
-    """Three episodes played by the agent's policy, the discounted rewards normalised over
-    all of them (Géron)."""
-    from .returns import discount_and_normalize_rewards
-
-    return _reinforce_steps(spec, cfg, agent, seed, lambda rewards, g: np.concatenate(
-        discount_and_normalize_rewards(rewards, g)))
 
 
 def observation_steps(spec, cfg, agent, seed):

@@ -4,7 +4,6 @@ training loop and the vectorised evaluation. The framework is reached only throu
 implements in its own idiom (one ``sess.run``; one ``tf.function`` call)."""
 from __future__ import annotations
 
-import numpy as np
 
 from .envs import VecEpisodes, run_episodes
 from .policies import sampling_policy
@@ -30,18 +29,3 @@ def evaluate_fast(weights, activation, env_id, episodes, seed, max_steps, rng):
     """Evaluation episodes side by side, actions sampled from a NumPy copy of the weights."""
     return run_episodes(sampling_policy(weights, activation), env_id, episodes, seed=seed,
                         max_steps=max_steps or None, rng=rng)
-
-
-def tang_advantages(cfg):
-    """Tang: one episode, its discounted rewards normalised within the episode."""
-    from .returns import normalized_discounted_rewards
-
-    return lambda batch: normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
-
-
-def geron_advantages(cfg):
-    """Géron: all episodes of the update, normalised with the batch's mean and std."""
-    from .returns import discount_and_normalize_rewards
-
-    return lambda batch: np.concatenate(discount_and_normalize_rewards(batch.episode_rewards(),
-                                                                       cfg.discount_rate))

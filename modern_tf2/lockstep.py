@@ -1,0 +1,280 @@
+"""The ``lockstep`` engines of the TF2 ports (not in the sources): K seeds of a program as
+stacked variables with a leading seed axis, each seed's update its lone ``fast`` run's, in
+one compiled call. ``LockstepPolicy`` (pg-tang, pg-geron), ``LockstepImitation``
+(imitation-policy), ``LockstepDQN`` (dqn-meertens, with its frame loop in the graph). The
+drivers that feed them are framework-free (``tfrepro.engines``); the TF1 graph forms'
+engines are ``legacy_tf1/lockstep.py``, class for class and method for method.
+
+One design in both forms, but for one difference: here ``LockstepDQN`` holds all layers in
+one flat (K, P) variable, since every variable a ``tf.function`` captures costs its call
+time; the TF1 engine keeps one stacked variable per layer, which a session callable reads at
+no cost per variable. RMSProp works element by element, so the two layouts update the same
+numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from modern_tf2.common import stacked_variable
+from modern_tf2.tf1_rmsprop import TF1RMSprop
+from tfrepro.core.configs import MeertensDQNConfig
+from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
+from tfrepro.core.protocol import AgentBase
+from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
+
+
+class LockstepPolicy(AgentBase):
+    """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
+    networks (4 -> hidden -> 1 logit) as stacked variables with a leading seed axis, and
+    each seed's fast update in one compiled call: the program's own optimizer on the mean
+    over that seed's steps of weight * sigmoid cross-entropy(logits, 1 - action), the loss
+    its ``fast_update`` computes (Keras's binary cross-entropy of a sigmoid Dense finds these
+    logits). The loss is the sum of the K seeds' losses, whose gradient with respect to
+    seed k's slice is seed k's own; Adam works element by element. Batches come padded to
+    the longest seed's (K, T) with zero weights. Seed k starts from the weights
+    ``lone_class(cfg, seed_k)`` draws."""
+
+    def __init__(self, cfg, seeds, lone_class, activation):
+        self.cfg, self.K, self.lone_class = cfg, len(seeds), lone_class
+        self.activation = {"relu": tf.nn.relu, "elu": tf.nn.elu}[activation]
+        stacked = initial_weights(lone_class, cfg, seeds)
+        self.variables = [stacked_variable(w, f"stacked_{i}") for i, w in enumerate(stacked)]
+        optimizer = lone_class(cfg, int(seeds[0])).optimizer  # the same optimizer, settings and all
+        self.optimizer = type(optimizer).from_config(optimizer.get_config())
+        self.optimizer.build(self.variables)
+
+    def logits(self, obs):
+        """The K policy networks on inputs (K, T, 4): logits (K, T, 1)."""
+        kernel, bias, out_kernel, out_bias = self.variables
+        hidden = self.activation(tf.matmul(obs, kernel) + bias[:, None, :])
+        return tf.matmul(hidden, out_kernel) + out_bias[:, None, :]
+
+    @tf.function(reduce_retracing=True)
+    def _fast_update(self, obs, actions, weights, steps):
+        with tf.GradientTape() as tape:
+            logits = self.logits(obs)
+            labels = 1.0 - tf.cast(actions, tf.float32)[..., None]
+            xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)[..., 0]
+            loss = tf.reduce_sum(tf.reduce_sum(weights * xent, axis=1) / steps)
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return [tf.identity(v) for v in self.variables]
+
+    def fast_update(self, obs, actions, weights, steps):
+        """Every seed's update in one call, on (K, T, ...) batches; returns the new stacked weights."""
+        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
+                                tf.constant(weights, tf.float32), tf.constant(steps, tf.float32))
+        return [w.numpy() for w in out]
+
+    def weights(self):
+        return [v.numpy() for v in self.variables]
+
+    def lone(self, k):
+        """Seed k's network as a program of its own (to save it)."""
+        agent = self.lone_class(self.cfg, 0)
+        agent.set_weights([w[k] for w in self.weights()])
+        return agent
+
+
+class LockstepImitation(LockstepPolicy):
+    """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks as stacked variables
+    with a leading seed axis, and one compiled call per environment step
+    that returns every seed's P(left) from its weights before the step and makes each
+    seed's Adam step on its own observation: the source's ``minimize(cross_entropy)`` per
+    seed (the loss is the sum of the K seeds' cross-entropies, whose gradient with respect
+    to seed k's slice is seed k's own; Adam works element by element and every seed has
+    made the same number of steps). The labels are the source's, ``1 if angle < 0``,
+    computed in the graph. Actions are drawn outside
+    (``tfrepro.engines.imitation.imitation_lockstep``)."""
+
+    def __init__(self, cfg, seeds, lone_class, activation="relu"):
+        super().__init__(cfg, seeds, lone_class, activation)
+        self._call = None
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def _step(self, obs):
+        y = tf.cast(obs[:, :, 2:3] < 0, tf.float32)  # the source's y_target: 1. if obs[2] < 0 else 0.
+        with tf.GradientTape() as tape:
+            logits = self.logits(obs)
+            cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
+            loss = tf.reduce_sum(cross_entropy)
+        p_left = tf.nn.sigmoid(logits)[:, 0, 0]  # from the weights before the update below
+        grads = tape.gradient(loss, self.variables)
+        self.optimizer.apply_gradients(zip(grads, self.variables))
+        return p_left
+
+    def step(self, obs):
+        """Every seed's P(left) (K,) before, and its update on, its observation (K, 1, 4)."""
+        obs = tf.constant(obs, tf.float32)
+        if self._call is None:  # the traced function itself: no signature matching per call
+            self._call = self._step.get_concrete_function(obs)
+        return self._call(obs).numpy()
+
+    def set_stacked(self, weights):
+        for v, w in zip(self.variables, weights):
+            v.assign(w)
+
+
+class LockstepDQN(AgentBase):
+    """``lockstep`` mode (not in the source): the fast update of K seeds' networks and the
+    frame loop of all K in a ``tf.while_loop`` (``fused_frames``), up to 1000 frames per
+    call. Each seed's weights are one row of a (K, P) variable (P = 4·16 + 16 +
+    ... + 2, the layers flattened in order), each layer a reshaped slice of it (W1 is
+    (K, 4, 16)): one variable, one target and one RMSProp slot instead of eight of each,
+    since every captured variable costs the call time.
+    The loss is the sum of the K seeds' losses, whose gradient with respect to seed k's
+    weights is seed k's own gradient; RMSProp works element by element.
+    A flat variable is therefore updated as the layers would be.
+    Seed k starts from the weights ``lone_class(cfg, seed_k)`` draws (the program's ``DQN``)."""
+
+    def __init__(self, cfg: MeertensDQNConfig, seeds, lone_class):
+        self.cfg, self.K = cfg, len(seeds)
+        stacked = initial_weights(lone_class, cfg, seeds)
+        ends = np.cumsum([0] + [w[0].size for w in stacked])
+        self._layers = [(a, b, w.shape[1:]) for a, b, w in zip(ends[:-1], ends[1:], stacked)]
+        flat = np.concatenate([w.reshape(self.K, -1) for w in stacked], axis=1)
+        self.theta = stacked_variable(flat, "stacked_weights")
+        self.target = stacked_variable(flat, "target_weights", trainable=False)
+        self.optimizer = TF1RMSprop(cfg.learning_rate)
+        self.optimizer.build([self.theta])
+        self._call = None
+        # ---- fused mode: the frame loop itself in the graph (tfrepro.engines.meertens)
+        self._build_fused(cfg)
+
+    def _params(self, theta):
+        """The layers' stacked weights, each a reshaped slice of ``theta`` (K, P)."""
+        return [tf.reshape(theta[:, a:b], (self.K,) + tuple(shape)) for a, b, shape in self._layers]
+
+    @staticmethod
+    def _layout(x, params):
+        for i in range(0, len(params) - 2, 2):
+            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
+        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
+
+    def _losses(self, cfg, batch, params, target):
+        """Each seed's loss (K,) on a packed batch (K, B, 11):
+        y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
+        states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
+        actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
+        rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
+        qreward = tf.reduce_sum(self._layout(states, params) * tf.one_hot(actions, 2), axis=2)
+        next_q = self._layout(nextstates, target if cfg.target_sync_every else params)
+        fast_target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
+        return tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
+
+    def _train_step(self, cfg, batch):
+        """One fast update of every seed on a packed batch: (the losses (K,), the update)."""
+        with tf.GradientTape() as tape:
+            losses = self._losses(cfg, batch, self._params(self.theta), self._params(self.target))
+            grads = tape.gradient(tf.reduce_sum(losses), self.theta)
+        return losses, self.optimizer.apply_gradients([(grads, self.theta)])
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def _fast_train(self, batch):
+        # one packed batch (K, B, 11) (lockstep.PACKED): one tensor in per call
+        losses, _ = self._train_step(self.cfg, batch)
+        # the losses and the new weights in one flat tensor: one copy out per call
+        return tf.concat([losses, tf.reshape(self.theta, [-1])], axis=0)
+
+    def _build_fused(self, cfg: MeertensDQNConfig):
+        """The frame loop itself (tfrepro.engines.meertens): two ``tf.while_loop``s, for the frames
+        before learning starts and after, whose body plays a frame of every seed (CartPole in
+        float64, epsilon-greedy from the drawn uniforms), stores it in a replay memory held in
+        a variable, and updates every seed's network on the drawn replay rows with the same
+        RMSProp and its slots."""
+        K, cap = self.K, cfg.memory
+        env = LockstepCartPole(cfg.env_id, 1, [0])
+        (physics, euler), max_steps = cartpole_constants(env), env.max_episode_steps
+        # the physics as a variable, not constants the graph optimizer could fold (cartpole_step)
+        physics_variable = tf.Variable(physics, trainable=False, name="cartpole_physics")
+        self.replay = tf.Variable(tf.zeros([K * cap, PACKED_WIDTH]), trainable=False, name="replay")
+
+        def frames(learn):
+            @tf.function
+            def call(first, state0, steps0, explore, random_action, slots, starts):
+                physics = physics_tensor(tf, physics_variable, K)
+                n = tf.shape(explore)[1]
+                rows = tf.range(K) * cap
+
+                def body(i, state, steps, taken, terminals, losses):
+                    frame = first + i
+                    with tf.control_dependencies([i]):  # after the previous frame's update
+                        params = self._params(self.theta)
+                    # ---- select an action and perform it
+                    obs = tf.cast(state, tf.float32)
+                    q = self._layout(obs[:, None, :], params)[:, 0, :]
+                    action = tf.where(explore[:, i], random_action[:, i], tf.argmax(q, axis=1, output_type=tf.int32))
+                    newstate, terminated = cartpole_step(tf, physics, euler, state, action)
+                    steps = steps + 1
+                    terminal = tf.logical_or(terminated, steps >= max_steps)
+                    reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
+                    transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
+                                            tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)],
+                                           axis=1)
+                    done = [tf.raw_ops.ResourceScatterUpdate(resource=self.replay.handle, indices=rows + frame % cap,
+                                                             updates=transition)]
+                    loss = tf.zeros([K])
+                    # ---- learn on the drawn rows (the memory holds this frame's transition)
+                    if learn:
+                        with tf.control_dependencies(done):
+                            batch = tf.gather(self.replay, slots[:, i])
+                        loss, update = self._train_step(cfg, batch)
+                        done = [update]
+                    # ---- the next frame starts after this one's updates; a finished episode starts
+                    # over from the seed's next start state
+                    with tf.control_dependencies(done):
+                        restart = tf.broadcast_to(terminal[:, None], tf.shape(newstate))
+                        state = tf.where(restart, tf.gather(starts, taken, batch_dims=1), newstate)
+                        steps = tf.where(terminal, tf.zeros_like(steps), steps)
+                        taken = taken + tf.cast(terminal, tf.int32)
+                        return [i + 1, state, steps, taken, terminals.write(i, terminal), losses.write(i, loss)]
+
+                out = tf.while_loop(lambda i, *_: i < n, body,
+                                    [tf.constant(0), state0, steps0, tf.zeros([K], tf.int32),
+                                     tf.TensorArray(tf.bool, size=n), tf.TensorArray(tf.float32, size=n)],
+                                    parallel_iterations=1)
+                return [tf.transpose(out[4].stack()), tf.transpose(out[5].stack()), out[1], out[2]]
+
+            return call
+
+        self.fused_out = [frames(False), frames(True)]
+
+    def fused_frames(self, first, learn, state, steps, explore, random_action, slots, starts):
+        """Frames ``first ..`` (as many as ``explore`` has columns) of every seed in one call,
+        with the draws of ``tfrepro.engines.meertens.FusedDraws``: (terminal (K, n) bool, losses (K, n),
+        env state, episode steps) after the last frame."""
+        out = self.fused_out[int(learn)](
+            tf.constant(first, tf.int32), tf.constant(state, tf.float64), tf.constant(steps, tf.int32),
+            tf.constant(explore), tf.constant(random_action, tf.int32), tf.constant(slots, tf.int32),
+            tf.constant(starts, tf.float64))
+        return [x.numpy() for x in out]
+
+    def fast_update_packed(self, batch):
+        """Every seed's target and update in one call on a packed batch (K, B, 11):
+        (losses (K,), stacked weights)."""
+        # compiled (XLA: the update's ops fused, as a graph this small is all per-op overhead)
+        batch = tf.constant(batch, tf.float32)
+        if self._call is None:  # the traced function itself: no signature matching per call
+            self._call = self._fast_train.get_concrete_function(batch)
+        flat = self._call(batch).numpy()
+        return flat[:self.K], self._split(flat[self.K:].reshape(self.K, -1))
+
+    def fast_update(self, batch):
+        """``fast_update_packed`` on ``Transitions`` of (K, B, ...) arrays."""
+        return self.fast_update_packed(pack_transitions(*batch))
+
+    def _split(self, theta):
+        return [theta[:, a:b].reshape((self.K,) + tuple(shape)) for a, b, shape in self._layers]
+
+    def weights(self):
+        return self._split(self.theta.numpy())
+
+    def sync_target(self):
+        self.target.assign(self.theta)
+
+    def lone(self, k):
+        """Seed k's network as a ``DQN`` of its own (to save it or play it)."""
+        agent = self.lone_class(self.cfg, 0)
+        agent.set_weights([w[k] for w in self.weights()])
+        return agent
