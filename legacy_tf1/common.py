@@ -277,6 +277,13 @@ def check_checkpoint(prefix, expected) -> None:
                              % (prefix, name, list(found[name]), list(shape)))
 
 
+def file_writer(logdir, graph):
+    """``tf.summary.FileWriter(logdir, graph)``, made inside ``graph``: FileWriter refuses
+    eager mode, which TF2 turns on for the whole process."""
+    with graph.as_default():
+        return tf.summary.FileWriter(logdir, graph)
+
+
 def loss_summary(loss):
     """The ``tf.summary.scalar("loss", ...)`` of a loss already computed: the same protocol
     buffer the summary op evaluates to (``fast`` mode returns the loss it trained on)."""
@@ -289,3 +296,39 @@ def old_gym_env(env_id):
     from tfrepro.core.envs import make_old
 
     return make_old(env_id)
+
+
+class PolicyGraphProgram(GraphProgram):
+    """A REINFORCE program's graph (pg-tang, pg-geron) and the glue both share. ``build``
+    sets ``inputs``, ``logits`` (log-odds of action 0, left), the book's per-step gradients
+    ``gs``, their placeholders ``gps`` and ``training_op``, then calls ``build_fast``."""
+
+    def build_fast(self, optimizer, variables):
+        """``fast`` mode (not in the sources): mean_k(w_k * grad_k), the book's gradient of a
+        batch, as the gradient of one weighted loss, and the same optimizer (same slots)
+        applied straight to it: one call per update."""
+        self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
+        self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
+        labels = 1.0 - tf.to_float(self.batch_actions)[:, None]
+        batch_xent = tf.nn.sigmoid_cross_entropy_with_logits(logits=self.logits, labels=labels)
+        weighted = tf.reduce_mean(self.batch_weights[:, None] * batch_xent)
+        self.batch_gs = tf.gradients(weighted, variables)
+        self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, variables))
+
+    def batch_gradient(self, obs, actions, weights):
+        return self.sess.run(self.batch_gs, {self.inputs: obs, self.batch_actions: actions,
+                                             self.batch_weights: weights})
+
+    def apply(self, grads):
+        self.sess.run(self.training_op, dict(zip(self.gps, grads)))
+
+    def loss_and_gradients(self, batch):
+        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
+        return None, self.batch_gradient(*batch)
+
+    def fast_update(self, batch):
+        """batch_gradient + apply in one sess.run on ``Steps``; returns (None, the updated weights)."""
+        obs, actions, weights = batch
+        return None, self.sess.run([self.fast_training_op, self.params_after],
+                                   {self.inputs: obs, self.batch_actions: actions,
+                                    self.batch_weights: weights})[1]

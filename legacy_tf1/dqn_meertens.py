@@ -31,7 +31,6 @@ Deviations, each for a reason:
   itself in the graph (a ``tf.while_loop`` with CartPole, the replay memory, epsilon-greedy
   and the update inside), up to 1000 frames per call, every random draw made ahead in NumPy
   as the lone run makes it (``tfrepro.engines.meertens``).
-* Variables are created layer by layer (W1, B1, W2, ...) with the source's names.
 """
 from __future__ import annotations
 
@@ -40,8 +39,8 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, episode_limit, graph_callable, loss_summary, old_gym_env
-from legacy_tf1.lockstep import LockstepDQN
+from legacy_tf1.common import GraphProgram, episode_limit, file_writer, loss_summary, old_gym_env
+from legacy_tf1.engines import FastDQN, LockstepDQN
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.policies import mlp_q
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
@@ -51,7 +50,7 @@ from tfrepro.engines.meertens import meertens_results
 LAYERS = ("1", "2", "3", "4")
 
 
-class DQN(GraphProgram):
+class DQN(FastDQN, GraphProgram):
     def build(self, cfg: MeertensDQNConfig):
         sizes = (4,) + tuple(cfg.hidden) + (2,)
         # ---- network input
@@ -83,17 +82,7 @@ class DQN(GraphProgram):
         rmsprop = tf.train.RMSPropOptimizer(cfg.learning_rate)
         self.optimizer = rmsprop.minimize(self.loss)
 
-        # ---- fast mode (not in the source): the Bellman target in the graph, so one
-        # call per frame computes it, trains, and returns the new weights.
-        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
-        self.fast_nextstate = tf.placeholder(tf.float32, [None, 4], name="fast_nextstate")
-        self.fast_terminal = tf.placeholder(tf.float32, [None], name="fast_terminal")
-        next_q = self._layout(self.fast_nextstate, target if cfg.target_sync_every else self.weights_)
-        fast_target = tf.stop_gradient(self.networkreward + cfg.gamma * (1.0 - self.fast_terminal)
-                                       * tf.reduce_max(next_q, axis=1))
-        self.fast_loss = tf.reduce_mean(tf.square(fast_target - qreward))
-        self.fast_grads = tf.gradients(self.fast_loss, self.weights_)  # for `tfrepro diff`
-        self.fast_training_op = rmsprop.minimize(self.fast_loss, var_list=self.weights_)
+        self.build_fast(cfg, qreward, target, rmsprop)  # fast mode (not in the source)
         self.merged_summary = tf.summary.merge_all()
 
     @staticmethod
@@ -111,26 +100,6 @@ class DQN(GraphProgram):
     def target_values(self, states):
         return self.sess.run(self.target_q, {self.networkstate: states})
 
-    def fast_update(self, batch):
-        """Target, update and new weights in one call on ``Transitions``: (loss, weights).
-        ``graph_callable`` skips ``sess.run``'s per-call fetch and feed bookkeeping, most of
-        the cost of a call on a network this small."""
-        if not hasattr(self, "_fast_call"):
-            feeds = [self.networkstate, self.networkaction, self.networkreward,
-                     self.fast_terminal, self.fast_nextstate]
-            self._fast_call = graph_callable(self.sess, feeds, [self.fast_loss] + list(self.params_after),
-                                             self.fast_training_op)
-        out = self._fast_call(*batch)
-        return out[0], out[1:]
-
-    def loss_and_gradients(self, batch):
-        """The fast update's loss and gradients on ``Transitions``, without updating."""
-        states, actions, rewards, terminals, nextstates = batch
-        out = self.sess.run([self.fast_loss] + self.fast_grads, {
-            self.networkstate: states, self.networkaction: actions, self.networkreward: rewards,
-            self.fast_terminal: terminals.astype(np.float32), self.fast_nextstate: nextstates})
-        return float(out[0]), out[1:]
-
     def train_batch(self, states, actions, targets):
         _, loss, summary = self.sess.run(
             [self.optimizer, self.loss, self.merged_summary],
@@ -139,7 +108,6 @@ class DQN(GraphProgram):
 
     def sync_target(self):
         self.sess.run(self.sync_target_op)
-
 
 
 def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
@@ -151,10 +119,7 @@ def train(agent: DQN, cfg, seed, rng, logdir=None, progress=None, mode="book"):
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
     memory = ReplayMemory(cfg.memory, seed=seed)
-    writer = None
-    if logdir:  # FileWriter refuses eager mode: create it inside the program's graph
-        with agent.graph.as_default():
-            writer = tf.summary.FileWriter(logdir, agent.graph)
+    writer = file_writer(logdir, agent.graph) if logdir else None  # tf.summary.FileWriter
     q_next = agent.target_values if cfg.target_sync_every else agent.q_values
     observation, episode_return, returns, losses, summary = env.reset(), 0.0, [], [], None
     frames = progress(range(cfg.frames)) if progress else range(cfg.frames)

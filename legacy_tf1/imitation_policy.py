@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
-from legacy_tf1.lockstep import LockstepImitation
+from legacy_tf1.engines import LockstepImitation
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.loops import evaluate_fast
 from tfrepro.engines.imitation import imitation_results

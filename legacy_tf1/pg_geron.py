@@ -40,8 +40,8 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, as_float_obs, dense, old_gym_env
-from legacy_tf1.lockstep import LockstepPolicy
+from legacy_tf1.common import PolicyGraphProgram, as_float_obs, dense, old_gym_env
+from legacy_tf1.engines import LockstepPolicy
 from tfrepro.core.configs import GeronPGConfig
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import discount_and_normalize_rewards
@@ -50,7 +50,7 @@ from tfrepro.engines.reinforce import geron_advantages, reinforce_results
 ACTIVATION = "elu"
 
 
-class PolicyGradient(GraphProgram):
+class PolicyGradient(PolicyGraphProgram):
     def build(self, cfg: GeronPGConfig):
         n_inputs = 4  # == env.observation_space.shape[0]
         # ---- network: Dense(5, elu) -> Dense(1, sigmoid) = P(action 0 = left)
@@ -72,14 +72,7 @@ class PolicyGradient(GraphProgram):
         self.gps = [tf.placeholder(tf.float32, shape=g.get_shape()) for g in self.gs]
         self.training_op = optimizer.apply_gradients(zip(self.gps, [v for _, v in gvs]))
 
-        # ---- fast mode: mean over all steps of final_reward * step gradient, as one loss
-        self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
-        self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
-        y_batch = 1.0 - tf.to_float(self.batch_actions)[:, None]
-        weighted = tf.reduce_mean(self.batch_weights[:, None] * tf.nn.sigmoid_cross_entropy_with_logits(
-            labels=y_batch, logits=self.logits))
-        self.batch_gs = tf.gradients(weighted, [v for _, v in gvs])
-        self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, [v for _, v in gvs]))
+        self.build_fast(optimizer, [v for _, v in gvs])  # fast mode (not in the source)
 
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
@@ -101,23 +94,6 @@ class PolicyGradient(GraphProgram):
                          for step, final_reward in enumerate(final_rewards)], axis=0)
                 for var_index in range(len(self.gps))]
 
-    def batch_gradient(self, obs, actions, weights):
-        return self.sess.run(self.batch_gs, {self.inputs: obs, self.batch_actions: actions,
-                                             self.batch_weights: weights})
-
-    def apply(self, grads):
-        self.sess.run(self.training_op, dict(zip(self.gps, grads)))
-
-    def loss_and_gradients(self, batch):
-        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
-        return None, self.batch_gradient(*batch)
-
-    def fast_update(self, batch):
-        """batch_gradient + apply in one sess.run on ``Steps``; returns (None, the updated weights)."""
-        obs, actions, weights = batch
-        return None, self.sess.run([self.fast_training_op, self.params_after],
-                                   {self.inputs: obs, self.batch_actions: actions,
-                                    self.batch_weights: weights})[1]
 
 
 def play_one_step(env, obs, agent):

@@ -33,8 +33,8 @@ import time
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
-from legacy_tf1.lockstep import LockstepPolicy
+from legacy_tf1.common import PolicyGraphProgram, as_float_obs, dense, episode_limit, old_gym_env
+from legacy_tf1.engines import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
 from tfrepro.core.returns import normalized_discounted_rewards
@@ -43,7 +43,7 @@ from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 ACTIVATION = "relu"
 
 
-class PolicyGradient(GraphProgram):
+class PolicyGradient(PolicyGraphProgram):
     """nn_pg.py's network, 4 inputs -> 4 ReLU -> 1 logit (log-odds of action 0), and Adam;
     plus one batched-gradient update for fast mode."""
 
@@ -73,15 +73,7 @@ class PolicyGradient(GraphProgram):
             gvs_feed.append((gp, v))
         self.training_op = optimizer.apply_gradients(gvs_feed)
 
-        # ---- fast mode: mean_k(nd_k * grad_k) as the gradient of one weighted loss
-        self.batch_actions = tf.placeholder(tf.int64, shape=[None], name="batch_actions")
-        self.batch_weights = tf.placeholder(tf.float32, shape=[None], name="batch_weights")
-        labels = tf.to_float(1 - self.batch_actions)[:, None]
-        batch_xent = tf.nn.sigmoid_cross_entropy_with_logits(logits=self.logits, labels=labels)
-        weighted = tf.reduce_mean(self.batch_weights[:, None] * batch_xent)
-        self.batch_gs = tf.gradients(weighted, [v for _, v in gvs])
-        # the same Adam (same slots) applied straight to that gradient: one call per update
-        self.fast_training_op = optimizer.apply_gradients(zip(self.batch_gs, [v for _, v in gvs]))
+        self.build_fast(optimizer, [v for _, v in gvs])  # fast mode (not in the source)
 
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
@@ -102,23 +94,6 @@ class PolicyGradient(GraphProgram):
         return [np.mean([grads[k][i] * r for k, r in enumerate(rewards_weights)], axis=0)
                 for i in range(len(self.gps))]
 
-    def batch_gradient(self, obs, actions, weights):
-        return self.sess.run(self.batch_gs, {self.inputs: obs, self.batch_actions: actions,
-                                             self.batch_weights: weights})
-
-    def apply(self, grads):
-        self.sess.run(self.training_op, dict(zip(self.gps, grads)))
-
-    def loss_and_gradients(self, batch):
-        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
-        return None, self.batch_gradient(*batch)
-
-    def fast_update(self, batch):
-        """batch_gradient + apply in one sess.run on ``Steps``; returns (None, the updated weights)."""
-        obs, actions, weights = batch
-        return None, self.sess.run([self.fast_training_op, self.params_after],
-                                   {self.inputs: obs, self.batch_actions: actions,
-                                    self.batch_weights: weights})[1]
 
 
 def train_book(agent: PolicyGradient, cfg, seed, progress):

@@ -171,3 +171,34 @@ def stacked_variable(value, name, trainable=True):
     if hasattr(keras, "Variable"):
         return keras.Variable(value, name=name, trainable=trainable)
     return tf.Variable(value, name=name, trainable=trainable)
+
+
+class PolicyKerasProgram(KerasProgram):
+    """A REINFORCE program's Keras model (pg-tang, pg-geron) and the glue both share.
+    ``build`` sets ``model`` and ``optimizer``; the program defines ``_batch_grads(obs,
+    actions, weights)``, ``fast`` mode's gradient of a batch (not in the sources)."""
+
+    def _batch_grads(self, obs, actions, weights):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @tf.function(reduce_retracing=True)
+    def _fast_update(self, obs, actions, weights):
+        # the same optimizer (same slots) applied straight to that gradient: one call per update
+        grads = self._batch_grads(obs, actions, weights)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return [tf.identity(v) for v in self.model.trainable_variables]
+
+    def batch_gradient(self, obs, actions, weights):
+        return [g.numpy() for g in self._batch_grads(
+            tf.constant(obs, tf.float32), tf.constant(actions, tf.int64), tf.constant(weights, tf.float32))]
+
+    def loss_and_gradients(self, batch):
+        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
+        return None, self.batch_gradient(*batch)
+
+    def fast_update(self, batch):
+        """batch_gradient + apply in one compiled call on ``Steps``; returns (None, the updated weights)."""
+        obs, actions, weights = batch
+        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
+                                tf.constant(weights, tf.float32))
+        return None, [w.numpy() for w in out]

@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, episode_limit
-from modern_tf2.lockstep import LockstepDQN
+from modern_tf2.engines import FastDQN, LockstepDQN
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.envs import make
@@ -64,7 +64,7 @@ def q_network(cfg, name):
     return keras.Sequential(layers, name=name)
 
 
-class DQN(KerasProgram):
+class DQN(FastDQN, KerasProgram):
     def build(self, cfg: MeertensDQNConfig, keras_rmsprop: bool = False):
         # ---- the variables of our network (and of the target network, an exercise)
         self.model = q_network(cfg, "meertens_dqn")
@@ -92,18 +92,6 @@ class DQN(KerasProgram):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return loss
 
-    def _fast_targets(self, rewards, terminals, nextstates, use_target):
-        # ---- fast mode (not in the source): the Bellman target in the graph, so one
-        # call per frame computes it, trains, and returns the new weights.
-        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
-        next_q = self.target(nextstates) if use_target else self.model(nextstates)
-        return tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=1))
-
-    @tf.function(reduce_retracing=True)
-    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
-        loss = self._train(states, actions, self._fast_targets(rewards, terminals, nextstates, use_target))
-        return loss, [tf.identity(v) for v in self.model.trainable_variables]
-
     # -- the pieces the equivalence tests drive -------------------------------
     def q_values(self, states):
         return self._q(tf.constant(np.asarray(states, np.float32))).numpy()
@@ -112,25 +100,6 @@ class DQN(KerasProgram):
 
     def target_values(self, states):
         return self._target_q(tf.constant(np.asarray(states, np.float32))).numpy()
-
-    def fast_update(self, batch):
-        """Target, update and new weights in one compiled call on ``Transitions``: (loss, weights)."""
-        states, actions, rewards, terminals, nextstates = batch
-        loss, weights = self._fast_train(
-            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
-            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
-            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
-        return float(loss), [w.numpy() for w in weights]
-
-    def loss_and_gradients(self, batch):
-        """The fast update's loss and gradients on ``Transitions``, without updating."""
-        states, actions, rewards, terminals, nextstates = batch
-        targets = self._fast_targets(tf.constant(rewards, tf.float32), tf.constant(terminals.astype(np.float32)),
-                                     tf.constant(nextstates, tf.float32), bool(self.cfg.target_sync_every))
-        with tf.GradientTape() as tape:
-            q = tf.reduce_sum(self.model(tf.constant(states, tf.float32)) * tf.one_hot(actions, 2), axis=1)
-            loss = tf.reduce_mean(tf.square(targets - q))
-        return float(loss), [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
     def train_batch(self, states, actions, targets):
         return float(self._train(tf.constant(states, tf.float32), tf.constant(actions, tf.int32),

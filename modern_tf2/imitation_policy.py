@@ -36,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
-from modern_tf2.lockstep import LockstepImitation
+from modern_tf2.engines import LockstepImitation
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.envs import make
 from tfrepro.core.loops import evaluate_fast

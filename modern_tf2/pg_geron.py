@@ -41,8 +41,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, as_float_obs, policy_model
-from modern_tf2.lockstep import LockstepPolicy
+from modern_tf2.common import PolicyKerasProgram, as_float_obs, policy_model
+from modern_tf2.engines import LockstepPolicy
 from tfrepro.core.configs import GeronPGConfig
 from tfrepro.core.envs import make
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
@@ -52,7 +52,7 @@ from tfrepro.engines.reinforce import geron_advantages, reinforce_results
 ACTIVATION = "elu"
 
 
-class PolicyGradient(KerasProgram):
+class PolicyGradient(PolicyKerasProgram):
     def build(self, cfg: GeronPGConfig):
         # ---- network: Dense(5, elu) -> Dense(1, sigmoid) = P(action 0 = left)
         self.model = policy_model(cfg.hidden, "elu", "sigmoid", name="geron_policy")
@@ -83,12 +83,6 @@ class PolicyGradient(KerasProgram):
             loss = tf.reduce_mean(weights * self.loss_fn(y_target, left_proba))
         return tape.gradient(loss, self.model.trainable_variables)
 
-    @tf.function(reduce_retracing=True)
-    def _fast_update(self, obs, actions, weights):
-        grads = self._batch_grads(obs, actions, weights)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        return [tf.identity(v) for v in self.model.trainable_variables]
-
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
         return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
@@ -110,24 +104,9 @@ class PolicyGradient(KerasProgram):
             all_mean_grads.append(mean_grads)
         return [np.asarray(g) for g in all_mean_grads]
 
-    def batch_gradient(self, obs, actions, weights):
-        return [g.numpy() for g in self._batch_grads(
-            tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
-            tf.constant(weights, tf.float32))]
-
     def apply(self, grads):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
 
-    def loss_and_gradients(self, batch):
-        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
-        return None, self.batch_gradient(*batch)
-
-    def fast_update(self, batch):
-        """batch_gradient + apply in one compiled call on ``Steps``; returns (None, the updated weights)."""
-        obs, actions, weights = batch
-        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
-                                tf.constant(weights, tf.float32))
-        return None, [w.numpy() for w in out]
 
 
 def play_one_step(env, obs, agent):

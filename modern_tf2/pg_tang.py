@@ -33,8 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, as_float_obs, episode_limit, policy_model
-from modern_tf2.lockstep import LockstepPolicy
+from modern_tf2.common import PolicyKerasProgram, as_float_obs, episode_limit, policy_model
+from modern_tf2.engines import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.envs import make
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
@@ -44,7 +44,7 @@ from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 ACTIVATION = "relu"
 
 
-class PolicyGradient(KerasProgram):
+class PolicyGradient(PolicyKerasProgram):
     """nn_pg.py's network, 4 inputs -> 4 ReLU -> 1 logit (log-odds of action 0), and Adam;
     plus one batched-gradient update for fast mode."""
 
@@ -83,13 +83,6 @@ class PolicyGradient(KerasProgram):
     def _apply(self, grads):
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
 
-    @tf.function(reduce_retracing=True)
-    def _fast_update(self, obs, actions, weights):
-        grads = self._batch_grads(obs, actions, weights)
-        # the same Adam (same slots) applied straight to that gradient: one call per update
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        return [tf.identity(v) for v in self.model.trainable_variables]
-
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
         return tf.nn.sigmoid(self.model(np.asarray(obs, np.float32))).numpy()[:, 0]
@@ -108,23 +101,9 @@ class PolicyGradient(KerasProgram):
         return [np.mean([grads[k][i] * r for k, r in enumerate(rewards_weights)], axis=0)
                 for i in range(len(self.model.trainable_variables))]
 
-    def batch_gradient(self, obs, actions, weights):
-        return [g.numpy() for g in self._batch_grads(
-            tf.constant(obs, tf.float32), tf.constant(actions, tf.int64), tf.constant(weights, tf.float32))]
-
     def apply(self, grads):
         self._apply([tf.constant(g, tf.float32) for g in grads])
 
-    def loss_and_gradients(self, batch):
-        """The fast update's gradient on ``Steps`` (no loss value: REINFORCE's is a surrogate)."""
-        return None, self.batch_gradient(*batch)
-
-    def fast_update(self, batch):
-        """batch_gradient + apply in one compiled call on ``Steps``; returns (None, the updated weights)."""
-        obs, actions, weights = batch
-        out = self._fast_update(tf.constant(obs, tf.float32), tf.constant(actions, tf.int64),
-                                tf.constant(weights, tf.float32))
-        return None, [w.numpy() for w in out]
 
 
 def train_book(agent: PolicyGradient, cfg, seed, progress):

@@ -1,9 +1,10 @@
-"""The ``lockstep`` engines of the TF1 graph forms (not in the sources): K seeds of a
-program in one graph, every variable stacked on a leading seed axis, each seed's update
-its lone ``fast`` run's. ``LockstepPolicy`` (pg-tang, pg-geron), ``LockstepImitation``
+"""What the TF1 graph forms' ``fast`` and ``lockstep`` modes add (not in the sources).
+``FastDQN``: dqn-meertens's fast update, mixed into its ``DQN``. The ``lockstep`` engines: K
+seeds of a program in one graph, every variable stacked on a leading seed axis, each seed's
+update its lone ``fast`` run's: ``LockstepPolicy`` (pg-tang, pg-geron), ``LockstepImitation``
 (imitation-policy), ``LockstepDQN`` (dqn-meertens, with its frame loop in the graph). The
-drivers that feed them are framework-free (``tfrepro.engines``); the TF2 ports' engines are
-``modern_tf2/lockstep.py``, class for class and method for method.
+drivers that feed them are framework-free (``tfrepro.engines``); the TF2 ports' are
+``modern_tf2/engines.py``, class for class and method for method.
 
 One design in both forms, but for one difference: here ``LockstepDQN`` keeps one stacked
 variable per layer (W1 is (K, 4, 16)), which a session callable reads at no cost per
@@ -13,6 +14,7 @@ layouts update the same numbers.
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, graph_callable
@@ -108,6 +110,44 @@ class LockstepImitation(LockstepPolicy):
 
     def set_stacked(self, weights):
         self.set_weights(weights)
+
+
+class FastDQN:
+    """dqn-meertens's ``fast`` mode (not in the source), mixed into its ``DQN``: the Bellman
+    target in the graph, so one call per frame computes it, trains, and returns the new
+    weights."""
+
+    def build_fast(self, cfg, qreward, target, rmsprop):
+        """The fast update on the online network's ``qreward`` with the program's RMSProp:
+        y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
+        self.fast_nextstate = tf.placeholder(tf.float32, [None, 4], name="fast_nextstate")
+        self.fast_terminal = tf.placeholder(tf.float32, [None], name="fast_terminal")
+        next_q = self._layout(self.fast_nextstate, target if cfg.target_sync_every else self.weights_)
+        fast_target = tf.stop_gradient(self.networkreward + cfg.gamma * (1.0 - self.fast_terminal)
+                                       * tf.reduce_max(next_q, axis=1))
+        self.fast_loss = tf.reduce_mean(tf.square(fast_target - qreward))
+        self.fast_grads = tf.gradients(self.fast_loss, self.weights_)  # for `tfrepro diff`
+        self.fast_training_op = rmsprop.minimize(self.fast_loss, var_list=self.weights_)
+
+    def fast_update(self, batch):
+        """Target, update and new weights in one call on ``Transitions``: (loss, weights).
+        ``graph_callable`` skips ``sess.run``'s per-call fetch and feed bookkeeping, most of
+        the cost of a call on a network this small."""
+        if not hasattr(self, "_fast_call"):
+            feeds = [self.networkstate, self.networkaction, self.networkreward,
+                     self.fast_terminal, self.fast_nextstate]
+            self._fast_call = graph_callable(self.sess, feeds, [self.fast_loss] + list(self.params_after),
+                                             self.fast_training_op)
+        out = self._fast_call(*batch)
+        return out[0], out[1:]
+
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        states, actions, rewards, terminals, nextstates = batch
+        out = self.sess.run([self.fast_loss] + self.fast_grads, {
+            self.networkstate: states, self.networkaction: actions, self.networkreward: rewards,
+            self.fast_terminal: terminals.astype(np.float32), self.fast_nextstate: nextstates})
+        return float(out[0]), out[1:]
 
 
 class LockstepDQN(GraphProgram):

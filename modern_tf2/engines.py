@@ -1,9 +1,10 @@
-"""The ``lockstep`` engines of the TF2 ports (not in the sources): K seeds of a program as
-stacked variables with a leading seed axis, each seed's update its lone ``fast`` run's, in
-one compiled call. ``LockstepPolicy`` (pg-tang, pg-geron), ``LockstepImitation``
+"""What the TF2 ports' ``fast`` and ``lockstep`` modes add (not in the sources). ``FastDQN``:
+dqn-meertens's fast update, mixed into its ``DQN``. The ``lockstep`` engines: K seeds of a
+program as stacked variables with a leading seed axis, each seed's update its lone ``fast``
+run's, in one compiled call: ``LockstepPolicy`` (pg-tang, pg-geron), ``LockstepImitation``
 (imitation-policy), ``LockstepDQN`` (dqn-meertens, with its frame loop in the graph). The
-drivers that feed them are framework-free (``tfrepro.engines``); the TF1 graph forms'
-engines are ``legacy_tf1/lockstep.py``, class for class and method for method.
+drivers that feed them are framework-free (``tfrepro.engines``); the TF1 graph forms' are
+``legacy_tf1/engines.py``, class for class and method for method.
 
 One design in both forms, but for one difference: here ``LockstepDQN`` holds all layers in
 one flat (K, P) variable, since every variable a ``tf.function`` captures costs its call
@@ -44,7 +45,7 @@ class LockstepPolicy(AgentBase):
         self.optimizer = type(optimizer).from_config(optimizer.get_config())
         self.optimizer.build(self.variables)
 
-    def logits(self, obs):
+    def stacked_logits(self, obs):
         """The K policy networks on inputs (K, T, 4): logits (K, T, 1)."""
         kernel, bias, out_kernel, out_bias = self.variables
         hidden = self.activation(tf.matmul(obs, kernel) + bias[:, None, :])
@@ -53,7 +54,7 @@ class LockstepPolicy(AgentBase):
     @tf.function(reduce_retracing=True)
     def _fast_update(self, obs, actions, weights, steps):
         with tf.GradientTape() as tape:
-            logits = self.logits(obs)
+            logits = self.stacked_logits(obs)
             labels = 1.0 - tf.cast(actions, tf.float32)[..., None]
             xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)[..., 0]
             loss = tf.reduce_sum(tf.reduce_sum(weights * xent, axis=1) / steps)
@@ -96,7 +97,7 @@ class LockstepImitation(LockstepPolicy):
     def _step(self, obs):
         y = tf.cast(obs[:, :, 2:3] < 0, tf.float32)  # the source's y_target: 1. if obs[2] < 0 else 0.
         with tf.GradientTape() as tape:
-            logits = self.logits(obs)
+            logits = self.stacked_logits(obs)
             cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
             loss = tf.reduce_sum(cross_entropy)
         p_left = tf.nn.sigmoid(logits)[:, 0, 0]  # from the weights before the update below
@@ -114,6 +115,41 @@ class LockstepImitation(LockstepPolicy):
     def set_stacked(self, weights):
         for v, w in zip(self.variables, weights):
             v.assign(w)
+
+
+class FastDQN:
+    """dqn-meertens's ``fast`` mode (not in the source), mixed into its ``DQN``: the Bellman
+    target in the graph, so one call per frame computes it, trains, and returns the new
+    weights."""
+
+    def _fast_targets(self, rewards, terminals, nextstates, use_target):
+        # y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y
+        next_q = self.target(nextstates) if use_target else self.model(nextstates)
+        return tf.stop_gradient(rewards + self.cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=1))
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, states, actions, rewards, terminals, nextstates, use_target):
+        loss = self._train(states, actions, self._fast_targets(rewards, terminals, nextstates, use_target))
+        return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    def fast_update(self, batch):
+        """Target, update and new weights in one compiled call on ``Transitions``: (loss, weights)."""
+        states, actions, rewards, terminals, nextstates = batch
+        loss, weights = self._fast_train(
+            tf.constant(states, tf.float32), tf.constant(actions, tf.int32),
+            tf.constant(rewards, tf.float32), tf.constant(terminals, tf.float32),
+            tf.constant(nextstates, tf.float32), tf.constant(bool(self.cfg.target_sync_every)))
+        return float(loss), [w.numpy() for w in weights]
+
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        states, actions, rewards, terminals, nextstates = batch
+        targets = self._fast_targets(tf.constant(rewards, tf.float32), tf.constant(terminals.astype(np.float32)),
+                                     tf.constant(nextstates, tf.float32), bool(self.cfg.target_sync_every))
+        with tf.GradientTape() as tape:
+            q = tf.reduce_sum(self.model(tf.constant(states, tf.float32)) * tf.one_hot(actions, 2), axis=1)
+            loss = tf.reduce_mean(tf.square(targets - q))
+        return float(loss), [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
 
 class LockstepDQN(AgentBase):
