@@ -78,7 +78,7 @@ def test_fast_mode_is_an_equivalent_policy():
     from tfrepro.core.verdicts import compare_means
     from tfrepro.infra import programs
 
-    fast = np.concatenate([new.run(BasicPolicyConfig(), mode="fast", seed=s)["eval_returns"] for s in range(4)])
+    fast = np.concatenate([new.run(BasicPolicyConfig(), mode="fast", seed=s).eval_returns for s in range(4)])
     book = new.play_book(BasicPolicyConfig(), seed=0)
     r = compare_means(book, fast, programs.get("basic-policy").margin)
     assert r["verdict"] == "equivalent", r

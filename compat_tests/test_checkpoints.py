@@ -35,7 +35,7 @@ print(json.dumps(np.asarray(agent.forward(obs)).tolist()))
 def _trained(module, cfg, tmp_path):
     """Train a few iterations through the program's own run(), saving to tmp_path."""
     out = module.run(cfg, mode="fast", seed=0, save=str(tmp_path / "ckpt"))
-    assert len(out["train_returns"]) > 0
+    assert len(out.train_returns) > 0
     return tmp_path / "ckpt"
 
 

@@ -45,7 +45,7 @@ def test_random_policy_book_deterministic(framework):
     from tfrepro.infra.programs import get
 
     module = get("random-policy").form(framework)
-    runs = [module.run(RandomPolicyConfig(episodes=30), mode="book", seed=s)["eval_returns"] for s in (2, 2, 3)]
+    runs = [module.run(RandomPolicyConfig(episodes=30), mode="book", seed=s).eval_returns for s in (2, 2, 3)]
     assert runs[0] == runs[1] != runs[2]
 
 

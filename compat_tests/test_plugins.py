@@ -234,3 +234,19 @@ def test_a_bad_program_file_is_not_left_named(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="SyntaxError"):
         programs.use_program_files([bad])
     assert os.environ[programs.FILES_VAR] == ""
+
+
+def test_a_run_result_is_typed_and_a_plugins_dict_is_checked():
+    """``run`` returns a ``RunResult``; a plug-in's dict of its fields reads the same, and a
+    dict with an unknown or a missing key is a one-line error naming them."""
+    from tfrepro.core.errors import UsageError
+    from tfrepro.core.protocol import RunResult
+
+    out = RunResult.of({"train_returns": [1.0], "eval_returns": [2.0], "env_steps": 3,
+                        "also": {"train_returns": [], "eval_returns": [4.0], "env_steps": 4}})
+    assert isinstance(out, RunResult) and isinstance(out.also, RunResult) and out.also.eval_returns == [4.0]
+    assert RunResult.of(out) is out
+    with pytest.raises(UsageError, match="unknown eval_wall_s; missing env_steps"):
+        RunResult.of({"train_returns": [], "eval_returns": [1.0], "eval_wall_s": 0.1}, "mine (tf1) run")
+    with pytest.raises(UsageError, match="returned list, not a RunResult"):
+        RunResult.of([1.0])

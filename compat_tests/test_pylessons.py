@@ -5,6 +5,7 @@ Keras 2's RMSprop (tf-keras's legacy optimizer, as Keras 2.2.4 computed it) and 
 are the same update (accumulator from zeros, epsilon 0.01 outside the square root), so no
 special optimizer is needed here, unlike the Meertens DQN: tolerances are float32 rounding.
 """
+import dataclasses
 import warnings
 
 import numpy as np
@@ -320,9 +321,9 @@ def test_same_seed_same_run_and_the_seed_matters(module):
 
     cfg = replace(PylessonsDQNConfig(), **SHORT)
     runs = [module.run(cfg, mode="fast", seed=s) for s in (2, 2, 3)]
-    key = [(r["train_returns"], r["eval_returns"], r["updates"]) for r in runs]
+    key = [(r.train_returns, r.eval_returns, r.updates) for r in runs]
     assert key[0] == key[1] and key[0] != key[2]
-    assert runs[0]["updates"] > 1000
+    assert runs[0].updates > 1000
 
 
 @pytest.mark.slow
@@ -349,7 +350,7 @@ def test_tf1_and_tf2_runs_start_identically():
             outs.append(module.run(cfg, mode="fast", seed=1))
         finally:
             module.DQNAgent.__init__ = original
-    assert outs[0]["train_returns"][:12] == outs[1]["train_returns"][:12]
+    assert outs[0].train_returns[:12] == outs[1].train_returns[:12]
 
 
 # Short runs in which both stopping rules can fire: updates from 64 stored transitions on
@@ -361,7 +362,7 @@ RULES_SHORT = dict(train_start=64, batch_size=16, eval_episodes=2, test_episodes
 def _out(module, cfg, seed, also=None):
     from tfrepro.core.seeding import seed_everything
 
-    out = module.run(cfg, mode="fast", seed=seed, rng=seed_everything(seed), also=also)
+    out = dataclasses.asdict(module.run(cfg, mode="fast", seed=seed, rng=seed_everything(seed), also=also))
     out.pop("finished_at")
     return out
 
@@ -393,7 +394,7 @@ def test_one_run_serving_both_rules_is_each_variants_own_run(module, threshold):
         shared = _out(module, evaluated, seed, also=book)
         shared_book = shared.pop("also")
         shared_book.pop("finished_at")
-        assert "evaluations" not in shared_book and shared["evaluations"]
+        assert shared_book["evaluations"] is None and shared["evaluations"]
         fired.append((shared_book["solved_episode"] is not None, shared["solved_episode"] is not None))
         _assert_same_run(shared, _out(module, evaluated, seed))
         _assert_same_run(shared_book, _out(module, book, seed))

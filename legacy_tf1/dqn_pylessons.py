@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import replace
 import warnings
 
 import numpy as np
@@ -53,7 +54,7 @@ from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
-from tfrepro.core.protocol import AgentBase
+from tfrepro.core.protocol import AgentBase, RunResult
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory, SharedRun, shared_config, stop_rule
 from tfrepro.infra.records import atomic_save
 
@@ -291,7 +292,7 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
         also=None):
     """``also``: the config of a variant that differs from ``cfg`` in its stopping rule
     alone (``shared_config``): one training run then serves both, each variant's outputs
-    those of its own run (``SharedRun``); the other variant's under ``"also"``."""
+    those of its own run (``SharedRun``); the other variant's in ``RunResult.also``."""
     rng = rng if rng is not None else np.random.default_rng(seed)
     run_cfg = shared_config(cfg, also) if also is not None else cfg
     with DQNAgent(cfg, seed) as agent:
@@ -308,14 +309,12 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
                 agent.save(save)
             eval_returns, q_trace = test(agent, c, seed, c.test_episodes, mode=mode)
             weights, lr = agent.weights(), agent.learning_rate()
-            out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
-                       train_env_steps=steps, updates=updates, episodes_per_iteration=1,
-                       train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
-            out["q_trace"] = q_trace
-            if c.eval_every:
-                out["evaluations"] = [list(h) for h in evaluate.history]
-            out["finished_at"] = time.perf_counter()
-            return out
+            return RunResult(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
+                             train_env_steps=steps, updates=updates, episodes_per_iteration=1,
+                             train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr,
+                             q_trace=q_trace,
+                             evaluations=[list(h) for h in evaluate.history] if c.eval_every else None,
+                             finished_at=time.perf_counter())
 
         if also is None:
             return finish(None, *train(agent, cfg, seed, rng, progress=progress, mode=mode, on_step=evaluate))
@@ -323,4 +322,4 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
         scores, steps, updates, _ = train(agent, run_cfg, seed, rng, progress=progress, mode=mode,
                                           on_step=evaluate, stop=shared)
         outs = shared.end(scores, steps, updates)
-    return dict(outs[stop_rule(cfg)], also=outs[stop_rule(also)])
+    return replace(outs[stop_rule(cfg)], also=outs[stop_rule(also)])

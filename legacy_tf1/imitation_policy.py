@@ -37,6 +37,7 @@ from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, 
 from legacy_tf1.engines import LockstepImitation
 from tfrepro.core.configs import ImitationConfig
 from tfrepro.core.loops import evaluate_fast
+from tfrepro.core.protocol import RunResult
 from tfrepro.engines.imitation import imitation_results
 
 ACTIVATION = "relu"
@@ -147,6 +148,6 @@ def run(cfg: ImitationConfig, *, mode="fast", seed=0, save=None, load=None, prog
             returns, eval_steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id,
                                                 cfg.test_episodes, seed + 10_000, cfg.max_steps, rng)
         weights = agent.weights()
-    return dict(train_returns=train_returns, eval_returns=list(map(float, returns)),
-                env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
-                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
+    return RunResult(train_returns=train_returns, eval_returns=list(map(float, returns)),
+                     env_steps=steps + int(eval_steps), train_env_steps=steps, updates=steps,
+                     episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

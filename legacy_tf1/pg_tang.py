@@ -37,6 +37,7 @@ from legacy_tf1.common import PolicyGraphProgram, as_float_obs, dense, episode_l
 from legacy_tf1.engines import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.returns import normalized_discounted_rewards
 from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 
@@ -167,9 +168,9 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
             agent.save(ckpt_dir)
             weights = agent.weights()
         eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
-    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
-                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
-                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
+    return RunResult(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                     env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                     episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):

@@ -18,7 +18,6 @@ Deviations, each for a reason:
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -26,6 +25,7 @@ import tensorflow.compat.v1 as tf
 from legacy_tf1.common import GraphProgram, as_float_obs, dense, episode_limit, old_gym_env
 from tfrepro.core.configs import RandomPolicyConfig
 from tfrepro.core.loops import evaluate_fast
+from tfrepro.core.protocol import RunResult
 
 ACTIVATION = "relu"
 
@@ -69,13 +69,12 @@ def run(cfg: RandomPolicyConfig, *, mode="fast", seed=0, save=None, load=None, p
             agent.restore(load)
         if save:
             agent.save(save)
-        t0 = time.perf_counter()
         if mode == "book":
             returns, steps = play_book(agent, cfg, seed)
         else:
             returns, steps = evaluate_fast(agent.weights(), ACTIVATION, cfg.env_id, cfg.episodes,
                                            seed, cfg.max_steps, rng)
         weights = agent.weights()
-    return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
-                train_env_steps=0, updates=0, episodes_per_iteration=1,
-                train_wall_s=0.0, eval_wall_s=time.perf_counter() - t0, weights=weights)
+    return RunResult(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
+                     train_env_steps=0, updates=0, episodes_per_iteration=1,
+                     train_wall_s=0.0, weights=weights)

@@ -24,6 +24,7 @@ import numpy as np
 from tfrepro.core.configs import BasicPolicyConfig
 from tfrepro.core.envs import make, run_episodes
 from tfrepro.core.policies import basic_policy, basic_policy_batch
+from tfrepro.core.protocol import RunResult
 
 
 def play_book(cfg, seed):
@@ -49,5 +50,5 @@ def run(cfg: BasicPolicyConfig, *, mode="fast", seed=0, save=None, load=None, pr
     else:
         returns, steps = run_episodes(basic_policy_batch, cfg.env_id, cfg.episodes, seed=seed,
                                       max_steps=cfg.max_steps)
-    return dict(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
-                train_env_steps=0, updates=0, episodes_per_iteration=1, train_wall_s=0.0)
+    return RunResult(train_returns=[], eval_returns=list(map(float, returns)), env_steps=int(steps),
+                     train_env_steps=0, updates=0, episodes_per_iteration=1, train_wall_s=0.0)

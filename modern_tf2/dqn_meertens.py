@@ -49,6 +49,7 @@ from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.envs import make
 from tfrepro.core.policies import mlp_q
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
 from tfrepro.engines.meertens import meertens_results
@@ -200,10 +201,10 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
             handover = play_with_takeover(agent.q_values, cfg.env_id, seed + 20_000, takeover,
                                           margin=getattr(takeover, "margin", 0.2), max_steps=cfg.max_steps)
         weights = agent.weights()
-    return dict(train_returns=train_returns, eval_returns=eval_returns, env_steps=frames + int(sum(eval_returns)),
-                train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
-                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
-                q_trace=q_trace, losses=losses, takeover=handover)
+    return RunResult(train_returns=train_returns, eval_returns=eval_returns, env_steps=frames + int(sum(eval_returns)),
+                     train_env_steps=frames, updates=max(0, frames - cfg.learn_after - 1),
+                     episodes_per_iteration=1, train_wall_s=train_wall, weights=weights,
+                     q_trace=q_trace, losses=losses, takeover=handover)
 
 
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -55,6 +56,7 @@ from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, make, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, is_h5, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory, SharedRun, shared_config, stop_rule
 
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
@@ -254,7 +256,7 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
         also=None):
     """``also``: the config of a variant that differs from ``cfg`` in its stopping rule
     alone (``shared_config``): one training run then serves both, each variant's outputs
-    those of its own run (``SharedRun``); the other variant's under ``"also"``."""
+    those of its own run (``SharedRun``); the other variant's in ``RunResult.also``."""
     rng = rng if rng is not None else np.random.default_rng(seed)
     run_cfg = shared_config(cfg, also) if also is not None else cfg
     with DQNAgent(cfg, seed) as agent:
@@ -271,14 +273,12 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
                 agent.save(save)
             eval_returns, q_trace = test(agent, c, seed, c.test_episodes, mode=mode)
             weights, lr = agent.weights(), agent.learning_rate()
-            out = dict(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
-                       train_env_steps=steps, updates=updates, episodes_per_iteration=1,
-                       train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr)
-            out["q_trace"] = q_trace
-            if c.eval_every:
-                out["evaluations"] = [list(h) for h in evaluate.history]
-            out["finished_at"] = time.perf_counter()
-            return out
+            return RunResult(train_returns=scores, eval_returns=eval_returns, env_steps=steps + int(sum(eval_returns)),
+                             train_env_steps=steps, updates=updates, episodes_per_iteration=1,
+                             train_wall_s=train_wall, weights=weights, solved_episode=solved, learning_rate=lr,
+                             q_trace=q_trace,
+                             evaluations=[list(h) for h in evaluate.history] if c.eval_every else None,
+                             finished_at=time.perf_counter())
 
         if also is None:
             return finish(None, *train(agent, cfg, seed, rng, progress=progress, mode=mode, on_step=evaluate))
@@ -286,4 +286,4 @@ def run(cfg: PylessonsDQNConfig, *, mode="book", seed=0, save=None, load=None, p
         scores, steps, updates, _ = train(agent, run_cfg, seed, rng, progress=progress, mode=mode,
                                           on_step=evaluate, stop=shared)
         outs = shared.end(scores, steps, updates)
-    return dict(outs[stop_rule(cfg)], also=outs[stop_rule(also)])
+    return replace(outs[stop_rule(cfg)], also=outs[stop_rule(also)])

@@ -46,6 +46,7 @@ from modern_tf2.engines import LockstepPolicy
 from tfrepro.core.configs import GeronPGConfig
 from tfrepro.core.envs import make
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.returns import discount_and_normalize_rewards
 from tfrepro.engines.reinforce import geron_advantages, reinforce_results
 
@@ -196,10 +197,10 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
     with agent:
         eval_returns, eval_steps = evaluate(agent, cfg, mode, seed, rng)
         weights = agent.weights()
-    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
-                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
-                episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
-                weights=weights)
+    return RunResult(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                     env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                     episodes_per_iteration=cfg.episodes_per_update, train_wall_s=train_wall,
+                     weights=weights)
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):

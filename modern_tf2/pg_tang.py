@@ -38,6 +38,7 @@ from modern_tf2.engines import LockstepPolicy
 from tfrepro.core.configs import TangPGConfig
 from tfrepro.core.envs import make
 from tfrepro.core.loops import evaluate_fast, reinforce_fast
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.returns import normalized_discounted_rewards
 from tfrepro.engines.reinforce import reinforce_results, tang_advantages
 
@@ -175,9 +176,9 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
             agent.save(ckpt_dir)
             weights = agent.weights()
         eval_returns, eval_steps = evaluate(cfg, ckpt_dir, mode, seed, rng)
-    return dict(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
-                env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
-                episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
+    return RunResult(train_returns=train_returns, eval_returns=list(map(float, eval_returns)),
+                     env_steps=steps + eval_steps, train_env_steps=steps, updates=cfg.iterations,
+                     episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
 
 
 def run_lockstep(cfg, *, seeds, save=None, progress=None):

@@ -3,7 +3,7 @@ programs and for a user's own pair alike (docs/own-program.md).
 
 A *program* is a ``ProgramSpec``: a name, a config dataclass and two modules (its TF1 graph
 form and its TF2 port), each with ``run(cfg, *, mode, seed, save, load, progress, rng)``
-returning a result dict. A program with weights names its *agent* class, present in both
+returning a ``RunResult``. A program with weights names its *agent* class, present in both
 modules under one name and built as ``Agent(cfg, seed)``; the tools (``diff``, ``convert``,
 ``drift``) use it only through the ``Agent`` protocol below: weights in, weights out, a
 forward pass, the loss and gradients on a batch, one optimizer step, checkpoints, ``with``.
@@ -22,7 +22,7 @@ import inspect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, List, NamedTuple
+from typing import Any, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -66,6 +66,46 @@ class Steps(NamedTuple):
 
 
 Weights = List[np.ndarray]  # typing.List: the TF 1.15 image runs Python 3.7
+
+
+@dataclass
+class RunResult:
+    """What a program's ``run`` returns (``run_lockstep``: one per seed); the runner turns it
+    into the result record (``tfrepro.infra.runner``)."""
+    train_returns: list  # one return per training episode
+    eval_returns: list  # one return per test episode
+    env_steps: int  # environment steps, training and test
+    train_env_steps: int = 0  # environment steps of training alone
+    updates: int = 0  # optimizer steps
+    episodes_per_iteration: int = 1  # training episodes per update (a learning curve's x unit)
+    train_wall_s: float = 0.0  # seconds of training
+    weights: Optional[list] = None  # the final weights, in the program's canonical order
+    losses: Optional[list] = None  # (frame, loss) pairs, where the program logs them
+    q_trace: Optional[list] = None  # Q values per frame of the first test episode (DQNs)
+    takeover: Optional[dict] = None  # the takeover episode (dqn-meertens --takeover)
+    lockstep_seeds: Optional[int] = None  # the seeds trained beside it (lockstep mode)
+    solved_episode: Optional[int] = None  # dqn-pylessons: the episode its stopping rule ended
+    learning_rate: Optional[float] = None  # dqn-pylessons: the optimizer's rate at the end
+    evaluations: Optional[list] = None  # dqn-pylessons:evaluated: (episode, mean) per evaluation
+    finished_at: Optional[float] = None  # perf_counter at its end (a shared run's second record)
+    also: Optional[RunResult] = None  # the other variant of a shared run (``run(..., also=)``)
+
+    @classmethod
+    def of(cls, out, origin: str = "run") -> RunResult:
+        """``out`` as a RunResult: itself, or a dict of its fields (a plug-in's ``run`` may
+        return either); an unknown or missing key is a one-line ``UsageError``."""
+        if isinstance(out, cls):
+            return out
+        if not isinstance(out, dict):
+            raise UsageError(f"{origin} returned {type(out).__name__}, not a RunResult")
+        unknown = sorted(set(out) - {f.name for f in fields(cls)})
+        missing = [k for k in ("train_returns", "eval_returns", "env_steps") if k not in out]
+        if unknown or missing:
+            said = ([f"unknown {', '.join(unknown)}"] if unknown else []) + (
+                [f"missing {', '.join(missing)}"] if missing else [])
+            raise UsageError(f"{origin} returned a dict that is not a RunResult: {'; '.join(said)}")
+        also = out.get("also")
+        return cls(**dict(out, also=cls.of(also, origin) if also is not None else None))
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..core.envs import episode_limit
+from ..core.protocol import RunResult
 from ..core.lockstep import LockstepCartPole, evaluate_lockstep, save_each
 
 
@@ -75,8 +76,8 @@ def imitation_results(agent, cfg, seeds, activation, progress=None, save=None):
     eval_returns, eval_steps = evaluate_lockstep(weights, activation, cfg.env_id, cfg.test_episodes,
                                                  [s + 10_000 for s in seeds], cfg.max_steps,
                                                  [np.random.default_rng(int(s)) for s in seeds])
-    return [dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
-                 env_steps=train_steps[k] + eval_steps[k], train_env_steps=train_steps[k],
-                 updates=train_steps[k], episodes_per_iteration=1, train_wall_s=train_wall / len(seeds),
-                 weights=final[k], lockstep_seeds=len(seeds))
+    return [RunResult(train_returns=train_returns[k], eval_returns=eval_returns[k],
+                      env_steps=train_steps[k] + eval_steps[k], train_env_steps=train_steps[k],
+                      updates=train_steps[k], episodes_per_iteration=1, train_wall_s=train_wall / len(seeds),
+                      weights=final[k], lockstep_seeds=len(seeds))
             for k in range(len(seeds))]

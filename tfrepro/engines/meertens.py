@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from ..core.protocol import RunResult
 from ..core.lockstep import LockstepCartPole, SampleStream, greedy_play_lockstep, save_each
 from ..core.replay import linear_epsilon
 
@@ -174,9 +175,9 @@ def meertens_results(agent, cfg, seeds, progress=None, save=None):
                                                  cfg.test_episodes, cfg.max_steps)
     out = []
     for k in range(len(seeds)):
-        out.append(dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
-                        env_steps=cfg.frames + int(sum(eval_returns[k])), train_env_steps=cfg.frames,
-                        updates=max(0, cfg.frames - cfg.learn_after - 1), episodes_per_iteration=1,
-                        train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
-                        q_trace=q_trace[k], losses=losses[k], lockstep_seeds=len(seeds)))
+        out.append(RunResult(train_returns=train_returns[k], eval_returns=eval_returns[k],
+                             env_steps=cfg.frames + int(sum(eval_returns[k])), train_env_steps=cfg.frames,
+                             updates=max(0, cfg.frames - cfg.learn_after - 1), episodes_per_iteration=1,
+                             train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
+                             q_trace=q_trace[k], losses=losses[k], lockstep_seeds=len(seeds)))
     return out

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from ..core.batches import reinforce_steps
+from ..core.protocol import RunResult
 from ..core.lockstep import LockstepEpisodes, evaluate_lockstep, pad_batches, save_each, stacked_sampling_policy
 from ..core.returns import discount_and_normalize_rewards, normalized_discounted_rewards
 
@@ -68,9 +69,9 @@ def reinforce_results(agent, cfg, seeds, activation, episodes_per_update, advant
     save_each(agent, save)
     eval_returns, eval_steps = evaluate_lockstep(weights, activation, cfg.env_id, eval_episodes,
                                                  [s + 10_000 for s in seeds], cfg.max_steps, rngs)
-    return [dict(train_returns=train_returns[k], eval_returns=eval_returns[k],
-                 env_steps=train_steps[k] + eval_steps[k], train_env_steps=train_steps[k],
-                 updates=cfg.iterations, episodes_per_iteration=episodes_per_update,
-                 train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
-                 lockstep_seeds=len(seeds))
+    return [RunResult(train_returns=train_returns[k], eval_returns=eval_returns[k],
+                      env_steps=train_steps[k] + eval_steps[k], train_env_steps=train_steps[k],
+                      updates=cfg.iterations, episodes_per_iteration=episodes_per_update,
+                      train_wall_s=train_wall / len(seeds), weights=[w[k] for w in weights],
+                      lockstep_seeds=len(seeds))
             for k in range(len(seeds))]

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from ..core.protocol import RunResult
 from ..core.seeding import seed_everything
 from . import programs
 from .records import SCHEMA, cpu_model, versions
@@ -52,10 +53,11 @@ def run_shared(name, framework, mode="fast", seed=0, iterations=None, variant=No
     also_cfg = _setup(name, framework, mode, None, iterations, also_variant, overrides)[1]
     rng = seed_everything(seed)
     t0 = time.perf_counter()
-    out = prog.form(framework).run(cfg, mode=mode, seed=seed, rng=rng, also=also_cfg)
-    also = out.pop("also")
+    out = RunResult.of(prog.form(framework).run(cfg, mode=mode, seed=seed, rng=rng, also=also_cfg),
+                       f"{name} ({framework}) run")
+    also = RunResult.of(out.also, f"{name} ({framework}) run's also")
     return [_record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights),
-            _record(name, framework, mode, seed, also_variant, also_cfg, also, also["finished_at"] - t0,
+            _record(name, framework, mode, seed, also_variant, also_cfg, also, also.finished_at - t0,
                     keep_weights)]
 
 
@@ -156,7 +158,9 @@ def _setup(name, framework, mode, env_id, iterations, variant, overrides):
 
 
 def _record(name, framework, mode, seed, variant, cfg, out, wall, keep_weights) -> dict:
-    eval_returns = np.asarray(out["eval_returns"], float)
+    """The result record of one run's ``RunResult`` (a dict of its fields from a plug-in)."""
+    res = RunResult.of(out, f"{name} ({framework}) run")
+    eval_returns = np.asarray(res.eval_returns, float)
     record = {
         "schema": SCHEMA,
         "program": name,
@@ -171,27 +175,27 @@ def _record(name, framework, mode, seed, variant, cfg, out, wall, keep_weights) 
         "eval_std": float(eval_returns.std()),
         "eval_min": float(eval_returns.min()),
         "eval_max": float(eval_returns.max()),
-        "train_returns": [float(x) for x in out["train_returns"]],
-        "episodes_per_iteration": int(out.get("episodes_per_iteration", 1)),
-        "env_steps": int(out["env_steps"]),
-        "train_env_steps": int(out.get("train_env_steps", 0)),
-        "updates": int(out.get("updates", 0)),
+        "train_returns": [float(x) for x in res.train_returns],
+        "episodes_per_iteration": int(res.episodes_per_iteration),
+        "env_steps": int(res.env_steps),
+        "train_env_steps": int(res.train_env_steps),
+        "updates": int(res.updates),
         "wall_s": wall,
-        "train_wall_s": float(out.get("train_wall_s", 0.0)),
+        "train_wall_s": float(res.train_wall_s),
         "versions": versions(),
         "cpu": cpu_model(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv[1:],
     }
-    if "losses" in out:
-        record["losses"] = [[int(i), float(v)] for i, v in out["losses"]]
+    if res.losses is not None:
+        record["losses"] = [[int(i), float(v)] for i, v in res.losses]
     for key in ("solved_episode", "learning_rate", "evaluations"):  # DQN (pylessons) extras
-        if key in out:
-            record[key] = out[key]
-    if out.get("takeover") is not None:
-        record["takeover"] = out["takeover"]
-    if "q_trace" in out:
-        record["q_trace"] = out["q_trace"]  # predicted Q(s, a) per frame, first test episode
-    if keep_weights and "weights" in out:
-        record["_weights"] = out["weights"]
+        if getattr(res, key) is not None:
+            record[key] = getattr(res, key)
+    if res.takeover is not None:
+        record["takeover"] = res.takeover
+    if res.q_trace is not None:
+        record["q_trace"] = res.q_trace  # predicted Q(s, a) per frame, first test episode
+    if keep_weights and res.weights is not None:
+        record["_weights"] = res.weights
     return record

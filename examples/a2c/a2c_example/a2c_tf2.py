@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from modern_tf2.common import KerasProgram, as_float_obs, episode_limit
 from tfrepro.core.envs import make, run_episodes
-from tfrepro.core.protocol import Transitions
+from tfrepro.core.protocol import RunResult, Transitions
 
 try:  # installed: the package a2c_example
     from .pair import A2CConfig, numpy_policy
@@ -137,7 +137,7 @@ def run(cfg: A2CConfig, *, mode="fast", seed=0, save=None, load=None, progress=N
         weights = agent.weights()
     eval_returns, eval_steps = run_episodes(numpy_policy(weights), cfg.env_id, cfg.test_episodes,
                                             seed=seed + 10_000, max_steps=cfg.max_steps or None, rng=rng)
-    return {"train_returns": [float(x) for x in train_returns],
-            "eval_returns": [float(x) for x in eval_returns],
-            "env_steps": steps + int(eval_steps), "train_env_steps": steps, "updates": cfg.updates,
-            "episodes_per_iteration": 1, "train_wall_s": train_wall, "weights": weights}
+    return RunResult(train_returns=[float(x) for x in train_returns],
+                     eval_returns=[float(x) for x in eval_returns],
+                     env_steps=steps + int(eval_steps), train_env_steps=steps, updates=cfg.updates,
+                     episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)

@@ -52,10 +52,10 @@ def test_run_book_and_fast_draw_the_same_actions(spec, framework):
     book = module.run(cfg, mode="book", seed=5)
     fast = module.run(cfg, mode="fast", seed=5)
     for out in (book, fast):
-        assert out["train_env_steps"] == 15 * cfg.rollout
-        assert out["updates"] == 15
-        assert len(out["eval_returns"]) == 2
-        assert len(out["weights"]) == 6
-    assert book["train_returns"] == fast["train_returns"]
-    for w_book, w_fast in zip(book["weights"], fast["weights"]):
+        assert out.train_env_steps == 15 * cfg.rollout
+        assert out.updates == 15
+        assert len(out.eval_returns) == 2
+        assert len(out.weights) == 6
+    assert book.train_returns == fast.train_returns
+    for w_book, w_fast in zip(book.weights, fast.weights):
         np.testing.assert_allclose(w_book, w_fast, rtol=1e-4, atol=1e-5)
