@@ -55,10 +55,11 @@ def run_shared(name, framework, mode="fast", seed=0, iterations=None, variant=No
     t0 = time.perf_counter()
     out = RunResult.of(prog.form(framework).run(cfg, mode=mode, seed=seed, rng=rng, also=also_cfg),
                        f"{name} ({framework}) run")
+    end = time.perf_counter()
     also = RunResult.of(out.also, f"{name} ({framework}) run's also")
-    return [_record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights),
-            _record(name, framework, mode, seed, also_variant, also_cfg, also, also.finished_at - t0,
-                    keep_weights)]
+    also_end = also.finished_at if also.finished_at is not None else end  # its own end, where it says
+    return [_record(name, framework, mode, seed, variant, cfg, out, end - t0, keep_weights),
+            _record(name, framework, mode, seed, also_variant, also_cfg, also, also_end - t0, keep_weights)]
 
 
 def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, variant=None, save=None,
