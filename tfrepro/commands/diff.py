@@ -100,6 +100,7 @@ def main(args) -> int:
     if args.backend != "local" and args.seeds is None:
         raise UsageError("--backend applies to rung 5: give --seeds K as well")
     argtypes.use_backend(args)
+    out_root = None
     if args.seeds is not None:
         from ..infra.outdirs import check_out_dir, check_results_dir, fresh
 
@@ -109,27 +110,13 @@ def main(args) -> int:
             check_results_dir(out_root / programs.entry_label(name, variant).replace(":", "-"),
                               resume=args.resume, force=args.force, names=("curves.png",))
     quiet_tensorflow()
-    from ..tools.ladder import Rung, climb, climb_learning, climb_learning_auto, rungs_json, table
+    from ..tools.ladder import climb_entries
 
-    results = []
-    for name, variant in entries:
-        rungs = climb(name, steps=args.steps, seed=args.seed, port_optimizer=args.port_optimizer)
-        if args.seeds is not None:
-            label = programs.entry_label(name, variant)
-            out_dir = out_root / label.replace(":", "-")
-            kw = dict(iterations=args.iterations, workers=args.workers, alpha=args.alpha,
-                      margins=dict(args.margin or []))
-            resume = dict(reuse=True) if args.resume else {}
-            if not programs.get(name).iterations_field:
-                rungs.append(Rung(5, "learning", None, "-", None, "no training in this program"))
-            elif args.seeds == "auto":
-                rungs.append(climb_learning_auto(label, out_dir, pilot=args.pilot, max_seeds=args.max_seeds, **kw))
-            else:
-                rungs.append(climb_learning(label, range(args.seeds), out_dir, **kw, **resume))
-        results.append(rungs_json(programs.entry_label(name, variant) if args.seeds else name, rungs))
-        if not args.json:
-            print(table(name, rungs))
-            print()
+    results = climb_entries(entries, steps=args.steps, seed=args.seed, port_optimizer=args.port_optimizer,
+                            seeds=args.seeds, out_root=out_root,
+                            iterations=args.iterations, workers=args.workers, alpha=args.alpha,
+                            margins=dict(args.margin or []), resume=args.resume, pilot=args.pilot,
+                            max_seeds=args.max_seeds, show=not args.json)
     if args.json:
         print(json.dumps(results if args.all else results[0], indent=1))
     return 0 if all(r["passed"] for r in results) else 1

@@ -15,6 +15,7 @@ its TF2 port, rung by rung, each with the largest difference seen and its tolera
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ..core.stats import median_iqr
 from ..infra import programs
@@ -176,3 +177,30 @@ def table(name, rungs) -> str:
         diff = "–" if r.max_diff is None else f"{r.max_diff:.3g}"
         lines.append(f"| {r.number} | {r.name} | {diff} | {r.tolerance} | {result} | {r.detail} |")
     return "\n".join(lines)
+
+
+def climb_entries(entries, *, steps=10, seed=0, port_optimizer=False, seeds=None, out_root=None,
+                  iterations=None, workers=2, alpha=0.05, margins=None, resume=False, pilot=5, max_seeds=60,
+                  show=True) -> list:
+    """``tfrepro diff``: rungs 1-4 of each (program, variant) entry, and rung 5 with ``seeds``
+    (K, or ``"auto"``: a pilot, then the seeds that would decide, up to ``max_seeds``), its
+    records and curves in ``out_root``/ENTRY. Prints each program's table when ``show``;
+    returns one ``rungs_json`` per entry."""
+    results = []
+    for name, variant in entries:
+        rungs = climb(name, steps=steps, seed=seed, port_optimizer=port_optimizer)
+        if seeds is not None:
+            label = programs.entry_label(name, variant)
+            out_dir = Path(out_root) / label.replace(":", "-")
+            kw = dict(iterations=iterations, workers=workers, alpha=alpha, margins=margins or {})
+            if not programs.get(name).iterations_field:
+                rungs.append(Rung(5, "learning", None, "-", None, "no training in this program"))
+            elif seeds == "auto":
+                rungs.append(climb_learning_auto(label, out_dir, pilot=pilot, max_seeds=max_seeds, **kw))
+            else:
+                rungs.append(climb_learning(label, range(seeds), out_dir, **kw, **({"reuse": True} if resume else {})))
+        results.append(rungs_json(programs.entry_label(name, variant) if seeds is not None else name, rungs))
+        if show:
+            print(table(name, rungs))
+            print()
+    return results
