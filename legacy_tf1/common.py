@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -63,8 +64,6 @@ class _Keras2:
         """Python's, NumPy's and the graph's seeds, and Keras's own seed generator:
         ``keras.utils.set_random_seed`` (TF >= 2.7) restarts the stream that unseeded
         initializers draw from, which an earlier call anywhere in the process advanced."""
-        import random
-
         import numpy as np
 
         if hasattr(self.module.utils, "set_random_seed"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 
 from . import commands
@@ -70,8 +72,6 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    import os
-
     from .infra import provenance
 
     allowed = os.environ.get(provenance.ALLOW_ENV)  # --force holds for this command only
@@ -93,8 +93,6 @@ def _main(argv) -> int:
 
 
 def _dispatch(argv) -> int:
-    import signal
-
     args = build_parser().parse_args(argv)
     if args.command in ("reproduce", "bench", "matrix", "diff"):
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)

@@ -2,6 +2,7 @@
 (rungs 1-4, rung 5 with ``--seeds``), or ``--explain``: the measured causes of drift."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -9,7 +10,6 @@ from ..core.errors import UsageError
 from ..infra import programs
 from ..infra.tfquiet import quiet_tensorflow
 from . import argtypes
-
 
 MAX_STEPS = 100_000  # rung 4 on one batch: more steps say nothing new, and take hours
 
@@ -69,8 +69,6 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    import json
-
     if args.explain:
         if args.program or args.all:
             raise UsageError("--explain takes no PROGRAM and no --all")

@@ -1,6 +1,8 @@
 """``tfrepro inspect CHECKPOINT``: the variables of a TF1 checkpoint, a .keras or a Keras 2 .h5 model."""
 from __future__ import annotations
 
+import json
+
 from ..infra.tfquiet import quiet_tensorflow
 
 
@@ -15,8 +17,6 @@ def add_parser(sub):
 
 
 def main(args) -> int:
-    import json
-
     quiet_tensorflow()
     from ..tools.checkpoints import inspect, table
 

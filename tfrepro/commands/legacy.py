@@ -3,10 +3,13 @@ the script's own imports (``tfrepro.tools.legacy``)."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import re
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -155,9 +158,6 @@ def _check_dir(path, flag, force=False, names=()):
 
 
 def main(args) -> int:
-    import importlib.util
-    import subprocess
-
     if not os.path.isfile(args.script):
         raise UsageError(f"{args.script}: no such script")
     if not args.script.endswith((".py", ".ipynb")):
@@ -194,7 +194,6 @@ def main(args) -> int:
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", MPLBACKEND="Agg",
                TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                PYTHONPATH=os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH")) if x))
-    import signal
 
     from ..tools.legacy.runs import LEGACY_BOOT, RESTORE_SIGINT
 

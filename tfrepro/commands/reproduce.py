@@ -9,7 +9,6 @@ from ..infra import programs
 from ..infra.tfquiet import quiet_tensorflow
 from . import argtypes
 
-
 DEFAULT_BUDGET = 600.0  # seconds: `tfrepro reproduce` with neither --seeds nor --full
 
 
@@ -79,8 +78,8 @@ def add_parser(sub):
 
 def main(args) -> int:
     from ..infra.outdirs import check_results_dir, fresh
-    from ..tools.reproduce import planned_seeds, reproduce
     from ..tools.report import check_page
+    from ..tools.reproduce import planned_seeds, reproduce
 
     names = args.programs or programs.names(lambda p: p.in_reproduce)
     entries = []
@@ -125,8 +124,6 @@ def main(args) -> int:
 
 def _planning_spreads(args, entries):
     """(prior_needs's counts or None, what the plan rests on, said on the first line)."""
-    import os
-
     from ..infra.checkout import ROOT
     from ..tools.budget import PLAN_FROM, Plan, measured_scales, prior_needs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..core.errors import UsageError
@@ -127,8 +128,6 @@ def _load_for(name, framework, path):
     """``--load`` takes a checkpoint of either world: a TF1 Saver checkpoint for the TF2
     port, or a .keras model for the TF1 form, is converted first (into a temporary
     directory; the user's files are only read)."""
-    import tempfile
-
     from ..tools.checkpoints import inspect
     from ..tools.convert import convert
 

@@ -21,6 +21,7 @@ other episodes. Runs compare across them statistically, never per seed.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -320,8 +321,6 @@ def env_speed(env_id="CartPole-v1", sizes=(1, 10), seconds=1.0, repeats=5) -> di
     """Environment steps per second of ``VecEpisodes`` alone (a random policy, no network),
     per vector size: the median of ``repeats`` timings of >= ``seconds`` each, after a
     warm-up batch. Tells how much of a fast mode's speed is the environment's."""
-    import time
-
     out = {}
     for n in sizes:
         venv = VecEpisodes(env_id, n, seed=0)

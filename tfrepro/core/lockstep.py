@@ -15,6 +15,8 @@ hash of its own, which this does not reproduce.
 """
 from __future__ import annotations
 
+import math
+import random
 import warnings
 
 import numpy as np
@@ -220,8 +222,6 @@ class SampleStream:
     BLOCK = 8192
 
     def __init__(self, seeds):
-        import random
-
         self.gens = []
         for seed in seeds:
             words = random.Random(int(seed)).getstate()[1]
@@ -257,8 +257,6 @@ class SampleStream:
 
     def sample(self, n: int, k: int) -> np.ndarray:
         """Positions (K, k), row i what ``random.Random(seed_i).sample(range(n), k)`` gives."""
-        import math
-
         setsize = 21 + (4 ** math.ceil(math.log(k * 3, 4)) if k > 5 else 0)
         K = len(self.gens)
         if n <= setsize:  # random.sample's pool algorithm

@@ -24,6 +24,8 @@ and keep rendered frames; the programs use none. Python 3.7 syntax: the TF 1.15 
 """
 from __future__ import annotations
 
+import hashlib
+import struct
 import warnings
 
 import numpy as np
@@ -125,8 +127,6 @@ class Gym021Random(np.random.RandomState):
 
 
 def _bigint_from_bytes(data):
-    import struct
-
     data = data + b"\0" * (4 - len(data) % 4)
     accum = 0
     for i, val in enumerate(struct.unpack("{}I".format(len(data) // 4), data)):
@@ -136,8 +136,6 @@ def _bigint_from_bytes(data):
 
 def np_random_021(seed):
     """``gym.utils.seeding.np_random(seed)`` of gym 0.21 for a non-negative int: (rng, seed)."""
-    import hashlib
-
     seed = int(seed) % 2 ** 64
     bigint = _bigint_from_bytes(hashlib.sha512(str(seed).encode("utf8")).digest()[:8])
     ints = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -91,8 +92,6 @@ def shared_config(own, also):
     ``solved_score``) and the ``evaluated`` one (stop when a greedy evaluation every
     ``eval_every`` env steps passes). Until a rule stops, the run is each variant's own: the
     evaluations draw nothing from the training's streams."""
-    from dataclasses import asdict, replace
-
     a, b = asdict(own), asdict(also)
     differ = sorted(k for k in a if a[k] != b[k] and k not in STOP_FIELDS)
     if differ:

@@ -3,6 +3,7 @@ curves of its records: what ``reproduce`` and ``diff --seeds`` (rung 5) share.""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -197,8 +198,6 @@ class GridProgress:
     what each worker is running now (with its running time)."""
 
     def __init__(self, jobs, desc):
-        import time
-
         from tqdm import tqdm
 
         self.time = time.monotonic

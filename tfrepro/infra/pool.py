@@ -16,6 +16,9 @@ from a job that raised.
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -35,8 +38,6 @@ def die_with_parent(parent_pid: int) -> None:
     parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), elsewhere a watchdog thread
     that checks the parent's pid every second. Otherwise an orphaned worker finishes its job
     and then blocks for ever on the pipe to its dead parent, holding its memory."""
-    import signal
-
     try:
         import ctypes
 
@@ -112,8 +113,6 @@ def backend() -> dict:
 def check_ray_address(address: str, timeout: float = 5.0) -> None:
     """``--address HOST:PORT``: a port in range, a host that resolves, and something listening
     there, checked in ``timeout`` seconds (Ray itself retries for minutes); else one line."""
-    import socket
-
     if address == "auto":
         return
     host, _, port = address.rpartition(":")
@@ -133,9 +132,6 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
 def _in_ray(fn, job, argv, env):
     """A job as a Ray task: the driver's command line and settings, then ``fn(*job)``; the
     node it ran on goes back with the result (records name it)."""
-    import socket
-    import sys
-
     import ray
 
     sys.argv = [sys.argv[0]] + list(argv)  # records keep the command that asked for them
@@ -208,8 +204,6 @@ def _run_ray(fn, jobs, workers, on_done, died, on_start, on_tick, fresh):
     the end, after every other job has run and been kept. A job that raises ends the run with
     its exception, as on the local pool. On any way out the tasks in flight are cancelled; a
     driver killed with -9 takes its tasks with it (Ray ends a dead driver's job)."""
-    import sys
-
     import ray
 
     from .checkout import ROOT

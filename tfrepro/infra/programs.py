@@ -9,8 +9,10 @@ the built-ins: its problem is raised, as one line, when its name is asked for.""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import sys
+import types
 from dataclasses import replace
 
 from ..core import configs
@@ -138,8 +140,6 @@ _REGISTRY: dict = {}  # cache: key -> (programs, problems)
 
 def _specs_of(obj, origin):
     """The ProgramSpecs an entry point or a program file gives."""
-    import types
-
     if isinstance(obj, types.ModuleType):
         found = getattr(obj, "PROGRAMS", None) or [getattr(obj, "PROGRAM", None)]
         found = list(found.values()) if isinstance(found, dict) else list(found)
@@ -152,8 +152,6 @@ def _specs_of(obj, origin):
 
 
 def _source(obj):
-    import inspect
-
     try:
         return os.path.realpath(inspect.getfile(obj))
     except (TypeError, OSError):

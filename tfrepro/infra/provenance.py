@@ -20,9 +20,11 @@ Python 3.7-safe: the TF 1.15 image imports it.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from ..core.errors import UsageError
@@ -239,9 +241,6 @@ def mark_folder(folder) -> None:
 
 
 def _update(folder: Path, entries: dict) -> None:
-    import fcntl
-    import tempfile
-
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

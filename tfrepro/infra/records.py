@@ -1,14 +1,15 @@
 """Result records: one JSON document per run, with a versioned schema, written atomically."""
 from __future__ import annotations
 
-from typing import Any
-
+import io
 import json
 import math
 import os
 import platform
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import UsageError
 from . import provenance
@@ -74,8 +75,6 @@ def onednn_state():
     TensorFlow is not loaded). TensorFlow turns them on by default on some CPUs only (with
     AVX-512, say) unless ``TF_ENABLE_ONEDNN_OPTS`` says otherwise, and they round differently:
     the same seed and versions give another run where this differs."""
-    import sys
-
     if "tensorflow" not in sys.modules:
         return None
     try:
@@ -282,8 +281,6 @@ def out_of_bounds(data):
 
 def save_figure(fig, path) -> str:
     """A matplotlib figure as PNG, written atomically; the figure is closed."""
-    import io
-
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()

@@ -1,6 +1,7 @@
 """Animations of one evaluation episode (Géron and Meertens show these), with no display."""
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -29,8 +30,6 @@ def episode_frames(env_id, policy, seed: int, max_steps: int | None = None):
 
 def save_gif(path, frames, fps: int = 30, scale: float = 0.5) -> int:
     """Write ``frames`` as an animated GIF (atomically); returns the number of frames."""
-    import io
-
     from PIL import Image
 
     images = [Image.fromarray(f) for f in frames]

@@ -2,8 +2,10 @@
 process-wide, so never called from library code that a user imports."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 
 
 def quiet_tensorflow():
@@ -16,8 +18,6 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not os.path.exists("/dev/nvidia0"):
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-    import logging
-    import warnings
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=DeprecationWarning)

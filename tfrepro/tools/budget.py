@@ -15,6 +15,7 @@ record does not depend on its batch), and records land in ``DIR/runs`` as they f
 """
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -72,8 +73,6 @@ class Plan:
 
 def parse_budget(text: str) -> float:
     """``10m``, ``90s``, ``1h``, ``1.5h`` or plain seconds: seconds (1 s to 7 days)."""
-    import argparse
-
     units = {"s": 1, "m": 60, "h": 3600}
     t = text.strip().lower()
     scale = units.get(t[-1:], None)

@@ -14,6 +14,7 @@ exit code is 1 when a row is worse.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +22,15 @@ import numpy as np
 from ..core.stats import median_iqr
 from ..core.verdicts import VERDICTS
 from ..infra.benchfile import groups, load_results
-from ..infra.judge import (SPEED_RUN_SD, SPEED_RUN_SD_YARDSTICK, combine, judge_rewards, judge_speed, process_noise,
-                           verdict_cell)
+from ..infra.judge import (
+    SPEED_RUN_SD,
+    SPEED_RUN_SD_YARDSTICK,
+    combine,
+    judge_rewards,
+    judge_speed,
+    process_noise,
+    verdict_cell,
+)
 from ..infra.records import atomic_write_text, dumps, save_figure
 
 
@@ -263,7 +271,6 @@ def plot(paths, datas, path, th: Thresholds | None = None, modes=None):
         ax.set_ylabel(ylabel, fontsize=8)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7)
-    import warnings
 
     with warnings.catch_warnings():  # the hidden placeholder panel (no speed rows) is not laid out
         warnings.filterwarnings("ignore", "This figure includes Axes that are not compatible", UserWarning)

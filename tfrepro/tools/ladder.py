@@ -122,8 +122,6 @@ def climb_learning(entry, seeds, out_dir, iterations=None, workers=2, alpha=0.05
     """Rung 5 for ``entry`` (NAME or NAME:VARIANT): both forms in fast mode over ``seeds``,
     in fresh processes; records under ``out_dir/runs``, learning curves in
     ``out_dir/curves.png``."""
-    from pathlib import Path
-
     from ..infra.grid import plot_curves, run_grid
 
     prog, variant = programs.parse_entry(entry)

@@ -16,6 +16,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from ..core.errors import UsageError
@@ -106,8 +107,6 @@ LEGACY_EXTRA = ("tf-slim", "fissix", "nbformat", "ipython")
 def ray_requirement() -> str:
     """The Ray a release's environment needs to run its bench's tasks on a cluster: this
     command's own Ray, exactly (a cluster's driver and workers must run one Ray release)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"ray=={version('ray')}"
     except PackageNotFoundError:
@@ -185,7 +184,6 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
     this Ray; ``pool.RAY_PYTHON`` names its interpreter to the cluster, whose nodes must have it
     at the same path: a shared cache or the same image)."""
     from ..infra.pool import RAY_PYTHON
-
     from .report import check_page
 
     out_dir = Path(out_dir)

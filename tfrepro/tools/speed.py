@@ -10,6 +10,7 @@ figure is per seed, the run's training time shared out over them.
 from __future__ import annotations
 
 import statistics
+import time
 
 from ..infra import programs
 from ..infra.records import atomic_write_text, dumps, versions
@@ -66,8 +67,6 @@ def machine_gflops(repeats=5) -> float:
     """This process's float32 matmul rate (GFLOP/s) on a 512 x 512 product, the best of a
     few: an upper bound of what a small network's matmuls reach, so the arithmetic floor
     derived from it is a lower bound."""
-    import time
-
     import numpy as np
 
     a = np.random.default_rng(0).random((512, 512), dtype=np.float32)
@@ -84,8 +83,6 @@ def env_floor_us(env_id, seeds=30, steps=3000) -> dict:
     """What stepping CartPole alone costs per step: gymnasium's own environment (one
     copy, random actions, reset when over) and the lockstep environment (``seeds`` seeds
     at once, per seed)."""
-    import time
-
     import numpy as np
 
     from ..core.envs import make
