@@ -222,3 +222,19 @@ def test_the_project_speaks_of_itself_only():
     hits = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files if p.name != "test_docs.py"
             for m in pattern.finditer(p.read_text())]
     assert not hits, hits
+
+
+def test_the_plugin_reference_names_every_field():
+    """docs/own-program.md's reference names every field of ``ProgramSpec``, ``Timing`` and
+    ``RunResult``, and the agent methods the base classes default."""
+    from dataclasses import fields
+
+    from tfrepro.core.protocol import ProgramSpec, RunResult, Timing
+
+    page = (ROOT / "docs" / "own-program.md").read_text()
+    reference = page[page.index("## Reference"):]
+    missing = [f"{cls.__name__}.{f.name}" for cls in (ProgramSpec, Timing, RunResult) for f in fields(cls)
+               if f"`{f.name}`" not in reference]
+    missing += [m for m in ("weight_variables", "variable_names", "weights", "set_weights", "forward",
+                            "loss_and_gradients", "fast_update", "save", "restore") if f"`{m}(" not in reference]
+    assert not missing, f"docs/own-program.md's reference does not name: {', '.join(missing)}"

@@ -250,3 +250,70 @@ def test_a_run_result_is_typed_and_a_plugins_dict_is_checked():
         RunResult.of({"train_returns": [], "eval_returns": [1.0], "eval_wall_s": 0.1}, "mine (tf1) run")
     with pytest.raises(UsageError, match="returned list, not a RunResult"):
         RunResult.of([1.0])
+
+
+TARGET_NET_TF1 = (
+    ('                return dense(h, 2, name="out")',
+     '                w = tf.get_variable("out/kernel", [cfg.hidden, 2], initializer=tf.glorot_uniform_initializer())\n'
+     '                b = tf.get_variable("out/bias", [1, 2], initializer=tf.zeros_initializer())\n'
+     '                return tf.matmul(h, w) + b'),
+    ('        next_q = q_network(s2, True)  # the same variables on the next states\n',
+     '        next_q = q_network(s2, True)  # the same variables on the next states\n'
+     '        with tf.variable_scope("target"):  # a target network as TF1 code made it: trainable\n'
+     '            tf.get_variable("hidden/kernel", [4, cfg.hidden])\n'),
+)
+WEIGHTS_OVERRIDE = '\n    def weight_variables(self):\n        return tf.trainable_variables("q")\n'
+
+
+def test_a_plugins_weights_can_be_chosen_and_a_tf1_bias_of_1_by_n_maps(skeleton, tmp_path):
+    """A TF1 form that keeps a target network made with ``tf.get_variable`` (trainable in TF1)
+    says which variables are its weights (``weight_variables``), and its ``[1, n]`` output
+    bias maps to the Keras ``[n]`` one: rungs 1-4 pass, rung 1 naming the reshape. Without
+    the override, rung 1 fails on the count."""
+    tf1 = skeleton / "my_prog_tf1.py"
+    text = tf1.read_text()
+    for old, new_text in TARGET_NET_TF1:
+        assert old in text
+        text = text.replace(old, new_text)
+    tf1.write_text(text.replace("\n\ndef train(", WEIGHTS_OVERRIDE + "\n\ndef train(", 1))
+    proc = _tfrepro("diff", "my-prog", "--program-file", skeleton / "my_prog_pair.py", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rungs = _rungs(proc.stdout)
+    assert [r["passed"] for r in rungs] == [True, True, True, True], rungs
+    assert "([1, 2] as [2])" in rungs[0]["detail"], rungs[0]["detail"]
+    tf1.write_text(text)  # no override: the target network's variable counts as a weight
+    proc = _tfrepro("diff", "my-prog", "--program-file", skeleton / "my_prog_pair.py", "--json", cwd=tmp_path)
+    rungs = _rungs(proc.stdout)
+    assert not rungs[0]["passed"] and "5 TF1 variables, 4 TF2 variables" in rungs[0]["detail"], rungs[0]
+
+
+OWN_LAYER_TF2 = (
+    ("class Agent(KerasProgram):",
+     '@keras.saving.register_keras_serializable(package="my_prog")\n'
+     "class Halve(keras.layers.Layer):\n"
+     "    def call(self, x):\n"
+     "        return x * 0.5\n\n\n"
+     "class Agent(KerasProgram):"),
+    ('            keras.layers.Dense(2, name="out"),\n',
+     '            keras.layers.Dense(2, name="out"),\n            Halve(name="halve"),\n'),
+)
+
+
+def test_inspect_with_the_program_file_reads_a_keras_file_of_its_own_layers(skeleton, tmp_path):
+    """A port whose model holds a layer of its own (registered with Keras) saves a .keras that
+    ``inspect --program-file`` reads (the forms are imported first); without the file, one line."""
+    tf2 = skeleton / "my_prog_tf2.py"
+    text = tf2.read_text()
+    for old, new_text in OWN_LAYER_TF2:
+        assert old in text
+        text = text.replace(old, new_text)
+    tf2.write_text(text)
+    pair = skeleton / "my_prog_pair.py"
+    proc = _tfrepro("run", "my-prog", "--framework", "tf2", "--iterations", "300", "--save", tmp_path / "m",
+                    "--out", tmp_path / "rec.json",
+                    "--program-file", pair, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _tfrepro("inspect", tmp_path / "m" / "model.keras", "--program-file", pair, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "hidden/kernel" in [v["name"] for v in json.loads(proc.stdout)["variables"]], proc.stdout
+    _one_line(_tfrepro("inspect", tmp_path / "m" / "model.keras", cwd=tmp_path))

@@ -10,7 +10,7 @@ import tensorflow.compat.v1 as tf
 from tfrepro.core.envs import as_float_obs  # noqa: F401 (re-exported)
 from tfrepro.core.envs import config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
-from tfrepro.core.protocol import AgentBase
+from tfrepro.core.protocol import AgentBase, as_shape
 from tfrepro.infra import provenance
 
 CKPT_NAME = "model.ckpt"
@@ -124,7 +124,7 @@ class GraphProgram(AgentBase):
         with self.graph.as_default():
             tf.set_random_seed(seed)
             self.build(cfg)
-            self.params = tf.trainable_variables()
+            self.params = list(self.weight_variables())
             # the weights read after every op built so far (fast modes fetch them with the update)
             with tf.control_dependencies([op for op in self._update_ops()]):
                 self.params_after = [tf.identity(v.read_value()) for v in self.params]
@@ -138,6 +138,14 @@ class GraphProgram(AgentBase):
     def build(self, cfg):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def weight_variables(self):
+        """The variables that are the program's weights, in the canonical order: by default
+        every trainable variable. Override it where that is not so: a target network made
+        with ``tf.get_variable`` is trainable in TF1 (``return tf.trainable_variables("online")``).
+        The weights are what ``weights()`` exchanges, ``diff`` compares, checkpoints check and
+        gradients are taken of."""
+        return tf.trainable_variables()
+
     def _update_ops(self):
         op = getattr(self, "fast_training_op", None)
         return [op] if op is not None else []
@@ -150,7 +158,7 @@ class GraphProgram(AgentBase):
         return self.sess.run(self.params)
 
     def set_weights(self, values):
-        self.sess.run(self._assign_op, dict(zip(self._assign_ph, values)))
+        self.sess.run(self._assign_op, {ph: as_shape(x, ph.shape.as_list()) for ph, x in zip(self._assign_ph, values)})
 
     # checkpoints ---------------------------------------------------------
     def save(self, directory) -> str:

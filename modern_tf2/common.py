@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfrepro.core.envs import as_float_obs  # noqa: F401 (re-exported)
 from tfrepro.core.envs import config_episode_limit as episode_limit  # noqa: F401 (re-exported)
 from tfrepro.core.errors import UsageError
-from tfrepro.core.protocol import AgentBase
+from tfrepro.core.protocol import AgentBase, as_shape
 from tfrepro.infra.records import atomic_save
 
 MODEL_NAME = "model.keras"
@@ -56,7 +56,7 @@ class KerasProgram(AgentBase):
 
     def set_weights(self, values):
         for v, x in zip(self.model.trainable_variables, values):
-            v.assign(x)
+            v.assign(as_shape(x, v.shape))
 
     def save(self, directory) -> str:
         """``model.save(... .keras)``, written beside the target and renamed into place."""

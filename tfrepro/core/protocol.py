@@ -68,6 +68,20 @@ class Steps(NamedTuple):
 Weights = List[np.ndarray]  # typing.List: the TF 1.15 image runs Python 3.7
 
 
+def shapes_map(a, b) -> bool:
+    """Whether a weight of shape ``a`` in one form holds the same numbers as one of shape ``b``
+    in the other: equal once axes of size 1 are dropped (a TF1 bias ``[1, n]`` and a Keras
+    bias ``[n]``). ``weights()`` lists go across forms reshaped (``as_shape``)."""
+    return tuple(d for d in a if d != 1) == tuple(d for d in b if d != 1)
+
+
+def as_shape(value, shape):
+    """``value`` reshaped to ``shape`` where the two map (``shapes_map``), else unchanged."""
+    value = np.asarray(value)
+    shape = tuple(int(d) for d in shape)
+    return value.reshape(shape) if value.shape != shape and shapes_map(value.shape, shape) else value
+
+
 @dataclass
 class RunResult:
     """What a program's ``run`` returns (``run_lockstep``: one per seed); the runner turns it

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..core.stats import median_iqr
+from ..core.protocol import shapes_map
 from ..infra import programs
 from ..infra.judge import judge_rewards, verdict_cell
 from ..infra.twins import FORWARD_TOL, GRAD_TOL, WEIGHT_TOL, as_list, make_pair, max_diff, observations
@@ -53,10 +54,11 @@ def climb(name, steps=10, seed=0, tf2_class=None, port_optimizer=False, tf2_opti
         # 1. variables
         n1, n2 = a.variable_names(), b.variable_names()
         s1, s2 = [tuple(w.shape) for w in a.weights()], [tuple(w.shape) for w in b.weights()]
-        bad = [f"{x} {list(p)} -> {y} {list(q)}" for x, p, y, q in zip(n1, s1, n2, s2) if p != q]
+        bad = [f"{x} {list(p)} -> {y} {list(q)}" for x, p, y, q in zip(n1, s1, n2, s2) if not shapes_map(p, q)]
         if len(n1) != len(n2):
             bad.append(f"{len(n1)} TF1 variables, {len(n2)} TF2 variables")
-        mapping = ", ".join(f"{x} -> {y}" for x, y in zip(n1, n2))
+        mapping = ", ".join(f"{x} -> {y}" + (f" ({list(p)} as {list(q)})" if p != q else "")
+                            for x, p, y, q in zip(n1, s1, n2, s2))
         rungs.append(Rung(1, "variables", None, "names and shapes map one to one", not bad,
                           "; ".join(bad) if bad else mapping))
         same_shapes = not bad
