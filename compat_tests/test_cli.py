@@ -286,3 +286,22 @@ def test_out_dash_is_standard_output(cli_here, tmp_path):
     rec = json.loads(proc.stdout)
     assert rec["program"] == "basic-policy" and "eval mean" in proc.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_a_commands_settings_are_one_dataclass_with_help_per_field():
+    """``bench``'s options come from ``BenchSettings`` (``core.settings``): every field has its
+    help, the parser's defaults are the dataclass's, and parsed arguments read back into it."""
+    from dataclasses import fields
+
+    from tfrepro.cli import build_parser
+    from tfrepro.commands import argtypes
+    from tfrepro.tools.bench import BenchSettings
+
+    assert all(f.metadata.get("help") for f in fields(BenchSettings))
+    args = build_parser().parse_args(["bench"])
+    assert argtypes.settings_from(args, BenchSettings, backend="local", address=None) == BenchSettings()
+    args = build_parser().parse_args(["bench", "--programs", "pg-tang", "--seeds", "3", "--no-speed",
+                                      "--speed-iterations", "7", "--out-dir", "X"])
+    s = argtypes.settings_from(args, BenchSettings, backend="local", address=None)
+    assert (s.entries, s.seeds, s.speed, s.rewards, s.speed_iterations, s.out_dir) == (
+        ["pg-tang"], [0, 1, 2], False, True, 7, "X")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..core.settings import options
 from ..infra.records import check_output
 
 SEED_LIMIT = 2**31  # seeds are 0 <= seed < 2**31 (NumPy, TensorFlow and gymnasium all take them)
@@ -194,3 +195,24 @@ def check_out(path, force=False, flag="--out"):
     if created:
         print(f"{flag} {path}: will create {', '.join(created)}")
     return out
+
+
+def add_settings(p, cls) -> None:
+    """One option per command-line field of the settings dataclass ``cls``
+    (``tfrepro.core.settings``): its flag, default, help and argparse keywords, its value read
+    by this module's parser named ``kind``. A ``store_false`` field's flag turns it off."""
+    for name, flag, default, meta in options(cls):
+        kw = dict(meta["argparse"])
+        if meta["kind"]:
+            kw["type"] = globals()[meta["kind"]]
+        if kw.get("action") in ("store_true", "store_false"):
+            p.add_argument(flag, dest=name, help=meta["help"], **kw)
+        else:
+            p.add_argument(flag, dest=name, default=default, help=meta["help"], **kw)
+
+
+def settings_from(args, cls, **given):
+    """The settings dataclass ``cls`` from parsed arguments (``add_settings``); ``given``
+    sets fields that are not options."""
+    values = {name: getattr(args, name) for name, _, _, _ in options(cls)}
+    return cls(**values, **given)

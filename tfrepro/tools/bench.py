@@ -31,9 +31,11 @@ import socket
 import statistics
 import sys
 from dataclasses import dataclass
+from typing import Optional
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..core.settings import setting
 from ..infra import programs, yardstick
 from ..infra.benchfile import SCHEMA, load_results
 from ..infra.checkout import git_commit
@@ -46,6 +48,45 @@ from ..infra.records import atomic_write_text, cpu_model, dumps, versions
 # lasts about a second or more on the 2-core reference machine.
 LOCKSTEP_SPEED_SEEDS = 30  # seeds per timed lockstep run (its steps/s: all seeds' steps over its time)
 SPEED_MODES = ("book", "fast", "lockstep")  # the loops timed per repeat (lockstep where a program has it)
+
+
+@dataclass
+class BenchSettings:
+    """What ``tfrepro bench`` runs: one field per option, its help the option's."""
+    suite: str = setting("quick", "quick | full (default: %(default)s)")
+    entries: Optional[list] = setting(None, "only these programs (with the suite's settings)", nargs="+",
+                                      metavar="PROGRAM[:VARIANT]", flag="--programs")
+    seeds: Optional[list] = setting(None, "reward seeds: 0..9 (inclusive) or a count N for 0..N-1 (default: the "
+                                    "suite's)", kind="seed_range", metavar="A..B|N")
+    frameworks: list = setting(list(programs.FRAMEWORKS), "the forms to run (default: both)", nargs="+",
+                               choices=programs.FRAMEWORKS)
+    iterations: Optional[int] = setting(None, "shorten every training program's reward runs to K iterations "
+                                        "(quick looks; recorded per run)", kind="positive", metavar="K")
+    modes: list = setting(["lockstep"], "modes of the reward runs (default: lockstep, which runs fast for "
+                          "programs without it; book loops are slow: Géron's takes ~13 min per run; the speed "
+                          "timings cover --speed-modes)", nargs="+", choices=programs.MODES)
+    speed_modes: list = setting(list(SPEED_MODES), "the loops timed, each where the program has it: book, fast, "
+                                "lockstep (default: all three)", nargs="+", choices=programs.MODES, metavar="MODE")
+    speed_iterations: Optional[int] = setting(None, "time loops of K iterations (quick looks; default: each "
+                                              "program's own length, about a second or more)", kind="positive",
+                                              metavar="K")
+    speed: bool = setting(True, "reward runs only", flag="--no-speed", action="store_false")
+    rewards: bool = setting(True, "speed timings only", flag="--no-reward", action="store_false")
+    repeats: Optional[int] = setting(None, "timed repeats per process of a speed job (default: the suite's: "
+                                     "quick 2, full 3)", kind="positive")
+    processes: Optional[int] = setting(None, "fresh processes per speed job, each warmed up and timed --repeats "
+                                       "times; the unit of compare's speed interval (default: the suite's: "
+                                       "quick 2, full 3)", kind="processes")
+    workers: int = setting(min(2, os.cpu_count() or 1), "worker processes for the reward runs (each takes the "
+                           "next run); speed timings always run one at a time (default: %(default)s)",
+                           kind="positive")
+    resume: bool = setting(False, "continue an interrupted bench: run only the jobs its results file lacks",
+                           action="store_true")
+    out_dir: str = setting("results/bench", "default: %(default)s", metavar="DIR")
+    out: Optional[str] = setting(None, "results file (default: DIR/<machine>_tf<version>_<environment>_"
+                                 "<commit>.json)", metavar="FILE.json")
+    backend: str = setting("local", "where the runs and timings run (--backend)", cli=False)
+    address: Optional[str] = setting(None, "the Ray cluster's head (--address)", cli=False)
 
 
 def speed_iterations(name, suite, mode) -> int:
@@ -281,23 +322,23 @@ def _local(jobs, workers, repeats, suite, on_done):
              "run again with --resume for the rest")
 
 
-def bench(suite="quick", programs_=None, seeds=None, out_dir="results/bench", workers=2,
-          resume=False, backend="local", address=None, speed=True, rewards=True, frameworks=None,
-          repeats=None, out=None, iterations=None, modes=("lockstep",), speed_modes=SPEED_MODES,
-          speed_its=None, processes=None) -> Path:
+def bench(s: BenchSettings) -> Path:
+    """``tfrepro bench``: the suite's jobs (``plan``), each finished one written to the results
+    file before the next is waited for; returns the file's path."""
     from tqdm import tqdm
 
-    jobs, settings = plan(suite, programs_, frameworks or programs.FRAMEWORKS, seeds, speed, rewards,
-                          iterations, modes, speed_modes, speed_its)
-    if repeats:
-        settings["repeats"] = repeats
-    if processes:
-        settings["processes"] = processes
+    suite, workers, resume, backend = s.suite, s.workers, s.resume, s.backend
+    jobs, settings = plan(suite, s.entries, s.frameworks or programs.FRAMEWORKS, s.seeds, s.speed, s.rewards,
+                          s.iterations, s.modes, s.speed_modes, s.speed_iterations)
+    if s.repeats:
+        settings["repeats"] = s.repeats
+    if s.processes:
+        settings["processes"] = s.processes
     from ..infra.pool import use_backend
 
-    use_backend(backend, address)  # before any file: an unreachable cluster is one line, nothing left behind
+    use_backend(backend, s.address)  # before any file: an unreachable cluster is one line, nothing left behind
     meta = machine_meta()
-    path = Path(out) if out else results_path(out_dir, meta)
+    path = Path(s.out) if s.out else results_path(s.out_dir, meta)
     new_file = not path.exists()
     if path.exists():
         if not resume:
