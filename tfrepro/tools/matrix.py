@@ -17,9 +17,13 @@ import statistics
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
 
 from ..core.errors import UsageError
+from ..core.settings import setting
+from ..infra import programs
 from ..infra.benchfile import load_results
 from ..infra.checkout import ROOT
 
@@ -175,51 +179,84 @@ def env_versions(py: Path) -> dict:
     return json.loads(proc.stdout) if proc.returncode == 0 else {}
 
 
-def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=DEFAULT_CACHE,
-           out_dir=Path("results/matrix"), resume=False, thresholds=None, programs_=None,
-           iterations=None, log=print, frameworks=None, speed_modes=None, speed=True, processes=None,
-           backend="local", address=None) -> int:
-    """``backend="ray"``: each release's bench sends its runs to the Ray cluster at ``address``
-    (None: a local Ray per bench), its tasks running in that release's environment (built with
-    this Ray; ``pool.RAY_PYTHON`` names its interpreter to the cluster, whose nodes must have it
-    at the same path: a shared cache or the same image)."""
+@dataclass
+class MatrixSettings:
+    """What ``tfrepro matrix`` runs: one field per option, its help the option's; the bench
+    options go on to each release's ``tfrepro bench``."""
+    tf: list = setting([], "TensorFlow versions, e.g. 2.15 2.16 2.18 2.21 (the first is the base)", nargs="+",
+                       required=True, metavar="VERSION", kind="tf_version")
+    suite: str = setting("quick", "bench suite (default: %(default)s)")
+    entries: Optional[list] = setting(None, "only these programs", nargs="+", metavar="PROGRAM[:VARIANT]",
+                                      flag="--programs")
+    seeds: Optional[list] = setting(None, "reward seeds (default: the suite's)", kind="seed_range",
+                                    metavar="A..B|N")
+    iterations: Optional[int] = setting(None, "shorten reward runs (quick looks)", kind="positive", metavar="K")
+    frameworks: Optional[list] = setting(None, "only these forms (default: both)", nargs="+",
+                                         choices=programs.FRAMEWORKS)
+    repeats: Optional[int] = setting(None, "timed repeats per process of a speed job", kind="positive")
+    processes: Optional[int] = setting(None, "fresh processes per speed job (default: the suite's)",
+                                       kind="processes")
+    speed_modes: Optional[list] = setting(None, "the loops timed: book, fast, lockstep (default: all three)",
+                                          nargs="+", choices=programs.MODES, metavar="MODE")
+    speed: bool = setting(True, "reward runs only", flag="--no-speed", action="store_false")
+    workers: int = setting(min(2, os.cpu_count() or 1), "worker processes of each bench's reward runs "
+                           "(default: %(default)s)", kind="positive")
+    cache: Optional[str] = setting(None, "where the environments live (default: ~/.cache/tfrepro/matrix)",
+                                   metavar="DIR")
+    resume: bool = setting(False, "complete the results files already there", action="store_true")
+    report_only: bool = setting(False, "no environment, no bench: rebuild the report from the results files "
+                                "already in OUT_DIR/runs (tf-VERSION.json)", action="store_true")
+    out_dir: str = setting("results/matrix", "default: %(default)s (a folder holding files this package did "
+                           "not write is refused)", metavar="DIR")
+    force: bool = setting(False, "write into --out-dir whatever it holds", action="store_true")
+    backend: str = setting("local", "where each release's bench runs (--backend)", cli=False)
+    address: Optional[str] = setting(None, "the Ray cluster's head (--address)", cli=False)
+    thresholds: Any = setting(None, "the verdicts' thresholds (--alpha and the margins)", cli=False)
+
+    def bench_argv(self) -> list:
+        """The options of each release's ``tfrepro bench``."""
+        args = ["--suite", self.suite, "--workers", str(self.workers)]
+        if self.seeds is not None:
+            args += ["--seeds", f"{self.seeds[0]}..{self.seeds[-1]}"]
+        for flag, value in (("--repeats", self.repeats), ("--processes", self.processes),
+                            ("--iterations", self.iterations)):
+            if value:
+                args += [flag, str(value)]
+        for flag, values in (("--programs", self.entries), ("--frameworks", self.frameworks),
+                             ("--speed-modes", self.speed_modes)):
+            if values:
+                args += [flag, *values]
+        if not self.speed:
+            args.append("--no-speed")
+        if self.backend == "ray":
+            args += ["--backend", "ray"] + (["--address", self.address] if self.address else [])
+        return args
+
+
+def matrix(s: MatrixSettings, log=print) -> int:
+    """Each release's environment (built once, cached), ``tfrepro bench`` run there on this
+    checkout, then the report. ``backend="ray"``: each release's bench sends its runs to the Ray
+    cluster at ``address`` (None: a local Ray per bench), its tasks running in that release's
+    environment (built with this Ray; ``pool.RAY_PYTHON`` names its interpreter to the cluster,
+    whose nodes must have it at the same path: a shared cache or the same image)."""
     from ..infra.pool import RAY_PYTHON
     from .report import check_page
 
-    out_dir = Path(out_dir)
+    out_dir, cache = Path(s.out_dir), Path(s.cache) if s.cache else DEFAULT_CACHE
     check_page(out_dir)  # before any environment is built
-    check_published(versions, Path(cache))
+    check_published(s.tf, cache)
     files = []
-    for v in versions:
-        py = ensure_env(v, Path(cache), log, ray=backend == "ray")
+    for v in s.tf:
+        py = ensure_env(v, cache, log, ray=s.backend == "ray")
         log(f"matrix: TF {v}: {json.dumps(env_versions(py))}")
         out = out_dir / "runs" / f"tf-{v}.json"
-        args = [str(py), "-m", "tfrepro", "bench", "--suite", suite, "--out", str(out),
-                "--workers", str(workers)]
-        if seeds is not None:
-            args += ["--seeds", f"{seeds[0]}..{seeds[-1]}"]
-        if repeats:
-            args += ["--repeats", str(repeats)]
-        if processes:
-            args += ["--processes", str(processes)]
-        if programs_:
-            args += ["--programs", *programs_]
-        if iterations:
-            args += ["--iterations", str(iterations)]
-        if frameworks:
-            args += ["--frameworks", *frameworks]
-        if speed_modes:
-            args += ["--speed-modes", *speed_modes]
-        if not speed:
-            args.append("--no-speed")
-        if backend == "ray":
-            args += ["--backend", "ray"] + (["--address", address] if address else [])
+        args = [str(py), "-m", "tfrepro", "bench", "--out", str(out), *s.bench_argv()]
         if out.exists():
-            if not resume:
+            if not s.resume:
                 raise UsageError(f"{out} exists: --resume completes it (or choose another --out-dir)")
             args.append("--resume")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        if backend == "ray":
+        if s.backend == "ray":
             env[RAY_PYTHON] = str(py)
         proc = subprocess.run(args, env=env, stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
@@ -227,7 +264,7 @@ def matrix(versions, suite="quick", seeds=None, repeats=None, workers=2, cache=D
                              "--resume continues")
         load_results(out)
         files.append(out)
-    return report(files, thresholds, out_dir)
+    return report(files, s.thresholds, out_dir)
 
 
 def report(files, thresholds=None, out_dir=Path("results/matrix")) -> int:
