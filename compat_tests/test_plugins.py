@@ -316,4 +316,4 @@ def test_inspect_with_the_program_file_reads_a_keras_file_of_its_own_layers(skel
     proc = _tfrepro("inspect", tmp_path / "m" / "model.keras", "--program-file", pair, "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "hidden/kernel" in [v["name"] for v in json.loads(proc.stdout)["variables"]], proc.stdout
-    _one_line(_tfrepro("inspect", tmp_path / "m" / "model.keras", cwd=tmp_path))
+    _one_line(_tfrepro("inspect", tmp_path / "m" / "model.keras", cwd=tmp_path), "give its --program-file")

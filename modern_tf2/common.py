@@ -130,7 +130,11 @@ def load_model(path):
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for bad archives
-        raise UsageError("cannot load %s: %s" % (path, (str(e).splitlines() or [type(e).__name__])[0])) from None
+        why = (str(e).splitlines() or [type(e).__name__])[0]
+        if "could not be deserialized" in why or "Unknown layer" in why or "Could not locate" in why:
+            why = ("a layer or object Keras does not know (a plug-in's own? give its --program-file, whose "
+                   "forms register it): " + why)
+        raise UsageError("cannot load %s: %s" % (path, why)) from None
 
 
 

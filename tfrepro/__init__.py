@@ -16,7 +16,7 @@ import os
 
 __version__ = "0.1.0"
 
-# TensorFlow's thread policy (docs/speed.md): one intra-op and one inter-op thread per
+# TensorFlow's thread policy (docs/lockstep.md): one intra-op and one inter-op thread per
 # process unless the environment already says otherwise. Parallelism comes from worker
 # processes and lockstep batches; and a thread count is part of a run's numbers (Eigen
 # splits a matmul's sums by thread), so a fixed one makes runs repeatable across machines
