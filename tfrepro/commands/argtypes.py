@@ -197,6 +197,13 @@ def check_out(path, force=False, flag="--out"):
     return out
 
 
+def duration(text):
+    """A time budget: 10m, 90s, 1h or seconds."""
+    from ..tools.budget import parse_budget
+
+    return parse_budget(text)
+
+
 def add_settings(p, cls) -> None:
     """One option per command-line field of the settings dataclass ``cls``
     (``tfrepro.core.settings``): its flag, default, help and argparse keywords, its value read

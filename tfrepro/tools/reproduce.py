@@ -2,14 +2,65 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
+from ..core.settings import setting
 from ..infra import programs
 from ..infra.grid import plot_curves, run_grid
 from ..infra.judge import seeds_to_decide
 from ..infra.summary import summarise, table_markdown  # noqa: F401 (public here too)
 from ..infra.records import atomic_write_text, dumps, read_json
 
+
+
+@dataclass
+class ReproduceSettings:
+    """What ``tfrepro reproduce`` runs: one field per option, its help the option's."""
+    mode: str = setting("lockstep", "lockstep: the seeds of a program and form in one process, one batched update "
+                        "for all (programs without it run fast); fast: seed after seed, a few per process; "
+                        "book: the sources' loops (default: %(default)s)", choices=programs.MODES)
+    budget: Optional[float] = setting(None, "spend about this long (10m, 90s, 1h) where seeds settle verdicts: "
+                                      "every program's first look (a block of 30 seeds, 6 for dqn-pylessons), "
+                                      "then more seeds for the undecided program cheapest to decide, each look "
+                                      "read with a group-sequential design so that stopping early is honest (the "
+                                      "default, 10m, unless --seeds or --full is given)", kind="duration",
+                                      metavar="DURATION")
+    spending: str = setting("pocock", "--budget: how the error rate is spent over looks: pocock (evenly, decides "
+                            "early) or obf (O'Brien-Fleming: little at early looks) (default: %(default)s)",
+                            choices=("pocock", "obf"))
+    seeds: Optional[int] = setting(None, "a fixed design: seeds 0..N-1 for every program, the verdict read once",
+                                   kind="seed_count", metavar="N")
+    full: bool = setting(False, "seeds per program from the power calculation: as many per side as the verdict "
+                         "of an earlier reproduction (--plan-from) asks for at the declared margin, at least "
+                         "--seeds (default 30), at most --max-seeds", action="store_true")
+    plan_from: Optional[str] = setting(None, "--full: the summary.json whose spreads set the seed counts "
+                                       "(default: results/reproduce/summary.json); --budget: the one whose "
+                                       "per-seed spreads, blind to the difference, order the programs before "
+                                       "their first look, so that a program the budget cannot decide does not "
+                                       "take its time (default: this checkout's results/reproduce-full/"
+                                       "summary.json, when there)", metavar="SUMMARY")
+    max_seeds: int = setting(300, "--full and --budget: at most this many seeds per side (default: %(default)s)",
+                             kind="seed_count")
+    entries: Optional[list] = setting(None, "subset (default: all; dqn-meertens runs its exercises variant "
+                                      "unless given as dqn-meertens:book)", nargs="+", metavar="PROGRAM[:VARIANT]",
+                                      flag="--programs")
+    iterations: Optional[int] = setting(None, "override every training program's iterations (for quick looks)",
+                                        kind="count", metavar="K")
+    workers: int = setting(min(2, os.cpu_count() or 1), "processes at once, each fresh (default: %(default)s)",
+                           kind="positive")
+    out_dir: Optional[str] = setting(None, "where records, table, plot and index.html go (default: a new folder "
+                                     "results/reproduce-DATE-TIME, with --full results/reproduce-full-DATE-TIME; "
+                                     "a folder holding an earlier run needs --resume or --force)", metavar="DIR")
+    resume: bool = setting(False, "reuse the records already in DIR/runs for the same runs (program, variant, "
+                           "form, mode, seed, length) and run only the missing; with every record there, the "
+                           "table is rebuilt without training", action="store_true")
+    force: bool = setting(False, "write into an --out-dir that holds an earlier run's results, over them",
+                          action="store_true")
+    margin: Optional[list] = setting(None, "equivalence margin of the verdict column, in reward points (default: "
+                                     "each program's declared margin)", kind="margin", action="append",
+                                     metavar="[PROGRAM=]POINTS")
 
 def planned_seeds(summary_path: Path, entries, least: int, most: int) -> dict:
     """``reproduce --full``: per entry, the seeds per side its verdict in an earlier
