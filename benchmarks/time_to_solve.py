@@ -45,11 +45,11 @@ def run_pylessons(framework, seed, eval_freq, budget_steps):
     from tfrepro.infra.tfquiet import quiet_tensorflow
 
     quiet_tensorflow()
-    from tfrepro.infra.runner import run_program
+    from tfrepro.infra.runner import RunSettings, run_program
 
-    rec = run_program("dqn-pylessons", framework, "fast", seed, variant="evaluated",
-                      overrides={"eval_every": eval_freq, "eval_episodes": EVAL_EPISODES,
-                                 "eval_threshold": THRESHOLD, "test_episodes": 1})
+    rec = run_program(RunSettings("dqn-pylessons", framework, "fast", seed, variant="evaluated",
+                                  overrides={"eval_every": eval_freq, "eval_episodes": EVAL_EPISODES,
+                                             "eval_threshold": THRESHOLD, "test_episodes": 1}))
     evals = rec.get("evaluations", [])
     if rec["solved_episode"] is None:
         return [(s, None, m) for s, m in evals]

@@ -269,9 +269,9 @@ def test_malformed_result_files(tmp_path):
 
 def test_record_round_trip(tmp_path):
     from tfrepro.infra.records import write_record
-    from tfrepro.infra.runner import run_program
+    from tfrepro.infra.runner import RunSettings, run_program
 
-    rec = run_program("basic-policy", "tf2", "fast", 1)
+    rec = run_program(RunSettings("basic-policy", "tf2", "fast", 1))
     write_record(tmp_path / "r.json", rec)
     assert read_record(tmp_path / "r.json") == json.loads(json.dumps(rec))
     assert set(programs.BUILTINS) == set(SMALL)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tfrepro.infra.runner import run_program
+from tfrepro.infra.runner import RunSettings, run_program
 
 SMALL_ITERATIONS = {"imitation-policy": 4, "pg-tang": 6, "pg-geron": 2, "dqn-meertens": 1300}
 # fewer evaluation episodes than the sources' (their count does not change what is tested: every
@@ -30,9 +30,9 @@ CASES = [pytest.param(*c, marks=pytest.mark.slow) if c[2] == "book" else c for c
 @pytest.mark.parametrize("name,framework,mode", CASES)
 def test_same_seed_same_result(name, framework, mode):
     its, over = SMALL_ITERATIONS.get(name), FEWER_EVAL.get(name)
-    a = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
-    b = run_program(name, framework, mode, seed=5, iterations=its, overrides=over)
-    c = run_program(name, framework, mode, seed=6, iterations=its, overrides=over)
+    a = run_program(RunSettings(name, framework, mode, seed=5, iterations=its, overrides=over))
+    b = run_program(RunSettings(name, framework, mode, seed=5, iterations=its, overrides=over))
+    c = run_program(RunSettings(name, framework, mode, seed=6, iterations=its, overrides=over))
     if over:  # the shortened evaluation took effect
         assert len(a["eval_returns"]) == next(iter(over.values()))
     assert _key(a) == _key(b)

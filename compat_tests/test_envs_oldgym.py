@@ -213,11 +213,11 @@ def test_vector_episodes_over_old_gym(old_gym):
 def test_legacy_programs_run_unchanged_on_old_gym(old_gym, mode):
     """Whole legacy_tf1 programs on the stand-in gym: they run, use it, and score like
     CartPole (the random policy ~22; pg-tang after 3 updates still ~random)."""
-    from tfrepro.infra.runner import run_program
+    from tfrepro.infra.runner import RunSettings, run_program
 
-    rec = run_program("random-policy", "tf1", mode, 0)
+    rec = run_program(RunSettings("random-policy", "tf1", mode, 0))
     assert 18 < rec["eval_mean"] < 26 and len(rec["eval_returns"]) == 1000
-    rec = run_program("pg-tang", "tf1", mode, 0, iterations=3)
+    rec = run_program(RunSettings("pg-tang", "tf1", mode, 0, iterations=3))
     assert len(rec["train_returns"]) == 3 and 8 <= rec["eval_mean"] <= 200
     assert sum(1 for e in old_gym if e[0] == "make") >= 2
 

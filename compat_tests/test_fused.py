@@ -26,7 +26,7 @@ from tfrepro.engines.meertens import FusedDraws, call_edges
 from tfrepro.core.lockstep import LockstepCartPole, seed_generator
 from tfrepro.core.replay import linear_epsilon
 from tfrepro.infra import programs
-from tfrepro.infra.runner import run_program, run_seeds
+from tfrepro.infra.runner import RunSettings, run_program, run_seeds
 
 
 def _stepper(framework, env, K):
@@ -162,8 +162,8 @@ def test_fused_run_is_each_seeds_fast_run_over_syncs_and_a_wrapping_memory(frame
     batch = run_seeds("dqn-meertens", framework, "lockstep", seeds, iterations=3500, variant="exercises",
                       keep_weights=True, overrides=overrides)
     for seed, rec in zip(seeds, batch):
-        lone = run_program("dqn-meertens", framework, "fast", seed, iterations=3500, variant="exercises",
-                           keep_weights=True, overrides=overrides)
+        lone = run_program(RunSettings("dqn-meertens", framework, "fast", seed, iterations=3500, variant="exercises",
+                                       keep_weights=True, overrides=overrides))
         assert rec["mode"] == "lockstep" and rec["seed"] == seed
         assert rec["train_returns"] == lone["train_returns"] and rec["eval_returns"] == lone["eval_returns"]
         assert [x for x, _ in rec["losses"]] == [x for x, _ in lone["losses"]] == [1001, 2001, 3001]

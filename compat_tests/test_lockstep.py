@@ -13,7 +13,7 @@ from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, pad_batch
 from tfrepro.core.policies import sampling_policy
 from tfrepro.core.protocol import Steps, Transitions
 from tfrepro.infra import programs
-from tfrepro.infra.runner import run_program, run_seeds
+from tfrepro.infra.runner import RunSettings, run_program, run_seeds
 
 
 def _balancer(obs):
@@ -149,8 +149,8 @@ def test_short_lockstep_run_is_each_seeds_fast_run(name, framework):
     batch = run_seeds(name, framework, "lockstep", seeds, iterations=SHORT[name],
                       variant=prog.reproduce_variant, keep_weights=True)
     for seed, rec in zip(seeds, batch):
-        lone = run_program(name, framework, "fast", seed, iterations=SHORT[name],
-                           variant=prog.reproduce_variant, keep_weights=True)
+        lone = run_program(RunSettings(name, framework, "fast", seed, iterations=SHORT[name],
+                                       variant=prog.reproduce_variant, keep_weights=True))
         assert rec["mode"] == "lockstep" and rec["seed"] == seed
         assert rec["lockstep"]["batch"] == ([2, 5] if framework in prog.lockstep_batch_invariant else list(range(30)))
         assert _key(rec) == _key(lone)
@@ -217,7 +217,7 @@ def test_lockstep_refuses_what_it_cannot_do():
     with pytest.raises(UsageError, match="has no lockstep mode"):
         run_seeds("random-policy", "tf1", "lockstep", [0])
     with pytest.raises(UsageError, match="takes no"):
-        run_program("pg-tang", "tf1", "lockstep", 0, iterations=2, load="somewhere")
+        run_program(RunSettings("pg-tang", "tf1", "lockstep", 0, iterations=2, load="somewhere"))
 
 
 @pytest.mark.parametrize("n,k", [(33, 32), (100, 33), (277, 32), (278, 32), (1000, 5), (1000, 6),

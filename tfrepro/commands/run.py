@@ -152,7 +152,7 @@ def _load_for(name, framework, path):
 def _run_and_report(args, prog, out, load) -> int:
     from ..infra import provenance
     from ..infra.records import write_record
-    from ..infra.runner import run_program
+    from ..infra.runner import RunSettings, run_program
 
     for d in (args.save, args.logdir):
         if d:
@@ -164,10 +164,10 @@ def _run_and_report(args, prog, out, load) -> int:
 
         progress = lambda it: tqdm(it, desc=f"{prog.name} {args.framework} {args.mode}",  # noqa: E731
                                    unit="it", leave=False, file=sys.stderr)
-    record = run_program(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
-                         iterations=args.iterations, variant=args.variant, save=args.save,
-                         load=load, progress=progress, keep_weights=bool(args.gif),
-                         logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin))
+    record = run_program(RunSettings(prog.name, args.framework, args.mode, args.seed, env_id=args.env,
+                                     iterations=args.iterations, variant=args.variant, save=args.save,
+                                     load=load, progress=progress, keep_weights=bool(args.gif),
+                                     logdir=args.logdir, takeover=_asker(args.takeover, args.takeover_margin)))
     weights = record.pop("_weights", None)
     say = print
     if out is None:  # --out -: the record on standard output, the rest on standard error

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import time
+from dataclasses import dataclass, replace
+from typing import Any, Optional
 
 import numpy as np
 
@@ -15,30 +17,48 @@ from .records import SCHEMA, cpu_model, versions
 SEED_LIMIT = 2**31  # seeds are 0 <= seed < 2**31 (argtypes.SEED_LIMIT)
 
 
-def run_program(name, framework, mode="fast", seed=0, env_id=None, iterations=None,
-                variant=None, save=None, load=None, progress=None, keep_weights=False,
-                logdir=None, takeover=None, overrides=None) -> dict:
-    """Run ``name`` in ``framework`` and ``mode``; return its result record.
-    ``overrides``: config fields to replace (benchmarks only; they land in the record)."""
+@dataclass
+class RunSettings:
+    """One run of one program in one form: what ``run_program`` takes (``tfrepro run``'s
+    options, read into it). Each field says what it sets."""
+    name: str  # the program (a built-in's name or a plug-in's)
+    framework: str  # tf1 | tf2
+    mode: str = "fast"  # book | fast | lockstep
+    seed: int = 0  # the run's seed (0 <= seed < 2**31)
+    env_id: Optional[str] = None  # the environment, in place of the program's own
+    iterations: Optional[int] = None  # the config's iterations field, in place of its own
+    variant: Optional[str] = None  # a program's variant (None: the book's)
+    save: Optional[str] = None  # a folder to save the trained model into
+    load: Optional[str] = None  # a checkpoint of this form to start from
+    progress: Any = None  # iterable -> iterable (a progress bar), or None
+    keep_weights: bool = False  # keep the final weights in the record (``_weights``, not written)
+    logdir: Optional[str] = None  # TensorBoard summaries (programs that write them)
+    takeover: Any = None  # a helper asked during one more test episode (dqn-meertens)
+    overrides: Optional[dict] = None  # config fields to replace (benchmarks only; they land in the record)
+
+
+def run_program(s: RunSettings) -> dict:
+    """Run ``s.name`` in ``s.framework`` and ``s.mode``; return its result record."""
+    name, framework, mode, seed = s.name, s.framework, s.mode, s.seed
     if mode == "lockstep":
-        if logdir or takeover is not None or load:
+        if s.logdir or s.takeover is not None or s.load:
             raise programs.UsageError("lockstep mode takes no --logdir, --takeover or --load")
-        return run_seeds(name, framework, mode, [seed], env_id=env_id, iterations=iterations,
-                         variant=variant, save=[save] if save else None, progress=progress,
-                         keep_weights=keep_weights, overrides=overrides)[0]
-    prog, cfg = _setup(name, framework, mode, env_id, iterations, variant, overrides)
-    if logdir and not prog.logdir:
+        return run_seeds(name, framework, mode, [seed], env_id=s.env_id, iterations=s.iterations,
+                         variant=s.variant, save=[s.save] if s.save else None, progress=s.progress,
+                         keep_weights=s.keep_weights, overrides=s.overrides)[0]
+    prog, cfg = _setup(name, framework, mode, s.env_id, s.iterations, s.variant, s.overrides)
+    if s.logdir and not prog.logdir:
         raise programs.UsageError(f"{name} writes no TensorBoard summaries: --logdir does not apply")
-    if not prog.has_model and (save or load):
+    if not prog.has_model and (s.save or s.load):
         raise programs.UsageError(f"{name} has no weights: --save and --load do not apply")
-    if takeover is not None and not prog.takeover:
+    if s.takeover is not None and not prog.takeover:
         raise programs.UsageError(f"{name} has no Q values: --takeover does not apply")
     rng = seed_everything(seed)
     module = prog.form(framework)
     t0 = time.perf_counter()
-    extra = {k: v for k, v in (("logdir", logdir), ("takeover", takeover)) if v is not None}
-    out = module.run(cfg, mode=mode, seed=seed, save=save, load=load, progress=progress, rng=rng, **extra)
-    return _record(name, framework, mode, seed, variant, cfg, out, time.perf_counter() - t0, keep_weights)
+    extra = {k: v for k, v in (("logdir", s.logdir), ("takeover", s.takeover)) if v is not None}
+    out = module.run(cfg, mode=mode, seed=seed, save=s.save, load=s.load, progress=s.progress, rng=rng, **extra)
+    return _record(name, framework, mode, seed, s.variant, cfg, out, time.perf_counter() - t0, s.keep_weights)
 
 
 def run_shared(name, framework, mode="fast", seed=0, iterations=None, variant=None, keep_weights=False,
@@ -77,9 +97,9 @@ def run_seeds(name, framework, mode, seeds, env_id=None, iterations=None, varian
                                                          variant=variant, keep_weights=keep_weights,
                                                          overrides=overrides)]
     if mode != "lockstep":
-        return [run_program(name, framework, mode, s, env_id=env_id, iterations=iterations, variant=variant,
-                            save=save[i] if save else None, progress=progress, keep_weights=keep_weights,
-                            overrides=overrides) for i, s in enumerate(seeds)]
+        return [run_program(RunSettings(name, framework, mode, s, env_id=env_id, iterations=iterations, variant=variant,
+                                        save=save[i] if save else None, progress=progress, keep_weights=keep_weights,
+                                        overrides=overrides)) for i, s in enumerate(seeds)]
     prog, cfg = _setup(name, framework, mode, env_id, iterations, variant, overrides)
     module = prog.form(framework)
     invariant = framework in prog.lockstep_batch_invariant
@@ -152,8 +172,6 @@ def _setup(name, framework, mode, env_id, iterations, variant, overrides):
         raise programs.UsageError(f"{name} has no {mode} mode (modes: {', '.join(prog.modes)})")
     cfg = prog.make_config(env_id=env_id, iterations=iterations, variant=variant)
     if overrides:
-        from dataclasses import replace
-
         cfg = replace(cfg, **overrides)
     return prog, cfg
 

@@ -197,10 +197,10 @@ def run_jobs(jobs, repeats: int = 3, suite: str = "quick") -> list:
 def _timed(name, framework, mode, seed, iterations, overrides):
     """(train seconds, env steps, updates) of one timed run; lockstep: of a run of
     ``LOCKSTEP_SPEED_SEEDS`` seeds from ``seed`` on, every seed's steps over the run's time."""
-    from ..infra.runner import run_program, run_seeds
+    from ..infra.runner import RunSettings, run_program, run_seeds
 
     if mode != "lockstep":
-        rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=overrides)
+        rec = run_program(RunSettings(name, framework, mode, seed, iterations=iterations, overrides=overrides))
         return rec["train_wall_s"], rec["train_env_steps"], rec["updates"]
     recs = run_seeds(name, framework, mode, range(seed, seed + LOCKSTEP_SPEED_SEEDS), iterations=iterations,
                      overrides=overrides)
@@ -232,12 +232,12 @@ MAX_LENGTHEN = 100
 
 def run_job(job: Job, repeats: int = 3, suite: str = "quick") -> dict:
     """One job's result, in the worker process."""
-    from ..infra.runner import run_program
+    from ..infra.runner import RunSettings, run_program
 
     name, _, variant = job.program.partition(":")
     if job.kind == "reward":
-        rec = run_program(name, job.framework, job.mode, job.seed, iterations=job.iterations,
-                          variant=variant or None)
+        rec = run_program(RunSettings(name, job.framework, job.mode, job.seed, iterations=job.iterations,
+                                      variant=variant or None))
         return _reward_result(job, rec)
     its = job.iterations or speed_iterations(name, suite, job.mode)
     timing = programs.get(name).timing

@@ -28,9 +28,9 @@ def _overrides(name):
 
 
 def _time_run(name, framework, mode, seed, iterations):
-    from ..infra.runner import run_program
+    from ..infra.runner import RunSettings, run_program
 
-    rec = run_program(name, framework, mode, seed, iterations=iterations, overrides=_overrides(name))
+    rec = run_program(RunSettings(name, framework, mode, seed, iterations=iterations, overrides=_overrides(name)))
     return rec["train_wall_s"], rec["train_env_steps"]
 
 
