@@ -1,6 +1,6 @@
 """Fused frames: Meertens's DQN frame loop for K seeds, many frames per framework call.
 
-The plan is ``design/fused-loop.md``. A frame of the lone ``fast`` run draws from three
+The plan is ``design/0002-fused-loop.md``. A frame of the lone ``fast`` run draws from three
 streams, and none of them depends on what the network computes: its actions from
 ``default_rng(seed)`` (``u = rng.random()``; if ``u < epsilon``, ``rng.integers(2)``; epsilon
 is a function of the frame number), its replay batches from ``random.Random(seed)``
