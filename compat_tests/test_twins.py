@@ -32,16 +32,16 @@ NOT_TWINS = {"common.py", "__init__.py", "tf1_rmsprop.py", "engines.py"}  # engi
 BASELINE = {
     "basic_policy": 11,
     "dqn_meertens": 86,
-    "dqn_pylessons": 120,
+    "dqn_pylessons": 65,
     "imitation_policy": 56,
     "pg_geron": 75,
     "pg_tang": 69,
     "random_policy": 24,
 }
-# measured 42.8% (593 changed of 1387 lines) before the engines (``engines.py``) and the
-# REINFORCE glue (``PolicyGraphProgram``, ``PolicyKerasProgram``) moved out; 35.8% after
-# (dqn_meertens 40.4%: 86 of 213)
-OVERALL_PERCENT_BELOW = 36.0
+# measured 42.8% (593 changed of 1387 lines) before the engines (``engines.py``), the
+# REINFORCE glue (``PolicyGraphProgram``, ``PolicyKerasProgram``) and the Keras 2 plumbing
+# (``Keras2Program``) moved out; 33.3% after (388 of 1166; dqn_meertens 40.2%)
+OVERALL_PERCENT_BELOW = 33.5
 
 
 def twins() -> list[str]:
@@ -170,7 +170,9 @@ def test_module_level_code_uses_public_methods_and_with(pair, form):
 
 
 # -- the engines -----------------------------------------------------------------------
-ENGINES_BASELINE = 185  # legacy_tf1/engines.py against modern_tf2/engines.py, when they moved out
+# legacy_tf1/engines.py against modern_tf2/engines.py: 185 when the lockstep engines and FastDQN moved
+# out of the twins, 217 with FastPylessons (the twins' fast-mode code, moved, not new)
+ENGINES_BASELINE = 217
 
 
 def test_the_engines_are_one_design():

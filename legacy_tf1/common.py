@@ -1,6 +1,7 @@
 """Graph-building helpers shared by the TF1 programs (TF 1.15 API only)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
@@ -339,3 +340,47 @@ class PolicyGraphProgram(GraphProgram):
         return None, self.sess.run([self.fast_training_op, self.params_after],
                                    {self.inputs: obs, self.batch_actions: actions,
                                     self.batch_weights: weights})[1]
+
+
+class Keras2Program(AgentBase):
+    """A program written in Keras 2 (tf-keras, or TF 1.15's tf.keras) as the TF1 era ran it:
+    its model built into this program's own ``tf.Graph`` and session (``keras_scope``), Keras
+    2's unseeded initializers restarted from the seed. ``build`` sets ``self.model``; the
+    weights are its trainable weights."""
+
+    model: object  # the Keras 2 model ``build`` makes
+
+    def __init__(self, cfg, seed: int):
+        self.cfg = cfg
+        self.seed = seed
+        self.graph = tf.Graph()
+        self.sess = make_session(self.graph, threads=0)
+        with self.keras_scope():
+            # Keras 2's unseeded initializers draw op seeds from a process-wide generator:
+            # restart it, and seed the graph.
+            keras2().set_random_seed(seed)
+            self.build(cfg)
+            self.params = self.model.trainable_weights  # type: ignore[attr-defined]
+            self.sess.run(tf.global_variables_initializer())
+
+    def build(self, cfg):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def keras_scope(self):
+        """Keras 2 finds its graph and session as the defaults."""
+        with self.graph.as_default(), self.sess.as_default():
+            yield
+
+    def weights(self):
+        return self.sess.run(self.params)
+
+    def set_weights(self, values):
+        with self.keras_scope():
+            self.model.set_weights(values)
+
+    def variable_names(self):
+        return [v.op.name for v in self.params]
+
+    def close(self):
+        self.sess.close()

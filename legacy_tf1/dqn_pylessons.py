@@ -40,21 +40,20 @@ Deviations, each for a reason:
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import replace
 import warnings
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-from legacy_tf1.common import episode_limit, graph_callable, keras2, make_session, old_gym_env
+from legacy_tf1.common import Keras2Program, episode_limit, keras2, old_gym_env
+from legacy_tf1.engines import FastPylessons
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, q_trace_episode, run_episodes
 from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
-from tfrepro.core.protocol import AgentBase, RunResult
+from tfrepro.core.protocol import RunResult
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory, SharedRun, shared_config, stop_rule
 from tfrepro.infra.records import atomic_save
 
@@ -75,29 +74,13 @@ def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig):
     return model
 
 
-class DQNAgent(AgentBase):
-    def __init__(self, cfg: PylessonsDQNConfig, seed: int):
-        self.cfg = cfg
+class DQNAgent(FastPylessons, Keras2Program):
+    def build(self, cfg: PylessonsDQNConfig):
         self.state_size, self.action_size = 4, 2
-        self.memory = ReplayMemory(cfg.memory, seed=seed)  # deque(maxlen=2000)
+        self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
         self.gamma = cfg.gamma  # discount rate
         self.epsilon = cfg.epsilon  # exploration rate
-        self.graph = tf.Graph()
-        self.sess = make_session(self.graph, threads=0)
-        with self._keras():
-            # Keras 2's unseeded initializers draw op seeds from a process-wide generator:
-            # restart it, and seed the graph.
-            keras2().set_random_seed(seed)
-            self.model = OurModel((self.state_size,), self.action_size, cfg)
-            self.params = self.model.trainable_weights
-            self.sess.run(tf.global_variables_initializer())
-        self._fast = None
-
-    @contextlib.contextmanager
-    def _keras(self):
-        """Keras 2 finds its graph and session as the defaults."""
-        with self.graph.as_default(), self.sess.as_default():
-            yield
+        self.model = OurModel((self.state_size,), self.action_size, cfg)
 
     # -- the source's methods ----------------------------------------------
     def remember(self, state, action, reward, next_state, done):
@@ -125,7 +108,7 @@ class DQNAgent(AgentBase):
 
     # -- the two updates -----------------------------------------------------
     def predict(self, states):
-        with self._keras():
+        with self.keras_scope():
             return self.model.predict(np.asarray(states, np.float32), verbose=0)
 
     forward = predict
@@ -139,68 +122,19 @@ class DQNAgent(AgentBase):
                 target[i][action[i]] = reward[i]
             else:
                 target[i][action[i]] = reward[i] + self.gamma * (np.amax(target_next[i]))
-        with self._keras():
+        with self.keras_scope():
             self.model.fit(state, target, batch_size=self.cfg.batch_size, verbose=0, shuffle=False)
         return None
 
-    def _build_fast(self):
-        with self._keras():
-            s = tf.placeholder(tf.float32, [None, 4], name="fast_state")
-            a = tf.placeholder(tf.int32, [None], name="fast_action")
-            r = tf.placeholder(tf.float32, [None], name="fast_reward")
-            d = tf.placeholder(tf.float32, [None], name="fast_done")
-            s2 = tf.placeholder(tf.float32, [None, 4], name="fast_next_state")
-            q = self.model(s)
-            # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
-            y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
-            mask = tf.one_hot(a, 2)
-            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
-            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
-            self._loss_grads = self.sess.make_callable([loss] + tf.gradients(loss, self.params),
-                                                       [s, a, r, d, s2])  # for `tfrepro diff`
-            updates = self.model.optimizer.get_updates(loss, self.params)
-            with tf.control_dependencies(updates):
-                after = [tf.identity(v.read_value()) for v in self.params]
-            self.sess.run(tf.variables_initializer(
-                [v for v in tf.global_variables() if not self.sess.run(tf.is_variable_initialized(v))]))
-            # TensorFlow's callable API (graph_callable): sess.make_callable with feeds is sess.run
-            self._fast = graph_callable(self.sess, [s, a, r, d, s2], [loss] + after)
-
-    def fast_update(self, batch):
-        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
-        state, action, reward, done, next_state = batch
-        if self._fast is None:
-            self._build_fast()
-        out = self._fast(state, action, reward, done.astype(np.float32), next_state)
-        return out[0], out[1:]
-
-    def loss_and_gradients(self, batch):
-        """The fast update's loss and gradients on ``Transitions``, without updating."""
-        state, action, reward, done, next_state = batch
-        if self._fast is None:
-            self._build_fast()
-        out = self._loss_grads(state, action, reward, done.astype(np.float32), next_state)
-        return float(out[0]), out[1:]
-
     # -- weights and files ----------------------------------------------------
     def learning_rate(self):
-        with self._keras():
+        with self.keras_scope():
             return float(keras2().backend.get_value(self.model.optimizer.learning_rate))
-
-    def weights(self):
-        return self.sess.run(self.params)
-
-    def set_weights(self, values):
-        with self._keras():
-            self.model.set_weights(values)
-
-    def variable_names(self):
-        return [v.op.name for v in self.params]
 
     def save(self, directory) -> str:
         """``self.model.save("cartpole-dqn.h5")`` into ``directory``, atomically."""
         def save_h5(tmp):
-            with self._keras(), warnings.catch_warnings():
+            with self.keras_scope(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "HDF5 is legacy": it is the source's
                 self.model.save(tmp)
 
@@ -214,9 +148,6 @@ class DQNAgent(AgentBase):
         _, _, weights = read_dense_model(path)
         check_architecture(path, weights, [v.shape.as_list() for v in self.params])
         self.set_weights(weights)
-
-    def close(self):
-        self.sess.close()
 
 
 def train(agent: DQNAgent, cfg, seed, rng, progress=None, mode="book", on_step=None, stop=None):

@@ -25,6 +25,53 @@ from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, ph
 LAYERS = ("1", "2", "3", "4")
 
 
+class FastPylessons:
+    """dqn-pylessons's ``fast`` mode (not in the source), mixed into its ``DQNAgent``: the
+    target rows, the update and the new weights in one call of the Keras 2 model's graph
+    (Keras 2.2.4's RMSprop through ``get_updates``), built on the first call."""
+
+    _fast = None
+
+    def _build_fast(self):
+        with self.keras_scope():
+            s = tf.placeholder(tf.float32, [None, 4], name="fast_state")
+            a = tf.placeholder(tf.int32, [None], name="fast_action")
+            r = tf.placeholder(tf.float32, [None], name="fast_reward")
+            d = tf.placeholder(tf.float32, [None], name="fast_done")
+            s2 = tf.placeholder(tf.float32, [None, 4], name="fast_next_state")
+            q = self.model(s)
+            # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
+            y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
+            mask = tf.one_hot(a, 2)
+            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
+            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
+            self._loss_grads = self.sess.make_callable([loss] + tf.gradients(loss, self.params),
+                                                       [s, a, r, d, s2])  # for `tfrepro diff`
+            updates = self.model.optimizer.get_updates(loss, self.params)
+            with tf.control_dependencies(updates):
+                after = [tf.identity(v.read_value()) for v in self.params]
+            self.sess.run(tf.variables_initializer(
+                [v for v in tf.global_variables() if not self.sess.run(tf.is_variable_initialized(v))]))
+            # TensorFlow's callable API (graph_callable): sess.make_callable with feeds is sess.run
+            self._fast = graph_callable(self.sess, [s, a, r, d, s2], [loss] + after)
+
+    def fast_update(self, batch):
+        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
+        state, action, reward, done, next_state = batch
+        if self._fast is None:
+            self._build_fast()
+        out = self._fast(state, action, reward, done.astype(np.float32), next_state)
+        return out[0], out[1:]
+
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        state, action, reward, done, next_state = batch
+        if self._fast is None:
+            self._build_fast()
+        out = self._loss_grads(state, action, reward, done.astype(np.float32), next_state)
+        return float(out[0]), out[1:]
+
+
 class LockstepPolicy(GraphProgram):
     """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
     networks (4 -> hidden -> 1 logit) in one graph, every variable stacked on a leading

@@ -48,9 +48,9 @@ from dataclasses import replace
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from modern_tf2.common import KerasProgram, episode_limit, traced
+from modern_tf2.common import KerasProgram, episode_limit
+from modern_tf2.engines import FastPylessons
 from modern_tf2.tf1_rmsprop import Keras2RMSprop
 from tfrepro.core.configs import PylessonsDQNConfig
 from tfrepro.core.envs import as_float_obs, make, q_trace_episode, run_episodes
@@ -75,7 +75,7 @@ def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig, keras_rmsprop=F
     return model
 
 
-class DQNAgent(KerasProgram):
+class DQNAgent(FastPylessons, KerasProgram):
     def build(self, cfg: PylessonsDQNConfig, keras_rmsprop: bool = False):
         self.state_size, self.action_size = 4, 2
         self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
@@ -84,7 +84,6 @@ class DQNAgent(KerasProgram):
         self.model = OurModel((self.state_size,), self.action_size, cfg, keras_rmsprop)
         self.optimizer = self.model.optimizer
         self.optimizer.build(self.model.trainable_variables)
-        self._fast_call = traced(self._fast_train)
 
     # -- the source's methods ----------------------------------------------
     def remember(self, state, action, reward, next_state, done):
@@ -127,39 +126,6 @@ class DQNAgent(KerasProgram):
                 target[i][action[i]] = reward[i] + self.gamma * (np.amax(target_next[i]))
         self.model.fit(state, target, batch_size=self.cfg.batch_size, verbose=0, shuffle=False)
         return None
-
-    @tf.function(reduce_retracing=True)
-    def _loss_grads(self, s, a, r, d, s2):
-        # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
-        y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
-        mask = tf.one_hot(a, 2)
-        with tf.GradientTape() as tape:
-            q = self.model(s)
-            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
-            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
-        return loss, tape.gradient(loss, self.model.trainable_variables)
-
-    @tf.function(reduce_retracing=True)
-    def _fast_train(self, s, a, r, d, s2):
-        loss, grads = self._loss_grads(s, a, r, d, s2)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        return loss, [tf.identity(v) for v in self.model.trainable_variables]
-
-    def fast_update(self, batch):
-        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
-        state, action, reward, done, next_state = batch
-        loss, weights = self._fast_call(
-            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
-            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
-        return float(loss), [w.numpy() for w in weights]
-
-    def loss_and_gradients(self, batch):
-        """The fast update's loss and gradients on ``Transitions``, without updating."""
-        state, action, reward, done, next_state = batch
-        loss, grads = self._loss_grads(
-            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
-            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
-        return float(loss), [g.numpy() for g in grads]
 
     # -- weights and files ----------------------------------------------------
     def learning_rate(self):

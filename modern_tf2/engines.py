@@ -17,12 +17,55 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from modern_tf2.common import stacked_variable
+from modern_tf2.common import stacked_variable, traced
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.core.protocol import AgentBase
 from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
+
+
+class FastPylessons:
+    """dqn-pylessons's ``fast`` mode (not in the source), mixed into its ``DQNAgent``: the
+    target rows, the update and the new weights in one compiled call (the program's
+    ``Keras2RMSprop``), traced on the first call."""
+
+    _fast_call = None
+
+    @tf.function(reduce_retracing=True)
+    def _loss_grads(self, s, a, r, d, s2):
+        # y = r if done else r + gamma * max_a' Q(s', a'); other columns keep Q(s)
+        y = r + self.gamma * (1.0 - d) * tf.reduce_max(self.model(s2), axis=1)
+        mask = tf.one_hot(a, 2)
+        with tf.GradientTape() as tape:
+            q = self.model(s)
+            target = tf.stop_gradient(q * (1.0 - mask) + mask * y[:, None])
+            loss = tf.reduce_mean(tf.square(target - q))  # Keras "mse", averaged as fit does
+        return loss, tape.gradient(loss, self.model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def _fast_train(self, s, a, r, d, s2):
+        loss, grads = self._loss_grads(s, a, r, d, s2)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss, [tf.identity(v) for v in self.model.trainable_variables]
+
+    def fast_update(self, batch):
+        """``Transitions`` -> target, update and new weights in one call: (loss, weights)."""
+        state, action, reward, done, next_state = batch
+        if self._fast_call is None:
+            self._fast_call = traced(self._fast_train)
+        loss, weights = self._fast_call(
+            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
+            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
+        return float(loss), [w.numpy() for w in weights]
+
+    def loss_and_gradients(self, batch):
+        """The fast update's loss and gradients on ``Transitions``, without updating."""
+        state, action, reward, done, next_state = batch
+        loss, grads = self._loss_grads(
+            tf.constant(state, tf.float32), tf.constant(action, tf.int32), tf.constant(reward, tf.float32),
+            tf.constant(done.astype(np.float32)), tf.constant(next_state, tf.float32))
+        return float(loss), [g.numpy() for g in grads]
 
 
 class LockstepPolicy(AgentBase):
