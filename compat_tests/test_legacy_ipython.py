@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from IPython.core.inputtransformer2 import TransformerManager
 
 from tfrepro.tools.legacy import ipython as ip
-from tfrepro.tools.legacy.report import TRACE, lookup
+from tfrepro.tools.legacy.migration import TRACE, lookup
 from tfrepro.tools.legacy.state import OPTS, NotCovered
 
 

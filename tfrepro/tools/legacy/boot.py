@@ -31,7 +31,7 @@ import types
 import warnings
 
 from . import numpy1, py2, python37
-from .report import TRACE, moved_seed
+from .migration import TRACE, moved_seed
 from . import state
 from ...core.errors import UsageError
 from .state import OPTS, MissingModule, NotCovered, OutputFailed, Stop, is_script_file

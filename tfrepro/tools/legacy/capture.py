@@ -52,7 +52,7 @@ def _recording_make(real_make):
     import gymnasium
 
     from . import state
-    from .report import moved_seed
+    from .migration import moved_seed
 
     class Recorder(gymnasium.Wrapper):
         def __init__(self, env, key):
@@ -112,7 +112,7 @@ def _recording_vectors(gymnasium):
             self._resetting = np.zeros(env.num_envs, bool)
 
         def reset(self, *, seed=None, options=None):
-            from .report import moved_seed
+            from .migration import moved_seed
 
             for key in self._keys:
                 state.episode_reset(key)
@@ -194,7 +194,7 @@ def _vary_port_seeds():
 
     import numpy as np
 
-    from .report import moved_seed
+    from .migration import moved_seed
 
     real_random, real_np = random.seed, np.random.seed
     random.seed = lambda a=None, *args, **kw: real_random(moved_seed(a, "random.seed"), *args, **kw)

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from ...core import oldgym
-from .report import MAP, moved_seed, note
+from .migration import MAP, moved_seed, note
 from . import state
 from .state import OPTS, MissingModule, NotCovered, OutputFailed, env_stepped, episode_begins
 

@@ -34,7 +34,7 @@ import warnings
 
 from IPython.core.inputtransformer2 import TransformerManager, cell_magic, leading_empty_lines, make_tokens_by_line
 
-from .report import MAP, note
+from .migration import MAP, note
 from .state import NotCovered
 
 GI = "get_ipython()"

@@ -42,7 +42,7 @@ import types
 
 import numpy as np
 
-from .report import note
+from .migration import note
 from .state import MissingModule, NotCovered, is_script_file
 from .tfshim import Lazy, Traced, descend, tensorflow
 
@@ -681,7 +681,7 @@ _NUMBERS = {
 
 
 def _map_entries():
-    from .report import MAP
+    from .migration import MAP
 
     for name, spec in KERAS1.items():
         for old, new in spec.get("renames", ()):
@@ -877,7 +877,7 @@ class KerasModule(Traced):
                 note(notes[name], "keras1" if notes[name].startswith("keras1.") else kind)
             elif not isinstance(value, Traced):
                 if today:  # a module path Keras 3 no longer has: the report names today's
-                    from .report import MAP
+                    from .migration import MAP
 
                     MAP.setdefault(full, (f"{today}.{name} (Keras 3 has no {label})", None))
                 note(full, kind)

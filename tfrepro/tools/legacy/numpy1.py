@@ -31,7 +31,7 @@ import types
 
 import numpy as _np
 
-from .report import MAP, note
+from .migration import MAP, note
 
 # name -> (value or the name of NumPy's function that replaced it, what to write today)
 REMOVED = {

@@ -25,7 +25,7 @@ import tokenize
 import numpy as np
 
 from . import numpy1
-from .report import note
+from .migration import note
 
 SKIP = {"fix_import", "fix_buffer", "fix_idioms", "fix_set_literal", "fix_ws_comma"}
 NAME_FIXERS = {  # a Python 2 builtin used by name -> its fixer

@@ -15,7 +15,7 @@ what to write today.
 from __future__ import annotations
 
 from . import py2
-from .report import MAP, note
+from .migration import MAP, note
 
 _DONE: list = []
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .report import MAP, note
+from .migration import MAP, note
 
 TODAY = {
     "imresize": "PIL.Image.fromarray(a).resize((w, h), Image.BILINEAR) (or skimage.transform.resize)",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import types
 
-from .report import note
+from .migration import note
 from .state import OPTS, NotCovered
 
 
@@ -177,7 +177,7 @@ def tensorflow():
         v1.disable_v2_behavior()  # graph mode, reference variables, v1 control flow: TF 1.15's defaults
         tf115_op_seeds()
         if OPTS.vary:  # --seeds: the script's own tf.set_random_seed(n) moves by the run's seed
-            from .report import moved_seed
+            from .migration import moved_seed
 
             real_set = v1.set_random_seed
 
