@@ -61,6 +61,7 @@ def write(tmp_path, name, text):
     (tmp_path / name).write_text(textwrap.dedent(text))
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_capture_equals_what_the_script_prints_and_seeds_vary(tmp_path):
     write(tmp_path, "script.py", SCRIPT)
     p = run(tmp_path, "--seeds", "0..2", "--out-dir", "out", "script.py")
@@ -100,6 +101,7 @@ def test_against_a_port_of_known_truth(tmp_path, port, verdict, seeds):
     assert f"**{verdict}**" in (tmp_path / "out" / "table.md").read_text()
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_seeds_usage_errors_are_one_line(tmp_path):
     write(tmp_path, "script.py", SCRIPT)
     write(tmp_path, "noenv.py", "print('no environment here')\n")  # a port that never makes an environment
@@ -333,6 +335,7 @@ def test_env_seed_draws_what_gym_021_drew(tmp_path):
     assert pick(ours.stdout) == pick(real.stdout)
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_against_another_release_runs_the_script_there(tmp_path):
     """``--against tfX.Y`` runs the runner with that release's Python (matrix's cached environment,
     found through XDG_CACHE_HOME here: a stand-in that is this interpreter, so no download): the same

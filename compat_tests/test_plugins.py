@@ -265,6 +265,7 @@ TARGET_NET_TF1 = (
 WEIGHTS_OVERRIDE = '\n    def weight_variables(self):\n        return tf.trainable_variables("q")\n'
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_a_plugins_weights_can_be_chosen_and_a_tf1_bias_of_1_by_n_maps(skeleton, tmp_path):
     """A TF1 form that keeps a target network made with ``tf.get_variable`` (trainable in TF1)
     says which variables are its weights (``weight_variables``), and its ``[1, n]`` output
@@ -299,6 +300,7 @@ OWN_LAYER_TF2 = (
 )
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_inspect_with_the_program_file_reads_a_keras_file_of_its_own_layers(skeleton, tmp_path):
     """A port whose model holds a layer of its own (registered with Keras) saves a .keras that
     ``inspect --program-file`` reads (the forms are imported first); without the file, one line."""

@@ -16,7 +16,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -111,6 +110,8 @@ LEGACY_EXTRA = ("tf-slim", "fissix", "nbformat", "ipython")
 def ray_requirement() -> str:
     """The Ray a release's environment needs to run its bench's tasks on a cluster: this
     command's own Ray, exactly (a cluster's driver and workers must run one Ray release)."""
+    from importlib.metadata import PackageNotFoundError, version  # novermin (3.8+: not in the TF1 image)
+
     try:
         return f"ray=={version('ray')}"
     except PackageNotFoundError:
