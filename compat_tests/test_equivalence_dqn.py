@@ -114,8 +114,7 @@ def test_book_and_fast_updates_agree(module, use_target, batch):
         if use_target and step == 0:
             for agent in (a, b):  # a target network differing from the online one
                 agent.sync_target()
-        q_next = (a.sess.run(a.target_q, {a.networkstate: nextstates}) if module is m1 and use_target
-                  else a.target_values(nextstates) if use_target else a.q_values(nextstates))
+        q_next = a.target_values(nextstates) if use_target else a.q_values(nextstates)
         targets = bellman_targets(rewards, terminals, q_next, cfg.gamma)
         a.train_batch(states, actions, targets)
         _, after = b.fast_update(Transitions(states, actions, rewards, terminals, nextstates))
