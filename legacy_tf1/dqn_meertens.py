@@ -48,8 +48,6 @@ from tfrepro.core.replay import ReplayMemory, bellman_targets, linear_epsilon
 from tfrepro.core.takeover import play_with_takeover
 from tfrepro.engines.meertens import meertens_results
 
-LAYERS = ("1", "2", "3", "4")
-
 
 class DQN(FastDQN, GraphProgram):
     def build(self, cfg: MeertensDQNConfig):
@@ -62,9 +60,9 @@ class DQN(FastDQN, GraphProgram):
 
         # ---- the variables of our network (and of the target network, an exercise)
         self.weights_, target = [], []
-        for k, (n_in, n_out) in zip(LAYERS, zip(sizes[:-1], sizes[1:])):
-            w = tf.Variable(tf.random_normal([n_in, n_out], stddev=cfg.init_stddev), name="W" + k)
-            b = tf.Variable(tf.zeros([n_out]), name="B" + k)
+        for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            w = tf.Variable(tf.random_normal([n_in, n_out], stddev=cfg.init_stddev), name="W%d" % k)
+            b = tf.Variable(tf.zeros([n_out]), name="B%d" % k)
             self.weights_ += [w, b]
         with tf.variable_scope("target"):
             for v in self.weights_:

@@ -22,7 +22,6 @@ from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
 
-LAYERS = ("1", "2", "3", "4")
 
 
 class FastPylessons:
@@ -218,9 +217,9 @@ class LockstepDQN(GraphProgram):
 
         # ---- the variables of K networks (and K target networks), stacked
         self.weights_, self.target_ = [], []
-        for k, (n_in, n_out) in zip(LAYERS, zip(sizes[:-1], sizes[1:])):
-            self.weights_ += [tf.Variable(tf.zeros([K, n_in, n_out]), name="W" + k),
-                              tf.Variable(tf.zeros([K, n_out]), name="B" + k)]
+        for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            self.weights_ += [tf.Variable(tf.zeros([K, n_in, n_out]), name="W%d" % k),
+                              tf.Variable(tf.zeros([K, n_out]), name="B%d" % k)]
         with tf.variable_scope("target"):
             for v in self.weights_:
                 self.target_.append(tf.Variable(tf.zeros(v.shape), trainable=False, name=v.op.name))
