@@ -221,6 +221,7 @@ for e in range(4):
 """
 
 
+@pytest.mark.slow  # fresh processes, one after another
 def test_an_episode_counts_within_its_environments_registered_time_limit(tmp_path):
     """A script that plays ``env.unwrapped`` runs episodes past the limit its environment is
     registered with; the outcome counts each episode's return within that limit (the scale the
@@ -486,6 +487,7 @@ envs.close()
 """
 
 
+@pytest.mark.slow  # fresh processes, one after another
 @pytest.mark.parametrize("make", ["gym.make_vec('CartPole-v1', num_envs=3)",
                                   "gym.vector.AsyncVectorEnv([lambda: gym.make('CartPole-v1')] * 2)"])
 def test_a_ports_vector_environments_are_recorded(tmp_path, make):
