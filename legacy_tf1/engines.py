@@ -10,7 +10,8 @@ One design in both forms, but for one difference: here ``LockstepDQN`` keeps one
 variable per layer (W1 is (K, 4, 16)), which a session callable reads at no cost per
 variable; the TF2 engine holds all layers in one flat (K, P) variable, since every variable
 a ``tf.function`` captures costs its call time. RMSProp works element by element, so the two
-layouts update the same numbers.
+layouts update the same numbers. The fused frame loop itself is written once, for both:
+``tfrepro.engines.graph_cartpole.frame_loop``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import tensorflow.compat.v1 as tf
 from legacy_tf1.common import GraphProgram, graph_callable
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
-from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
+from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, physics_tensor
 
 
 
@@ -277,49 +278,11 @@ class LockstepDQN(GraphProgram):
                          tf.placeholder(tf.float64, [K, None, 4], name="start_states")]
 
         def frames(learn):
-            first, state0, steps0, explore, random_action, slots, starts = self.fused_in
             physics = physics_tensor(tf, physics_variable, K)
-            n = tf.shape(explore)[1]
-            rows = tf.range(K) * cap
-
-            def body(i, state, steps, taken, terminals, losses):
-                frame = first + i
-                with tf.control_dependencies([i]):  # after the previous frame's update
-                    params = [v.read_value() for v in self.weights_]
-                # ---- select an action and perform it
-                obs = tf.cast(state, tf.float32)
-                q = self._layout(obs[:, None, :], params)[:, 0, :]
-                action = tf.where(explore[:, i], random_action[:, i], tf.argmax(q, axis=1, output_type=tf.int32))
-                newstate, terminated = cartpole_step(tf, physics, euler, state, action)
-                steps = steps + 1
-                terminal = tf.logical_or(terminated, steps >= max_steps)
-                reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
-                transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
-                                        tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)],
-                                       axis=1)
-                done = [tf.raw_ops.ResourceScatterUpdate(resource=self.replay.handle, indices=rows + frame % cap,
-                                                         updates=transition)]
-                loss = tf.zeros([K])
-                # ---- learn on the drawn rows (the memory holds this frame's transition)
-                if learn:
-                    with tf.control_dependencies(done):
-                        batch = tf.gather(self.replay, slots[:, i])
-                    loss, update = self._train_step(cfg, batch, params)
-                    done = [update]
-                # ---- the next frame starts after this one's updates; a finished episode starts
-                # over from the seed's next start state
-                with tf.control_dependencies(done):
-                    restart = tf.broadcast_to(terminal[:, None], tf.shape(newstate))
-                    state = tf.where(restart, tf.gather(starts, taken, batch_dims=1), newstate)
-                    steps = tf.where(terminal, tf.zeros_like(steps), steps)
-                    taken = taken + tf.cast(terminal, tf.int32)
-                    return [i + 1, state, steps, taken, terminals.write(i, terminal), losses.write(i, loss)]
-
-            out = tf.while_loop(lambda i, *_: i < n, body,
-                                [tf.constant(0), state0, steps0, tf.zeros([K], tf.int32),
-                                 tf.TensorArray(tf.bool, size=n), tf.TensorArray(tf.float32, size=n)],
-                                parallel_iterations=1)
-            return [tf.transpose(out[4].stack()), tf.transpose(out[5].stack()), out[1], out[2]]
+            return frame_loop(tf, learn, self.fused_in, K=K, cap=cap, physics=physics, euler=euler,
+                              max_steps=max_steps, replay=self.replay,
+                              read_params=lambda: [v.read_value() for v in self.weights_], layout=self._layout,
+                              train_step=lambda batch, params: self._train_step(cfg, batch, params))
 
         self.fused_out = [frames(False), frames(True)]
 

@@ -22,7 +22,7 @@ from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.core.protocol import AgentBase
-from tfrepro.engines.graph_cartpole import cartpole_constants, cartpole_step, physics_tensor
+from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, physics_tensor
 
 
 class FastPylessons:
@@ -271,49 +271,12 @@ class LockstepDQN(AgentBase):
 
         def frames(learn):
             @tf.function
-            def call(first, state0, steps0, explore, random_action, slots, starts):
+            def call(*inputs):
                 physics = physics_tensor(tf, physics_variable, K)
-                n = tf.shape(explore)[1]
-                rows = tf.range(K) * cap
-
-                def body(i, state, steps, taken, terminals, losses):
-                    frame = first + i
-                    with tf.control_dependencies([i]):  # after the previous frame's update
-                        params = self._params(self.theta)
-                    # ---- select an action and perform it
-                    obs = tf.cast(state, tf.float32)
-                    q = self._layout(obs[:, None, :], params)[:, 0, :]
-                    action = tf.where(explore[:, i], random_action[:, i], tf.argmax(q, axis=1, output_type=tf.int32))
-                    newstate, terminated = cartpole_step(tf, physics, euler, state, action)
-                    steps = steps + 1
-                    terminal = tf.logical_or(terminated, steps >= max_steps)
-                    reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
-                    transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
-                                            tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)],
-                                           axis=1)
-                    done = [tf.raw_ops.ResourceScatterUpdate(resource=self.replay.handle, indices=rows + frame % cap,
-                                                             updates=transition)]
-                    loss = tf.zeros([K])
-                    # ---- learn on the drawn rows (the memory holds this frame's transition)
-                    if learn:
-                        with tf.control_dependencies(done):
-                            batch = tf.gather(self.replay, slots[:, i])
-                        loss, update = self._train_step(cfg, batch)
-                        done = [update]
-                    # ---- the next frame starts after this one's updates; a finished episode starts
-                    # over from the seed's next start state
-                    with tf.control_dependencies(done):
-                        restart = tf.broadcast_to(terminal[:, None], tf.shape(newstate))
-                        state = tf.where(restart, tf.gather(starts, taken, batch_dims=1), newstate)
-                        steps = tf.where(terminal, tf.zeros_like(steps), steps)
-                        taken = taken + tf.cast(terminal, tf.int32)
-                        return [i + 1, state, steps, taken, terminals.write(i, terminal), losses.write(i, loss)]
-
-                out = tf.while_loop(lambda i, *_: i < n, body,
-                                    [tf.constant(0), state0, steps0, tf.zeros([K], tf.int32),
-                                     tf.TensorArray(tf.bool, size=n), tf.TensorArray(tf.float32, size=n)],
-                                    parallel_iterations=1)
-                return [tf.transpose(out[4].stack()), tf.transpose(out[5].stack()), out[1], out[2]]
+                return frame_loop(tf, learn, inputs, K=K, cap=cap, physics=physics, euler=euler,
+                                  max_steps=max_steps, replay=self.replay,
+                                  read_params=lambda: self._params(self.theta), layout=self._layout,
+                                  train_step=lambda batch, params: self._train_step(cfg, batch))
 
             return call
 

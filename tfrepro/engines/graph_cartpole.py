@@ -1,10 +1,12 @@
-"""Gymnasium's CartPole step as TensorFlow ops, for the in-graph frame loop of dqn-meertens's
-``lockstep`` mode (``tfrepro.engines.meertens``).
+"""Gymnasium's CartPole step as TensorFlow ops, and the in-graph frame loop of dqn-meertens's
+``lockstep`` mode built on it (``frame_loop``; the driver is ``tfrepro.engines.meertens``).
 
 ``cartpole_step`` is gymnasium's CartPole step in float64, written once against the ops
 both ``tensorflow.compat.v1`` and ``tensorflow`` have (the caller passes its module as
 ``tf``), in gymnasium's order of operations (``compat_tests/test_fused.py`` holds its
-trajectories to gymnasium's, bit for bit).
+trajectories to gymnasium's, bit for bit). ``frame_loop`` is the frame loop both forms'
+``LockstepDQN`` build, one ``tf.while_loop`` written once: each form passes how it reads its
+weights and makes its update.
 """
 from __future__ import annotations
 
@@ -62,3 +64,58 @@ def cartpole_step(tf, physics, euler: bool, state, action):
         tf.logical_or(x < -c["x_threshold"], x > c["x_threshold"]),
         tf.logical_or(theta < -c["theta_threshold_radians"], theta > c["theta_threshold_radians"]))
     return tf.stack([x, x_dot, theta, theta_dot], axis=1), terminated
+
+
+def frame_loop(tf, learn: bool, inputs, *, K: int, cap: int, physics, euler: bool, max_steps: int, replay,
+               read_params, layout, train_step):
+    """Frames ``first ..`` of K seeds in one ``tf.while_loop`` (``parallel_iterations=1``): each
+    plays a frame of every seed (CartPole in float64, epsilon-greedy from the drawn uniforms),
+    stores it in the replay memory held in the variable ``replay`` (K * cap rows, seed k's from
+    k * cap), and with ``learn`` updates every seed's network on the drawn replay rows.
+    ``inputs``: (first frame, env state (K, 4), episode steps (K,), explore (K, n), random
+    actions (K, n), replay slots (K, n, B), start states (K, n, 4)), as
+    ``tfrepro.engines.meertens.FusedDraws`` draws them; ``physics``: ``physics_tensor``'s.
+    ``read_params()`` gives the stacked weights, ``layout(x, params)`` the Q values,
+    ``train_step(batch, params)`` the losses (K,) and the update op. Returns (terminal (K, n),
+    losses (K, n), env state, episode steps) after the last frame."""
+    first, state0, steps0, explore, random_action, slots, starts = inputs
+    n = tf.shape(explore)[1]
+    rows = tf.range(K) * cap
+
+    def body(i, state, steps, taken, terminals, losses):
+        frame = first + i
+        with tf.control_dependencies([i]):  # after the previous frame's update
+            params = read_params()
+        # ---- select an action and perform it
+        obs = tf.cast(state, tf.float32)
+        q = layout(obs[:, None, :], params)[:, 0, :]
+        action = tf.where(explore[:, i], random_action[:, i], tf.argmax(q, axis=1, output_type=tf.int32))
+        newstate, terminated = cartpole_step(tf, physics, euler, state, action)
+        steps = steps + 1
+        terminal = tf.logical_or(terminated, steps >= max_steps)
+        reward = tf.where(terminal, tf.zeros([K]), tf.ones([K]))  # 0 on the step that ends it
+        transition = tf.concat([obs, tf.cast(action, tf.float32)[:, None], reward[:, None],
+                                tf.cast(terminal, tf.float32)[:, None], tf.cast(newstate, tf.float32)], axis=1)
+        done = [tf.raw_ops.ResourceScatterUpdate(resource=replay.handle, indices=rows + frame % cap,
+                                                 updates=transition)]
+        loss = tf.zeros([K])
+        # ---- learn on the drawn rows (the memory holds this frame's transition)
+        if learn:
+            with tf.control_dependencies(done):
+                batch = tf.gather(replay, slots[:, i])
+            loss, update = train_step(batch, params)
+            done = [update]
+        # ---- the next frame starts after this one's updates; a finished episode starts over
+        # from the seed's next start state
+        with tf.control_dependencies(done):
+            restart = tf.broadcast_to(terminal[:, None], tf.shape(newstate))
+            state = tf.where(restart, tf.gather(starts, taken, batch_dims=1), newstate)
+            steps = tf.where(terminal, tf.zeros_like(steps), steps)
+            taken = taken + tf.cast(terminal, tf.int32)
+            return [i + 1, state, steps, taken, terminals.write(i, terminal), losses.write(i, loss)]
+
+    out = tf.while_loop(lambda i, *_: i < n, body,
+                        [tf.constant(0), state0, steps0, tf.zeros([K], tf.int32),
+                         tf.TensorArray(tf.bool, size=n), tf.TensorArray(tf.float32, size=n)],
+                        parallel_iterations=1)
+    return [tf.transpose(out[4].stack()), tf.transpose(out[5].stack()), out[1], out[2]]
