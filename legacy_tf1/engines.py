@@ -10,8 +10,7 @@ One design in both forms, but for one difference: here ``LockstepDQN`` keeps one
 variable per layer (W1 is (K, 4, 16)), which a session callable reads at no cost per
 variable; the TF2 engine holds all layers in one flat (K, P) variable, since every variable
 a ``tf.function`` captures costs its call time. RMSProp works element by element, so the two
-layouts update the same numbers. The fused frame loop itself is written once, for both:
-``tfrepro.engines.graph_cartpole.frame_loop``.
+layouts update the same numbers.
 """
 from __future__ import annotations
 
@@ -258,7 +257,7 @@ class LockstepDQN(GraphProgram):
         return losses, self.rmsprop.apply_gradients(list(zip(grads, self.weights_)))
 
     def _build_fused(self, cfg: MeertensDQNConfig):
-        """The frame loop itself (tfrepro.engines.meertens): two ``tf.while_loop``s, for the frames
+        """The frame loop itself (tfrepro.engines.meertens): two ``graph_cartpole.frame_loop``s, for the frames
         before learning starts and after, whose body plays a frame of every seed (CartPole in
         float64, epsilon-greedy from the drawn uniforms), stores it in a replay memory held in
         a variable, and updates every seed's network on the drawn replay rows with the same

@@ -257,7 +257,7 @@ class LockstepDQN(AgentBase):
         return tf.concat([losses, tf.reshape(self.theta, [-1])], axis=0)
 
     def _build_fused(self, cfg: MeertensDQNConfig):
-        """The frame loop itself (tfrepro.engines.meertens): two ``tf.while_loop``s, for the frames
+        """The frame loop itself (tfrepro.engines.meertens): two ``graph_cartpole.frame_loop``s, for the frames
         before learning starts and after, whose body plays a frame of every seed (CartPole in
         float64, epsilon-greedy from the drawn uniforms), stores it in a replay memory held in
         a variable, and updates every seed's network on the drawn replay rows with the same
