@@ -19,8 +19,8 @@ import tensorflow.compat.v1 as tf
 
 from legacy_tf1.common import GraphProgram, graph_callable
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
-from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, physics_tensor
+from tfrepro.core.lockstep import PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
+from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, packed_losses, physics_tensor, stacked_q
 
 
 
@@ -235,20 +235,10 @@ class LockstepDQN(GraphProgram):
 
     @staticmethod
     def _layout(x, params):
-        for i in range(0, len(params) - 2, 2):
-            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
-        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
+        return stacked_q(tf, x, params)
 
     def _losses(self, cfg, batch, params, target):
-        """Each seed's loss (K,) on a packed batch (K, B, 11):
-        y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
-        states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
-        actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
-        rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
-        qreward = tf.reduce_sum(self._layout(states, params) * tf.one_hot(actions, 2), axis=2)
-        next_q = self._layout(nextstates, target if cfg.target_sync_every else params)
-        fast_target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
-        return tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
+        return packed_losses(tf, cfg, batch, params, target)
 
     def _train_step(self, cfg, batch, params):
         """One fast update of every seed on a packed batch: (the losses (K,), the update)."""

@@ -20,9 +20,9 @@ import tensorflow as tf
 from modern_tf2.common import stacked_variable, traced
 from modern_tf2.tf1_rmsprop import TF1RMSprop
 from tfrepro.core.configs import MeertensDQNConfig
-from tfrepro.core.lockstep import PACKED, PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
+from tfrepro.core.lockstep import PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.core.protocol import AgentBase
-from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, physics_tensor
+from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, packed_losses, physics_tensor, stacked_q
 
 
 class FastPylessons:
@@ -227,20 +227,10 @@ class LockstepDQN(AgentBase):
 
     @staticmethod
     def _layout(x, params):
-        for i in range(0, len(params) - 2, 2):
-            x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
-        return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
+        return stacked_q(tf, x, params)
 
     def _losses(self, cfg, batch, params, target):
-        """Each seed's loss (K,) on a packed batch (K, B, 11):
-        y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
-        states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
-        actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
-        rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
-        qreward = tf.reduce_sum(self._layout(states, params) * tf.one_hot(actions, 2), axis=2)
-        next_q = self._layout(nextstates, target if cfg.target_sync_every else params)
-        fast_target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
-        return tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
+        return packed_losses(tf, cfg, batch, params, target)
 
     def _train_step(self, cfg, batch):
         """One fast update of every seed on a packed batch: (the losses (K,), the update)."""

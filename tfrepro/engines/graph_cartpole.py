@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.lockstep import LockstepCartPole
+from ..core.lockstep import PACKED, LockstepCartPole
 
 PHYSICS = ("gravity", "masspole", "total_mass", "length", "polemass_length", "force_mag", "tau",
            "theta_threshold_radians", "x_threshold")
@@ -64,6 +64,25 @@ def cartpole_step(tf, physics, euler: bool, state, action):
         tf.logical_or(x < -c["x_threshold"], x > c["x_threshold"]),
         tf.logical_or(theta < -c["theta_threshold_radians"], theta > c["theta_threshold_radians"]))
     return tf.stack([x, x_dot, theta, theta_dot], axis=1), terminated
+
+
+def stacked_q(tf, x, params):
+    """K stacked Q networks (ReLU on every layer but the last) on inputs (K, N, 4): (K, N, A)."""
+    for i in range(0, len(params) - 2, 2):
+        x = tf.nn.relu(tf.add(tf.matmul(x, params[i]), params[i + 1][:, None, :]))
+    return tf.add(tf.matmul(x, params[-2]), params[-1][:, None, :])
+
+
+def packed_losses(tf, cfg, batch, params, target):
+    """Each seed's loss (K,) on a packed batch (K, B, 11) (``lockstep.PACKED``):
+    y = r if terminal else r + gamma * max_a' Q(s', a'), no gradient through y."""
+    states, nextstates = batch[:, :, PACKED["states"]], batch[:, :, PACKED["next_states"]]
+    actions = tf.cast(batch[:, :, PACKED["actions"]], tf.int32)
+    rewards, terminals = batch[:, :, PACKED["rewards"]], batch[:, :, PACKED["terminals"]]
+    qreward = tf.reduce_sum(stacked_q(tf, states, params) * tf.one_hot(actions, 2), axis=2)
+    next_q = stacked_q(tf, nextstates, target if cfg.target_sync_every else params)
+    fast_target = tf.stop_gradient(rewards + cfg.gamma * (1.0 - terminals) * tf.reduce_max(next_q, axis=2))
+    return tf.reduce_mean(tf.square(fast_target - qreward), axis=1)  # one per seed
 
 
 def frame_loop(tf, learn: bool, inputs, *, K: int, cap: int, physics, euler: bool, max_steps: int, replay,
