@@ -66,6 +66,10 @@ def main(argv=None) -> int:
     what.add_argument("--out", metavar="FILE.json", help="write the set")
     ap.add_argument("--programs", nargs="+", default=None, help="only these built-ins")
     args = ap.parse_args(argv)
+    if args.out and Path(args.out).exists():  # before minutes of runs, not after
+        from tfrepro.infra import provenance
+
+        provenance.guard(Path(args.out), "--out")
     names = args.programs or list(programs.BUILTINS)
     got = records(names)
     env = {k: v for k, v in versions().items() if k in ("tensorflow", "keras", "tf_keras", "numpy", "gymnasium",
@@ -74,6 +78,7 @@ def main(argv=None) -> int:
         from tfrepro.infra import provenance
 
         path = Path(args.out)
+        provenance.guard(path, "--out")  # never over a file this package did not write
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({"versions": env, "records": got}, indent=1, sort_keys=True) + "\n")
         provenance.note(path)
@@ -91,4 +96,9 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tfrepro.core.errors import UsageError
+
+    try:
+        sys.exit(main())
+    except UsageError as e:
+        sys.exit(f"golden_records: error: {e}")
