@@ -162,3 +162,61 @@ def test_ctrl_c_at_any_moment_of_the_start_is_one_line(tmp_path, delay):
     assert proc.returncode in (0, 130), (proc.returncode, err[-2000:])
     if proc.returncode == 130:
         assert err.strip().splitlines()[-1] == "tfrepro: interrupted", err[-2000:]
+
+
+SWALLOWED = """
+import os, signal, sys, time, runpy
+import tfrepro.cli as cli
+def main():
+    if {interrupt}:
+        try:  # a C extension's import that takes the Ctrl-C and says ImportError instead
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            pass
+    raise ImportError("PyCapsule_Import could not import module 'datetime'")
+cli.main = main
+runpy.run_module("tfrepro", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("interrupt", [True, False])
+def test_an_interrupt_that_an_import_turned_into_an_error_is_still_one_line(interrupt):
+    """A Ctrl-C that lands inside a C extension's import (numpy's ``PyCapsule_Import``) comes out
+    as an ImportError with the KeyboardInterrupt lost: the command still says one line and exits
+    130. The same error without a Ctrl-C is a real failure and keeps its traceback."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", SWALLOWED.format(interrupt=interrupt)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if interrupt:
+        assert done.returncode == 130 and done.stderr.strip() == "tfrepro: interrupted", done.stderr
+    else:
+        assert done.returncode == 1 and "ImportError: PyCapsule_Import" in done.stderr, done.stderr
+
+
+SWALLOWING_IMPORT = """
+import os, signal, time
+def main():
+    if {interrupt}:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            pass
+    raise ImportError("PyCapsule_Import could not import module 'datetime'")
+"""
+
+
+@pytest.mark.parametrize("interrupt", [True, False])
+def test_the_boot_takes_an_interrupt_turned_into_an_error_as_the_interrupt(tmp_path, interrupt):
+    """The same in a script's interpreter, whose boot imports numpy before the script runs."""
+    from tfrepro.tools.legacy.runs import RESTORE_SIGINT, guarded
+
+    (tmp_path / "swallowing.py").write_text(SWALLOWING_IMPORT.format(interrupt=interrupt))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), **{RESTORE_SIGINT: "1"})
+    done = subprocess.run([sys.executable, "-c", guarded("import swallowing; code = swallowing.main()")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    if interrupt:
+        assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    else:
+        assert done.returncode == 1 and "ImportError: PyCapsule_Import" in done.stderr, done.stderr

@@ -147,10 +147,18 @@ def guarded(body: str) -> str:
                       "import os, signal",
                       # started with Ctrl-C ignored (the interpreter's own start-up cannot take one): taken
                       # back from here on, when the command asked (RESTORE_SIGINT)
+                      # (a Ctrl-C inside a C extension's import, numpy's, comes out as an ImportError
+                      # of its own: the handler notes each one, and any error after it is the interrupt)
+                      "HIT = []",
+                      "def hit(signum, frame):",
+                      "    HIT.append(signum)",
+                      "    raise KeyboardInterrupt",
                       "if os.environ.pop(%r, None):" % RESTORE_SIGINT,
-                      "    signal.signal(signal.SIGINT, signal.default_int_handler)",
-                      "try:", *lines, "except KeyboardInterrupt:", "    sys.stdout.flush()",
-                      "    code = 130", "sys.exit(code)"])
+                      "    signal.signal(signal.SIGINT, hit)",
+                      "try:", *lines, "except SystemExit:", "    raise",
+                      "except BaseException as e:",
+                      "    if not (HIT or isinstance(e, KeyboardInterrupt)):", "        raise",
+                      "    sys.stdout.flush()", "    code = 130", "sys.exit(code)"])
 
 
 RESTORE_SIGINT = "TFREPRO_RESTORE_SIGINT"
