@@ -84,6 +84,50 @@ print("epochs=%d" % len(h.history['loss']))
 """
 
 
+CHANNELS = """
+import numpy as np
+from keras.layers import Convolution1D, Convolution2D, Convolution3D, MaxPooling2D, AveragePooling2D, MaxPooling3D
+from keras.layers import SeparableConv2D, Dropout, Flatten, Dense
+from keras.models import Sequential
+
+def pair(make, shape):
+    # the same layers in Theano's order (channels first) and TensorFlow's, the same weights
+    th, tf_ = Sequential(make('th', shape[-1:] + shape[:-1])), Sequential(make('tf', shape))
+    tf_.set_weights(th.get_weights())
+    x = np.random.RandomState(0).rand(3, *shape).astype(np.float32)
+    a = th.predict(np.moveaxis(x, -1, 1))
+    b = tf_.predict(x)
+    return float(np.abs(a - (np.moveaxis(b, -1, 1) if a.ndim > 2 else b)).max())
+
+def two_d(o, s):
+    return [Convolution2D(4, 3, 3, border_mode='same', dim_ordering=o, input_shape=s),
+            MaxPooling2D((2, 2), dim_ordering=o), Dropout(0.25),
+            SeparableConv2D(3, (3, 3), padding='same', data_format={'th': 'channels_first', 'tf': 'channels_last'}[o]),
+            AveragePooling2D((2, 2), dim_ordering=o)]
+
+def three_d(o, s):
+    return [Convolution3D(2, 2, 2, 2, border_mode='same', dim_ordering=o, input_shape=s),
+            MaxPooling3D((2, 2, 2), dim_ordering=o)]
+
+def one_d(o, s):
+    return [Convolution1D(3, 2, padding='same', data_format={'th': 'channels_first', 'tf': 'channels_last'}[o],
+                          input_shape=s)]
+
+print("diffs=%s" % [pair(two_d, (8, 8, 2)), pair(three_d, (4, 4, 4, 2)), pair(one_d, (6, 2))])
+"""
+
+
+def test_channels_first_layers_run_on_any_cpu_as_channels_last_ones(tmp_path):
+    """A Theano-ordered model (``dim_ordering='th'``: convolutions, pooling, dropout between
+    them) predicts what the same layers in TensorFlow's order predict on the transposed input,
+    on any CPU: where TensorFlow's CPU kernels take only channels-last (no oneDNN), the layers
+    transpose as Keras 2.2.4's backend did, rather than failing with "only supports NHWC"."""
+    proc = legacy(tmp_path, CHANNELS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    diffs = json.loads(lines(proc)["diffs"])
+    assert len(diffs) == 3 and max(diffs) < 1e-5, diffs
+
+
 def test_star_imports_and_keras1_layer_arguments(tmp_path):
     proc = legacy(tmp_path, "import json\n" + LAYERS, *REPORT)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -659,16 +659,63 @@ def convert(name, spec, args, kwargs):
     return args, kwargs
 
 
+# the layers whose tf-keras ``call`` hands a channels-first input to TensorFlow as it is (NCHW),
+# where Keras 2.2.4 went through its backend (``K.conv2d``, ``K.pool2d``...), which transposed it
+# to channels-last on a CPU; and the channels-last ``_tf_data_format`` of each rank
+NCHW_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "SeparableConv2D",
+               "MaxPooling2D", "AveragePooling2D", "MaxPooling3D", "AveragePooling3D")
+_CHANNELS_LAST = {3: "NWC", 4: "NHWC", 5: "NDHWC"}
+
+
+def _cpu_lacks_nchw() -> bool:
+    """Whether TensorFlow's CPU kernels here take only channels-last convolutions and pooling:
+    where oneDNN does not run (it runs by default on CPUs with AVX-512, say)."""
+    from ...infra.records import onednn_state
+
+    return onednn_state() == "off"
+
+
+def _channels_last_call(cls):
+    """``cls.call`` as Keras 2.2.4 ran a channels-first layer on a CPU (``_preprocess_conv2d_input``
+    and ``_postprocess_conv2d_output``): the input transposed to channels-last, the layer's op in
+    that format, the output transposed back. tf-keras passes NCHW to TensorFlow, which fails with
+    "only supports NHWC" on a CPU without oneDNN, so a Theano-ordered (``dim_ordering='th'``)
+    script ran on some CPUs and not others. Applied where the CPU lacks NCHW kernels only."""
+    def call(self, inputs):
+        if self.data_format != "channels_first":
+            return cls.call(self, inputs)
+        import tensorflow as tf
+
+        rank = inputs.shape.rank
+        x = tf.transpose(inputs, [0, *range(2, rank), 1])
+        saved = {k: self.__dict__[k] for k in ("data_format", "_tf_data_format", "_channels_first")
+                 if k in self.__dict__}
+        self.__dict__.update(data_format="channels_last",
+                             **{k: v for k, v in (("_tf_data_format", _CHANNELS_LAST[rank]),
+                                                  ("_channels_first", False)) if k in saved})
+        try:
+            out = cls.call(self, x)
+        finally:
+            self.__dict__.update(saved)
+        return tf.transpose(out, [0, rank - 1, *range(1, rank - 1)])
+
+    return call
+
+
 def _keras1_class(cls, name):
-    """``cls`` (tf-keras's) taking Keras 1's arguments too: a subclass of the same name."""
+    """``cls`` (tf-keras's) taking Keras 1's arguments too: a subclass of the same name (with
+    Keras 2.2.4's channels-first ``call`` where the CPU needs it, ``_channels_last_call``)."""
     spec = KERAS1[name]
 
     def __init__(self, *args, **kwargs):
         args, kwargs = convert(name, spec, args, kwargs)
         cls.__init__(self, *args, **kwargs)
 
-    return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
-                                       "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+    body = {"__init__": __init__, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__}
+    if cls.__name__ in NCHW_LAYERS and _cpu_lacks_nchw():
+        body["call"] = _channels_last_call(cls)
+    return type(cls.__name__, (cls,), body)
 
 
 # report entries for the conversions: what each Keras 1 argument is in Keras 2 / 3
