@@ -56,9 +56,20 @@ def records(names) -> dict:
     return out
 
 
+def simd_flags() -> list:
+    """The CPU's AVX flags (``/proc/cpuinfo``): two CPUs of one model name may differ in them
+    (AVX-512 or not), and TensorFlow's kernels round differently with them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return sorted(x for x in flags if x.startswith("avx"))
+
+
 def main(argv=None) -> int:
     from tfrepro.infra import programs
-    from tfrepro.infra.records import atomic_write_text, versions
+    from tfrepro.infra.records import atomic_write_text, cpu_model, versions
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     what = ap.add_mutually_exclusive_group(required=True)
@@ -73,7 +84,8 @@ def main(argv=None) -> int:
     names = args.programs or list(programs.BUILTINS)
     got = records(names)
     env = {k: v for k, v in versions().items() if k in ("tensorflow", "keras", "tf_keras", "numpy", "gymnasium",
-                                                         "python")}
+                                                         "python", "onednn")}
+    env["cpu"] = f"{cpu_model()} ({' '.join(simd_flags()) or 'no AVX'})"
     if args.out:
         from tfrepro.infra import provenance
 
@@ -86,8 +98,11 @@ def main(argv=None) -> int:
         return 0
     want = json.loads(Path(args.check).read_text())
     if want.get("versions") != env:
-        print(f"note: written with {want.get('versions')}, running {env}: digests may differ for that reason",
-              file=sys.stderr)
+        other = {k: (want.get("versions", {}).get(k), v) for k, v in env.items()
+                 if want.get("versions", {}).get(k) != v}
+        print(f"note: written with other versions or on another CPU ({other}, as written -> here): "
+              "digests may differ for that reason; write a set at the commit before a change on this "
+              "machine (--out) and check against it", file=sys.stderr)
     differ = [k for k in got if want["records"].get(k) != got[k]]
     for k in differ:
         print(f"differs: {k} {want['records'].get(k)} -> {got[k]}")

@@ -11,7 +11,6 @@ from tfrepro.core.envs import VecEpisodes, make
 from tfrepro.core.lockstep import (LockstepCartPole, LockstepEpisodes, pad_batches,
                                    stacked_sampling_policy)
 from tfrepro.core.policies import sampling_policy
-from tfrepro.core.protocol import Steps, Transitions
 from tfrepro.infra import programs
 from tfrepro.infra.runner import RunSettings, run_program, run_seeds
 
@@ -81,58 +80,30 @@ SHORT = {"pg-tang": 12, "pg-geron": 3, "dqn-meertens": 1300, "imitation-policy":
 @pytest.mark.parametrize("framework", ["tf1", "tf2"])
 @pytest.mark.parametrize("name", LOCKSTEP)
 def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
-    """On the same batches and weights, the stacked update gives every seed the weights the
-    lone program's fast update gives it (float32 rounding of a batched matmul apart)."""
+    """On the same batches (each seed its own, the program's ``diff`` batch) and weights, the
+    stacked update (``update_each``) gives every seed the loss and weights the lone program's
+    fast update gives it (float32 rounding of a batched matmul apart), three updates running.
+    One protocol for every engine: the test knows no program by name."""
     prog = programs.get(name)
     module = prog.form(framework)
     cfg = prog.make_config(variant=prog.reproduce_variant)
     seeds = [4, 9]
-    g = np.random.default_rng(0)
-    if name == "dqn-meertens":
-        stacked = module.LockstepDQN(cfg, seeds, module.DQN)
-        B = cfg.batch_size
-        batch = (g.normal(size=(2, B, 4)).astype(np.float32), g.integers(2, size=(2, B)),
-                 g.random((2, B)).astype(np.float32), g.random((2, B)) < 0.2,
-                 g.normal(size=(2, B, 4)).astype(np.float32))
+    lones = [prog.make_agent(framework, cfg, seed) for seed in seeds]
+    batches = [prog.hook("record_batch")(prog, cfg, lone, seed + 3)[0] for lone, seed in zip(lones, seeds)]
+    with module.lockstep_agent(cfg, seeds) as stacked:
         for _ in range(3):
-            losses, after = stacked.fast_update(Transitions(*batch))
-        for k, seed in enumerate(seeds):
-            lone = module.DQN(cfg, seed)
+            losses, after = stacked.update_each(batches)
+    for k, lone in enumerate(lones):
+        if hasattr(lone, "sync_target"):  # a target network: synced from the online one at the start
             lone.sync_target()
-            for _ in range(3):
-                loss, w = lone.fast_update(Transitions(*(x[k] for x in batch)))
-            assert abs(loss - losses[k]) < 1e-4 * max(1.0, abs(loss))
-            for x, y in zip(w, after):
-                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
-            lone.close()
-    elif name == "imitation-policy":
-        stacked = module.LockstepImitation(cfg, seeds, module.ImitationPolicy, module.ACTIVATION)
-        obs = g.normal(scale=0.1, size=(3, 2, 1, 4)).astype(np.float32)  # angles of both signs
-        p_left = [stacked.step(o) for o in obs]
-        after = stacked.weights()
-        for k, seed in enumerate(seeds):
-            lone = module.ImitationPolicy(cfg, seed)
-            for i in range(3):
-                np.testing.assert_allclose(lone.proba_left(obs[i, k]), p_left[i][k], rtol=1e-5, atol=1e-6)
-                lone.train_step(obs[i, k, 0])
-            for x, y in zip(lone.weights(), after):
-                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
-            lone.close()
-    else:
-        lone_class = module.PolicyGradient
-        stacked = module.LockstepPolicy(cfg, seeds, lone_class, module.ACTIVATION)
-        flats = [(g.normal(size=(n, 4)).astype(np.float32), g.integers(2, size=n)) for n in (5, 17)]
-        adv = [g.normal(size=len(a)).astype(np.float32) for _, a in flats]
         for _ in range(3):
-            after = stacked.fast_update(*pad_batches(flats, adv))
-        for k, seed in enumerate(seeds):
-            lone = lone_class(cfg, seed)
-            for _ in range(3):
-                _, w = lone.fast_update(Steps(flats[k][0], flats[k][1], adv[k]))
-            for x, y in zip(w, after):
-                np.testing.assert_allclose(x, y[k], rtol=1e-5, atol=1e-6)
-            lone.close()
-    stacked.close()
+            loss, w = lone.fast_update(batches[k])
+        assert (loss is None) == (losses is None)
+        if loss is not None:
+            assert abs(loss - losses[k]) < 1e-4 * max(1.0, abs(loss))
+        for x, y in zip(w, after[k]):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+        lone.close()
 
 
 def _key(rec):

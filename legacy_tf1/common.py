@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import warnings
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -13,6 +14,7 @@ from tfrepro.core.envs import config_episode_limit as episode_limit  # noqa: F40
 from tfrepro.core.errors import UsageError
 from tfrepro.core.protocol import AgentBase, as_shape
 from tfrepro.infra import provenance
+from tfrepro.infra.records import atomic_save
 
 CKPT_NAME = "model.ckpt"
 
@@ -349,6 +351,7 @@ class Keras2Program(AgentBase):
     weights are its trainable weights."""
 
     model: object  # the Keras 2 model ``build`` makes
+    model_file = "model.h5"  # ``save``'s file name in its directory
 
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
@@ -381,6 +384,25 @@ class Keras2Program(AgentBase):
 
     def variable_names(self):
         return [v.op.name for v in self.params]
+
+    def learning_rate(self) -> float:
+        """The optimizer's learning rate, read back from the session."""
+        with self.keras_scope():
+            return float(keras2().backend.get_value(self.model.optimizer.learning_rate))  # type: ignore[attr-defined]
+
+    def save(self, directory) -> str:
+        """``self.model.save(model_file)`` (Keras 2's HDF5) into ``directory``, atomically."""
+        def save_h5(tmp):
+            with self.keras_scope(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "HDF5 is legacy": it is Keras 2's format
+                self.model.save(tmp)
+
+        return atomic_save(os.path.join(directory, self.model_file), save_h5)
+
+    def model_path(self, path) -> str:
+        """``path``, or the model file (``model_file``) in it when it is a directory."""
+        path = str(path)
+        return os.path.join(path, self.model_file) if os.path.isdir(path) else path
 
     def close(self):
         self.sess.close()

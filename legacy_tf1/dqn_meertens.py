@@ -205,8 +205,13 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
                      q_trace=q_trace, losses=losses, takeover=handover)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepDQN(cfg, seeds, DQN)
+
+
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, up to 1000 frames of all of them
     per call of one ``tf.while_loop`` (``tfrepro.engines.meertens``), one result per seed."""
-    with LockstepDQN(cfg, seeds, DQN) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return meertens_results(agent, cfg, seeds, progress=progress, save=save)

@@ -40,10 +40,8 @@ Deviations, each for a reason:
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
-import warnings
 
 import numpy as np
 
@@ -55,9 +53,7 @@ from tfrepro.core.h5models import check_architecture, read_dense_model
 from tfrepro.core.policies import greedy_q_policy, mlp_q
 from tfrepro.core.protocol import RunResult
 from tfrepro.core.replay import GreedyEvaluation, ReplayMemory, SharedRun, shared_config, stop_rule
-from tfrepro.infra.records import atomic_save
 
-MODEL_FILE = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
 MODEL_NAME = "CartPole_DQN_model"  # the source: 'CartPole DQN model' (see the trap)
 
 
@@ -75,6 +71,8 @@ def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig):
 
 
 class DQNAgent(FastPylessons, Keras2Program):
+    model_file = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
+
     def build(self, cfg: PylessonsDQNConfig):
         self.state_size, self.action_size = 4, 2
         self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
@@ -127,24 +125,9 @@ class DQNAgent(FastPylessons, Keras2Program):
         return None
 
     # -- weights and files ----------------------------------------------------
-    def learning_rate(self):
-        with self.keras_scope():
-            return float(keras2().backend.get_value(self.model.optimizer.learning_rate))
-
-    def save(self, directory) -> str:
-        """``self.model.save("cartpole-dqn.h5")`` into ``directory``, atomically."""
-        def save_h5(tmp):
-            with self.keras_scope(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "HDF5 is legacy": it is the source's
-                self.model.save(tmp)
-
-        return atomic_save(os.path.join(directory, MODEL_FILE), save_h5)
-
     def restore(self, path):
         """``load_model("cartpole-dqn.h5")``: the Dense weights of a Keras 2 .h5 file."""
-        path = str(path)
-        if os.path.isdir(path):
-            path = os.path.join(path, MODEL_FILE)
+        path = self.model_path(path)
         _, _, weights = read_dense_model(path)
         check_architecture(path, weights, [v.shape.as_list() for v in self.params])
         self.set_weights(weights)

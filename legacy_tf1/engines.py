@@ -21,6 +21,9 @@ from legacy_tf1.common import GraphProgram, graph_callable
 from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, packed_losses, physics_tensor, stacked_q
+from tfrepro.engines.imitation import EachImitation
+from tfrepro.engines.meertens import EachDQN
+from tfrepro.engines.reinforce import EachPolicy
 
 
 
@@ -71,7 +74,7 @@ class FastPylessons:
         return float(out[0]), out[1:]
 
 
-class LockstepPolicy(GraphProgram):
+class LockstepPolicy(EachPolicy, GraphProgram):
     """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
     networks (4 -> hidden -> 1 logit) in one graph, every variable stacked on a leading
     seed axis, and each seed's fast update in one ``sess.run``: Adam on the mean over that
@@ -124,7 +127,7 @@ class LockstepPolicy(GraphProgram):
         return agent
 
 
-class LockstepImitation(LockstepPolicy):
+class LockstepImitation(EachImitation, LockstepPolicy):
     """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks in one graph, every
     variable stacked on a leading seed axis, and one ``sess.run`` per environment step
     that returns every seed's P(left) from its weights before the step and makes each
@@ -196,7 +199,7 @@ class FastDQN:
         return float(out[0]), out[1:]
 
 
-class LockstepDQN(GraphProgram):
+class LockstepDQN(EachDQN, GraphProgram):
     """``lockstep`` mode (not in the source): the fast update of K seeds' networks and the
     frame loop of all K in a ``tf.while_loop`` (``fused_frames``), up to 1000 frames per
     call. Every variable is stacked on a leading seed axis (W1 is (K, 4, 16)).

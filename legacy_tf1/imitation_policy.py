@@ -92,7 +92,7 @@ def train(agent, cfg, seed, progress):
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
     limit, returns, steps = episode_limit(cfg), [], 0
-    for _ in progress(range(cfg.train_episodes)):
+    for episode in progress(range(cfg.train_episodes)):
         obs = env.reset()
         rewards = 0
         while True:
@@ -110,7 +110,7 @@ def test_book(agent, cfg, seed):
     env = old_gym_env(cfg.env_id)
     env.seed(seed + 10_000)
     limit, total_rewards, steps = episode_limit(cfg), [], 0
-    for _ in range(cfg.test_episodes):
+    for episode in range(cfg.test_episodes):
         obs = env.reset()
         rewards = 0
         while True:
@@ -124,10 +124,15 @@ def test_book(agent, cfg, seed):
     return np.array(total_rewards), steps
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION)
+
+
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
     graph; TF2: one compiled call), one result per seed."""
-    with LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 

@@ -189,9 +189,14 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
                      weights=weights)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+
+
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
     graph; TF2: one compiled call); one result per seed."""
-    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
                                  cfg.eval_episodes, progress=progress, save=save)

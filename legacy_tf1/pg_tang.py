@@ -101,7 +101,7 @@ def train_book(agent: PolicyGradient, cfg, seed, progress):
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
     limit, returns, steps = episode_limit(cfg), [], 0
-    for _ in progress(range(cfg.iterations)):
+    for it in progress(range(cfg.iterations)):
         rewards, grads = [], []
         obs = env.reset()
         # using current policy to test play a game
@@ -135,7 +135,7 @@ def evaluate(cfg, checkpoint, mode, seed, rng):
         env = old_gym_env(cfg.env_id)
         env.seed(seed + 10_000)
         limit, total_rewards, steps = episode_limit(cfg), [], 0
-        for _ in range(cfg.test_episodes):
+        for ep in range(cfg.test_episodes):
             rewards = 0
             obs = env.reset()
             while True:
@@ -173,9 +173,14 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
                      episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+
+
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
     graph; TF2: one compiled call); one result per seed."""
-    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, 1, tang_advantages(cfg), cfg.test_episodes,
                                  progress=progress, save=save)

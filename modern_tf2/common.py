@@ -37,6 +37,7 @@ class KerasProgram(AgentBase):
     compiled call. A program overrides whichever it computes otherwise."""
 
     model: keras.Model  # built by the program (its network)
+    model_file = MODEL_NAME  # a file ``restore`` also finds in a directory (the source's, where it saved one)
 
     def __init__(self, cfg, seed: int):
         self.cfg = cfg
@@ -57,6 +58,19 @@ class KerasProgram(AgentBase):
     def set_weights(self, values):
         for v, x in zip(self.model.trainable_variables, values):
             v.assign(as_shape(x, v.shape))
+
+    def learning_rate(self) -> float:
+        return float(np.array(self.optimizer.learning_rate))
+
+    def model_path(self, path) -> str:
+        """``path``, or the model file in it when it is a directory: the program's own
+        ``model_file`` (a Keras 2 ``.h5`` its source saved) if there, else this form's ``.keras``."""
+        path = str(path)
+        if os.path.isdir(path):
+            for name in dict.fromkeys((self.model_file, MODEL_NAME)):
+                if os.path.exists(os.path.join(path, name)):
+                    return os.path.join(path, name)
+        return path
 
     def save(self, directory) -> str:
         """``model.save(... .keras)``, written beside the target and renamed into place."""
@@ -179,11 +193,23 @@ def stacked_variable(value, name, trainable=True):
 
 class PolicyKerasProgram(KerasProgram):
     """A REINFORCE program's Keras model (pg-tang, pg-geron) and the glue both share.
-    ``build`` sets ``model`` and ``optimizer``; the program defines ``_batch_grads(obs,
-    actions, weights)``, ``fast`` mode's gradient of a batch (not in the sources)."""
+    ``build`` sets ``model`` (its output: P(action 0, left) or its log-odds), ``optimizer``
+    and ``loss_fn(y_target, output)``, the book's per-example cross-entropy on that output."""
 
-    def _batch_grads(self, obs, actions, weights):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @tf.function(reduce_retracing=True)
+    def _batch_grads(self, obs, actions, weights):
+        # fast mode (not in the sources): mean_k(w_k * grad_k) as the gradient of one weighted loss
+        with tf.GradientTape() as tape:
+            y_target = 1.0 - tf.cast(actions, tf.float32)[:, None]
+            loss = tf.reduce_mean(weights * self.loss_fn(y_target, self.model(obs)))
+        return tape.gradient(loss, self.model.trainable_variables)
+
+    @tf.function(reduce_retracing=True)
+    def _apply(self, grads):
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+
+    def apply(self, grads):
+        self._apply([tf.constant(g, tf.float32) for g in grads])
 
     @tf.function(reduce_retracing=True)
     def _fast_update(self, obs, actions, weights):

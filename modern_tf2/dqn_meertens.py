@@ -75,13 +75,9 @@ class DQN(FastDQN, KerasProgram):
                           else TF1RMSprop(cfg.learning_rate))
         self.optimizer.build(self.model.trainable_variables)
 
-    @tf.function(reduce_retracing=True)
-    def _q(self, states):
-        return self.model(states)
-
-    @tf.function(reduce_retracing=True)
-    def _target_q(self, states):
-        return self.target(states)
+        # ---- the network layout: ReLU on every layer but the last (compiled, as a graph's)
+        self._q = tf.function(self.model, reduce_retracing=True)
+        self._target_q = tf.function(self.target, reduce_retracing=True)
 
     @tf.function(reduce_retracing=True)
     def _train(self, states, actions, targets):
@@ -207,8 +203,13 @@ def run(cfg: MeertensDQNConfig, *, mode="book", seed=0, save=None, load=None, pr
                      q_trace=q_trace, losses=losses, takeover=handover)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepDQN(cfg, seeds, DQN)
+
+
 def run_lockstep(cfg: MeertensDQNConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, up to 1000 frames of all of them
     per call of one ``tf.while_loop`` (``tfrepro.engines.meertens``), one result per seed."""
-    with LockstepDQN(cfg, seeds, DQN) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return meertens_results(agent, cfg, seeds, progress=progress, save=save)

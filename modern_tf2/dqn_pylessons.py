@@ -42,7 +42,6 @@ Deviations, each for a reason:
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 
@@ -76,6 +75,8 @@ def OurModel(input_shape, action_space, cfg: PylessonsDQNConfig, keras_rmsprop=F
 
 
 class DQNAgent(FastPylessons, KerasProgram):
+    model_file = "cartpole-dqn.h5"  # self.save("cartpole-dqn.h5")
+
     def build(self, cfg: PylessonsDQNConfig, keras_rmsprop: bool = False):
         self.state_size, self.action_size = 4, 2
         self.memory = ReplayMemory(cfg.memory, seed=self.seed)  # deque(maxlen=2000)
@@ -128,17 +129,9 @@ class DQNAgent(FastPylessons, KerasProgram):
         return None
 
     # -- weights and files ----------------------------------------------------
-    def learning_rate(self):
-        return float(np.array(self.optimizer.learning_rate))
-
     def restore(self, path):
         """A ``.keras`` file of this port, or a Keras 2 ``.h5`` (the source's format)."""
-        path = str(path)
-        if os.path.isdir(path):
-            for name in ("cartpole-dqn.h5", "model.keras"):
-                if os.path.exists(os.path.join(path, name)):
-                    path = os.path.join(path, name)
-                    break
+        path = self.model_path(path)
         if is_h5(path) or path.endswith((".h5", ".hdf5")):
             _, _, weights = read_dense_model(path)
             check_architecture(path, weights, [tuple(v.shape) for v in self.model.trainable_variables])

@@ -23,6 +23,9 @@ from tfrepro.core.configs import MeertensDQNConfig
 from tfrepro.core.lockstep import PACKED_WIDTH, LockstepCartPole, initial_weights, pack_transitions
 from tfrepro.core.protocol import AgentBase
 from tfrepro.engines.graph_cartpole import cartpole_constants, frame_loop, packed_losses, physics_tensor, stacked_q
+from tfrepro.engines.imitation import EachImitation
+from tfrepro.engines.meertens import EachDQN
+from tfrepro.engines.reinforce import EachPolicy
 
 
 class FastPylessons:
@@ -68,7 +71,7 @@ class FastPylessons:
         return float(loss), [g.numpy() for g in grads]
 
 
-class LockstepPolicy(AgentBase):
+class LockstepPolicy(EachPolicy, AgentBase):
     """``lockstep`` mode of the REINFORCE programs (not in the sources): K seeds' policy
     networks (4 -> hidden -> 1 logit) as stacked variables with a leading seed axis, and
     each seed's fast update in one compiled call: the program's own optimizer on the mean
@@ -121,7 +124,7 @@ class LockstepPolicy(AgentBase):
         return agent
 
 
-class LockstepImitation(LockstepPolicy):
+class LockstepImitation(EachImitation, LockstepPolicy):
     """``lockstep`` mode (not in the source): K seeds' 4-4-1 networks as stacked variables
     with a leading seed axis, and one compiled call per environment step
     that returns every seed's P(left) from its weights before the step and makes each
@@ -195,7 +198,7 @@ class FastDQN:
         return float(loss), [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
 
-class LockstepDQN(AgentBase):
+class LockstepDQN(EachDQN, AgentBase):
     """``lockstep`` mode (not in the source): the fast update of K seeds' networks and the
     frame loop of all K in a ``tf.while_loop`` (``fused_frames``), up to 1000 frames per
     call. Each seed's weights are one row of a (K, P) variable (P = 4·16 + 16 +

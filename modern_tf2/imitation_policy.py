@@ -128,10 +128,15 @@ def test_book(agent, cfg, seed):
     return np.array(total_rewards), steps
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION)
+
+
 def run_lockstep(cfg: ImitationConfig, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the training of several seeds in one call per step (TF1: one
     graph; TF2: one compiled call), one result per seed."""
-    with LockstepImitation(cfg, seeds, ImitationPolicy, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return imitation_results(agent, cfg, seeds, ACTIVATION, progress=progress, save=save)
 
 

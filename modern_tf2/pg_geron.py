@@ -75,15 +75,6 @@ class PolicyGradient(PolicyKerasProgram):
         grads = tape.gradient(loss, self.model.trainable_variables)
         return action, grads
 
-    @tf.function(reduce_retracing=True)
-    def _batch_grads(self, obs, actions, weights):
-        # ---- fast mode: mean over all steps of final_reward * step gradient, as one loss
-        with tf.GradientTape() as tape:
-            left_proba = self.model(obs)  # unwrapped: Keras finds its logits, as in eager
-            y_target = 1.0 - tf.cast(actions, tf.float32)[:, None]
-            loss = tf.reduce_mean(weights * self.loss_fn(y_target, left_proba))
-        return tape.gradient(loss, self.model.trainable_variables)
-
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
         return self.model(np.asarray(obs, np.float32)).numpy()[:, 0]
@@ -104,9 +95,6 @@ class PolicyGradient(PolicyKerasProgram):
                  for step, final_reward in enumerate(final_rewards)], axis=0)
             all_mean_grads.append(mean_grads)
         return [np.asarray(g) for g in all_mean_grads]
-
-    def apply(self, grads):
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
 
 
 
@@ -203,9 +191,14 @@ def run(cfg: GeronPGConfig, *, mode="fast", seed=0, save=None, load=None, progre
                      weights=weights)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+
+
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
     graph; TF2: one compiled call); one result per seed."""
-    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, cfg.episodes_per_update, geron_advantages(cfg),
                                  cfg.eval_episodes, progress=progress, save=save)

@@ -54,6 +54,7 @@ class PolicyGradient(PolicyKerasProgram):
         self.model = policy_model(cfg.hidden, "relu", None, name="tang_policy")
         self.optimizer = keras.optimizers.Adam(cfg.learning_rate)
         self.optimizer.build(self.model.trainable_variables)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
 
     @tf.function(reduce_retracing=True)
     def action(self, obs):
@@ -69,20 +70,6 @@ class PolicyGradient(PolicyKerasProgram):
             cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(
                 logits=logits, labels=prob_action_0)
         return tape.gradient(cross_entropy, self.model.trainable_variables)
-
-    @tf.function(reduce_retracing=True)
-    def _batch_grads(self, obs, actions, weights):
-        # ---- fast mode: mean_k(nd_k * grad_k) as the gradient of one weighted loss
-        with tf.GradientTape() as tape:
-            logits = self.model(obs)
-            labels = tf.cast(1 - actions, tf.float32)[:, None]
-            xent = tf.nn.sigmoid_cross_entropy_with_logits(logits=logits, labels=labels)
-            loss = tf.reduce_mean(weights[:, None] * xent)
-        return tape.gradient(loss, self.model.trainable_variables)
-
-    @tf.function(reduce_retracing=True)
-    def _apply(self, grads):
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
 
     # -- the pieces the equivalence tests drive -------------------------------
     def proba_left(self, obs):
@@ -101,9 +88,6 @@ class PolicyGradient(PolicyKerasProgram):
         """``np.mean([grads[k][i] * nd[k] for k ...], axis=0)`` per variable, as printed."""
         return [np.mean([grads[k][i] * r for k, r in enumerate(rewards_weights)], axis=0)
                 for i in range(len(self.model.trainable_variables))]
-
-    def apply(self, grads):
-        self._apply([tf.constant(g, tf.float32) for g in grads])
 
 
 
@@ -181,9 +165,14 @@ def run(cfg: TangPGConfig, *, mode="fast", seed=0, save=None, load=None, progres
                      episodes_per_iteration=1, train_wall_s=train_wall, weights=weights)
 
 
+def lockstep_agent(cfg, seeds):
+    """The ``lockstep`` engine of ``seeds``, each seed's network starting as its lone program's."""
+    return LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION)
+
+
 def run_lockstep(cfg, *, seeds, save=None, progress=None):
     """``lockstep`` mode: the fast runs of several seeds, their updates in one call (TF1: one
     graph; TF2: one compiled call); one result per seed."""
-    with LockstepPolicy(cfg, seeds, PolicyGradient, ACTIVATION) as agent:
+    with lockstep_agent(cfg, seeds) as agent:
         return reinforce_results(agent, cfg, seeds, ACTIVATION, 1, tang_advantages(cfg), cfg.test_episodes,
                                  progress=progress, save=save)

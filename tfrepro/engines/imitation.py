@@ -11,6 +11,19 @@ from ..core.protocol import RunResult
 from ..core.lockstep import LockstepCartPole, evaluate_lockstep, save_each
 
 
+class EachImitation:
+    """``update_each`` of the imitation engine (``LockstepImitation`` in both forms)."""
+
+    def update_each(self, batches):
+        """Each seed's states in order, one stacked ``step`` per state (the source's update on
+        that state, as the lone program's ``fast_update(batch)`` makes them; the batches are
+        of one length): (None, each seed's new weights)."""
+        for i in range(len(batches[0].states)):
+            self.step(np.stack([np.asarray(b.states[i], np.float32)[None] for b in batches]))
+        after = self.weights()
+        return None, [[w[k] for w in after] for k in range(len(batches))]
+
+
 def imitation_lockstep(agent, cfg, seeds, progress=None):
     """Tang's imitation training (one update per environment step, ``train_episodes``
     episodes) for K seeds at once. ``agent.step(obs)`` takes one observation per seed

@@ -14,6 +14,17 @@ from ..core.lockstep import LockstepEpisodes, evaluate_lockstep, pad_batches, sa
 from ..core.returns import discount_and_normalize_rewards, normalized_discounted_rewards
 
 
+class EachPolicy:
+    """``update_each`` of the REINFORCE engines (``LockstepPolicy`` in both forms)."""
+
+    def update_each(self, batches):
+        """One stacked update on each seed's own ``Steps`` (padded to the longest), as each
+        lone program's ``fast_update(batch)`` makes it: (None, each seed's new weights)."""
+        flats = [(b.states, b.actions) for b in batches]
+        after = self.fast_update(*pad_batches(flats, [b.weights for b in batches]))
+        return None, [[w[k] for w in after] for k in range(len(batches))]
+
+
 def tang_advantages(cfg):
     """Tang: one episode, its discounted rewards normalised within the episode."""
     return lambda batch: normalized_discounted_rewards(batch.episode_rewards()[0], cfg.discount_rate)
