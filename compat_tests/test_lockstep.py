@@ -106,6 +106,24 @@ def test_one_lockstep_update_is_each_seeds_fast_update(name, framework):
         lone.close()
 
 
+@pytest.mark.parametrize("framework", ["tf1", "tf2"])
+def test_lockstep_imitation_reads_each_seeds_p_left_before_its_step(framework):
+    """imitation-policy's lockstep call also returns what its actions are drawn from: every
+    seed's P(left) from its weights before the step, the lone program's ``proba_left``."""
+    prog = programs.get("imitation-policy")
+    module = prog.form(framework)
+    cfg = prog.make_config(variant=prog.reproduce_variant)
+    seeds = [4, 9]
+    obs = np.random.default_rng(0).normal(scale=0.1, size=(3, 2, 1, 4)).astype(np.float32)  # both signs
+    with module.lockstep_agent(cfg, seeds) as stacked:
+        p_left = [stacked.step(o) for o in obs]
+    for k, seed in enumerate(seeds):
+        with prog.make_agent(framework, cfg, seed) as lone:
+            for i in range(3):
+                np.testing.assert_allclose(lone.proba_left(obs[i, k]), p_left[i][k], rtol=1e-5, atol=1e-6)
+                lone.train_step(obs[i, k, 0])
+
+
 def _key(rec):
     return rec["train_returns"], rec["eval_returns"], rec["env_steps"]
 
