@@ -5,6 +5,7 @@ built-in programs."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -319,3 +320,51 @@ def test_inspect_with_the_program_file_reads_a_keras_file_of_its_own_layers(skel
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "hidden/kernel" in [v["name"] for v in json.loads(proc.stdout)["variables"]], proc.stdout
     _one_line(_tfrepro("inspect", tmp_path / "m" / "model.keras", cwd=tmp_path), "give its --program-file")
+
+
+TWO_PAIRS = """
+import os, sys
+from tfrepro.infra import programs
+programs.use_program_files(sys.argv[1:])
+for name in ("a2c-example", "a2c-second"):
+    spec = programs.get(name)
+    agent = spec.make_agent("tf2", spec.make_config(), 0)
+    print(name, *(os.path.basename(os.path.dirname(spec.form(fw).__file__)) for fw in ("tf1", "tf2")),
+          os.path.basename(os.path.dirname(sys.modules[type(agent).__module__].__file__)), sep=" ")
+"""
+
+
+def test_two_program_files_both_named_pair_py_load_side_by_side(tmp_path):
+    """Two folders' ``pair.py`` (the example's layout, copied twice): the second is imported in a
+    package of its own folder, so each program's forms, and what they import from their
+    ``pair``, are its own folder's; through the CLI too."""
+    for folder, name in (("one", "a2c-example"), ("two", "a2c-second")):
+        shutil.copytree(EXAMPLE / "a2c_example", tmp_path / folder)
+        pair = tmp_path / folder / "pair.py"
+        pair.write_text(pair.read_text().replace('name="a2c-example"', f'name="{name}"'))
+    files = [tmp_path / "one" / "pair.py", tmp_path / "two" / "pair.py"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", TWO_PAIRS, *map(str, files)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[:2] == ["a2c-example one one one", "a2c-second two two two"], done.stdout
+    proc = _tfrepro("diff", "a2c-second", *(x for f in files for x in ("--program-file", f)), "--json",
+                    cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert all(r["passed"] for r in _rungs(proc.stdout)[:4]), proc.stdout
+
+
+def test_a_second_pair_py_whose_forms_are_named_from_the_top_level_is_one_line(tmp_path, skeleton):
+    """A second ``pair.py`` whose forms are top-level modules (``my_prog_tf1``) would find the
+    first folder's: refused in one line that says how to name them."""
+    for folder, name in (("one", "my-prog"), ("two", "my-other")):
+        shutil.copytree(skeleton, tmp_path / folder)
+        (tmp_path / folder / "my_prog_pair.py").rename(tmp_path / folder / "pair.py")
+        pair = tmp_path / folder / "pair.py"
+        pair.write_text(pair.read_text().replace('name="my-prog"', f'name="{name}"'))
+        for form in ("my_prog_tf1.py", "my_prog_tf2.py"):
+            text = (tmp_path / folder / form).read_text()
+            (tmp_path / folder / form).write_text(text.replace("my_prog_pair", "pair"))
+    proc = _tfrepro("diff", "my-other", "--program-file", tmp_path / "one" / "pair.py", "--program-file",
+                    tmp_path / "two" / "pair.py", cwd=tmp_path)
+    _one_line(proc, "two/pair.py", "named from the top level", "__package__")

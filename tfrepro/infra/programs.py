@@ -8,6 +8,7 @@ a module holding ``PROGRAM`` (one) or ``PROGRAMS`` (a list). A broken plug-in ne
 the built-ins: its problem is raised, as one line, when its name is asked for."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import os
@@ -165,26 +166,66 @@ def load_program_file(path):
     if not os.path.isfile(path) or not path.endswith(".py"):
         raise UsageError(f"--program-file {path}: no such Python file")
     folder, stem = os.path.split(path[:-3])
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
     module = sys.modules.get(stem)
     there = os.path.abspath(getattr(module, "__file__", "") or "") if module is not None else None
     if module is not None and there != path and there in program_files_loaded():
-        raise UsageError(f"--program-file {path}: another program file has the module name {stem!r} "
-                         f"({there}): rename one (its forms import it by that name)")
+        return _load_in_package(path, folder, stem, there)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     if module is None or there != path:
         _LOADED.add(path)
-        spec = importlib.util.spec_from_file_location(stem, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[stem] = module
-        try:
-            spec.loader.exec_module(module)
-        except UsageError:
-            raise
-        except (Exception, SystemExit) as e:  # a user's file: any error (sys.exit too) is theirs, in one line
-            del sys.modules[stem]
-            raise UsageError(f"--program-file {path}: {_why(e)}") from None
+        module = _exec_file(path, stem)
     return _specs_of(module, f"file {path}")
+
+
+def _exec_file(path: str, name: str):
+    """The module ``name`` from the file ``path``, in ``sys.modules``; a failure is one line."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"--program-file {path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except UsageError:
+        raise
+    except (Exception, SystemExit) as e:  # a user's file: any error (sys.exit too) is theirs, in one line
+        del sys.modules[name]
+        raise UsageError(f"--program-file {path}: {_why(e)}") from None
+    return module
+
+
+PLUGIN_PACKAGE = "tfrepro_plugin_"
+
+
+def _load_in_package(path: str, folder: str, stem: str, there: str):
+    """A second program file named like one already loaded (two folders' ``pair.py``): imported
+    as ``stem`` inside a package of its own folder (``tfrepro_plugin_<hash>``, the folder its
+    ``__path__``, never on ``sys.path``), so that its ``__package__``-relative forms
+    (``f"{__package__}.a2c_tf1"``, as ``examples/a2c`` names them) and their relative imports
+    (``from .pair import ...``) are its folder's. A form named from the top level would be the
+    other folder's: refused in one line."""
+    package = PLUGIN_PACKAGE + hashlib.sha256(folder.encode()).hexdigest()[:12]
+    if package not in sys.modules:
+        pkg = types.ModuleType(package)
+        pkg.__path__ = [folder]
+        pkg.__package__ = package
+        sys.modules[package] = pkg
+    name = f"{package}.{stem}"
+    module = sys.modules.get(name)
+    if module is None:
+        _LOADED.add(path)
+        module = _exec_file(path, name)
+    specs = _specs_of(module, f"file {path}")
+    for spec in specs:
+        for framework, form in spec.forms.items():
+            if not form.startswith(package + "."):
+                raise UsageError(
+                    f"--program-file {path}: another program file is named {stem}.py too ({there}), and this "
+                    f"one's {framework} form {form!r} is named from the top level, where the other's would be "
+                    f"found: name the forms from the file's package (f\"{{__package__}}.{form}\" when "
+                    f"__package__ is set, as examples/a2c/a2c_example/pair.py does) or rename one file")
+    return specs
 
 
 _LOADED: set = set()
