@@ -238,3 +238,21 @@ def test_the_plugin_reference_names_every_field():
     missing += [m for m in ("weight_variables", "variable_names", "weights", "set_weights", "forward",
                             "loss_and_gradients", "fast_update", "save", "restore") if f"`{m}(" not in reference]
     assert not missing, f"docs/own-program.md's reference does not name: {', '.join(missing)}"
+
+
+def test_the_record_format_names_every_field_and_validation_checks_them():
+    """docs/cli.md names every field of ``RunRecord`` (the result record's dataclass), and the
+    fields ``validate`` requires are ``RunRecord``'s own, of its types."""
+    from dataclasses import fields
+
+    from tfrepro.core.protocol import RunRecord
+    from tfrepro.infra.records import REQUIRED
+
+    page = (ROOT / "docs" / "cli.md").read_text()
+    names = {f.name: f.type for f in fields(RunRecord)}
+    missing = [n for n in names if n != "weights" and f"`{n}`" not in page]
+    assert not missing, f"docs/cli.md's record format does not name: {', '.join(missing)}"
+    assert set(REQUIRED) <= set(names), set(REQUIRED) - set(names)
+    kinds = {"str": str, "int": int, "float": float, "list": list, "dict": dict}
+    for key, typ in REQUIRED.items():
+        assert kinds[names[key]] in (typ if isinstance(typ, tuple) else (typ,)), (key, names[key], typ)

@@ -122,6 +122,59 @@ class RunResult:
         return cls(**dict(out, also=cls.of(also, origin) if also is not None else None))
 
 
+RECORD_SCHEMA = "tfrepro.result/1"
+
+
+@dataclass
+class RunRecord:
+    """The result record a ``RunResult`` becomes (``tfrepro.infra.runner``): one run's JSON
+    file, ``as_dict()``, with the run's identity, its numbers and where it ran. An optional
+    field is in the file only when set; ``weights`` only in memory (``keep_weights``), as
+    ``_weights``. ``tfrepro.infra.records.validate`` checks a file against these fields."""
+    program: str
+    framework: str  # "tf1" or "tf2"
+    mode: str  # "book", "fast" or "lockstep"
+    seed: int
+    env_id: str
+    variant: str  # "book" unless a variant was asked for
+    config: dict  # the config's fields
+    eval_returns: list  # one return per test episode
+    eval_mean: float
+    eval_std: float
+    eval_min: float
+    eval_max: float
+    train_returns: list  # one return per training episode
+    episodes_per_iteration: int
+    env_steps: int
+    train_env_steps: int
+    updates: int
+    wall_s: float  # the run's seconds (a lockstep batch's shared out over its seeds)
+    train_wall_s: float
+    versions: dict  # Python, TensorFlow, Keras, NumPy, gymnasium...
+    cpu: str  # the CPU's model name
+    created: str  # UTC, ISO 8601
+    command: list  # the command line's arguments
+    schema: str = RECORD_SCHEMA
+    losses: Optional[list] = None  # [frame, loss] pairs
+    solved_episode: Optional[int] = None
+    learning_rate: Optional[float] = None
+    evaluations: Optional[list] = None
+    takeover: Optional[dict] = None
+    q_trace: Optional[list] = None
+    weights: Optional[list] = None  # in memory only, as ``_weights``
+
+    def as_dict(self) -> dict:
+        """The record as its file holds it: ``schema`` first, then the fields in order, the
+        optional ones only when set."""
+        out: dict = {"schema": self.schema}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "schema" or (value is None and f.default is None):
+                continue
+            out["_weights" if f.name == "weights" else f.name] = value
+        return out
+
+
 @runtime_checkable
 class Agent(Protocol):
     """What ``diff`` rungs 1-2 and ``convert`` use: weights, a forward pass, checkpoints."""

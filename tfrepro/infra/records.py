@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
+from ..core.protocol import RECORD_SCHEMA
 from . import provenance
 
-SCHEMA = "tfrepro.result/1"
+SCHEMA = RECORD_SCHEMA  # the fields: tfrepro.core.protocol.RunRecord
 REQUIRED: dict[str, Any] = {
     "schema": str, "program": str, "framework": str, "mode": str, "seed": int, "env_id": str,
     "eval_returns": list, "eval_mean": (int, float), "train_returns": list, "env_steps": int,

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..core.protocol import RunResult
+from ..core.protocol import RunRecord, RunResult
 from ..core.seeding import seed_everything
 from . import programs
 from .records import SCHEMA, cpu_model, versions
@@ -177,44 +177,24 @@ def _setup(name, framework, mode, env_id, iterations, variant, overrides):
 
 
 def _record(name, framework, mode, seed, variant, cfg, out, wall, keep_weights) -> dict:
-    """The result record of one run's ``RunResult`` (a dict of its fields from a plug-in)."""
+    """The result record (``RunRecord.as_dict``) of one run's ``RunResult`` (a dict of its
+    fields from a plug-in)."""
     res = RunResult.of(out, f"{name} ({framework}) run")
     eval_returns = np.asarray(res.eval_returns, float)
-    record = {
-        "schema": SCHEMA,
-        "program": name,
-        "framework": framework,
-        "mode": mode,
-        "seed": int(seed),
-        "env_id": cfg.env_id,
-        "variant": variant or "book",
-        "config": programs.config_dict(cfg),
-        "eval_returns": eval_returns.tolist(),
-        "eval_mean": float(eval_returns.mean()),
-        "eval_std": float(eval_returns.std()),
-        "eval_min": float(eval_returns.min()),
-        "eval_max": float(eval_returns.max()),
-        "train_returns": [float(x) for x in res.train_returns],
-        "episodes_per_iteration": int(res.episodes_per_iteration),
-        "env_steps": int(res.env_steps),
-        "train_env_steps": int(res.train_env_steps),
-        "updates": int(res.updates),
-        "wall_s": wall,
-        "train_wall_s": float(res.train_wall_s),
-        "versions": versions(),
-        "cpu": cpu_model(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": sys.argv[1:],
-    }
-    if res.losses is not None:
-        record["losses"] = [[int(i), float(v)] for i, v in res.losses]
-    for key in ("solved_episode", "learning_rate", "evaluations"):  # DQN (pylessons) extras
-        if getattr(res, key) is not None:
-            record[key] = getattr(res, key)
-    if res.takeover is not None:
-        record["takeover"] = res.takeover
-    if res.q_trace is not None:
-        record["q_trace"] = res.q_trace  # predicted Q(s, a) per frame, first test episode
-    if keep_weights and res.weights is not None:
-        record["_weights"] = res.weights
-    return record
+    return RunRecord(
+        program=name, framework=framework, mode=mode, seed=int(seed), env_id=cfg.env_id,
+        variant=variant or "book", config=programs.config_dict(cfg),
+        eval_returns=eval_returns.tolist(), eval_mean=float(eval_returns.mean()),
+        eval_std=float(eval_returns.std()), eval_min=float(eval_returns.min()), eval_max=float(eval_returns.max()),
+        train_returns=[float(x) for x in res.train_returns], episodes_per_iteration=int(res.episodes_per_iteration),
+        env_steps=int(res.env_steps), train_env_steps=int(res.train_env_steps), updates=int(res.updates),
+        wall_s=wall, train_wall_s=float(res.train_wall_s), versions=versions(), cpu=cpu_model(),
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), command=sys.argv[1:],
+        schema=SCHEMA,
+        losses=[[int(i), float(v)] for i, v in res.losses] if res.losses is not None else None,
+        # DQN (pylessons) extras
+        solved_episode=res.solved_episode, learning_rate=res.learning_rate, evaluations=res.evaluations,
+        takeover=res.takeover,
+        q_trace=res.q_trace,  # predicted Q(s, a) per frame, first test episode
+        weights=res.weights if keep_weights else None,
+    ).as_dict()
