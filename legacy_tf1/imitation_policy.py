@@ -54,9 +54,11 @@ class ImitationPolicy(GraphProgram):
         self.action = tf.multinomial(tf.log(tf.concat([self.outputs, 1 - self.outputs], 1)), 1)
 
         cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=self.y, logits=self.logits)
-        # not in the source: the mean loss and its gradients, for `tfrepro diff`
-        self.mean_loss = tf.reduce_mean(cross_entropy)
-        self.loss_grads = tf.gradients(self.mean_loss, tf.trainable_variables())
+        # not in the source: the mean loss on a batch's states against the source's labels, for
+        # `tfrepro diff` (the agent protocol's default loss_and_gradients: self.feeds, self.loss)
+        self.feeds = (self.inputs,)
+        self.loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=tf.to_float(self.inputs[:, 2:3] < 0), logits=self.logits))
         optimizer = tf.train.AdamOptimizer(cfg.learning_rate)
         with tf.control_dependencies([self.action]):
             self.training_op = optimizer.minimize(cross_entropy)
@@ -65,14 +67,6 @@ class ImitationPolicy(GraphProgram):
         return self.sess.run(self.outputs, {self.inputs: obs})[:, 0]
 
     forward = proba_left
-
-    def loss_and_gradients(self, batch):
-        """Mean cross-entropy against the basic policy's labels on a batch's states, and its
-        gradients."""
-        obs = batch.states
-        y = (np.asarray(obs)[:, 2] < 0).astype(np.float32)[:, None]
-        out = self.sess.run([self.mean_loss] + self.loss_grads, {self.inputs: obs, self.y: y})
-        return float(out[0]), out[1:]
 
     def train_step(self, obs):
         y_target = np.array([[1. if obs[2] < 0 else 0.]])

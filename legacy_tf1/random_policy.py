@@ -48,7 +48,7 @@ def play_book(agent, cfg, seed):
     env = old_gym_env(cfg.env_id)
     env.seed(seed)
     limit, total_rewards, steps = episode_limit(cfg), [], 0
-    for _ in range(cfg.episodes):
+    for episode in range(cfg.episodes):
         rewards = 0
         obs = env.reset()
         while True:
