@@ -319,6 +319,11 @@ def pack_transitions(states, actions, rewards, terminals, next_states) -> np.nda
                            np.asarray(next_states, np.float32)], axis=-1)
 
 
+def each_seed(stacked) -> list:
+    """Stacked weights (each layer's array with a leading seed axis) as one list of layers per seed."""
+    return [list(layers) for layers in zip(*stacked)]
+
+
 def initial_weights(lone_class, cfg, seeds):
     """The weights each seed's lone program starts from, stacked on a leading seed axis:
     ``lone_class(cfg, seed).weights()`` per seed (each form seeds its own initializers)."""

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.envs import episode_limit
 from ..core.protocol import RunResult
-from ..core.lockstep import LockstepCartPole, evaluate_lockstep, save_each
+from ..core.lockstep import LockstepCartPole, each_seed, evaluate_lockstep, save_each
 
 
 class EachImitation:
@@ -21,7 +21,7 @@ class EachImitation:
         for i in range(len(batches[0].states)):
             self.step(np.stack([np.asarray(b.states[i], np.float32)[None] for b in batches]))
         after = self.weights()
-        return None, [[w[k] for w in after] for k in range(len(batches))]
+        return None, each_seed(after)
 
 
 def imitation_lockstep(agent, cfg, seeds, progress=None):

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from ..core.protocol import RunResult, Transitions
-from ..core.lockstep import LockstepCartPole, SampleStream, greedy_play_lockstep, save_each
+from ..core.lockstep import LockstepCartPole, SampleStream, each_seed, greedy_play_lockstep, save_each
 from ..core.replay import linear_epsilon
 
 # frames per call: a multiple of the loss-logging period (1000), so a call's outputs are
@@ -39,7 +39,7 @@ class EachDQN:
         """One stacked update on each seed's own ``Transitions`` (of one size), as each lone
         program's ``fast_update(batch)`` makes it: (each seed's loss, its new weights)."""
         losses, after = self.fast_update(Transitions(*(np.stack(x) for x in zip(*batches))))
-        return list(losses), [[w[k] for w in after] for k in range(len(batches))]
+        return list(losses), each_seed(after)
 
 
 class FusedDraws:

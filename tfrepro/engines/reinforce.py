@@ -10,7 +10,8 @@ import numpy as np
 
 from ..core.batches import reinforce_steps
 from ..core.protocol import RunResult
-from ..core.lockstep import LockstepEpisodes, evaluate_lockstep, pad_batches, save_each, stacked_sampling_policy
+from ..core.lockstep import (LockstepEpisodes, each_seed, evaluate_lockstep, pad_batches, save_each,
+                             stacked_sampling_policy)
 from ..core.returns import discount_and_normalize_rewards, normalized_discounted_rewards
 
 
@@ -22,7 +23,7 @@ class EachPolicy:
         lone program's ``fast_update(batch)`` makes it: (None, each seed's new weights)."""
         flats = [(b.states, b.actions) for b in batches]
         after = self.fast_update(*pad_batches(flats, [b.weights for b in batches]))
-        return None, [[w[k] for w in after] for k in range(len(batches))]
+        return None, each_seed(after)
 
 
 def tang_advantages(cfg):
